@@ -1,0 +1,37 @@
+// Compiler helpers shared by every Jasper source, kernel and host builds alike.
+#ifndef KERNEL_COMPILER_H
+#define KERNEL_COMPILER_H
+
+#define NORETURN __attribute__((noreturn))
+#define UNUSED __attribute__((unused))
+#define USED __attribute__((used))
+#define PACKED __attribute__((packed))
+#define ALIGNED(n) __attribute__((aligned(n)))
+#define SECTION(s) __attribute__((section(s)))
+#define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
+#define MUST_USE __attribute__((warn_unused_result))
+
+#define likely(x) __builtin_expect(!!(x), 1)
+#define unlikely(x) __builtin_expect(!!(x), 0)
+
+#define countof(a) (sizeof(a) / sizeof((a)[0]))
+#define containerof(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+// Rounding for powers of two; `a` must be a power of two.
+#define ROUNDDOWN(x, a) ((x) & ~((__typeof__(x))(a) - 1))
+#define ROUNDUP(x, a) ROUNDDOWN((x) + ((__typeof__(x))(a) - 1), (a))
+#define IS_ALIGNED(x, a) (((x) & ((__typeof__(x))(a) - 1)) == 0)
+
+#define MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+
+// Clang thread-safety annotations; they expand to nothing under GCC.
+#if defined(__clang__)
+#define GUARDED_BY(x) __attribute__((guarded_by(x)))
+#define REQUIRES(...) __attribute__((requires_capability(__VA_ARGS__)))
+#else
+#define GUARDED_BY(x)
+#define REQUIRES(...)
+#endif
+
+#endif  // KERNEL_COMPILER_H

@@ -1,0 +1,19 @@
+// The in-kernel test runner: runs the KTESTs selected on the command line after init.
+#ifndef KERNEL_KTEST_RUNNER_H
+#define KERNEL_KTEST_RUNNER_H
+
+#include <stdbool.h>
+
+#include "kernel/compiler.h"
+
+// Runs the tests `filter` selects (see ktest_selected), prints a line per test and then
+// "N passed, N failed". Returns true if at least one test ran and none failed.
+bool ktest_run_all(const char *filter);
+
+// True while a test body runs.
+bool ktest_running(void);
+
+// Marks the running test failed and abandons it (after a fault or a panic inside it).
+NORETURN void ktest_abort_current(void);
+
+#endif  // KERNEL_KTEST_RUNNER_H

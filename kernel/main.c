@@ -1,0 +1,103 @@
+// kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
+// with the multiboot2 magic and the physical address of the boot information.
+#include "arch/x86_64/multiboot2.h"
+#include "arch/x86_64/qemu.h"
+#include "arch/x86_64/serial.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/assert.h"
+#include "kernel/cmdline.h"
+#include "kernel/heap.h"
+#include "kernel/ktest_runner.h"
+#include "kernel/monitor.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "vm/phys_ranges.h"
+#include "vm/physmap.h"
+#include "vm/pmm.h"
+
+#define BOOT_PHYSMAP_LIMIT (4ull << 30)  // what boot.S maps at the physmap base
+
+uint8_t *physmap_base = (uint8_t *)0xffff800000000000ull;
+
+// Keys the kernel understands; anything else on the command line is reported and ignored.
+static const char *const known_keys[] = {
+    "ktest",  // run in-kernel tests (optionally =SUITE[,SUITE.NAME...]) and power off
+    "shell",  // after boot, run the serial monitor instead of powering off
+};
+
+static void check_cmdline(void) {
+    cmdline_parse(boot_info.cmdline, &kernel_cmdline);
+    if (kernel_cmdline.truncated)
+        kprintf("cmdline: too long; the tail was ignored\n");
+    for (size_t i = 0; i < kernel_cmdline.count; i++) {
+        bool known = false;
+        for (size_t k = 0; k < countof(known_keys); k++)
+            known = known || strcmp(kernel_cmdline.keys[i], known_keys[k]) == 0;
+        if (!known)
+            kprintf("cmdline: unknown key '%s' ignored\n", kernel_cmdline.keys[i]);
+    }
+}
+
+static void print_memory_summary(void) {
+    const struct phys_ranges *pr = &physical_ranges;
+    uint64_t usable = phys_ranges_total(pr, MEM_AVAILABLE);
+    uint64_t in_use = phys_ranges_total(pr, MEM_KERNEL) + phys_ranges_total(pr, MEM_MODULE) +
+                      phys_ranges_total(pr, MEM_BOOT);
+    uint64_t reserved = 0;  // firmware ranges below the physmap limit
+    for (size_t i = 0; i < pr->count; i++) {
+        const struct phys_range *r = &pr->r[i];
+        if (r->kind != MEM_AVAILABLE && r->kind != MEM_NONE && r->start < BOOT_PHYSMAP_LIMIT &&
+            r->kind != MEM_KERNEL && r->kind != MEM_MODULE && r->kind != MEM_BOOT)
+            reserved += MIN(r->end, BOOT_PHYSMAP_LIMIT) - r->start;
+    }
+    kprintf("memory: %llu MiB total RAM, %llu MiB usable, %llu KiB kernel+modules+boot, "
+            "%llu KiB reserved\n",
+            (unsigned long long)((usable + in_use) >> 20), (unsigned long long)(usable >> 20),
+            (unsigned long long)(in_use >> 10), (unsigned long long)(reserved >> 10));
+    for (size_t i = 0; i < pr->count; i++) {
+        const struct phys_range *r = &pr->r[i];
+        if (r->kind == MEM_NONE)
+            continue;
+        kprintf("  [%#012llx, %#012llx) %-9s %8llu KiB\n", (unsigned long long)r->start,
+                (unsigned long long)r->end, mem_kind_name(r->kind),
+                (unsigned long long)((r->end - r->start) >> 10));
+    }
+    kprintf("pmm: %zu free pages, %zu wired (page array of %zu entries)\n",
+            pmm_count(PAGE_STATE_FREE), pmm_count(PAGE_STATE_WIRED), pmm_page_array_len());
+}
+
+void kmain(uint32_t magic, paddr_t info_pa);
+
+void kmain(uint32_t magic, paddr_t info_pa) {
+    serial_init();
+    arch_descriptors_init();
+    kprintf("\nJasper %s: a small x86-64 microkernel with a Zircon-style VM\n", "0.1");
+
+    zx_status_t st = multiboot2_parse(magic, info_pa);
+    if (st != ZX_OK)
+        panic("kmain: cannot read the multiboot2 boot information (%d)", st);
+    check_cmdline();
+    kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
+            boot_info.cmdline, boot_info.module_count);
+
+    // The boot physmap covers the first 4 GiB; RAM above it waits for the full physmap.
+    if (physical_ranges.limit > BOOT_PHYSMAP_LIMIT &&
+        phys_ranges_set(&physical_ranges, BOOT_PHYSMAP_LIMIT, physical_ranges.limit,
+                        MEM_RESERVED) != ZX_OK)
+        panic("kmain: cannot clip the memory map");
+    ASSERT(phys_ranges_check(&physical_ranges));
+    st = pmm_init(&physical_ranges);
+    if (st != ZX_OK)
+        panic("kmain: pmm_init failed (%d)", st);
+    print_memory_summary();
+
+    const char *ktest = cmdline_get(&kernel_cmdline, "ktest");
+    if (ktest) {
+        bool ok = ktest_run_all(ktest);
+        qemu_exit(ok);
+    }
+    if (cmdline_get_bool(&kernel_cmdline, "shell"))
+        monitor_run();
+    kprintf("jasper: boot complete; powering off\n");
+    qemu_exit(true);
+}

@@ -1,0 +1,111 @@
+# Shared by the scripts in scripts/: locating the tree, installing what is missing, building,
+# making an ISO and running QEMU. Source it; do not run it.
+
+JASPER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JASPER_BUILD=${JASPER_BUILD:-$JASPER_ROOT/build}
+
+# Debian packages the scripts need, keyed by a command each provides (or a file, for packages
+# that ship no command).
+JASPER_PACKAGES=(
+    "meson:meson" "ninja:ninja-build" "gcc:gcc" "python3:python3"
+    "qemu-system-x86_64:qemu-system-x86" "grub-mkrescue:grub-common" "xorriso:xorriso"
+    "mformat:mtools" "/usr/lib/grub/i386-pc/modinfo.sh:grub-pc-bin" "timeout:coreutils"
+    "nm:binutils"
+)
+
+# Installs the missing packages from $@ ("probe:package" pairs) with apt-get when root, or
+# prints the command to run and fails otherwise.
+jasper_need() {
+    local missing=() pair probe pkg
+    for pair in "$@"; do
+        probe=${pair%%:*}
+        pkg=${pair#*:}
+        if [[ $probe == /* ]]; then
+            [[ -e $probe ]] || missing+=("$pkg")
+        else
+            command -v "$probe" >/dev/null 2>&1 || missing+=("$pkg")
+        fi
+    done
+    [[ ${#missing[@]} -eq 0 ]] && return 0
+    if [[ $(id -u) -eq 0 ]]; then
+        echo "jasper: installing ${missing[*]}" >&2
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq >&2 || true
+        apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2 || {
+            echo "jasper: apt-get install failed" >&2
+            return 1
+        }
+    else
+        echo "jasper: missing packages; run: sudo apt-get install -y ${missing[*]}" >&2
+        return 1
+    fi
+}
+
+jasper_need_base() {
+    jasper_need "${JASPER_PACKAGES[@]}"
+}
+
+# Configures (once) and builds the tree.
+jasper_build() {
+    if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
+        meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
+            >"$JASPER_BUILD.setup.log" 2>&1 || { cat "$JASPER_BUILD.setup.log" >&2; return 1; }
+    fi
+    ninja -C "$JASPER_BUILD" >"$JASPER_BUILD.ninja.log" 2>&1 || {
+        grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD.ninja.log" | head -80 >&2
+        return 1
+    }
+}
+
+# jasper_mkiso OUT.iso CMDLINE [MODULE...]: a GRUB BIOS ISO booting the kernel with CMDLINE and
+# the given files as multiboot2 modules (named by their base names).
+jasper_mkiso() {
+    local out=$1 cmdline=$2
+    shift 2
+    local dir
+    dir=$(mktemp -d)
+    mkdir -p "$dir/boot/grub" "$dir/modules"
+    cp "$JASPER_BUILD/jasper.elf" "$dir/boot/jasper.elf"
+    {
+        echo "set timeout=0"
+        echo "set default=0"
+        echo "serial --unit=0 --speed=115200"
+        echo "terminal_output serial"
+        echo "menuentry \"Jasper\" {"
+        echo "  multiboot2 /boot/jasper.elf $cmdline"
+        local m name
+        for m in "$@"; do
+            name=$(basename "$m")
+            cp "$m" "$dir/modules/$name"
+            echo "  module2 /modules/$name $name"
+        done
+        echo "  boot"
+        echo "}"
+    } >"$dir/boot/grub/grub.cfg"
+    grub-mkrescue -o "$out" "$dir" >"$dir.log" 2>&1 || { cat "$dir.log" >&2; rm -rf "$dir" "$dir.log"; return 1; }
+    rm -rf "$dir" "$dir.log"
+}
+
+# The QEMU command line shared by every run: headless, serial on stdio, the debug-exit device.
+# The CPU model has NX, SMEP, SMAP and 1 GiB pages. JASPER_QEMU_ACCEL=kvm opts in to KVM.
+jasper_qemu_args() {
+    local iso=$1
+    local accel=${JASPER_QEMU_ACCEL:-tcg}
+    local cpu="qemu64,+nx,+smep,+smap,+pdpe1gb,+fsgsbase"
+    [[ $accel == kvm ]] && cpu=host
+    QEMU_ARGS=(-machine q35 -accel "$accel" -cpu "$cpu" -m "${JASPER_QEMU_MEM:-512M}"
+        -display none -serial stdio -monitor none -no-reboot
+        -device isa-debug-exit,iobase=0xf4,iosize=0x04
+        -cdrom "$iso" -boot d)
+    if [[ -n ${JASPER_QEMU_ICOUNT:-} ]]; then
+        QEMU_ARGS+=(-icount "shift=$JASPER_QEMU_ICOUNT")
+    fi
+}
+
+# Maps QEMU's exit status to 0 (the kernel reported success) or 1.
+jasper_qemu_status() {
+    case $1 in
+    33) return 0 ;;
+    *) return 1 ;;
+    esac
+}

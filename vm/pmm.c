@@ -1,0 +1,244 @@
+// The physical memory manager. The page array covers frames [0, array_len); frames outside
+// available RAM are RESERVED forever. Free pages sit on one LIFO list.
+#include "vm/pmm.h"
+
+#include "kernel/assert.h"
+#include "kernel/printf.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+#include "vm/physmap.h"
+
+static struct {
+    struct spinlock lock;
+    vm_page_t *pages;  // the page array, indexed by frame number
+    size_t len;        // frames described
+    struct list_node free_list GUARDED_BY(lock);
+    size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
+    size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
+    size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
+} pmm = {.lock = SPINLOCK_INIT("pmm")};
+
+const char *page_state_name(enum page_state state) {
+    static const char *const names[PAGE_STATE_COUNT] = {
+        "free", "wired", "heap", "page-table", "vmo", "zero", "compressed", "reserved",
+    };
+    return state < PAGE_STATE_COUNT ? names[state] : "?";
+}
+
+zx_status_t pmm_init(const struct phys_ranges *ranges) {
+    // The array ends at the top of usable RAM.
+    paddr_t top = 0;
+    for (size_t i = 0; i < ranges->count; i++) {
+        if (ranges->r[i].kind == MEM_AVAILABLE)
+            top = ranges->r[i].end;
+    }
+    size_t len = (size_t)(top >> PAGE_SHIFT);
+    size_t array_bytes = ROUNDUP(len * sizeof(vm_page_t), PAGE_SIZE);
+
+    // Place the array in the first available range that holds it (page-aligned, above frame 0).
+    paddr_t array_pa = 0;
+    for (size_t i = 0; i < ranges->count && !array_pa; i++) {
+        const struct phys_range *r = &ranges->r[i];
+        paddr_t start = ROUNDUP(r->start, (paddr_t)PAGE_SIZE);
+        if (start == 0)
+            start = PAGE_SIZE;
+        if (r->kind == MEM_AVAILABLE && start < r->end && r->end - start >= array_bytes)
+            array_pa = start;
+    }
+    if (!array_pa)
+        return ZX_ERR_NO_MEMORY;
+
+    pmm.pages = paddr_to_kva(array_pa);
+    pmm.len = len;
+    list_init(&pmm.free_list);
+    memset(pmm.counts, 0, sizeof(pmm.counts));
+    memset(pmm.pages, 0, len * sizeof(vm_page_t));
+    size_t array_first = (size_t)(array_pa >> PAGE_SHIFT);
+    size_t array_end = array_first + array_bytes / PAGE_SIZE;
+    for (size_t pfn = 0; pfn < len; pfn++) {
+        vm_page_t *p = &pmm.pages[pfn];
+        paddr_t pa = (paddr_t)pfn << PAGE_SHIFT;
+        // A page is usable only if the whole page is available RAM (ranges may be unaligned).
+        const struct phys_range *r = phys_ranges_find(ranges, pa);
+        bool usable = pfn != 0 && r && r->kind == MEM_AVAILABLE && r->end - pa >= PAGE_SIZE;
+        if (pfn >= array_first && pfn < array_end)
+            p->state = PAGE_STATE_WIRED;
+        else if (usable)
+            p->state = PAGE_STATE_FREE;
+        else
+            p->state = PAGE_STATE_RESERVED;
+        pmm.counts[p->state]++;
+    }
+    // Build the free list in descending order so that low frames are handed out first.
+    for (size_t pfn = len; pfn-- > 0;) {
+        if (pmm.pages[pfn].state == PAGE_STATE_FREE)
+            list_add_head(&pmm.free_list, &pmm.pages[pfn].node);
+    }
+    return ZX_OK;
+}
+
+static bool injected_failure_locked(void) {
+    pmm.alloc_seq++;
+    return pmm.fail_at != 0 && pmm.alloc_seq >= pmm.fail_at;
+}
+
+static void take_free_page_locked(vm_page_t *p, enum page_state state) {
+    DEBUG_ASSERT(p->state == PAGE_STATE_FREE);
+    list_delete(&p->node);
+    memset(p, 0, sizeof(*p));
+    p->state = (uint8_t)state;
+    pmm.counts[PAGE_STATE_FREE]--;
+    pmm.counts[state]++;
+}
+
+vm_page_t *pmm_alloc_page(enum page_state state) {
+    ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    vm_page_t *p = NULL;
+    if (!injected_failure_locked() && !list_is_empty(&pmm.free_list)) {
+        p = containerof(pmm.free_list.next, vm_page_t, node);
+        take_free_page_locked(p, state);
+    }
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return p;
+}
+
+static void free_page_locked(vm_page_t *p) {
+    ASSERT_MSG(p->state != PAGE_STATE_FREE && p->state != PAGE_STATE_RESERVED,
+               "page %#llx is %s", (unsigned long long)vm_page_paddr(p),
+               page_state_name(p->state));
+    pmm.counts[p->state]--;
+    pmm.counts[PAGE_STATE_FREE]++;
+    memset(p, 0, sizeof(*p));
+    p->state = PAGE_STATE_FREE;
+    list_add_head(&pmm.free_list, &p->node);
+}
+
+void pmm_free_page(vm_page_t *page) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    free_page_locked(page);
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_state state) {
+    ASSERT(count > 0 && align_pages > 0 && (align_pages & (align_pages - 1)) == 0);
+    ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    vm_page_t *first = NULL;
+    if (!injected_failure_locked() && pmm.counts[PAGE_STATE_FREE] >= count) {
+        // First fit over the array: O(frames), acceptable for rare, boot-ish allocations.
+        size_t pfn = 0;
+        while (pfn + count <= pmm.len) {
+            size_t run = 0;
+            while (run < count && pmm.pages[pfn + run].state == PAGE_STATE_FREE)
+                run++;
+            if (run == count) {
+                first = &pmm.pages[pfn];
+                break;
+            }
+            pfn = ROUNDUP(pfn + run + 1, align_pages);
+        }
+        for (size_t i = 0; first && i < count; i++)
+            take_free_page_locked(first + i, state);
+    }
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return first;
+}
+
+void pmm_free_contiguous(vm_page_t *first, size_t count) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    for (size_t i = 0; i < count; i++)
+        free_page_locked(first + i);
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+void pmm_set_state(vm_page_t *page, enum page_state state) {
+    ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    ASSERT(page->state != PAGE_STATE_FREE && page->state != PAGE_STATE_RESERVED);
+    pmm.counts[page->state]--;
+    pmm.counts[state]++;
+    page->state = (uint8_t)state;
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+paddr_t vm_page_paddr(const vm_page_t *page) {
+    return (paddr_t)(page - pmm.pages) << PAGE_SHIFT;
+}
+
+vm_page_t *pmm_page_from_paddr(paddr_t pa) {
+    size_t pfn = (size_t)(pa >> PAGE_SHIFT);
+    return pfn < pmm.len ? &pmm.pages[pfn] : NULL;
+}
+
+void *vm_page_kva(const vm_page_t *page) {
+    return paddr_to_kva(vm_page_paddr(page));
+}
+
+vm_page_t *pmm_page_from_kva(const void *kva) {
+    return pmm_page_from_paddr(physmap_kva_to_paddr(kva));
+}
+
+size_t pmm_count(enum page_state state) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    size_t n = pmm.counts[state];
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return n;
+}
+
+size_t pmm_page_array_len(void) {
+    return pmm.len;
+}
+
+void pmm_fail_after(size_t n) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    pmm.fail_at = pmm.alloc_seq + n;
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+void pmm_fail_disarm(void) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    pmm.fail_at = 0;
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+bool pmm_check(void) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    size_t counts[PAGE_STATE_COUNT] = {0};
+    bool ok = true;
+    for (size_t pfn = 0; pfn < pmm.len; pfn++) {
+        uint8_t st = pmm.pages[pfn].state;
+        if (st >= PAGE_STATE_COUNT) {
+            kprintf("pmm_check: page %zu has state %u\n", pfn, st);
+            ok = false;
+            break;
+        }
+        counts[st]++;
+    }
+    for (int st = 0; ok && st < PAGE_STATE_COUNT; st++) {
+        if (counts[st] != pmm.counts[st]) {
+            kprintf("pmm_check: %s: %zu pages, counter says %zu\n",
+                    page_state_name((enum page_state)st), counts[st], pmm.counts[st]);
+            ok = false;
+        }
+    }
+    size_t listed = 0;
+    list_for_each(&pmm.free_list, it) {
+        vm_page_t *p = containerof(it, vm_page_t, node);
+        if (p->state != PAGE_STATE_FREE) {
+            kprintf("pmm_check: page %#llx on the free list is %s\n",
+                    (unsigned long long)vm_page_paddr(p), page_state_name(p->state));
+            ok = false;
+            break;
+        }
+        if (++listed > pmm.len)
+            break;
+    }
+    if (ok && listed != counts[PAGE_STATE_FREE]) {
+        kprintf("pmm_check: free list has %zu pages, %zu are free\n", listed,
+                counts[PAGE_STATE_FREE]);
+        ok = false;
+    }
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return ok;
+}

@@ -1,0 +1,57 @@
+// The physical memory manager: a vm_page_t for every page below the top of usable RAM (one array,
+// indexed by page frame number), a free list, and exact per-state page counts. Pure code: host
+// tests run it over simulated RAM.
+//
+// Invariant: every page is in exactly one state; counts[s] equals the number of pages in state s;
+// the free list holds exactly the FREE pages. Lock order: the pmm lock is taken after any VM lock.
+#ifndef VM_PMM_H
+#define VM_PMM_H
+
+#include <stddef.h>
+
+#include "kernel/types.h"
+#include "vm/page.h"
+#include "vm/phys_ranges.h"
+
+// Builds the page array from `ranges` (MEM_AVAILABLE pages become FREE, all else RESERVED), placing
+// the array itself in available memory (those pages become WIRED). The physmap must already map
+// all of RAM. Returns ZX_ERR_NO_MEMORY if no available range can hold the array.
+zx_status_t pmm_init(const struct phys_ranges *ranges) MUST_USE;
+
+// Allocates one page and puts it in `state` (not FREE). Its contents are undefined.
+// Returns NULL when no page is free (or an injected failure fires).
+vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
+// Returns a page (in any state but FREE or RESERVED) to the free list.
+void pmm_free_page(vm_page_t *page);
+
+// Allocates `count` physically contiguous pages whose first frame number is a multiple of
+// `align_pages` (a power of two). Returns the first page, or NULL.
+vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_state state) MUST_USE;
+// Frees a run from pmm_alloc_contiguous (or any run of allocated pages).
+void pmm_free_contiguous(vm_page_t *first, size_t count);
+
+// Moves an allocated page to another allocated state (counts follow).
+void pmm_set_state(vm_page_t *page, enum page_state state);
+
+paddr_t vm_page_paddr(const vm_page_t *page);
+// The page at `pa`, or NULL if pa is beyond the page array.
+vm_page_t *pmm_page_from_paddr(paddr_t pa);
+// The physmap address of a page's contents.
+void *vm_page_kva(const vm_page_t *page);
+// The page whose physmap address is `kva`.
+vm_page_t *pmm_page_from_kva(const void *kva);
+
+size_t pmm_count(enum page_state state);
+// Pages the array describes (every frame below the top of usable RAM).
+size_t pmm_page_array_len(void);
+const char *page_state_name(enum page_state state);
+
+// Failure injection for out-of-memory tests: the `n`th allocation from now (n >= 1) and every one
+// after it fail until pmm_fail_disarm(). Counts both single pages and runs.
+void pmm_fail_after(size_t n);
+void pmm_fail_disarm(void);
+
+// Checks the invariant (O(pages)); returns true if it holds.
+bool pmm_check(void);
+
+#endif  // VM_PMM_H
