@@ -7,6 +7,7 @@
 #include "kernel/assert.h"
 #include "kernel/cmdline.h"
 #include "kernel/heap.h"
+#include "kernel/kbench.h"
 #include "kernel/ktest_runner.h"
 #include "kernel/monitor.h"
 #include "kernel/printf.h"
@@ -23,6 +24,7 @@ uint8_t *physmap_base = (uint8_t *)0xffff800000000000ull;
 static const char *const known_keys[] = {
     "ktest",  // run in-kernel tests (optionally =SUITE[,SUITE.NAME...]) and power off
     "shell",  // after boot, run the serial monitor instead of powering off
+    "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
 };
 
 static void check_cmdline(void) {
@@ -95,6 +97,11 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (ktest) {
         bool ok = ktest_run_all(ktest);
         qemu_exit(ok);
+    }
+    const char *bench = cmdline_get(&kernel_cmdline, "bench");
+    if (bench) {
+        kbench_run_all(bench);
+        qemu_exit(true);
     }
     if (cmdline_get_bool(&kernel_cmdline, "shell"))
         monitor_run();
