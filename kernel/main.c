@@ -1,6 +1,7 @@
 // kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
 // with the multiboot2 magic and the physical address of the boot information.
 #include "arch/x86_64/multiboot2.h"
+#include "arch/x86_64/percpu.h"
 #include "arch/x86_64/qemu.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/trap.h"
@@ -12,6 +13,7 @@
 #include "kernel/monitor.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "kernel/thread.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -73,6 +75,7 @@ void kmain(uint32_t magic, paddr_t info_pa);
 void kmain(uint32_t magic, paddr_t info_pa) {
     serial_init();
     arch_descriptors_init();
+    percpu_init();
     kprintf("\nJasper %s: a small x86-64 microkernel with a Zircon-style VM\n", "0.1");
 
     zx_status_t st = multiboot2_parse(magic, info_pa);
@@ -92,6 +95,8 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (st != ZX_OK)
         panic("kmain: pmm_init failed (%d)", st);
     print_memory_summary();
+    sched_init();
+    sched_start_preemption();
 
     const char *ktest = cmdline_get(&kernel_cmdline, "ktest");
     if (ktest) {

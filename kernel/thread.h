@@ -1,0 +1,91 @@
+// Kernel threads and the scheduler: one CPU, a round-robin run queue, preemption on the timer tick,
+// sleeping until a deadline, and wait queues with deadlines. User threads are kernel threads that
+// also have a user context (kernel/process.h).
+//
+// Locking: one lock, `sched_lock`, guards every run queue, wait queue and thread state. Code that
+// blocks calls into this module with no other spinlock held.
+#ifndef KERNEL_THREAD_H
+#define KERNEL_THREAD_H
+
+#include "kernel/list.h"
+#include "kernel/types.h"
+
+#define THREAD_STACK_PAGES 4
+#define THREAD_NAME_LEN 32
+
+enum thread_state {
+    THREAD_INITIAL,   // created, not started
+    THREAD_READY,     // on the run queue
+    THREAD_RUNNING,   // the current thread
+    THREAD_BLOCKED,   // on a wait queue and/or the sleep list
+    THREAD_DEAD,      // finished; its stack is freed once nobody runs on it
+};
+
+struct wait_queue {
+    struct list_node waiters;
+};
+
+#define WAIT_QUEUE_INIT(wq) {LIST_INITIAL((wq).waiters)}
+
+typedef int (*thread_entry_fn)(void *arg);
+
+struct thread {
+    char name[THREAD_NAME_LEN];
+    enum thread_state state;
+    uint64_t saved_rsp;         // while not running
+    vaddr_t stack_base;         // kernel stack [stack_base, stack_base + THREAD_STACK_PAGES pages)
+    struct list_node queue_node;  // run queue or a wait queue
+    struct list_node sleep_node;  // the sleep list (blocked with a deadline)
+    struct list_node all_node;    // every thread
+    struct wait_queue *waiting_on;
+    zx_time_t deadline;          // ZX_TIME_INFINITE when none
+    zx_status_t wake_status;     // why a block ended
+    thread_entry_fn entry;
+    void *arg;
+    int exit_code;
+    struct wait_queue exit_wq;   // woken when the thread dies
+    uint32_t refs;               // freed when it reaches zero after death (thread_release)
+    void *owner;                 // the user thread object wrapping this one, or NULL
+};
+
+// Sets up the scheduler with the boot code as the first thread, and the idle thread.
+void sched_init(void);
+// Starts the timer tick and preemption; interrupts are enabled from here on.
+void sched_start_preemption(void);
+
+// Creates a thread that will run entry(arg); start it with thread_start. Returns NULL when out of
+// memory. The creator holds one reference (thread_release).
+struct thread *thread_create(const char *name, thread_entry_fn entry, void *arg) MUST_USE;
+// Makes a created thread runnable.
+void thread_start(struct thread *t);
+// Ends the calling thread with `code` (returning from the entry function does the same).
+NORETURN void thread_exit(int code);
+// Waits until `t` has died (or the deadline passes: ZX_ERR_TIMED_OUT) and stores its exit code.
+zx_status_t thread_join(struct thread *t, int *out_code, zx_time_t deadline) MUST_USE;
+// Drops a reference; the thread's memory goes once it is dead and unreferenced.
+void thread_retain(struct thread *t);
+void thread_release(struct thread *t);
+
+struct thread *thread_current(void);
+// Gives the CPU to the next ready thread, if any.
+void thread_yield(void);
+// Sleeps until the monotonic clock reaches `deadline` (ns).
+void thread_sleep_until(zx_time_t deadline);
+zx_time_t current_time(void);
+
+// Wait queues. Blocks the calling thread on `wq` until woken (returns the waker's status) or the
+// deadline passes (ZX_ERR_TIMED_OUT). `lock_state` is the interrupt state returned by
+// sched_lock_irqsave: the caller holds the scheduler lock, checks its condition, then blocks; the
+// lock is released while blocked and held again on return.
+void wait_queue_init(struct wait_queue *wq);
+zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline);
+// Wakes every waiter with `status`; returns how many. Caller holds the scheduler lock.
+size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status);
+// The scheduler lock, for callers of the *_locked wait-queue functions.
+uint64_t sched_lock_irqsave(void);
+void sched_unlock_irqrestore(uint64_t state);
+
+// Threads alive (not yet freed), for leak checks.
+size_t thread_count(void);
+
+#endif  // KERNEL_THREAD_H
