@@ -30,33 +30,37 @@ struct ktest {
         {#suite, #name, ktest_fn_##suite##_##name};                                        \
     static void ktest_fn_##suite##_##name(void)
 
-// Records a failed expectation in the running test. Returns `ok`.
+enum ktest_op { KTEST_OP_EQ, KTEST_OP_NE, KTEST_OP_LT, KTEST_OP_LE, KTEST_OP_GT, KTEST_OP_GE };
+
+// Records a failed expectation in the running test. Each returns whether the check held; every
+// operand is evaluated exactly once (they are function arguments).
 bool ktest_check(bool ok, const char *file, int line, const char *expr);
-bool ktest_check_cmp(bool ok, const char *file, int line, const char *op, const char *a_expr,
-                     const char *b_expr, uint64_t a, uint64_t b);
+bool ktest_check_cmp(enum ktest_op op, bool is_signed, uint64_t a, uint64_t b, const char *file,
+                     int line, const char *op_str, const char *a_expr, const char *b_expr);
 bool ktest_check_str(const char *file, int line, const char *a_expr, const char *b_expr,
                      const char *a, const char *b);
 
 // True if the running test has failed so far.
 bool ktest_failed(void);
 
-#define KTEST_CMP_(op, a, b) \
-    ktest_check_cmp((uint64_t)(a) op(uint64_t)(b), __FILE__, __LINE__, #op, #a, #b, (uint64_t)(a), (uint64_t)(b))
-#define KTEST_SCMP_(op, a, b) \
-    ktest_check_cmp((int64_t)(a) op(int64_t)(b), __FILE__, __LINE__, #op, #a, #b, (uint64_t)(a), (uint64_t)(b))
+#define KTEST_CMP_(op, op_str, a, b) \
+    ktest_check_cmp(op, false, (uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, op_str, #a, #b)
+#define KTEST_SCMP_(op, op_str, a, b) \
+    ktest_check_cmp(op, true, (uint64_t)(int64_t)(a), (uint64_t)(int64_t)(b), __FILE__, __LINE__, \
+                    op_str, #a, #b)
 
 // Unsigned comparisons (pointers and sizes); EXPECT_EQ also suits signed values (equality).
-#define EXPECT_EQ(a, b) KTEST_CMP_(==, a, b)
-#define EXPECT_NE(a, b) KTEST_CMP_(!=, a, b)
-#define EXPECT_LT(a, b) KTEST_CMP_(<, a, b)
-#define EXPECT_LE(a, b) KTEST_CMP_(<=, a, b)
-#define EXPECT_GT(a, b) KTEST_CMP_(>, a, b)
-#define EXPECT_GE(a, b) KTEST_CMP_(>=, a, b)
+#define EXPECT_EQ(a, b) KTEST_CMP_(KTEST_OP_EQ, "==", a, b)
+#define EXPECT_NE(a, b) KTEST_CMP_(KTEST_OP_NE, "!=", a, b)
+#define EXPECT_LT(a, b) KTEST_CMP_(KTEST_OP_LT, "<", a, b)
+#define EXPECT_LE(a, b) KTEST_CMP_(KTEST_OP_LE, "<=", a, b)
+#define EXPECT_GT(a, b) KTEST_CMP_(KTEST_OP_GT, ">", a, b)
+#define EXPECT_GE(a, b) KTEST_CMP_(KTEST_OP_GE, ">=", a, b)
 // Signed comparisons.
-#define EXPECT_SLT(a, b) KTEST_SCMP_(<, a, b)
-#define EXPECT_SLE(a, b) KTEST_SCMP_(<=, a, b)
-#define EXPECT_SGT(a, b) KTEST_SCMP_(>, a, b)
-#define EXPECT_SGE(a, b) KTEST_SCMP_(>=, a, b)
+#define EXPECT_SLT(a, b) KTEST_SCMP_(KTEST_OP_LT, "<", a, b)
+#define EXPECT_SLE(a, b) KTEST_SCMP_(KTEST_OP_LE, "<=", a, b)
+#define EXPECT_SGT(a, b) KTEST_SCMP_(KTEST_OP_GT, ">", a, b)
+#define EXPECT_SGE(a, b) KTEST_SCMP_(KTEST_OP_GE, ">=", a, b)
 #define EXPECT_TRUE(c) ktest_check(!!(c), __FILE__, __LINE__, #c)
 #define EXPECT_FALSE(c) ktest_check(!(c), __FILE__, __LINE__, "!(" #c ")")
 #define EXPECT_OK(s) EXPECT_EQ((int64_t)(s), 0)

@@ -28,12 +28,33 @@ bool ktest_check(bool ok, const char *file, int line, const char *expr) {
     return ok;
 }
 
-bool ktest_check_cmp(bool ok, const char *file, int line, const char *op, const char *a_expr,
-                     const char *b_expr, uint64_t a, uint64_t b) {
+static bool compare(enum ktest_op op, bool is_signed, uint64_t a, uint64_t b) {
+    int c = is_signed ? ((int64_t)a < (int64_t)b ? -1 : (int64_t)a > (int64_t)b)
+                      : (a < b ? -1 : a > b);
+    switch (op) {
+    case KTEST_OP_EQ:
+        return c == 0;
+    case KTEST_OP_NE:
+        return c != 0;
+    case KTEST_OP_LT:
+        return c < 0;
+    case KTEST_OP_LE:
+        return c <= 0;
+    case KTEST_OP_GT:
+        return c > 0;
+    case KTEST_OP_GE:
+        return c >= 0;
+    }
+    return false;
+}
+
+bool ktest_check_cmp(enum ktest_op op, bool is_signed, uint64_t a, uint64_t b, const char *file,
+                     int line, const char *op_str, const char *a_expr, const char *b_expr) {
+    bool ok = compare(op, is_signed, a, b);
     if (!ok) {
         kprintf("    %s:%d: expected %s %s %s\n      %s = %lld (%#llx)\n      %s = %lld (%#llx)\n",
-                file, line, a_expr, op, b_expr, a_expr, (long long)a, (unsigned long long)a, b_expr,
-                (long long)b, (unsigned long long)b);
+                file, line, a_expr, op_str, b_expr, a_expr, (long long)a, (unsigned long long)a,
+                b_expr, (long long)b, (unsigned long long)b);
         ktest_note_failure();
     }
     return ok;

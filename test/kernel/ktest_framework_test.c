@@ -43,6 +43,18 @@ KTEST(ktest, failing_expectations_fail) {
     EXPECT_TRUE(probe_marked);
 }
 
+KTEST(ktest, operands_are_evaluated_once) {
+    int n = 0;
+    EXPECT_EQ(n++, 0);
+    EXPECT_EQ(n, 1);
+    EXPECT_SLT(n++, 5);
+    EXPECT_EQ(n, 2);
+    (void)PROBE(EXPECT_EQ(n++, 99));  // a failing check evaluates once too
+    EXPECT_EQ(n, 3);
+    EXPECT_TRUE(n++ == 3);
+    EXPECT_EQ(n, 4);
+}
+
 static int require_reached;
 static void require_helper(void) {
     require_reached = 0;

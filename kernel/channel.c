@@ -1,0 +1,183 @@
+// Channels. The two endpoints share one lock (a heap-allocated `struct channel_pair`) so a write
+// and the peer's close cannot race. Each endpoint is its own kernel object; the pair is freed
+// when both endpoints are. Lock order: pair lock, then the scheduler lock (kobject_signal).
+#include "kernel/channel.h"
+
+#include "kernel/assert.h"
+#include "kernel/handle.h"
+#include "kernel/heap.h"
+#include "kernel/list.h"
+#include "kernel/spinlock.h"
+#include "kernel/string.h"
+
+struct message {
+    struct list_node node;
+    uint32_t nbytes;
+    uint32_t nhandles;
+    struct channel_handle *handles;  // follows the bytes in the same allocation
+    uint8_t bytes[];
+};
+
+struct channel_pair;
+
+struct channel {
+    struct kobject obj;  // first: the endpoint is the object
+    struct channel_pair *pair;
+    struct channel *peer;       // NULL once the peer is destroyed; guarded by pair->lock
+    struct list_node messages;  // queued for reading on this endpoint
+    uint32_t pending;
+    bool peer_closed;
+};
+
+struct channel_pair {
+    struct spinlock lock;
+    struct channel ends[2];
+    uint32_t alive;  // endpoints not yet destroyed
+};
+
+static void free_message(struct message *m) {
+    for (uint32_t i = 0; i < m->nhandles; i++)
+        handle_drop(m->handles[i].obj);
+    kfree(m);
+}
+
+static void channel_destroy(struct kobject *obj) {
+    struct channel *ch = channel_from_object(obj);
+    struct channel_pair *pair = ch->pair;
+    irqstate_t s = spin_lock_irqsave(&pair->lock);
+    if (ch->peer)
+        ch->peer->peer = NULL;
+    struct list_node pending;
+    list_init(&pending);
+    while (!list_is_empty(&ch->messages)) {
+        struct list_node *n = list_remove_head(&ch->messages);
+        list_add_tail(&pending, n);
+    }
+    bool free_pair = --pair->alive == 0;
+    spin_unlock_irqrestore(&pair->lock, s);
+    // Messages may hold handles to other channels: drop them outside the lock.
+    struct list_node *n;
+    while ((n = list_remove_head(&pending)) != NULL)
+        free_message(containerof(n, struct message, node));
+    if (free_pair)
+        kfree(pair);
+}
+
+// The last handle to an endpoint is gone: its peer can never be written to again.
+static void channel_on_zero_handles(struct kobject *obj) {
+    struct channel *ch = channel_from_object(obj);
+    irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
+    struct channel *peer = ch->peer;
+    if (peer) {
+        peer->peer_closed = true;
+        kobject_retain(&peer->obj);
+    }
+    spin_unlock_irqrestore(&ch->pair->lock, s);
+    if (peer) {
+        kobject_signal(&peer->obj, 0, ZX_CHANNEL_PEER_CLOSED);
+        kobject_release(&peer->obj);
+    }
+}
+
+static const struct kobject_ops channel_ops = {
+    .destroy = channel_destroy,
+    .on_zero_handles = channel_on_zero_handles,
+};
+
+struct kobject *channel_object(struct channel *ch) {
+    return &ch->obj;
+}
+
+struct channel *channel_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_CHANNEL);
+    return containerof(obj, struct channel, obj);
+}
+
+zx_koid_t channel_peer_koid(struct channel *ch) {
+    struct channel_pair *pair = ch->pair;
+    return ch == &pair->ends[0] ? pair->ends[1].obj.koid : pair->ends[0].obj.koid;
+}
+
+zx_status_t channel_create(struct channel **out0, struct channel **out1) {
+    struct channel_pair *pair = kzalloc(sizeof(*pair));
+    if (!pair)
+        return ZX_ERR_NO_MEMORY;
+    pair->lock = (struct spinlock)SPINLOCK_INIT("channel");
+    pair->alive = 2;
+    for (int i = 0; i < 2; i++) {
+        struct channel *ch = &pair->ends[i];
+        kobject_init(&ch->obj, ZX_OBJ_TYPE_CHANNEL, &channel_ops);
+        ch->pair = pair;
+        ch->peer = &pair->ends[1 - i];
+        list_init(&ch->messages);
+        kobject_signal(&ch->obj, 0, ZX_CHANNEL_WRITABLE);
+    }
+    *out0 = &pair->ends[0];
+    *out1 = &pair->ends[1];
+    return ZX_OK;
+}
+
+zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes,
+                          const struct channel_handle *handles, uint32_t nhandles) {
+    if (nbytes > CHANNEL_MAX_MSG_BYTES || nhandles > CHANNEL_MAX_MSG_HANDLES)
+        return ZX_ERR_OUT_OF_RANGE;
+    size_t hoff = ROUNDUP(sizeof(struct message) + nbytes, (size_t)8);
+    struct message *m = kmalloc(hoff + nhandles * sizeof(struct channel_handle));
+    if (!m)
+        return ZX_ERR_NO_MEMORY;
+    m->nbytes = nbytes;
+    m->nhandles = nhandles;
+    m->handles = (struct channel_handle *)((uint8_t *)m + hoff);
+    if (nbytes)
+        memcpy(m->bytes, bytes, nbytes);
+    if (nhandles)
+        memcpy(m->handles, handles, nhandles * sizeof(*handles));
+
+    irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
+    struct channel *peer = ch->peer;
+    zx_status_t st = ZX_OK;
+    if (!peer || ch->peer_closed)
+        st = ZX_ERR_PEER_CLOSED;
+    else if (peer->pending >= CHANNEL_MAX_PENDING)
+        st = ZX_ERR_SHOULD_WAIT;
+    if (st == ZX_OK) {
+        list_add_tail(&peer->messages, &m->node);
+        peer->pending++;
+        // Signals change under the pair lock so a concurrent read cannot clear them stale.
+        kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
+    }
+    spin_unlock_irqrestore(&ch->pair->lock, s);
+    if (st != ZX_OK)
+        kfree(m);  // the handles stay the caller's
+    return st;
+}
+
+zx_status_t channel_read(struct channel *ch, void *bytes, uint32_t bytes_cap,
+                         struct channel_handle *handles, uint32_t handles_cap, uint32_t *out_bytes,
+                         uint32_t *out_handles) {
+    irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
+    if (list_is_empty(&ch->messages)) {
+        bool closed = ch->peer_closed || !ch->peer;
+        spin_unlock_irqrestore(&ch->pair->lock, s);
+        *out_bytes = *out_handles = 0;
+        return closed ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
+    }
+    struct message *m = containerof(ch->messages.next, struct message, node);
+    *out_bytes = m->nbytes;
+    *out_handles = m->nhandles;
+    if (m->nbytes > bytes_cap || m->nhandles > handles_cap) {
+        spin_unlock_irqrestore(&ch->pair->lock, s);
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    }
+    list_delete(&m->node);
+    ch->pending--;
+    if (list_is_empty(&ch->messages))
+        kobject_signal(&ch->obj, ZX_CHANNEL_READABLE, 0);
+    spin_unlock_irqrestore(&ch->pair->lock, s);
+    if (m->nbytes)
+        memcpy(bytes, m->bytes, m->nbytes);
+    if (m->nhandles)
+        memcpy(handles, m->handles, m->nhandles * sizeof(*handles));
+    kfree(m);
+    return ZX_OK;
+}

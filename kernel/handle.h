@@ -1,0 +1,62 @@
+// Handle tables: a process's handles, each naming a kernel object with a set of rights.
+//
+// A handle value is (index << 12) | (generation << 2) | 3: the two low bits are always set, and the
+// 10-bit generation changes every time a slot is reused, so a closed handle's value does not come
+// back for 1,024 reuses of its slot (a stale handle is BAD_HANDLE, not someone else's object).
+#ifndef KERNEL_HANDLE_H
+#define KERNEL_HANDLE_H
+
+#include <zircon/rights.h>
+#include <zircon/types.h>
+
+#include "kernel/object.h"
+#include "kernel/spinlock.h"
+
+#define HANDLE_TABLE_MAX (1u << 16)  // handles per process
+
+struct handle_entry {
+    struct kobject *obj;  // NULL when the slot is free
+    zx_rights_t rights;
+    uint32_t gen;         // bumped when the slot is freed
+    uint32_t next_free;   // free-list link (slot index + 1; 0 ends the list)
+};
+
+struct handle_table {
+    struct spinlock lock;
+    struct handle_entry *slots;
+    uint32_t cap;
+    uint32_t free_head;  // slot index + 1, 0 if none
+    uint32_t count;      // handles in use
+};
+
+void handle_table_init(struct handle_table *t);
+// Closes every handle (dropping its reference) and frees the table's memory.
+void handle_table_destroy(struct handle_table *t);
+
+// Adds a handle to `obj` with `rights`, taking a new reference. NO_MEMORY or NO_RESOURCES (table
+// full).
+zx_status_t handle_add(struct handle_table *t, struct kobject *obj, zx_rights_t rights,
+                       zx_handle_t *out) MUST_USE;
+// Installs a handle the caller owns (one from handle_take, moved between tables or through a
+// channel): no new reference. On failure the caller still owns it (handle_drop to close it).
+zx_status_t handle_install(struct handle_table *t, struct kobject *obj, zx_rights_t rights,
+                           zx_handle_t *out) MUST_USE;
+// Closes a handle the caller owns (drops its reference and handle count).
+void handle_drop(struct kobject *obj);
+// Looks up `h`: BAD_HANDLE if it names nothing, WRONG_TYPE if `type` is not ZX_OBJ_TYPE_NONE and
+// differs, ACCESS_DENIED if the handle lacks any of `rights`. On success *out_obj is retained
+// (release it) and *out_rights (may be NULL) is the handle's rights.
+zx_status_t handle_get(struct handle_table *t, zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
+                       struct kobject **out_obj, zx_rights_t *out_rights) MUST_USE;
+// Removes `h` from the table; the caller now owns the handle (its reference and its place in the
+// object's handle count) and must handle_install or handle_drop it. BAD_HANDLE.
+zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **out_obj,
+                        zx_rights_t *out_rights) MUST_USE;
+// Closes `h` (ZX_HANDLE_INVALID is OK). BAD_HANDLE.
+zx_status_t handle_close(struct handle_table *t, zx_handle_t h) MUST_USE;
+
+// Handle bookkeeping on objects: called when a handle starts or stops naming `obj`.
+void kobject_handle_opened(struct kobject *obj);
+void kobject_handle_closed(struct kobject *obj);
+
+#endif  // KERNEL_HANDLE_H

@@ -1,0 +1,86 @@
+// Kernel object lifetime and signals.
+#include "kernel/object.h"
+
+#include "kernel/assert.h"
+
+static zx_koid_t next_koid = 1024;
+static size_t live_objects;
+
+zx_koid_t koid_generate(void) {
+    uint64_t s = sched_lock_irqsave();
+    zx_koid_t k = next_koid++;
+    sched_unlock_irqrestore(s);
+    return k;
+}
+
+void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops) {
+    ASSERT(ops && ops->destroy);
+    obj->type = type;
+    obj->refs = 1;
+    obj->handles = 0;
+    obj->signals = 0;
+    obj->koid = koid_generate();
+    obj->ops = ops;
+    wait_queue_init(&obj->waiters);
+    uint64_t s = sched_lock_irqsave();
+    live_objects++;
+    sched_unlock_irqrestore(s);
+}
+
+void kobject_retain(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    ASSERT(obj->refs > 0);
+    obj->refs++;
+    sched_unlock_irqrestore(s);
+}
+
+void kobject_release(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    ASSERT_MSG(obj->refs > 0, "koid %llu type %u", (unsigned long long)obj->koid, obj->type);
+    bool last = --obj->refs == 0;
+    if (last) {
+        ASSERT(list_is_empty(&obj->waiters.waiters));
+        live_objects--;
+    }
+    sched_unlock_irqrestore(s);
+    if (last)
+        obj->ops->destroy(obj);
+}
+
+void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {
+    uint64_t s = sched_lock_irqsave();
+    zx_signals_t old = obj->signals;
+    obj->signals = (old & ~clear) | set;
+    if (obj->signals != old)
+        wait_queue_wake_all_locked(&obj->waiters, ZX_OK);
+    sched_unlock_irqrestore(s);
+}
+
+zx_signals_t kobject_signals(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    zx_signals_t v = obj->signals;
+    sched_unlock_irqrestore(s);
+    return v;
+}
+
+zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                             zx_signals_t *out_observed) {
+    uint64_t s = sched_lock_irqsave();
+    zx_status_t st = ZX_OK;
+    while (!(obj->signals & signals)) {
+        st = wait_queue_block_locked(&obj->waiters, deadline);
+        if (st == ZX_ERR_TIMED_OUT) {
+            // The signal may have arrived together with the deadline.
+            st = (obj->signals & signals) ? ZX_OK : ZX_ERR_TIMED_OUT;
+            break;
+        }
+    }
+    if (out_observed)
+        *out_observed = obj->signals;
+    sched_unlock_irqrestore(s);
+    return st;
+}
+
+size_t kobject_live_count(void) {
+    return live_objects;
+}

@@ -1,0 +1,60 @@
+// Kernel objects: refcounted, identified by a koid, carrying a signal set that waiters watch.
+// Every user-visible object (process, thread, VMO, VMAR, channel, job) embeds a struct kobject as
+// its first field. References: each handle holds one, and kernel code holds others while it works.
+//
+// Signals change under the scheduler lock (kobject_signal), and every change wakes the object's
+// waiters, who re-check what they wait for.
+#ifndef KERNEL_OBJECT_H
+#define KERNEL_OBJECT_H
+
+#include <zircon/types.h>
+
+#include "kernel/thread.h"
+#include "kernel/types.h"
+
+#define ZX_OBJ_TYPE_NONE 0u
+#define ZX_OBJ_TYPE_PROCESS 1u
+#define ZX_OBJ_TYPE_THREAD 2u
+#define ZX_OBJ_TYPE_VMO 3u
+#define ZX_OBJ_TYPE_CHANNEL 4u
+#define ZX_OBJ_TYPE_JOB 17u
+#define ZX_OBJ_TYPE_VMAR 18u
+
+struct kobject;
+
+struct kobject_ops {
+    // Frees the object (the last reference is gone). Required.
+    void (*destroy)(struct kobject *obj);
+    // The last handle to the object was closed (optional): e.g. a channel tells its peer.
+    void (*on_zero_handles)(struct kobject *obj);
+};
+
+struct kobject {
+    zx_obj_type_t type;
+    uint32_t refs;          // references, handles included
+    uint32_t handles;       // handles naming it (any process)
+    zx_signals_t signals;   // guarded by the scheduler lock
+    zx_koid_t koid;
+    const struct kobject_ops *ops;
+    struct wait_queue waiters;  // threads in wait_one on this object
+};
+
+// Sets up `obj` with one reference (the caller's) and a fresh koid.
+void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops);
+void kobject_retain(struct kobject *obj);
+// Drops a reference; the last one destroys the object.
+void kobject_release(struct kobject *obj);
+// Clears then sets signal bits and wakes every waiter if the set changed.
+void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set);
+zx_signals_t kobject_signals(struct kobject *obj);
+// Waits until any of `signals` is asserted or the deadline passes. Returns ZX_OK or
+// ZX_ERR_TIMED_OUT; *out_observed (may be NULL) gets the signals at that moment.
+zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                             zx_signals_t *out_observed) MUST_USE;
+// The next koid (first is 1024).
+zx_koid_t koid_generate(void);
+
+// Counts of live objects per type, for leak checks.
+size_t kobject_live_count(void);
+
+#endif  // KERNEL_OBJECT_H
