@@ -1,9 +1,11 @@
 // kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
 // with the multiboot2 magic and the physical address of the boot information.
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/multiboot2.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/qemu.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/syscall.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/cmdline.h"
@@ -14,6 +16,7 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/thread.h"
+#include "syscalls/user_copy.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -76,7 +79,15 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     serial_init();
     arch_descriptors_init();
     percpu_init();
+    arch_syscall_init();
+    user_copy_init();
     kprintf("\nJasper %s: a small x86-64 microkernel with a Zircon-style VM\n", "0.1");
+
+    // The boot identity map of the low 4 GiB only served the switch to the higher half: drop it so
+    // that user addresses fault in the kernel instead of reaching physical memory.
+    extern uint64_t boot_pml4[512];
+    boot_pml4[0] = 0;
+    write_cr3(read_cr3());
 
     zx_status_t st = multiboot2_parse(magic, info_pa);
     if (st != ZX_OK)

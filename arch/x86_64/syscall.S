@@ -1,0 +1,95 @@
+// SYSCALL entry and the way back to user mode.
+//
+// On SYSCALL the CPU leaves the user rip in rcx and rflags in r11 (masked by FMASK: interrupts off,
+// direction and trap flags clear) and does not switch stacks: we swapgs, park the user rsp in the
+// per-CPU block, load the thread's kernel stack, and build a struct trap_frame (trap.h) so that
+// syscalls, exceptions and thread start-up share one frame layout. syscall_dispatch(frame) leaves
+// the result in frame->rax.
+//
+// Return: SYSRET when the saved rip is canonical (SYSRET to a non-canonical rip would fault in
+// kernel mode with the user's rsp: a classic hole), otherwise IRETQ through trap_return.
+#include "arch/x86_64/asm.h"
+
+#define PERCPU_KERNEL_RSP 8
+#define PERCPU_USER_RSP 16
+#define SYSCALL_VECTOR 0x100
+
+    .section .text
+    .code64
+    .globl syscall_entry
+syscall_entry:
+    swapgs
+    movq %rsp, %gs:PERCPU_USER_RSP
+    movq %gs:PERCPU_KERNEL_RSP, %rsp
+    pushq $SEL_UDATA                    // ss
+    pushq %gs:PERCPU_USER_RSP           // rsp
+    pushq %r11                          // rflags
+    pushq $SEL_UCODE                    // cs
+    pushq %rcx                          // rip
+    pushq $0                            // error code
+    pushq $SYSCALL_VECTOR               // vector
+    pushq %rax
+    pushq %rbx
+    pushq %rcx
+    pushq %rdx
+    pushq %rsi
+    pushq %rdi
+    pushq %rbp
+    pushq %r8
+    pushq %r9
+    pushq %r10
+    pushq %r11
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, %rdi
+    pushq 17*8(%rsp)                    // frame link for backtraces: user rip...
+    pushq $0                            // ...and no further frames
+    movq %rsp, %rbp
+    sti
+    call syscall_dispatch
+    cli
+    addq $16, %rsp
+    .globl syscall_return
+syscall_return:
+    // rsp points at the frame. Non-canonical rip: take the IRETQ path.
+    movq 17*8(%rsp), %rcx
+    movq %rcx, %r11
+    shlq $16, %r11
+    sarq $16, %r11
+    cmpq %rcx, %r11
+    jne trap_return_to_user
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %r11                           // overwritten below
+    popq %r10
+    popq %r9
+    popq %r8
+    popq %rbp
+    popq %rdi
+    popq %rsi
+    popq %rdx
+    popq %rcx                           // overwritten below
+    popq %rbx
+    popq %rax
+    addq $16, %rsp                      // vector, error code
+    movq 0(%rsp), %rcx                  // rip
+    movq 16(%rsp), %r11                 // rflags
+    movq 24(%rsp), %rsp                 // user rsp (the kernel stack is no longer needed)
+    swapgs
+    sysretq
+
+// Enters user mode through the trap-return path (iretq) with the frame at rsp.
+trap_return_to_user:
+    jmp trap_return
+
+// arch_enter_user(frame): starts a thread in user mode with the register state in `frame`, which
+// must sit at the top of the thread's kernel stack.
+    .globl arch_enter_user
+arch_enter_user:
+    cli
+    movq %rdi, %rsp
+    jmp trap_return

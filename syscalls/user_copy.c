@@ -1,0 +1,60 @@
+// User-copy helpers: range checks here, the faulting copy in arch/x86_64/usercopy.S.
+#include "syscalls/user_copy.h"
+
+#include "arch/x86_64/cpu.h"
+#include "kernel/string.h"
+
+bool arch_has_smap;
+int arch_user_copy(void *dst, const void *src, size_t len);
+
+static zx_status_t fault_status = ZX_ERR_NOT_FOUND;
+
+void user_copy_init(void) {
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    if (r[0] >= 7) {
+        cpuid(7, 0, r);
+        arch_has_smap = (r[1] >> 20) & 1;
+    }
+}
+
+void user_copy_set_fault_status(zx_status_t status) {
+    fault_status = status;
+}
+
+bool user_range_ok(user_addr_t addr, size_t len) {
+    if (len == 0)
+        return true;
+    return addr >= USER_ASPACE_BASE && addr < USER_ASPACE_END && len <= USER_ASPACE_END - addr;
+}
+
+static zx_status_t copy(void *dst, const void *src, size_t len) {
+    fault_status = ZX_ERR_NOT_FOUND;  // unless the fault handler says otherwise
+    if (arch_user_copy(dst, src, len) == 0)
+        return ZX_OK;
+    return fault_status;
+}
+
+zx_status_t copy_from_user(void *dst, user_addr_t src, size_t len) {
+    if (len == 0)
+        return ZX_OK;
+    if (!user_range_ok(src, len))
+        return ZX_ERR_INVALID_ARGS;
+    return copy(dst, (const void *)src, len);
+}
+
+zx_status_t copy_to_user(user_addr_t dst, const void *src, size_t len) {
+    if (len == 0)
+        return ZX_OK;
+    if (!user_range_ok(dst, len))
+        return ZX_ERR_INVALID_ARGS;
+    return copy((void *)dst, src, len);
+}
+
+zx_status_t copy_str_from_user(char *dst, user_addr_t src, size_t max) {
+    zx_status_t st = copy_from_user(dst, src, max);
+    if (st != ZX_OK)
+        return st;
+    dst[max] = '\0';
+    return ZX_OK;
+}
