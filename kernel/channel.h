@@ -6,9 +6,6 @@
 
 #include "kernel/object.h"
 
-#define ZX_CHANNEL_READABLE ((zx_signals_t)1u << 0)
-#define ZX_CHANNEL_WRITABLE ((zx_signals_t)1u << 1)
-#define ZX_CHANNEL_PEER_CLOSED ((zx_signals_t)1u << 2)
 
 #define CHANNEL_MAX_MSG_BYTES 65536u
 #define CHANNEL_MAX_MSG_HANDLES 64u

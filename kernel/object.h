@@ -12,14 +12,6 @@
 #include "kernel/thread.h"
 #include "kernel/types.h"
 
-#define ZX_OBJ_TYPE_NONE 0u
-#define ZX_OBJ_TYPE_PROCESS 1u
-#define ZX_OBJ_TYPE_THREAD 2u
-#define ZX_OBJ_TYPE_VMO 3u
-#define ZX_OBJ_TYPE_CHANNEL 4u
-#define ZX_OBJ_TYPE_JOB 17u
-#define ZX_OBJ_TYPE_VMAR 18u
-
 struct kobject;
 
 struct kobject_ops {

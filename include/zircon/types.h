@@ -23,9 +23,87 @@ typedef int64_t zx_duration_t;
 typedef int64_t zx_ticks_t;
 
 #define ZX_HANDLE_INVALID ((zx_handle_t)0)
+#define ZX_HANDLE_FIXED_BITS_MASK ((zx_handle_t)0x3)
 #define ZX_TIME_INFINITE INT64_MAX
 #define ZX_PAGE_SIZE 4096u
 #define ZX_MAX_NAME_LEN 32u
 #define ZX_KOID_INVALID ((zx_koid_t)0)
+
+// Object types.
+#define ZX_OBJ_TYPE_NONE ((zx_obj_type_t)0u)
+#define ZX_OBJ_TYPE_PROCESS ((zx_obj_type_t)1u)
+#define ZX_OBJ_TYPE_THREAD ((zx_obj_type_t)2u)
+#define ZX_OBJ_TYPE_VMO ((zx_obj_type_t)3u)
+#define ZX_OBJ_TYPE_CHANNEL ((zx_obj_type_t)4u)
+#define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
+#define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+
+// Signals.
+#define ZX_SIGNAL_NONE ((zx_signals_t)0u)
+#define ZX_VMO_ZERO_CHILDREN ((zx_signals_t)1u << 3)
+#define ZX_PROCESS_TERMINATED ((zx_signals_t)1u << 3)
+#define ZX_THREAD_TERMINATED ((zx_signals_t)1u << 3)
+#define ZX_CHANNEL_READABLE ((zx_signals_t)1u << 0)
+#define ZX_CHANNEL_WRITABLE ((zx_signals_t)1u << 1)
+#define ZX_CHANNEL_PEER_CLOSED ((zx_signals_t)1u << 2)
+#define ZX_TASK_TERMINATED ZX_PROCESS_TERMINATED
+
+// Return code of a process killed by an unhandled exception.
+#define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)
+// Return code of a process ended by zx_task_kill.
+#define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)
+
+// zx_vmo_create options.
+#define ZX_VMO_RESIZABLE ((uint32_t)1u << 1)
+
+// zx_vmo_create_child options.
+#define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)1u << 0)
+#define ZX_VMO_CHILD_RESIZABLE ((uint32_t)1u << 2)
+#define ZX_VMO_CHILD_SLICE ((uint32_t)1u << 3)
+#define ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE ((uint32_t)1u << 4)
+#define ZX_VMO_CHILD_COPY_ON_WRITE ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE
+#define ZX_VMO_CHILD_NO_WRITE ((uint32_t)1u << 5)
+
+// zx_vmo_op_range and zx_vmar_op_range operations.
+#define ZX_VMO_OP_COMMIT 1u
+#define ZX_VMO_OP_DECOMMIT 2u
+#define ZX_VMO_OP_LOCK 3u
+#define ZX_VMO_OP_UNLOCK 4u
+#define ZX_VMO_OP_CACHE_SYNC 6u
+#define ZX_VMO_OP_CACHE_INVALIDATE 7u
+#define ZX_VMO_OP_CACHE_CLEAN 8u
+#define ZX_VMO_OP_CACHE_CLEAN_INVALIDATE 9u
+#define ZX_VMO_OP_ZERO 10u
+#define ZX_VMAR_OP_COMMIT 1u
+#define ZX_VMAR_OP_DECOMMIT 2u
+#define ZX_VMAR_OP_MAP_RANGE 3u
+
+// VMAR options (zx_vmar_allocate, zx_vmar_map, zx_vmar_protect).
+#define ZX_VM_PERM_READ ((zx_vm_option_t)1u << 0)
+#define ZX_VM_PERM_WRITE ((zx_vm_option_t)1u << 1)
+#define ZX_VM_PERM_EXECUTE ((zx_vm_option_t)1u << 2)
+#define ZX_VM_COMPACT ((zx_vm_option_t)1u << 3)
+#define ZX_VM_SPECIFIC ((zx_vm_option_t)1u << 4)
+#define ZX_VM_SPECIFIC_OVERWRITE ((zx_vm_option_t)1u << 5)
+#define ZX_VM_CAN_MAP_SPECIFIC ((zx_vm_option_t)1u << 6)
+#define ZX_VM_CAN_MAP_READ ((zx_vm_option_t)1u << 7)
+#define ZX_VM_CAN_MAP_WRITE ((zx_vm_option_t)1u << 8)
+#define ZX_VM_CAN_MAP_EXECUTE ((zx_vm_option_t)1u << 9)
+#define ZX_VM_MAP_RANGE ((zx_vm_option_t)1u << 10)
+#define ZX_VM_REQUIRE_NON_RESIZABLE ((zx_vm_option_t)1u << 11)
+#define ZX_VM_ALLOW_FAULTS ((zx_vm_option_t)1u << 12)
+#define ZX_VM_OFFSET_IS_UPPER_LIMIT ((zx_vm_option_t)1u << 13)
+#define ZX_VM_ALIGN_BASE 24
+#define ZX_VM_ALIGN_1KB ((zx_vm_option_t)10u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_4KB ((zx_vm_option_t)12u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_64KB ((zx_vm_option_t)16u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_1MB ((zx_vm_option_t)20u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_2MB ((zx_vm_option_t)21u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_1GB ((zx_vm_option_t)30u << ZX_VM_ALIGN_BASE)
+#define ZX_VM_ALIGN_4GB ((zx_vm_option_t)32u << ZX_VM_ALIGN_BASE)
+
+// Properties.
+#define ZX_PROP_NAME 3u
+#define ZX_PROP_VMO_CONTENT_SIZE 17u
 
 #endif  // ZIRCON_TYPES_H

@@ -1,0 +1,120 @@
+// Information topics for zx_object_get_info: a source-compatible subset of Zircon's
+// <zircon/syscalls/object.h>. Layouts are fixed by shared/abi.md §3 (sizes asserted below).
+#ifndef ZIRCON_SYSCALLS_OBJECT_H
+#define ZIRCON_SYSCALLS_OBJECT_H
+
+#include <zircon/types.h>
+
+typedef uint32_t zx_object_info_topic_t;
+
+#define ZX_INFO_NONE ((zx_object_info_topic_t)0u)
+#define ZX_INFO_HANDLE_VALID ((zx_object_info_topic_t)1u)
+#define ZX_INFO_HANDLE_BASIC ((zx_object_info_topic_t)2u)
+#define ZX_INFO_PROCESS ((zx_object_info_topic_t)0x10000003u)
+#define ZX_INFO_VMAR ((zx_object_info_topic_t)7u)
+#define ZX_INFO_PROCESS_MAPS ((zx_object_info_topic_t)13u)
+#define ZX_INFO_KMEM_STATS ((zx_object_info_topic_t)17u)
+#define ZX_INFO_VMO ((zx_object_info_topic_t)0x30000017u)
+
+typedef struct zx_info_handle_basic {
+    zx_koid_t koid;
+    zx_rights_t rights;
+    zx_obj_type_t type;
+    zx_koid_t related_koid;
+    uint32_t reserved;
+    uint8_t padding1[4];
+} zx_info_handle_basic_t;
+
+#define ZX_INFO_PROCESS_FLAG_STARTED ((uint32_t)1u << 0)
+#define ZX_INFO_PROCESS_FLAG_EXITED ((uint32_t)1u << 1)
+
+typedef struct zx_info_process {
+    int64_t return_code;
+    zx_time_t start_time;
+    uint32_t flags;
+    uint8_t padding1[4];
+} zx_info_process_t;
+
+typedef struct zx_info_vmar {
+    uintptr_t base;
+    size_t len;
+} zx_info_vmar_t;
+
+typedef uint32_t zx_info_maps_type_t;
+#define ZX_INFO_MAPS_TYPE_NONE ((zx_info_maps_type_t)0u)
+#define ZX_INFO_MAPS_TYPE_ASPACE ((zx_info_maps_type_t)1u)
+#define ZX_INFO_MAPS_TYPE_VMAR ((zx_info_maps_type_t)2u)
+#define ZX_INFO_MAPS_TYPE_MAPPING ((zx_info_maps_type_t)3u)
+
+typedef struct zx_info_maps_mapping {
+    zx_vm_option_t mmu_flags;  // ZX_VM_PERM_* of the mapping
+    uint8_t padding1[4];
+    zx_koid_t vmo_koid;
+    uint64_t vmo_offset;
+    size_t committed_pages;
+} zx_info_maps_mapping_t;
+
+typedef struct zx_info_maps {
+    char name[ZX_MAX_NAME_LEN];
+    zx_vaddr_t base;
+    size_t size;
+    size_t depth;  // 0 for the address space, 1 for the root VMAR, ...
+    zx_info_maps_type_t type;
+    uint8_t padding1[4];
+    union {
+        zx_info_maps_mapping_t mapping;
+    } u;
+} zx_info_maps_t;
+
+#define ZX_INFO_VMO_TYPE_PAGED ((uint32_t)1u << 0)
+#define ZX_INFO_VMO_RESIZABLE ((uint32_t)1u << 1)
+#define ZX_INFO_VMO_IS_COW_CLONE ((uint32_t)1u << 2)
+#define ZX_INFO_VMO_VIA_HANDLE ((uint32_t)1u << 3)
+#define ZX_INFO_VMO_VIA_MAPPING ((uint32_t)1u << 4)
+
+#define ZX_CACHE_POLICY_CACHED 0u
+
+typedef struct zx_info_vmo {
+    zx_koid_t koid;
+    char name[ZX_MAX_NAME_LEN];
+    uint64_t size_bytes;
+    zx_koid_t parent_koid;
+    size_t num_children;
+    size_t num_mappings;
+    size_t share_count;
+    uint32_t flags;
+    uint8_t padding1[4];
+    uint64_t committed_bytes;          // every page the VMO can reach (RSS)
+    zx_rights_t handle_rights;
+    uint32_t cache_policy;
+    uint64_t metadata_bytes;
+    uint64_t committed_change_events;
+    uint64_t populated_bytes;          // committed plus compressed (reference) pages
+    uint64_t committed_private_bytes;  // pages no other VMO can reach (USS)
+    uint64_t populated_private_bytes;
+    uint64_t committed_scaled_bytes;   // each page divided by its sharers (PSS)
+    uint64_t populated_scaled_bytes;
+    uint64_t committed_fractional_scaled_bytes;  // fixed point, 0x8000000000000000 = one byte
+    uint64_t populated_fractional_scaled_bytes;
+} zx_info_vmo_t;
+
+typedef struct zx_info_kmem_stats {
+    uint64_t total_bytes;
+    uint64_t free_bytes;
+    uint64_t wired_bytes;
+    uint64_t total_heap_bytes;
+    uint64_t free_heap_bytes;
+    uint64_t vmo_bytes;
+    uint64_t mmu_overhead_bytes;
+    uint64_t ipc_bytes;
+    uint64_t other_bytes;
+} zx_info_kmem_stats_t;
+
+_Static_assert(sizeof(zx_info_handle_basic_t) == 32, "zx_info_handle_basic_t is 32 bytes");
+_Static_assert(sizeof(zx_info_process_t) == 24, "zx_info_process_t is 24 bytes");
+_Static_assert(sizeof(zx_info_vmar_t) == 16, "zx_info_vmar_t is 16 bytes");
+_Static_assert(sizeof(zx_info_maps_t) == 96, "zx_info_maps_t is 96 bytes");
+_Static_assert(sizeof(zx_info_vmo_t) == 176, "zx_info_vmo_t is 176 bytes");
+_Static_assert(sizeof(zx_info_kmem_stats_t) == 72, "zx_info_kmem_stats_t is 72 bytes");
+
+#endif  // ZIRCON_SYSCALLS_OBJECT_H
