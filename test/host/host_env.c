@@ -10,6 +10,7 @@
 
 #include "kernel/assert.h"
 #include "kernel/heap.h"
+#include "kernel/mutex.h"
 #include "kernel/printf.h"
 #include "kernel/spinlock.h"
 #include "kernel/string.h"
@@ -144,4 +145,24 @@ void page_zero(void *page) {
 
 void page_copy(void *dst, const void *src) {
     memcpy(dst, src, PAGE_SIZE);
+}
+
+// Mutexes: one thread on the host; only misuse is checked. The owner is a dummy non-NULL value.
+void mutex_init(struct mutex *m, const char *name) {
+    m->owner = NULL;
+    m->name = name;
+}
+
+void mutex_acquire(struct mutex *m) {
+    ASSERT_MSG(m->owner == NULL, "mutex %s acquired twice", m->name);
+    m->owner = (struct thread *)m;
+}
+
+void mutex_release(struct mutex *m) {
+    ASSERT_MSG(m->owner != NULL, "mutex %s released while free", m->name);
+    m->owner = NULL;
+}
+
+bool mutex_held(const struct mutex *m) {
+    return m->owner != NULL;
 }

@@ -1,6 +1,7 @@
 // Threads and the scheduler: start/join, yield, preemption, sleep, wait queues with deadlines,
 // and that dead threads give back their stacks.
 #include "kernel/ktest.h"
+#include "kernel/mutex.h"
 #include "kernel/thread.h"
 
 static int return_arg(void *arg) {
@@ -144,4 +145,40 @@ KTEST(thread, many_threads_come_and_go) {
     }
     thread_yield();
     EXPECT_EQ(thread_count(), live0);
+}
+
+static struct mutex test_mutex;
+static volatile int in_critical, max_in_critical, mutex_rounds;
+
+static int mutex_worker(void *arg) {
+    (void)arg;
+    for (int i = 0; i < 50; i++) {
+        mutex_acquire(&test_mutex);
+        in_critical++;
+        if (in_critical > max_in_critical)
+            max_in_critical = in_critical;
+        thread_yield();  // invite the others in while we hold it
+        in_critical--;
+        mutex_rounds++;
+        mutex_release(&test_mutex);
+    }
+    return 0;
+}
+
+KTEST(mutex, excludes_and_hands_over) {
+    mutex_init(&test_mutex, "test");
+    in_critical = max_in_critical = mutex_rounds = 0;
+    struct thread *t[3];
+    for (int i = 0; i < 3; i++) {
+        t[i] = thread_create("mutex", mutex_worker, NULL);
+        REQUIRE_TRUE(t[i] != NULL);
+        thread_start(t[i]);
+    }
+    for (int i = 0; i < 3; i++) {
+        EXPECT_OK(thread_join(t[i], NULL, ZX_TIME_INFINITE));
+        thread_release(t[i]);
+    }
+    EXPECT_EQ(max_in_critical, 1);
+    EXPECT_EQ(mutex_rounds, 150);
+    EXPECT_FALSE(mutex_held(&test_mutex));
 }
