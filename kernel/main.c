@@ -1,6 +1,7 @@
 // kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
 // with the multiboot2 magic and the physical address of the boot information.
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/mmu.h"
 #include "arch/x86_64/multiboot2.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/qemu.h"
@@ -20,8 +21,6 @@
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
-
-#define BOOT_PHYSMAP_LIMIT (4ull << 30)  // what boot.S maps at the physmap base
 
 uint8_t *physmap_base = (uint8_t *)0xffff800000000000ull;
 
@@ -50,12 +49,13 @@ static void print_memory_summary(void) {
     uint64_t usable = phys_ranges_total(pr, MEM_AVAILABLE);
     uint64_t in_use = phys_ranges_total(pr, MEM_KERNEL) + phys_ranges_total(pr, MEM_MODULE) +
                       phys_ranges_total(pr, MEM_BOOT);
-    uint64_t reserved = 0;  // firmware ranges below the physmap limit
+    uint64_t reserved = 0;  // firmware ranges below the top of RAM
+    paddr_t top = arch_physmap_info.end;
     for (size_t i = 0; i < pr->count; i++) {
         const struct phys_range *r = &pr->r[i];
-        if (r->kind != MEM_AVAILABLE && r->kind != MEM_NONE && r->start < BOOT_PHYSMAP_LIMIT &&
+        if (r->kind != MEM_AVAILABLE && r->kind != MEM_NONE && r->start < top &&
             r->kind != MEM_KERNEL && r->kind != MEM_MODULE && r->kind != MEM_BOOT)
-            reserved += MIN(r->end, BOOT_PHYSMAP_LIMIT) - r->start;
+            reserved += MIN(r->end, top) - r->start;
     }
     kprintf("memory: %llu MiB total RAM, %llu MiB usable, %llu KiB kernel+modules+boot, "
             "%llu KiB reserved\n",
@@ -96,15 +96,11 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
             boot_info.cmdline, boot_info.module_count);
 
-    // The boot physmap covers the first 4 GiB; RAM above it waits for the full physmap.
-    if (physical_ranges.limit > BOOT_PHYSMAP_LIMIT &&
-        phys_ranges_set(&physical_ranges, BOOT_PHYSMAP_LIMIT, physical_ranges.limit,
-                        MEM_RESERVED) != ZX_OK)
-        panic("kmain: cannot clip the memory map");
     ASSERT(phys_ranges_check(&physical_ranges));
     st = pmm_init(&physical_ranges);
     if (st != ZX_OK)
         panic("kmain: pmm_init failed (%d)", st);
+    arch_mmu_init();  // the kernel's own tables: physmap of all RAM, W^X image, no identity map
     print_memory_summary();
     sched_init();
     sched_start_preemption();

@@ -1,0 +1,182 @@
+// arch_aspace: address spaces on top of the page-table layer. Pure code (CR3 goes through
+// arch_mmu_load_root). See arch_aspace.h.
+#include "arch/x86_64/arch_aspace.h"
+
+#include "arch/x86_64/mmu_hw.h"
+#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/ptiter.h"
+#include "arch/x86_64/vmiter.h"
+#include "kernel/assert.h"
+
+struct arch_aspace arch_kernel_aspace;
+
+static pte_t *root_of(const struct arch_aspace *as) {
+    return (pte_t *)as->root;
+}
+
+zx_status_t arch_aspace_init_kernel(void) {
+    if (arch_kernel_aspace.root)
+        return ZX_ERR_BAD_STATE;
+    pte_t *root = pt_table_alloc();
+    if (!root)
+        return ZX_ERR_NO_MEMORY;
+    for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++) {
+        pte_t *pdpt = pt_table_alloc();
+        if (!pdpt) {
+            for (unsigned j = PT_ENTRIES / 2; j < i; j++)
+                pt_table_free(pte_table(root[j]));
+            pt_table_free(root);
+            return ZX_ERR_NO_MEMORY;
+        }
+        pt_entry_set(&root[i], pt_table_paddr(pdpt) | pt_link_flags(VA_HIGH_START));
+    }
+    arch_kernel_aspace = (struct arch_aspace){root, pt_table_paddr(root), true};
+    return ZX_OK;
+}
+
+zx_status_t arch_aspace_create(struct arch_aspace *as) {
+    const pte_t *kroot = root_of(&arch_kernel_aspace);
+    if (!kroot)
+        return ZX_ERR_BAD_STATE;
+    pte_t *root = pt_table_alloc();
+    if (!root)
+        return ZX_ERR_NO_MEMORY;
+    for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
+        pt_entry_set(&root[i], kroot[i]);
+    *as = (struct arch_aspace){root, pt_table_paddr(root), false};
+    return ZX_OK;
+}
+
+void arch_aspace_destroy(struct arch_aspace *as) {
+    ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
+    ASSERT_MSG(!arch_aspace_is_active(as), "address space %#llx is active",
+               (unsigned long long)as->root_pa);
+    struct ptiter pi;
+    for (ptiter_init(&pi, as); ptiter_low(&pi); ptiter_next(&pi))
+        ptiter_free_ptp(&pi);
+    pt_table_free(root_of(as));
+    *as = (struct arch_aspace){0};
+}
+
+void arch_aspace_activate(struct arch_aspace *as) {
+    if (!as)
+        as = &arch_kernel_aspace;
+    ASSERT(as->root);
+    if (pt_active_root == as->root_pa)
+        return;
+    pt_active_root = as->root_pa;
+    arch_mmu_load_root(as->root_pa);
+}
+
+bool arch_aspace_is_active(const struct arch_aspace *as) {
+    return as->root && as->root_pa == pt_active_root;
+}
+
+// True if [va, va + count pages) is page-aligned and inside the half `as` owns.
+static bool in_space(const struct arch_aspace *as, vaddr_t va, size_t count) {
+    if (va & (PAGE_SIZE - 1))
+        return false;
+    if (as->is_kernel)
+        return va >= VA_HIGH_START && count <= ((0 - va) >> PAGE_SHIFT);
+    return va < VA_LOW_END && count <= ((VA_LOW_END - va) >> PAGE_SHIFT);
+}
+
+static zx_status_t flags_to_pte(const struct arch_aspace *as, uint32_t flags, pte_t *out) {
+    if ((flags & ~ARCH_MMU_FLAGS_ALL) || !(flags & ARCH_MMU_FLAG_READ))
+        return ZX_ERR_INVALID_ARGS;
+    if ((flags & ARCH_MMU_FLAG_USER) && as->is_kernel)
+        return ZX_ERR_INVALID_ARGS;
+    pte_t pte = PTE_P;
+    if (flags & ARCH_MMU_FLAG_WRITE)
+        pte |= PTE_W;
+    if (flags & ARCH_MMU_FLAG_USER)
+        pte |= PTE_U;
+    if (!(flags & ARCH_MMU_FLAG_EXECUTE))
+        pte |= PTE_NX;
+    if (as->is_kernel)
+        pte |= PTE_G;
+    *out = pte;
+    return ZX_OK;
+}
+
+static uint32_t pte_to_flags(pte_t perm) {
+    uint32_t flags = ARCH_MMU_FLAG_READ;
+    if (perm & PTE_W)
+        flags |= ARCH_MMU_FLAG_WRITE;
+    if (perm & PTE_U)
+        flags |= ARCH_MMU_FLAG_USER;
+    if (!(perm & PTE_NX))
+        flags |= ARCH_MMU_FLAG_EXECUTE;
+    return flags;
+}
+
+static zx_status_t map(struct arch_aspace *as, vaddr_t va, const paddr_t *pas, paddr_t pa,
+                       size_t count, uint32_t mmu_flags) {
+    pte_t perm;
+    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
+    if (st != ZX_OK)
+        return st;
+    if (!in_space(as, va, count) || (pa & (PAGE_SIZE - 1)))
+        return ZX_ERR_INVALID_ARGS;
+    if (count == 0)
+        return ZX_OK;
+    return pt_map_range(root_of(as), va, pas, pa, count, perm);
+}
+
+zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
+                                  size_t count, uint32_t mmu_flags) {
+    if (!pas)
+        return ZX_ERR_INVALID_ARGS;
+    for (size_t i = 0; i < count; i++) {
+        if (pas[i] & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK))
+            return ZX_ERR_INVALID_ARGS;
+    }
+    return map(as, va, pas, 0, count, mmu_flags);
+}
+
+zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr_t pa,
+                                       size_t count, uint32_t mmu_flags) {
+    const uint64_t phys_end = PTE_ADDR_MASK + PAGE_SIZE;  // 2^52
+    if (pa > PTE_ADDR_MASK || count > ((phys_end - pa) >> PAGE_SHIFT))
+        return ZX_ERR_INVALID_ARGS;
+    return map(as, va, NULL, pa, count, mmu_flags);
+}
+
+zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
+    if (!in_space(as, va, count))
+        return ZX_ERR_INVALID_ARGS;
+    return pt_unmap_range(root_of(as), va, count);
+}
+
+zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
+                                uint32_t mmu_flags) {
+    pte_t perm;
+    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
+    if (st != ZX_OK)
+        return st;
+    if (!in_space(as, va, count))
+        return ZX_ERR_INVALID_ARGS;
+    return pt_protect_range(root_of(as), va, count, perm);
+}
+
+zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,
+                              uint32_t *out_flags) {
+    if (!in_space(as, ROUNDDOWN(va, (vaddr_t)PAGE_SIZE), 1))
+        return ZX_ERR_INVALID_ARGS;
+    struct vmiter it;
+    vmiter_init(&it, as, va);
+    if (!vmiter_present(&it))
+        return ZX_ERR_NOT_FOUND;
+    *out_pa = vmiter_pa(&it);
+    if (out_flags)
+        *out_flags = pte_to_flags(vmiter_perm(&it));
+    return ZX_OK;
+}
+
+bool arch_aspace_check(const struct arch_aspace *as) {
+    return as->root && pt_check(root_of(as));
+}
+
+size_t arch_aspace_table_pages(const struct arch_aspace *as) {
+    return 1 + pt_count_tables(root_of(as), !as->is_kernel);
+}

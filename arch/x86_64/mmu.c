@@ -1,0 +1,178 @@
+// The kernel's MMU set-up and the hardware side of the page-table layer (invlpg, CR3, CR4).
+#include "arch/x86_64/mmu.h"
+
+#include "arch/x86_64/arch_aspace.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/mmu_hw.h"
+#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/vmiter.h"
+#include "kernel/assert.h"
+#include "kernel/printf.h"
+
+extern char kernel_text_start[], kernel_text_end[];
+extern char kernel_rodata_start[], kernel_rodata_end[];
+extern char kernel_data_start[], kernel_end[];
+
+struct arch_mmu_features arch_mmu_features;
+struct arch_physmap_info arch_physmap_info;
+
+void arch_tlb_invalidate_page(vaddr_t va) {
+    invlpg(va);
+}
+
+void arch_tlb_flush_all(bool global) {
+    uint64_t flags = irq_save();
+    uint64_t cr4 = read_cr4();
+    if (global && (cr4 & CR4_PGE)) {
+        // Clearing PGE drops every TLB entry, global ones included.
+        write_cr4(cr4 & ~CR4_PGE);
+        write_cr4(cr4);
+    } else {
+        write_cr3(read_cr3());
+    }
+    irq_restore(flags);
+}
+
+void arch_mmu_load_root(paddr_t root_pa) {
+    write_cr3(root_pa);
+}
+
+static void detect_features(void) {
+    struct arch_mmu_features *f = &arch_mmu_features;
+    uint32_t r[4];
+    cpuid(0, 0, r);
+    uint32_t max_leaf = r[0];
+    cpuid(1, 0, r);
+    f->pge = (r[3] >> 13) & 1;
+    if (max_leaf >= 7) {
+        cpuid(7, 0, r);
+        f->smep = (r[1] >> 7) & 1;
+        f->smap = (r[1] >> 20) & 1;
+    }
+    cpuid(0x80000000, 0, r);
+    if (r[0] >= 0x80000001) {
+        cpuid(0x80000001, 0, r);
+        f->nx = (r[3] >> 20) & 1;
+        f->page_1g = (r[3] >> 26) & 1;
+    }
+}
+
+static void enable_protections(void) {
+    const struct arch_mmu_features *f = &arch_mmu_features;
+    if (f->nx)
+        wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_NXE);
+    pt_nx_enabled = f->nx;
+    write_cr0(read_cr0() | CR0_WP);
+    uint64_t cr4 = read_cr4();
+    if (f->pge)
+        cr4 |= CR4_PGE;
+    if (f->smep)
+        cr4 |= CR4_SMEP;
+    if (f->smap)
+        cr4 |= CR4_SMAP;
+    write_cr4(cr4);
+}
+
+bool arch_physmap_maps(enum mem_kind kind) {
+    switch (kind) {
+    case MEM_AVAILABLE:
+    case MEM_KERNEL:
+    case MEM_MODULE:
+    case MEM_BOOT:
+    case MEM_ACPI:
+    case MEM_NVS:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void map_kernel_section(const char *start, const char *end, pte_t perm) {
+    vaddr_t va = (vaddr_t)start;
+    size_t count = (size_t)(end - start) / PAGE_SIZE;
+    ASSERT(IS_ALIGNED(va, (vaddr_t)PAGE_SIZE) && IS_ALIGNED((vaddr_t)end, (vaddr_t)PAGE_SIZE));
+    if (count == 0)
+        return;
+    zx_status_t st = pt_map_range((pte_t *)arch_kernel_aspace.root, va, NULL, va - KERNEL_VMA,
+                                  count, perm | PTE_G);
+    if (st != ZX_OK)
+        panic("arch_mmu_init: cannot map the kernel at %#llx (%d)", (unsigned long long)va, st);
+}
+
+// Maps the physical run [start, end) (page-aligned) into the physmap with the largest pages.
+static void map_physmap_run(paddr_t start, paddr_t end) {
+    const pte_t perm = PTE_P | PTE_W | PTE_G | PTE_NX;
+    struct arch_physmap_info *info = &arch_physmap_info;
+    struct vmiter it;
+    vmiter_init(&it, &arch_kernel_aspace, PHYSMAP_BASE + start);
+    paddr_t pa = start;
+    while (pa < end) {
+        vmiter_find(&it, PHYSMAP_BASE + pa);
+        if (arch_mmu_features.page_1g && IS_ALIGNED(pa, PAGE_SIZE_1G) && end - pa >= PAGE_SIZE_1G) {
+            vmiter_map_large(&it, pa, perm, PAGE_SIZE_1G);
+            pa += PAGE_SIZE_1G;
+            info->pages_1g++;
+        } else if (IS_ALIGNED(pa, PAGE_SIZE_2M) && end - pa >= PAGE_SIZE_2M) {
+            vmiter_map_large(&it, pa, perm, PAGE_SIZE_2M);
+            pa += PAGE_SIZE_2M;
+            info->pages_2m++;
+        } else {
+            // 4 KiB pages up to the next 2 MiB boundary (or the end of the run).
+            paddr_t stop = MIN(ROUNDDOWN(pa, (paddr_t)PAGE_SIZE_2M) + PAGE_SIZE_2M, end);
+            size_t count = (size_t)((stop - pa) / PAGE_SIZE);
+            zx_status_t st = pt_map_range((pte_t *)arch_kernel_aspace.root, PHYSMAP_BASE + pa,
+                                          NULL, pa, count, perm);
+            if (st != ZX_OK)
+                panic("arch_mmu_init: cannot map physical %#llx (%d)", (unsigned long long)pa, st);
+            pa = stop;
+            info->pages_4k += count;
+        }
+    }
+    if (end > info->end)
+        info->end = end;
+}
+
+static void map_physmap(void) {
+    const struct phys_ranges *pr = &physical_ranges;
+    size_t i = 0;
+    while (i < pr->count) {
+        if (!arch_physmap_maps(pr->r[i].kind)) {
+            i++;
+            continue;
+        }
+        // Adjacent RAM ranges of different kinds make one run.
+        paddr_t start = pr->r[i].start, end = pr->r[i].end;
+        while (i + 1 < pr->count && arch_physmap_maps(pr->r[i + 1].kind) &&
+               pr->r[i + 1].start == end)
+            end = pr->r[++i].end;
+        i++;
+        start = ROUNDUP(start, (paddr_t)PAGE_SIZE);
+        end = ROUNDDOWN(end, (paddr_t)PAGE_SIZE);
+        if (start < end)
+            map_physmap_run(start, end);
+    }
+}
+
+void arch_mmu_init(void) {
+    detect_features();
+    enable_protections();
+    zx_status_t st = arch_aspace_init_kernel();
+    if (st != ZX_OK)
+        panic("arch_mmu_init: cannot create the kernel's address space (%d)", st);
+    map_kernel_section(kernel_text_start, kernel_text_end, PTE_P);
+    map_kernel_section(kernel_rodata_start, kernel_rodata_end, PTE_P | PTE_NX);
+    map_kernel_section(kernel_data_start, kernel_end, PTE_P | PTE_W | PTE_NX);
+    map_physmap();
+    ASSERT(pt_check((pte_t *)arch_kernel_aspace.root));
+    arch_aspace_activate(NULL);
+    arch_tlb_flush_all(true);
+
+    const struct arch_mmu_features *f = &arch_mmu_features;
+    const struct arch_physmap_info *info = &arch_physmap_info;
+    kprintf("mmu: kernel tables %#llx (%zu table pages); physmap of %llu MiB: %zu x 1 GiB, "
+            "%zu x 2 MiB, %zu x 4 KiB pages; nx %d smep %d smap %d pge %d 1g %d\n",
+            (unsigned long long)arch_kernel_aspace.root_pa,
+            arch_aspace_table_pages(&arch_kernel_aspace),
+            (unsigned long long)(info->end >> 20), info->pages_1g, info->pages_2m,
+            info->pages_4k, f->nx, f->smep, f->smap, f->pge, f->page_1g);
+}

@@ -1,0 +1,237 @@
+// The shared machinery of the page-table layer: table pages and their present counts, splitting
+// large pages, preallocation pools, TLB batches, walks, pruning of empty tables, and the checker.
+#include "arch/x86_64/pagetable.h"
+
+#include "arch/x86_64/mmu_hw.h"
+#include "kernel/assert.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "vm/pmm.h"
+
+bool pt_nx_enabled = true;
+paddr_t pt_active_root;
+struct pt_stats pt_stats;
+
+pte_t *pt_table_alloc(void) {
+    vm_page_t *page = pmm_alloc_page(PAGE_STATE_PAGE_TABLE);
+    if (!page)
+        return NULL;
+    page->pt.entries = 0;
+    pte_t *table = vm_page_kva(page);
+    page_zero(table);
+    pt_stats.tables_allocated++;
+    return table;
+}
+
+void pt_table_free(pte_t *table) {
+    vm_page_t *page = pt_table_page(table);
+    ASSERT_MSG(page && page->state == PAGE_STATE_PAGE_TABLE, "table %p is not a table page",
+               (void *)table);
+    pt_stats.tables_freed++;
+    pmm_free_page(page);
+}
+
+vm_page_t *pt_table_page(const pte_t *entry) {
+    return pmm_page_from_kva((const void *)ROUNDDOWN((uintptr_t)entry, (uintptr_t)PAGE_SIZE));
+}
+
+void pt_entry_set(pte_t *entry, pte_t val) {
+    pte_t old = *entry;
+    if (pte_present(old) != pte_present(val)) {
+        vm_page_t *page = pt_table_page(entry);
+        if (pte_present(val)) {
+            page->pt.entries++;
+        } else {
+            ASSERT_MSG(page->pt.entries > 0, "table %#llx: count underflow",
+                       (unsigned long long)vm_page_paddr(page));
+            page->pt.entries--;
+        }
+    }
+    *entry = val;
+}
+
+pte_t pt_leaf_flags(pte_t perm) {
+    pte_t flags = perm & ~(PTE_ADDR_MASK | (pte_t)PTE_PS);
+    if (!pt_nx_enabled)
+        flags &= ~PTE_NX;
+    return flags;
+}
+
+void pt_split_large(pte_t *entry, int level, vaddr_t va, pte_t *table) {
+    pte_t e = *entry;
+    ASSERT_MSG((level == 1 || level == 2) && pte_present(e) && (e & PTE_PS),
+               "not a large page: level %d entry %#llx", level, (unsigned long long)e);
+    ASSERT(pt_table_count(table) == 0);
+    paddr_t pa = pte_leaf_paddr(e, level);
+    // The flags carry over; a 2 MiB leaf split into 4 KiB pages loses PS (bit 7 is PAT there).
+    pte_t flags = e & ~(PTE_ADDR_MASK | PTE_PAT_LARGE);
+    if (level == 1)
+        flags &= ~(pte_t)PTE_PS;
+    uint64_t step = pt_entry_size(level - 1);
+    for (unsigned i = 0; i < PT_ENTRIES; i++)
+        table[i] = (pa + i * step) | flags;
+    pt_table_page(table)->pt.entries = PT_ENTRIES;
+    // The entry stays present: the parent's count does not change.
+    *entry = pt_table_paddr(table) | pt_link_flags(va);
+}
+
+zx_status_t pt_pool_fill(struct pt_pool *pool, int n) {
+    ASSERT(n >= 0 && n <= PT_POOL_MAX);
+    pool->count = 0;
+    for (int i = 0; i < n; i++) {
+        pte_t *t = pt_table_alloc();
+        if (!t) {
+            pt_pool_release(pool);
+            return ZX_ERR_NO_MEMORY;
+        }
+        pool->tables[pool->count++] = t;
+    }
+    return ZX_OK;
+}
+
+pte_t *pt_pool_take(struct pt_pool *pool) {
+    ASSERT_MSG(pool->count > 0, "%s", "the preallocated tables ran out");
+    return pool->tables[--pool->count];
+}
+
+void pt_pool_release(struct pt_pool *pool) {
+    while (pool->count > 0)
+        pt_table_free(pool->tables[--pool->count]);
+}
+
+void pt_tlb_init(struct pt_tlb_batch *b, const pte_t *root) {
+    b->root_pa = pt_table_paddr(root);
+    b->count = 0;
+    b->overflow = false;
+    b->global = false;
+    list_init(&b->free_tables);
+}
+
+void pt_tlb_add(struct pt_tlb_batch *b, vaddr_t va) {
+    bool upper = va_is_upper(va);
+    if (!upper && b->root_pa != pt_active_root)
+        return;
+    b->global = b->global || upper;
+    if (b->count < PT_TLB_BATCH_MAX)
+        b->va[b->count++] = va;
+    else
+        b->overflow = true;
+}
+
+void pt_tlb_defer_free(struct pt_tlb_batch *b, pte_t *table) {
+    list_add_tail(&b->free_tables, &pt_table_page(table)->node);
+}
+
+void pt_tlb_finish(struct pt_tlb_batch *b) {
+    if (b->overflow) {
+        arch_tlb_flush_all(b->global);
+        if (b->global)
+            pt_stats.tlb_flush_global++;
+        else
+            pt_stats.tlb_flush++;
+    } else {
+        for (size_t i = 0; i < b->count; i++)
+            arch_tlb_invalidate_page(b->va[i]);
+        pt_stats.tlb_invlpg += b->count;
+    }
+    b->count = 0;
+    b->overflow = false;
+    b->global = false;
+    struct list_node *n;
+    while ((n = list_remove_head(&b->free_tables)) != NULL)
+        pt_table_free(vm_page_kva(containerof(n, vm_page_t, node)));
+}
+
+int pt_walk(pte_t *root, vaddr_t va, pte_t *path[PT_LEVELS], pte_t **out_entry) {
+    pte_t *table = root;
+    int level = PT_ROOT_LEVEL;
+    for (;;) {
+        path[level] = table;
+        pte_t *entry = &table[pt_index(va, level)];
+        if (!pte_present(*entry) || pte_is_leaf(*entry, level)) {
+            *out_entry = entry;
+            return level;
+        }
+        table = pte_table(*entry);
+        level--;
+    }
+}
+
+int pt_prune(pte_t *path[PT_LEVELS], int level, vaddr_t va, struct pt_tlb_batch *b) {
+    while (level < PT_ROOT_LEVEL && pt_table_count(path[level]) == 0 &&
+           !pt_table_is_permanent(level, va)) {
+        pt_entry_set(&path[level + 1][pt_index(va, level + 1)], 0);
+        pt_tlb_defer_free(b, path[level]);
+        path[level] = NULL;
+        level++;
+    }
+    return level;
+}
+
+// --- The checker ---------------------------------------------------------------------------
+
+static bool check_fail(const char *what, int level, vaddr_t va, pte_t e) {
+    kprintf("pt_check: %s: level %d va %#llx entry %#llx\n", what, level, (unsigned long long)va,
+            (unsigned long long)e);
+    return false;
+}
+
+static bool check_table(const pte_t *table, int level, vaddr_t base) {
+    vm_page_t *page = pt_table_page(table);
+    if (!page || page->state != PAGE_STATE_PAGE_TABLE)
+        return check_fail("table page is not in state page-table", level, base,
+                          pt_table_paddr(table));
+    uint32_t present = 0;
+    for (unsigned i = 0; i < PT_ENTRIES; i++) {
+        pte_t e = table[i];
+        if (!pte_present(e))
+            continue;
+        present++;
+        vaddr_t va = pt_entry_va(base, i, level);
+        if (va_is_upper(va) && (e & PTE_U))
+            return check_fail("user bit in the upper half", level, va, e);
+        if (!pt_nx_enabled && (e & PTE_NX))
+            return check_fail("NX set but not enabled", level, va, e);
+        if (level == PT_ROOT_LEVEL && (e & PTE_PS))
+            return check_fail("PS in a PML4 entry", level, va, e);
+        if (level == 0 && (e & PTE_PS))
+            return check_fail("PAT (bit 7) in a PT entry", level, va, e);
+        if (pte_is_leaf(e, level)) {
+            if ((e & PTE_ADDR_MASK) != pte_leaf_paddr(e, level))
+                return check_fail("misaligned large page", level, va, e);
+            continue;
+        }
+        if (e & PTE_NX)
+            return check_fail("NX on a link", level, va, e);
+        const pte_t *child = pte_table(e);
+        if (!check_table(child, level - 1, va))
+            return false;
+        if (pt_table_count(child) == 0 && !pt_table_is_permanent(level - 1, va))
+            return check_fail("empty table left in the tree", level - 1, va, e);
+    }
+    if (present != page->pt.entries) {
+        kprintf("pt_check: table %#llx (level %d, va %#llx) has %u present entries, counts %u\n",
+                (unsigned long long)pt_table_paddr(table), level, (unsigned long long)base,
+                present, page->pt.entries);
+        return false;
+    }
+    return true;
+}
+
+bool pt_check(const pte_t *root) {
+    return check_table(root, PT_ROOT_LEVEL, 0);
+}
+
+static size_t count_tables(const pte_t *table, int level, unsigned first, unsigned end) {
+    size_t n = 0;
+    for (unsigned i = first; i < end; i++) {
+        pte_t e = table[i];
+        if (pte_present(e) && !pte_is_leaf(e, level))
+            n += 1 + count_tables(pte_table(e), level - 1, 0, PT_ENTRIES);
+    }
+    return n;
+}
+
+size_t pt_count_tables(const pte_t *root, bool lower_only) {
+    return count_tables(root, PT_ROOT_LEVEL, 0, lower_only ? PT_ENTRIES / 2 : PT_ENTRIES);
+}
