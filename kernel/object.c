@@ -68,10 +68,11 @@ zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_
     uint64_t s = sched_lock_irqsave();
     zx_status_t st = ZX_OK;
     while (!(obj->signals & signals)) {
-        st = wait_queue_block_locked(&obj->waiters, deadline);
-        if (st == ZX_ERR_TIMED_OUT) {
+        st = wait_queue_block_interruptible_locked(&obj->waiters, deadline);
+        if (st != ZX_OK) {
             // The signal may have arrived together with the deadline.
-            st = (obj->signals & signals) ? ZX_OK : ZX_ERR_TIMED_OUT;
+            if (st == ZX_ERR_TIMED_OUT && (obj->signals & signals))
+                st = ZX_OK;
             break;
         }
     }

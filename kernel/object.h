@@ -39,8 +39,9 @@ void kobject_release(struct kobject *obj);
 // Clears then sets signal bits and wakes every waiter if the set changed.
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set);
 zx_signals_t kobject_signals(struct kobject *obj);
-// Waits until any of `signals` is asserted or the deadline passes. Returns ZX_OK or
-// ZX_ERR_TIMED_OUT; *out_observed (may be NULL) gets the signals at that moment.
+// Waits until any of `signals` is asserted or the deadline passes. Returns ZX_OK,
+// ZX_ERR_TIMED_OUT, or ZX_ERR_CANCELED (thread_interrupt); *out_observed (may be NULL) gets the
+// signals at that moment.
 zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
                              zx_signals_t *out_observed) MUST_USE;
 // The next koid (first is 1024).

@@ -175,7 +175,8 @@ static struct thread *thread_alloc(const char *name, thread_entry_fn entry, void
     t->deadline = ZX_TIME_INFINITE;
     t->refs = 1;
     wait_queue_init(&t->exit_wq);
-    arch_thread_init_stack(&t->saved_rsp, stack_top(t), (vaddr_t)entry, (uint64_t)arg);
+    arch_thread_init_stack(&t->saved_rsp, stack_top(t) - THREAD_STACK_TOP_RESERVE, (vaddr_t)entry,
+                           (uint64_t)arg);
     uint64_t s = sched_lock_irqsave();
     list_add_tail(&all_threads, &t->all_node);
     live_threads++;
@@ -293,13 +294,33 @@ void thread_yield(void) {
     sched_unlock_irqrestore(s);
 }
 
-void thread_sleep_until(zx_time_t deadline) {
+zx_status_t thread_sleep_until(zx_time_t deadline) {
     uint64_t s = sched_lock_irqsave();
     struct wait_queue never;
     wait_queue_init(&never);
-    while (current_time() < deadline)
-        (void)wait_queue_block_locked(&never, deadline);
+    zx_status_t st = ZX_OK;
+    while (current_time() < deadline && st != ZX_ERR_CANCELED)
+        st = wait_queue_block_interruptible_locked(&never, deadline);
     sched_unlock_irqrestore(s);
+    return st == ZX_ERR_CANCELED ? st : ZX_OK;
+}
+
+void thread_interrupt(struct thread *t) {
+    uint64_t s = sched_lock_irqsave();
+    t->interrupted = true;
+    if (t->state == THREAD_BLOCKED && t->interruptible)
+        make_ready_locked(t, ZX_ERR_CANCELED);
+    sched_unlock_irqrestore(s);
+}
+
+zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline) {
+    struct thread *t = thread_current();
+    if (t->interrupted)
+        return ZX_ERR_CANCELED;
+    t->interruptible = true;
+    zx_status_t st = wait_queue_block_locked(wq, deadline);
+    t->interruptible = false;
+    return st;
 }
 
 void wait_queue_init(struct wait_queue *wq) {

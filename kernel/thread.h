@@ -11,6 +11,8 @@
 #include "kernel/types.h"
 
 #define THREAD_STACK_PAGES 4
+// Bytes kept free at the top of every kernel stack for the user-mode trap frame.
+#define THREAD_STACK_TOP_RESERVE 256
 #define THREAD_NAME_LEN 32
 
 enum thread_state {
@@ -46,6 +48,8 @@ struct thread {
     struct wait_queue exit_wq;   // woken when the thread dies
     uint32_t refs;               // freed when it reaches zero after death (thread_release)
     void *owner;                 // the user thread object wrapping this one, or NULL
+    bool interruptible;          // blocked in a wait that thread_interrupt may cut short
+    bool interrupted;            // thread_interrupt was called (sticky)
 };
 
 // Sets up the scheduler with the boot code as the first thread, and the idle thread.
@@ -62,6 +66,9 @@ void thread_start(struct thread *t);
 NORETURN void thread_exit(int code);
 // Waits until `t` has died (or the deadline passes: ZX_ERR_TIMED_OUT) and stores its exit code.
 zx_status_t thread_join(struct thread *t, int *out_code, zx_time_t deadline) MUST_USE;
+// Marks `t` interrupted: an interruptible wait it is in (or enters later) ends with
+// ZX_ERR_CANCELED. Used to stop the threads of a process being killed.
+void thread_interrupt(struct thread *t);
 // Drops a reference; the thread's memory goes once it is dead and unreferenced.
 void thread_retain(struct thread *t);
 void thread_release(struct thread *t);
@@ -69,8 +76,9 @@ void thread_release(struct thread *t);
 struct thread *thread_current(void);
 // Gives the CPU to the next ready thread, if any.
 void thread_yield(void);
-// Sleeps until the monotonic clock reaches `deadline` (ns).
-void thread_sleep_until(zx_time_t deadline);
+// Sleeps until the monotonic clock reaches `deadline` (ns). Interruptible: returns
+// ZX_ERR_CANCELED if thread_interrupt cut it short, ZX_OK otherwise.
+zx_status_t thread_sleep_until(zx_time_t deadline);
 zx_time_t current_time(void);
 
 // Wait queues. Blocks the calling thread on `wq` until woken (returns the waker's status) or the
@@ -79,6 +87,8 @@ zx_time_t current_time(void);
 // lock is released while blocked and held again on return.
 void wait_queue_init(struct wait_queue *wq);
 zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline);
+// The same, but thread_interrupt ends the wait with ZX_ERR_CANCELED (also if it came before).
+zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline);
 // Wakes every waiter with `status`; returns how many. Caller holds the scheduler lock.
 size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status);
 // The scheduler lock, for callers of the *_locked wait-queue functions.

@@ -58,7 +58,8 @@ jasper_build() {
 }
 
 # jasper_mkiso OUT.iso CMDLINE [MODULE...]: a GRUB BIOS ISO booting the kernel with CMDLINE and
-# the given files as multiboot2 modules (named by their base names).
+# the given files as multiboot2 modules. A module's command line is its base name, followed by the
+# matching line of $JASPER_MODULE_ARGS (one line per module after the first, for run-user).
 jasper_mkiso() {
     local out=$1 cmdline=$2
     shift 2
@@ -73,11 +74,16 @@ jasper_mkiso() {
         echo "terminal_output serial"
         echo "menuentry \"Jasper\" {"
         echo "  multiboot2 /boot/jasper.elf $cmdline"
-        local m name
+        local m name i=0 margs
+        local -a arglines=()
+        [[ -n ${JASPER_MODULE_ARGS:-} ]] && mapfile -t arglines <<<"$JASPER_MODULE_ARGS"
         for m in "$@"; do
             name=$(basename "$m")
             cp "$m" "$dir/modules/$name"
-            echo "  module2 /modules/$name $name"
+            margs=""
+            [[ $i -gt 0 ]] && margs=${arglines[$((i - 1))]:-}
+            echo "  module2 /modules/$name $name${margs:+ $margs}"
+            i=$((i + 1))
         done
         echo "  boot"
         echo "}"

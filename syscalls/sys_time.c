@@ -15,8 +15,8 @@ int64_t sys_clock_get_monotonic(void) {
 }
 
 int64_t sys_nanosleep(zx_time_t deadline) {
-    thread_sleep_until(deadline);
-    return ZX_OK;
+    // Interrupted only when the process is being killed; the thread then never sees the status.
+    return thread_sleep_until(deadline);
 }
 
 int64_t sys_ticks_get(void) {

@@ -85,6 +85,7 @@ void trap_report(const struct trap_frame *tf) {
 // Hooks other layers install (user faults, page faults). NULL until they exist.
 trap_hook_fn trap_page_fault_hook;
 trap_hook_fn trap_user_exception_hook;
+void (*trap_user_return_hook)(struct trap_frame *tf);
 
 static void kernel_exception(struct trap_frame *tf) {
     // A fault inside a user-copy helper returns an error to its caller instead.
@@ -102,7 +103,7 @@ static void kernel_exception(struct trap_frame *tf) {
     qemu_exit(false);
 }
 
-void trap_dispatch(struct trap_frame *tf) {
+static void handle_trap(struct trap_frame *tf) {
     if (tf->vector >= TRAP_IRQ_BASE) {
         irq_handler_fn fn = irq_handlers[tf->vector];
         if (fn)
@@ -120,4 +121,10 @@ void trap_dispatch(struct trap_frame *tf) {
         qemu_exit(false);
     }
     kernel_exception(tf);
+}
+
+void trap_dispatch(struct trap_frame *tf) {
+    handle_trap(tf);
+    if ((tf->cs & 3) && trap_user_return_hook)
+        trap_user_return_hook(tf);
 }

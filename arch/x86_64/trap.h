@@ -56,6 +56,10 @@ extern trap_hook_fn trap_page_fault_hook;
 // Tried for exceptions from user mode the page-fault hook did not handle (kills the process).
 extern trap_hook_fn trap_user_exception_hook;
 
+// Runs before every return to user mode from a trap (the process layer ends threads of killed
+// processes here).
+extern void (*trap_user_return_hook)(struct trap_frame *tf);
+
 // Sets the stack the CPU switches to on a trap from user mode (TSS.rsp0).
 void arch_set_kernel_stack(vaddr_t top);
 

@@ -182,3 +182,22 @@ KTEST(mutex, excludes_and_hands_over) {
     EXPECT_EQ(mutex_rounds, 150);
     EXPECT_FALSE(mutex_held(&test_mutex));
 }
+
+static int long_sleeper(void *arg) {
+    (void)arg;
+    return thread_sleep_until(current_time() + 10ll * 1000 * 1000 * 1000);  // 10 s
+}
+
+KTEST(thread, interrupt_cuts_a_sleep_short) {
+    struct thread *t = thread_create("sleeper", long_sleeper, NULL);
+    REQUIRE_TRUE(t != NULL);
+    thread_start(t);
+    thread_sleep_until(current_time() + 1000000);
+    zx_time_t t0 = current_time();
+    thread_interrupt(t);
+    int code = 0;
+    EXPECT_OK(thread_join(t, &code, ZX_TIME_INFINITE));
+    EXPECT_EQ(code, ZX_ERR_CANCELED);
+    EXPECT_LT(current_time() - t0, 1000ll * 1000 * 1000);  // well before the 10 s
+    thread_release(t);
+}

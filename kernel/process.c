@@ -1,0 +1,331 @@
+// Jobs, processes and user threads. See kernel/process.h for the life cycle.
+//
+// References: a handle or kernel user holds the process; each uthread holds its process; a started
+// uthread is held by its own kernel thread until it exits. A process's memory (address space and
+// handle table) goes when it ends, its struct when the last reference does.
+#include "kernel/process.h"
+
+#include <zircon/syscalls/object.h>
+
+#include "arch/x86_64/asm.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/fpu.h"
+#include "arch/x86_64/syscall.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/assert.h"
+#include "kernel/heap.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "syscalls/dispatch.h"
+#include "vm/aspace.h"
+
+struct job *root_job;
+static size_t live_processes;
+
+extern void (*sched_switch_hook)(struct thread *prev, struct thread *next);
+
+static void copy_name(char dst[ZX_MAX_NAME_LEN], const char *name, size_t len) {
+    if (len > ZX_MAX_NAME_LEN - 1)
+        len = ZX_MAX_NAME_LEN - 1;
+    memset(dst, 0, ZX_MAX_NAME_LEN);
+    if (name)
+        memcpy(dst, name, len);
+}
+
+struct process *process_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_PROCESS);
+    return containerof(obj, struct process, obj);
+}
+
+struct uthread *uthread_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_THREAD);
+    return containerof(obj, struct uthread, obj);
+}
+
+struct job *job_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_JOB);
+    return containerof(obj, struct job, obj);
+}
+
+struct uthread *uthread_current(void) {
+    return thread_current()->owner;
+}
+
+struct process *process_current(void) {
+    struct uthread *ut = uthread_current();
+    return ut ? ut->proc : NULL;
+}
+
+struct vm_aspace *vm_aspace_current(void) {
+    struct process *p = process_current();
+    return p ? p->aspace : NULL;
+}
+
+size_t process_count(void) {
+    return live_processes;
+}
+
+// --- Switching between threads: address space and FPU state ---
+
+static void process_switch_hook(struct thread *prev, struct thread *next) {
+    struct uthread *up = prev->owner;
+    struct uthread *un = next->owner;
+    if (up)
+        arch_fpu_save(up->fpu_state);
+    struct vm_aspace *pa = up ? up->proc->aspace : NULL;
+    struct vm_aspace *na = un ? un->proc->aspace : NULL;
+    if (na != pa || !na)
+        vm_aspace_activate(na);
+    if (un)
+        arch_fpu_restore(un->fpu_state);
+}
+
+// --- Ending processes ---
+
+// Frees what a process holds once no thread of it can run: handles and address space.
+static void process_finish(struct process *p) {
+    mutex_acquire(&p->lock);
+    if (p->state == TASK_DEAD) {
+        mutex_release(&p->lock);
+        return;
+    }
+    p->state = TASK_DEAD;
+    p->info_flags |= ZX_INFO_PROCESS_FLAG_EXITED;
+    struct vm_aspace *as = p->aspace;
+    p->aspace = NULL;
+    mutex_release(&p->lock);
+    handle_table_destroy(&p->handles);
+    if (as)
+        vm_aspace_destroy(as);
+    kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
+}
+
+void uthread_exit_current(void) {
+    struct thread *self = thread_current();
+    struct uthread *ut = self->owner;
+    ASSERT(ut);
+    struct process *p = ut->proc;
+    mutex_acquire(&p->lock);
+    ut->state = TASK_DEAD;
+    list_delete(&ut->proc_node);
+    bool last = --p->live_threads == 0;
+    mutex_release(&p->lock);
+    kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
+    // From here on this is a plain kernel thread: leave the user address space.
+    uint64_t s = sched_lock_irqsave();
+    arch_fpu_save(ut->fpu_state);
+    self->owner = NULL;
+    vm_aspace_activate(NULL);
+    sched_unlock_irqrestore(s);
+    if (last)
+        process_finish(p);
+    kobject_release(&ut->obj);  // the running thread's reference
+    thread_exit(0);
+}
+
+void process_kill(struct process *p, int64_t code) {
+    mutex_acquire(&p->lock);
+    if (p->state == TASK_DYING || p->state == TASK_DEAD) {
+        mutex_release(&p->lock);
+        return;  // the first reason to end stands
+    }
+    p->state = TASK_DYING;
+    p->return_code = code;
+    list_for_each(&p->threads, it) {
+        struct uthread *t = containerof(it, struct uthread, proc_node);
+        t->kill_pending = true;
+        if (t->kthread)
+            thread_interrupt(t->kthread);
+    }
+    bool no_threads = p->live_threads == 0;
+    mutex_release(&p->lock);
+    if (no_threads)
+        process_finish(p);
+    if (process_current() == p)
+        uthread_exit_current();
+}
+
+// On every return to user mode: threads of a dying process leave instead.
+static void leave_if_killed(struct trap_frame *tf) {
+    (void)tf;
+    struct uthread *ut = uthread_current();
+    if (ut && ut->kill_pending) {
+        irq_enable();  // traps arrive with interrupts off; we never return to this frame
+        uthread_exit_current();
+    }
+}
+
+void syscall_exit_hook(struct trap_frame *tf) {
+    leave_if_killed(tf);
+}
+
+// A fault or exception in user mode that nothing resolved: the process dies.
+static bool process_user_exception(struct trap_frame *tf) {
+    struct process *p = process_current();
+    if (!p)
+        return false;
+    irq_enable();  // we never return to the faulting frame
+    if (tf->vector != TRAP_PF)
+        kprintf("process %s: fatal %s at rip %#llx\n", p->name, trap_name(tf->vector),
+                (unsigned long long)tf->rip);
+    process_kill(p, ZX_TASK_RETCODE_EXCEPTION_KILL);
+    return true;  // not reached: the current thread has left
+}
+
+// --- Objects ---
+
+static void job_destroy(struct kobject *obj) {
+    kfree(job_from_object(obj));
+}
+
+static const struct kobject_ops job_ops = {.destroy = job_destroy};
+
+static void process_destroy(struct kobject *obj) {
+    struct process *p = process_from_object(obj);
+    process_finish(p);  // a process that never ran still holds memory
+    kobject_release(&p->job->obj);
+    uint64_t s = sched_lock_irqsave();
+    live_processes--;
+    sched_unlock_irqrestore(s);
+    kfree(p);
+}
+
+static const struct kobject_ops process_ops = {.destroy = process_destroy};
+
+static void uthread_destroy(struct kobject *obj) {
+    struct uthread *ut = uthread_from_object(obj);
+    struct process *p = ut->proc;
+    mutex_acquire(&p->lock);
+    if (ut->state == TASK_INITIAL)
+        list_delete(&ut->proc_node);  // never started: still listed
+    mutex_release(&p->lock);
+    if (ut->kthread)
+        thread_release(ut->kthread);
+    kobject_release(&p->obj);
+    kfree(ut);
+}
+
+static const struct kobject_ops uthread_ops = {.destroy = uthread_destroy};
+
+void process_layer_init(void) {
+    arch_fpu_init();
+    root_job = kzalloc(sizeof(*root_job));
+    ASSERT(root_job);
+    kobject_init(&root_job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
+    sched_switch_hook = process_switch_hook;
+    trap_page_fault_hook = vm_page_fault;
+    trap_user_exception_hook = process_user_exception;
+    trap_user_return_hook = leave_if_killed;
+}
+
+zx_status_t process_create(struct job *job, const char *name, size_t name_len,
+                           struct process **out) {
+    struct process *p = kzalloc(sizeof(*p));
+    if (!p)
+        return ZX_ERR_NO_MEMORY;
+    copy_name(p->name, name, name_len);
+    zx_status_t st = vm_aspace_create(p->name, &p->aspace);
+    if (st != ZX_OK) {
+        kfree(p);
+        return st;
+    }
+    kobject_init(&p->obj, ZX_OBJ_TYPE_PROCESS, &process_ops);
+    mutex_init(&p->lock, "process");
+    handle_table_init(&p->handles);
+    list_init(&p->threads);
+    p->state = TASK_INITIAL;
+    kobject_retain(&job->obj);
+    p->job = job;
+    uint64_t s = sched_lock_irqsave();
+    live_processes++;
+    sched_unlock_irqrestore(s);
+    *out = p;
+    return ZX_OK;
+}
+
+zx_status_t uthread_create(struct process *proc, const char *name, size_t name_len,
+                           struct uthread **out) {
+    struct uthread *ut = kzalloc(sizeof(*ut));
+    if (!ut)
+        return ZX_ERR_NO_MEMORY;
+    mutex_acquire(&proc->lock);
+    if (proc->state == TASK_DYING || proc->state == TASK_DEAD) {
+        mutex_release(&proc->lock);
+        kfree(ut);
+        return ZX_ERR_BAD_STATE;
+    }
+    kobject_init(&ut->obj, ZX_OBJ_TYPE_THREAD, &uthread_ops);
+    copy_name(ut->name, name, name_len);
+    kobject_retain(&proc->obj);
+    ut->proc = proc;
+    ut->state = TASK_INITIAL;
+    arch_fpu_init_state(ut->fpu_state);
+    list_add_tail(&proc->threads, &ut->proc_node);
+    mutex_release(&proc->lock);
+    *out = ut;
+    return ZX_OK;
+}
+
+// The kernel thread behind a user thread: enter user mode and never come back here (syscalls and
+// traps return to user mode on their own; the thread ends in uthread_exit_current).
+static int uthread_main(void *arg) {
+    struct uthread *ut = arg;
+    struct thread *self = thread_current();
+    struct trap_frame *tf = (struct trap_frame *)(self->stack_base +
+                                                  THREAD_STACK_PAGES * PAGE_SIZE -
+                                                  sizeof(struct trap_frame));
+    memset(tf, 0, sizeof(*tf));
+    tf->rip = ut->entry;
+    tf->cs = SEL_UCODE;
+    tf->rflags = 0x202;  // IF
+    tf->rsp = ut->stack;
+    tf->ss = SEL_UDATA;
+    tf->rdi = ut->arg1;
+    tf->rsi = ut->arg2;
+    if (ut->kill_pending)
+        uthread_exit_current();
+    arch_enter_user(tf);
+}
+
+zx_status_t uthread_start(struct uthread *ut, uint64_t entry, uint64_t stack, uint64_t arg1,
+                          uint64_t arg2) {
+    struct process *p = ut->proc;
+    struct thread *kt = thread_create(ut->name[0] ? ut->name : "user", uthread_main, ut);
+    if (!kt)
+        return ZX_ERR_NO_MEMORY;
+    mutex_acquire(&p->lock);
+    zx_status_t st = ZX_OK;
+    if (ut->state != TASK_INITIAL || p->state == TASK_DYING || p->state == TASK_DEAD)
+        st = ZX_ERR_BAD_STATE;
+    if (st == ZX_OK) {
+        ut->entry = entry;
+        ut->stack = stack;
+        ut->arg1 = arg1;
+        ut->arg2 = arg2;
+        ut->state = TASK_RUNNING;
+        ut->kthread = kt;
+        kt->owner = ut;
+        kobject_retain(&ut->obj);  // held by the running thread
+        p->live_threads++;
+        if (p->state == TASK_INITIAL)
+            p->state = TASK_RUNNING;
+    }
+    mutex_release(&p->lock);
+    if (st != ZX_OK) {
+        thread_release(kt);
+        return st;
+    }
+    thread_retain(kt);  // the uthread's own reference (released in uthread_destroy)
+    thread_start(kt);
+    thread_release(kt);  // the creation reference
+    return ZX_OK;
+}
+
+void process_mark_started(struct process *p) {
+    mutex_acquire(&p->lock);
+    if (!(p->info_flags & ZX_INFO_PROCESS_FLAG_STARTED)) {
+        p->info_flags |= ZX_INFO_PROCESS_FLAG_STARTED;
+        p->start_time = current_time();
+    }
+    mutex_release(&p->lock);
+}

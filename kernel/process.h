@@ -1,0 +1,96 @@
+// Jobs, processes and user threads: the task objects of shared/abi.md.
+//
+// A process owns a handle table and an address space (vm/aspace.h) and runs user threads. Each
+// user thread (struct uthread, ZX_OBJ_TYPE_THREAD) wraps a kernel thread that spends its life
+// entering and leaving user mode. A process ends when its last thread exits, when a thread calls
+// zx_process_exit, when it is killed (zx_task_kill) or when a thread takes a fault nothing can
+// resolve (return code ZX_TASK_RETCODE_EXCEPTION_KILL). Its memory and handles are freed then,
+// synchronously, and ZX_PROCESS_TERMINATED is asserted.
+#ifndef KERNEL_PROCESS_H
+#define KERNEL_PROCESS_H
+
+#include <zircon/types.h>
+
+#include "kernel/handle.h"
+#include "kernel/list.h"
+#include "kernel/mutex.h"
+#include "kernel/object.h"
+#include "kernel/thread.h"
+
+struct vm_aspace;
+
+enum task_state {
+    TASK_INITIAL,  // created, not started
+    TASK_RUNNING,
+    TASK_DYING,    // ending: threads are being stopped
+    TASK_DEAD,
+};
+
+struct job {
+    struct kobject obj;
+};
+
+struct process {
+    struct kobject obj;
+    char name[ZX_MAX_NAME_LEN];
+    struct mutex lock;              // guards the fields below but handles (own lock)
+    struct handle_table handles;
+    struct vm_aspace *aspace;       // NULL once the process is dead
+    struct list_node threads;       // struct uthread.proc_node
+    uint32_t live_threads;          // started and not yet exited
+    enum task_state state;
+    int64_t return_code;
+    zx_time_t start_time;
+    uint32_t info_flags;            // ZX_INFO_PROCESS_FLAG_*
+    struct job *job;
+};
+
+struct uthread {
+    struct kobject obj;
+    char name[ZX_MAX_NAME_LEN];
+    struct process *proc;           // holds a reference
+    struct thread *kthread;         // NULL until started
+    struct list_node proc_node;
+    enum task_state state;
+    bool kill_pending;              // leave for good at the next return to user mode
+    // User register state to start with (entry, stack, two arguments).
+    uint64_t entry, stack, arg1, arg2;
+    uint8_t fpu_state[512] ALIGNED(16);  // FXSAVE area while not running
+};
+
+// The root job (the default job of every process).
+extern struct job *root_job;
+void process_layer_init(void);
+
+// Creates a process in `job` with a fresh address space whose root VMAR covers
+// [USER_ASPACE_BASE, USER_ASPACE_END). ZX_ERR_NO_MEMORY.
+zx_status_t process_create(struct job *job, const char *name, size_t name_len,
+                           struct process **out) MUST_USE;
+// Creates a thread in `proc` (not started). ZX_ERR_BAD_STATE if the process is dying or dead,
+// ZX_ERR_NO_MEMORY.
+zx_status_t uthread_create(struct process *proc, const char *name, size_t name_len,
+                           struct uthread **out) MUST_USE;
+// Starts `t` in user mode at `entry` with `stack`, rdi = arg1, rsi = arg2. ZX_ERR_BAD_STATE if it
+// was started before or its process is ending.
+zx_status_t uthread_start(struct uthread *t, uint64_t entry, uint64_t stack, uint64_t arg1,
+                          uint64_t arg2) MUST_USE;
+// Marks the process started (zx_process_start's part beyond starting the thread).
+void process_mark_started(struct process *proc);
+// Ends the process with `code`: every thread leaves at its next kernel exit; the calling thread
+// (if it belongs to the process) does not return.
+void process_kill(struct process *proc, int64_t code);
+// The calling thread leaves for good (zx_thread_exit); the process ends with its last thread.
+NORETURN void uthread_exit_current(void);
+
+// The process and user thread of the caller (NULL for kernel threads).
+struct process *process_current(void);
+struct uthread *uthread_current(void);
+
+struct process *process_from_object(struct kobject *obj);
+struct uthread *uthread_from_object(struct kobject *obj);
+struct job *job_from_object(struct kobject *obj);
+
+// Processes not yet destroyed, for leak checks.
+size_t process_count(void);
+
+#endif  // KERNEL_PROCESS_H

@@ -1,0 +1,58 @@
+// Handle calls: handle_close, handle_duplicate, handle_replace.
+#include <zircon/types.h>
+
+#include "syscall_decls.h"
+#include "syscalls/sys_util.h"
+
+int64_t sys_handle_close(zx_handle_t handle) {
+    return handle_close(sys_handles(), handle);
+}
+
+// `rights` must be a subset of the handle's, unless it is ZX_RIGHT_SAME_RIGHTS.
+static zx_status_t new_rights(zx_rights_t have, zx_rights_t want, zx_rights_t *out) {
+    if (want == ZX_RIGHT_SAME_RIGHTS) {
+        *out = have;
+        return ZX_OK;
+    }
+    if (want & ~have)
+        return ZX_ERR_INVALID_ARGS;
+    *out = want;
+    return ZX_OK;
+}
+
+int64_t sys_handle_duplicate(zx_handle_t handle, zx_rights_t rights, user_addr_t out) {
+    zx_status_t st = sys_check_out_ptr(out, sizeof(zx_handle_t));
+    if (st != ZX_OK)
+        return st;
+    struct kobject *obj;
+    zx_rights_t have;
+    st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, 0, &obj, &have);
+    if (st != ZX_OK)
+        return st;
+    zx_rights_t r = 0;
+    if (!(have & ZX_RIGHT_DUPLICATE))
+        st = ZX_ERR_ACCESS_DENIED;
+    else
+        st = new_rights(have, rights, &r);
+    if (st == ZX_OK)
+        st = sys_give_handle(obj, r, out);
+    kobject_release(obj);
+    return st;
+}
+
+// Always consumes `handle`, even on failure (shared/abi.md).
+int64_t sys_handle_replace(zx_handle_t handle, zx_rights_t rights, user_addr_t out) {
+    struct kobject *obj;
+    zx_rights_t have;
+    zx_status_t st = handle_take(sys_handles(), handle, &obj, &have);
+    if (st != ZX_OK)
+        return st;
+    zx_rights_t r = 0;
+    st = sys_check_out_ptr(out, sizeof(zx_handle_t));
+    if (st == ZX_OK)
+        st = new_rights(have, rights, &r);
+    if (st == ZX_OK)
+        st = sys_give_handle(obj, r, out);
+    handle_drop(obj);  // the old handle is gone either way; a new one holds its own reference
+    return st;
+}

@@ -1,0 +1,198 @@
+// Task calls: process_create, process_start, process_exit, thread_create, thread_start,
+// thread_exit, task_kill.
+#include <zircon/syscalls.h>
+
+#include "kernel/process.h"
+#include "syscall_decls.h"
+#include "syscalls/sys_util.h"
+#include "vm/aspace.h"
+
+#define ROOT_VMAR_RIGHTS (ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE)
+
+static zx_status_t copy_name_in(user_addr_t name, size_t name_size, char out[ZX_MAX_NAME_LEN],
+                                size_t *out_len) {
+    size_t len = name_size < ZX_MAX_NAME_LEN - 1 ? name_size : ZX_MAX_NAME_LEN - 1;
+    zx_status_t st = copy_from_user(out, name, len);
+    if (st != ZX_OK)
+        return st;
+    out[len] = '\0';
+    *out_len = strnlen(out, len);
+    return ZX_OK;
+}
+
+int64_t sys_process_create(zx_handle_t job, user_addr_t name, size_t name_size, uint32_t options,
+                           user_addr_t proc_handle, user_addr_t vmar_handle) {
+    if (options != 0)
+        return ZX_ERR_INVALID_ARGS;
+    struct kobject *jobj;
+    zx_status_t st = sys_get_object(job, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS, &jobj, NULL);
+    if (st != ZX_OK)
+        return st;
+    char buf[ZX_MAX_NAME_LEN];
+    size_t len = 0;
+    st = copy_name_in(name, name_size, buf, &len);
+    if (st == ZX_OK)
+        st = sys_check_out_ptr(proc_handle, sizeof(zx_handle_t));
+    if (st == ZX_OK)
+        st = sys_check_out_ptr(vmar_handle, sizeof(zx_handle_t));
+    struct process *p = NULL;
+    if (st == ZX_OK)
+        st = process_create(job_from_object(jobj), buf, len, &p);
+    kobject_release(jobj);
+    if (st != ZX_OK)
+        return st;
+    st = sys_give_handle(&p->obj, ZX_DEFAULT_PROCESS_RIGHTS, proc_handle);
+    if (st == ZX_OK) {
+        struct vmar *root = vm_aspace_root_vmar(p->aspace);
+        st = sys_give_handle(vmar_object(root), ROOT_VMAR_RIGHTS, vmar_handle);
+        kobject_release(vmar_object(root));
+        if (st != ZX_OK) {
+            zx_handle_t h;
+            if (copy_from_user(&h, proc_handle, sizeof(h)) == ZX_OK)
+                (void)handle_close(sys_handles(), h);
+        }
+    }
+    kobject_release(&p->obj);
+    return st;
+}
+
+// Entry points and stacks must be user addresses: entering user mode at a non-canonical address
+// would fault in the kernel.
+static bool user_code_address_ok(zx_vaddr_t a) {
+    return a >= USER_ASPACE_BASE && a < USER_ASPACE_END;
+}
+
+int64_t sys_process_start(zx_handle_t handle, zx_handle_t thread, zx_vaddr_t entry,
+                          zx_vaddr_t stack, zx_handle_t arg1, uintptr_t arg2) {
+    // arg1 is consumed whatever happens.
+    struct kobject *arg_obj = NULL;
+    zx_rights_t arg_rights = 0;
+    zx_status_t st = ZX_OK;
+    if (arg1 != ZX_HANDLE_INVALID) {
+        st = handle_take(sys_handles(), arg1, &arg_obj, &arg_rights);
+        if (st != ZX_OK)
+            return st;
+    }
+    struct kobject *pobj = NULL, *tobj = NULL;
+    st = sys_get_object(handle, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_WRITE, &pobj, NULL);
+    if (st == ZX_OK)
+        st = sys_get_object(thread, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_WRITE, &tobj, NULL);
+    if (st == ZX_OK && arg_obj && !(arg_rights & ZX_RIGHT_TRANSFER))
+        st = ZX_ERR_ACCESS_DENIED;
+    struct process *p = pobj ? process_from_object(pobj) : NULL;
+    struct uthread *t = tobj ? uthread_from_object(tobj) : NULL;
+    if (st == ZX_OK && t->proc != p)
+        st = ZX_ERR_ACCESS_DENIED;
+    if (st == ZX_OK && (p->info_flags & ZX_INFO_PROCESS_FLAG_STARTED))
+        st = ZX_ERR_BAD_STATE;
+    if (st == ZX_OK && (!user_code_address_ok(entry) || !user_code_address_ok(stack)))
+        st = ZX_ERR_INVALID_ARGS;
+    zx_handle_t remote = ZX_HANDLE_INVALID;
+    if (st == ZX_OK && arg_obj) {
+        st = handle_install(&p->handles, arg_obj, arg_rights, &remote);
+        if (st == ZX_OK)
+            arg_obj = NULL;  // now the new process's
+    }
+    if (st == ZX_OK) {
+        st = uthread_start(t, entry, stack, remote, arg2);
+        if (st == ZX_OK)
+            process_mark_started(p);
+        else if (remote != ZX_HANDLE_INVALID)
+            (void)handle_close(&p->handles, remote);
+    }
+    if (arg_obj)
+        handle_drop(arg_obj);
+    if (tobj)
+        kobject_release(tobj);
+    if (pobj)
+        kobject_release(pobj);
+    return st;
+}
+
+int64_t sys_process_exit(int64_t retcode) {
+    process_kill(process_current(), retcode);
+    return ZX_ERR_INTERNAL;  // not reached
+}
+
+int64_t sys_thread_create(zx_handle_t process, user_addr_t name, size_t name_size,
+                          uint32_t options, user_addr_t out) {
+    if (options != 0)
+        return ZX_ERR_INVALID_ARGS;
+    struct kobject *pobj;
+    zx_status_t st = sys_get_object(process, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD, &pobj,
+                                    NULL);
+    if (st != ZX_OK)
+        return st;
+    char buf[ZX_MAX_NAME_LEN];
+    size_t len = 0;
+    st = copy_name_in(name, name_size, buf, &len);
+    if (st == ZX_OK)
+        st = sys_check_out_ptr(out, sizeof(zx_handle_t));
+    struct uthread *t = NULL;
+    if (st == ZX_OK)
+        st = uthread_create(process_from_object(pobj), buf, len, &t);
+    kobject_release(pobj);
+    if (st != ZX_OK)
+        return st;
+    st = sys_give_handle(&t->obj, ZX_DEFAULT_THREAD_RIGHTS, out);
+    kobject_release(&t->obj);
+    return st;
+}
+
+int64_t sys_thread_start(zx_handle_t handle, zx_vaddr_t thread_entry, zx_vaddr_t stack,
+                         uintptr_t arg1, uintptr_t arg2) {
+    struct kobject *tobj;
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_WRITE, &tobj, NULL);
+    if (st != ZX_OK)
+        return st;
+    struct uthread *t = uthread_from_object(tobj);
+    if (!(t->proc->info_flags & ZX_INFO_PROCESS_FLAG_STARTED))
+        st = ZX_ERR_BAD_STATE;  // the first thread starts with zx_process_start
+    else if (!user_code_address_ok(thread_entry) || !user_code_address_ok(stack))
+        st = ZX_ERR_INVALID_ARGS;
+    else
+        st = uthread_start(t, thread_entry, stack, arg1, arg2);
+    kobject_release(tobj);
+    return st;
+}
+
+int64_t sys_thread_exit(void) {
+    uthread_exit_current();
+}
+
+int64_t sys_task_kill(zx_handle_t handle) {
+    struct kobject *obj;
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_DESTROY, &obj, NULL);
+    if (st != ZX_OK)
+        return st;
+    switch (obj->type) {
+    case ZX_OBJ_TYPE_PROCESS: {
+        struct process *p = process_from_object(obj);
+        if (p == process_current()) {
+            kobject_release(obj);
+            process_kill(p, ZX_TASK_RETCODE_SYSCALL_KILL);  // does not return
+        }
+        process_kill(p, ZX_TASK_RETCODE_SYSCALL_KILL);
+        break;
+    }
+    case ZX_OBJ_TYPE_THREAD: {
+        struct uthread *t = uthread_from_object(obj);
+        if (t == uthread_current()) {
+            kobject_release(obj);
+            uthread_exit_current();
+        }
+        t->kill_pending = true;
+        if (t->kthread)
+            thread_interrupt(t->kthread);
+        break;
+    }
+    case ZX_OBJ_TYPE_JOB:
+        st = ZX_ERR_ACCESS_DENIED;  // the root job is the only job, and it cannot die
+        break;
+    default:
+        st = ZX_ERR_WRONG_TYPE;
+        break;
+    }
+    kobject_release(obj);
+    return st;
+}

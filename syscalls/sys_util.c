@@ -1,0 +1,35 @@
+// Syscall helpers over the caller's handle table.
+#include "syscalls/sys_util.h"
+
+#include "kernel/assert.h"
+#include "kernel/process.h"
+
+struct handle_table *sys_handles(void) {
+    struct process *p = process_current();
+    ASSERT_MSG(p != NULL, "%s", "a syscall from a thread with no process");
+    return &p->handles;
+}
+
+zx_status_t sys_get_object(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
+                           struct kobject **out, zx_rights_t *out_rights) {
+    return handle_get(sys_handles(), h, type, rights, out, out_rights);
+}
+
+zx_status_t sys_give_handle(struct kobject *obj, zx_rights_t rights, user_addr_t out) {
+    if (!user_range_ok(out, sizeof(zx_handle_t)) || out == 0)
+        return ZX_ERR_INVALID_ARGS;
+    zx_handle_t h;
+    zx_status_t st = handle_add(sys_handles(), obj, rights, &h);
+    if (st != ZX_OK)
+        return st;
+    st = copy_to_user(out, &h, sizeof(h));
+    if (st != ZX_OK)
+        (void)handle_close(sys_handles(), h);
+    return st;
+}
+
+zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) {
+    if (ptr == 0 || !user_range_ok(ptr, size))
+        return ZX_ERR_INVALID_ARGS;
+    return ZX_OK;
+}

@@ -1,0 +1,27 @@
+// Helpers shared by the syscall handlers: handle lookups in the caller's table and handing new
+// handles back to user space without losing anything on failure.
+#ifndef SYSCALLS_SYS_UTIL_H
+#define SYSCALLS_SYS_UTIL_H
+
+#include <zircon/types.h>
+
+#include "kernel/handle.h"
+#include "syscalls/user_copy.h"
+
+// The caller's handle table.
+struct handle_table *sys_handles(void);
+
+// Looks up `h` in the caller's table (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED in that order); on
+// success *out is a new reference the caller must release.
+zx_status_t sys_get_object(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
+                           struct kobject **out, zx_rights_t *out_rights) MUST_USE;
+
+// Adds a handle to `obj` with `rights` to the caller's table and writes its value to user memory
+// at `out`. If the write fails the handle is closed again and the copy's status returned, so a
+// bad output pointer loses nothing. The caller keeps (and must release) its own reference.
+zx_status_t sys_give_handle(struct kobject *obj, zx_rights_t rights, user_addr_t out) MUST_USE;
+
+// Validates a user output pointer for `size` bytes up front (range only; INVALID_ARGS).
+zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) MUST_USE;
+
+#endif  // SYSCALLS_SYS_UTIL_H

@@ -1,0 +1,92 @@
+// The user-visible Virtual Memory Object: a kernel object (ZX_OBJ_TYPE_VMO) with a size, a content
+// size, a name, a place in a copy-on-write clone tree (vm/cow_pages.h) and the list of mappings
+// that show it. Semantics and errors follow shared/abi.md §2-3; every function below documents
+// the statuses it returns.
+//
+// Contract between the VMO layer (issue 5), the mapping layer (issue 6) and the syscalls (issue 7).
+//
+// Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions. Lock
+// order: address space (VMAR) lock -> tree lock -> pmm -> page tables. A VMO function never takes
+// an address-space lock; to change the page tables of mappings it calls
+// vm_mapping_range_change(), which only touches page tables (and their own lower lock).
+#ifndef VM_VMO_H
+#define VM_VMO_H
+
+#include <zircon/syscalls/object.h>
+#include <zircon/types.h>
+
+#include "kernel/object.h"
+#include "kernel/types.h"
+
+struct vmo;
+struct vm_mapping;
+
+
+// Creates a VMO of `size` bytes (rounded up to pages; 0 allowed). `options`: 0 or
+// ZX_VMO_RESIZABLE. Content size starts at `size`; ZX_VMO_ZERO_CHILDREN is asserted.
+// ZX_ERR_INVALID_ARGS (unknown option), ZX_ERR_OUT_OF_RANGE (rounding overflows or too large),
+// ZX_ERR_NO_MEMORY. The caller holds the one reference.
+zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) MUST_USE;
+
+// Copies between the VMO and a kernel buffer. [offset, offset + len) must lie within the size:
+// ZX_ERR_OUT_OF_RANGE otherwise (zero bytes at offset == size is OK). Reads of uncommitted
+// content read zeros without committing; writes commit (copy-on-write as needed).
+// ZX_ERR_NO_MEMORY. Syscalls bounce user buffers through kernel memory page by page, so that no
+// user copy happens under the tree lock (the user buffer may be a mapping of the same VMO).
+zx_status_t vmo_read(struct vmo *vmo, void *dst, uint64_t offset, size_t len) MUST_USE;
+zx_status_t vmo_write(struct vmo *vmo, const void *src, uint64_t offset, size_t len) MUST_USE;
+
+uint64_t vmo_get_size(struct vmo *vmo);
+// ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflow, or an offset in a
+// chain of children overflows), ZX_ERR_NO_MEMORY. Shrinking frees what nothing can reach; bytes
+// past the new size in the last page read zero; mappings beyond the new end are unmapped.
+zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) MUST_USE;
+uint64_t vmo_get_content_size(struct vmo *vmo);
+zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_USE;
+
+// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*), with abi.md's alignment, range and NOT_SUPPORTED rules.
+zx_status_t vmo_op_range(struct vmo *vmo, uint32_t op, uint64_t offset, uint64_t size) MUST_USE;
+
+// Creates a child (ZX_VMO_CHILD_* options, already validated for unknown bits by the caller or
+// here: ZX_ERR_INVALID_ARGS). Errors per abi.md (INVALID_ARGS, OUT_OF_RANGE, NOT_SUPPORTED,
+// NO_MEMORY). Before it returns, write permission is removed from every mapping of the cloned
+// range of the parent (snapshots).
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,
+                             struct vmo **out) MUST_USE;
+
+// Fills everything in `out` but handle_rights (the caller knows the handle) and the VIA_HANDLE /
+// VIA_MAPPING flags.
+void vmo_get_info(struct vmo *vmo, zx_info_vmo_t *out);
+void vmo_get_name(struct vmo *vmo, char out[ZX_MAX_NAME_LEN]);
+void vmo_set_name(struct vmo *vmo, const char *name, size_t len);
+bool vmo_is_resizable(struct vmo *vmo);
+struct kobject *vmo_object(struct vmo *vmo);
+struct vmo *vmo_from_object(struct kobject *obj);
+
+// --- For the mapping layer (issue 6) ---
+
+// Registers a mapping that shows [offset, offset + len) of the VMO; range changes reach it.
+void vmo_add_mapping(struct vmo *vmo, struct vm_mapping *m);
+void vmo_remove_mapping(struct vmo *vmo, struct vm_mapping *m);
+
+#define VMO_FAULT_WRITE (1u << 0)
+// Resolves a fault at `offset` (page-aligned, < size): on ZX_OK *out_pa is the page to map and
+// *out_writable says whether it may be mapped writable (false for the shared zero page and for
+// content still shared with other clones when the fault was a read). A write fault makes the page
+// the VMO's own (zero-fill, copy or move) first. ZX_ERR_OUT_OF_RANGE (offset >= size),
+// ZX_ERR_NO_MEMORY.
+zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flags,
+                           paddr_t *out_pa, bool *out_writable) MUST_USE;
+
+// Implemented by the mapping layer; the VMO layer calls it, with the tree lock held, for every
+// mapping that can see [vmo_offset, vmo_offset + len) of `m`'s VMO:
+//   VM_RANGE_UNMAP        remove the PTEs (a page is being replaced or freed)
+//   VM_RANGE_REMOVE_WRITE make the PTEs read-only (the range was cloned)
+enum vm_range_op { VM_RANGE_UNMAP, VM_RANGE_REMOVE_WRITE };
+void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
+                             enum vm_range_op op);
+
+// Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
+uint64_t vmo_total_bytes(void);
+
+#endif  // VM_VMO_H
