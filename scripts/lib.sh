@@ -47,12 +47,13 @@ jasper_need_base() {
 
 # Configures (once) and builds the tree.
 jasper_build() {
+    mkdir -p "$JASPER_BUILD"
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
-            >"$JASPER_BUILD.setup.log" 2>&1 || { cat "$JASPER_BUILD.setup.log" >&2; return 1; }
+            >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
-    ninja -C "$JASPER_BUILD" >"$JASPER_BUILD.ninja.log" 2>&1 || {
-        grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD.ninja.log" | head -80 >&2
+    ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
+        grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2
         return 1
     }
 }
