@@ -107,17 +107,6 @@ void pt_tlb_init(struct pt_tlb_batch *b, const pte_t *root) {
     list_init(&b->free_tables);
 }
 
-void pt_tlb_add(struct pt_tlb_batch *b, vaddr_t va) {
-    bool upper = va_is_upper(va);
-    if (!upper && b->root_pa != pt_active_root)
-        return;
-    b->global = b->global || upper;
-    if (b->count < PT_TLB_BATCH_MAX)
-        b->va[b->count++] = va;
-    else
-        b->overflow = true;
-}
-
 void pt_tlb_defer_free(struct pt_tlb_batch *b, pte_t *table) {
     list_add_tail(&b->free_tables, &pt_table_page(table)->node);
 }

@@ -166,8 +166,18 @@ struct pt_tlb_batch {
 };
 void pt_tlb_init(struct pt_tlb_batch *b, const pte_t *root);
 // Notes that the translation of the page (or large page) at `va` changed. Ignored when the change
-// cannot be in any TLB: a lower-half address of a tree that is not active.
-void pt_tlb_add(struct pt_tlb_batch *b, vaddr_t va);
+// cannot be in any TLB: a lower-half address of a tree that is not active. Inline: the range
+// operations call it once per page.
+static inline void pt_tlb_add(struct pt_tlb_batch *b, vaddr_t va) {
+    bool upper = va_is_upper(va);
+    if (!upper && b->root_pa != pt_active_root)
+        return;
+    b->global = b->global || upper;
+    if (b->count < PT_TLB_BATCH_MAX)
+        b->va[b->count++] = va;
+    else
+        b->overflow = true;
+}
 // Queues an unlinked table to be freed by pt_tlb_finish.
 void pt_tlb_defer_free(struct pt_tlb_batch *b, pte_t *table);
 // Invalidates (invlpg per page, or one full flush past PT_TLB_BATCH_MAX), then frees the queued
@@ -188,8 +198,8 @@ int pt_prune(pte_t *path[PT_LEVELS], int level, vaddr_t va, struct pt_tlb_batch 
 // one half; count > 0. They cache the tables of the current position and walk from the root only
 // where the range leaves them; TLB work is batched per operation.
 
-// Maps `count` 4 KiB pages at `va`: to pas[i] if `pas` is not NULL, else to pa + i pages. `perm`
-// holds PTE_P and leaf flags. Every page must be unmapped: on ZX_ERR_ALREADY_EXISTS (a page or a
+// Maps `count` 4 KiB pages at `va`: to pas[i] if `pas` is not NULL (each page-aligned and below
+// 2^52: the caller checks), else to pa + i pages. `perm` holds PTE_P and leaf flags. Every page must be unmapped: on ZX_ERR_ALREADY_EXISTS (a page or a
 // large page is mapped in the range) or ZX_ERR_NO_MEMORY (a table could not be allocated) the
 // pages it mapped are unmapped again and the tables freed, so the tree is as it was.
 zx_status_t pt_map_range(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa, size_t count,

@@ -87,6 +87,40 @@ static size_t pages_to_entry_end(vaddr_t va, int level) {
 // What to do to each present leaf of a range.
 enum walk_op { WALK_UNMAP, WALK_PROTECT };
 
+// Applies `op` to the `n` entries from `slot` on (one page table; the first maps `va`). Returns
+// how many present entries it cleared. The hot loop of unmap and protect.
+static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t bits,
+                       struct pt_tlb_batch *b) {
+    // Whether the TLB can hold these pages is the same for the whole table; the batch is filled
+    // through locals so that the stores to the table do not force it to be reloaded.
+    bool track = va_is_upper(va) || b->root_pa == pt_active_root;
+    size_t room = track && !b->overflow ? PT_TLB_BATCH_MAX - b->count : 0;
+    vaddr_t *note = &b->va[b->count];
+    size_t noted = 0;
+    bool over = false;
+    uint32_t cleared = 0;
+    for (size_t i = 0; i < n; i++) {
+        pte_t e = slot[i];
+        if (!pte_present(e))
+            continue;
+        pte_t ne = op == WALK_UNMAP ? 0 : (e & ~PTE_PERM_BITS) | bits;
+        if (ne == e)
+            continue;
+        slot[i] = ne;
+        cleared++;
+        if (noted < room)
+            note[noted++] = va + i * PAGE_SIZE;
+        else
+            over = true;
+    }
+    if (track && cleared) {
+        b->count += noted;
+        b->overflow = b->overflow || over;
+        b->global = b->global || va_is_upper(va);
+    }
+    return op == WALK_UNMAP ? cleared : 0;
+}
+
 // Applies `op` to every mapping in [va, va + count pages). Large pages in the range must lie
 // wholly inside it (the callers split the ends first). For WALK_PROTECT, `bits` replaces the
 // PTE_PERM_BITS of each leaf.
@@ -101,21 +135,8 @@ static void walk_range(pte_t *root, vaddr_t va, size_t count, enum walk_op op, p
         int level = cursor_seek(&c, cur, &entry);
         size_t n = MIN(left, pages_to_entry_end(cur, level + 1));
         if (level == 0) {
-            // The rest of this page table, in one loop.
             pte_t *pt = c.tab[0];
-            unsigned first = pt_index(cur, 0);
-            uint32_t cleared = 0;
-            for (size_t i = 0; i < n; i++) {
-                pte_t e = pt[first + i];
-                if (!pte_present(e))
-                    continue;
-                pte_t ne = op == WALK_UNMAP ? 0 : (e & ~PTE_PERM_BITS) | bits;
-                if (ne == e)
-                    continue;
-                pt[first + i] = ne;
-                cleared += op == WALK_UNMAP;
-                pt_tlb_add(b, cur + i * PAGE_SIZE);
-            }
+            uint32_t cleared = pt_run(&pt[pt_index(cur, 0)], n, cur, op, bits, b);
             if (cleared) {
                 pt_table_page(pt)->pt.entries -= cleared;
                 c.low = pt_prune(c.tab, 0, cur, b);
@@ -170,8 +191,6 @@ zx_status_t pt_map_range(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa
             for (; k < n; k++) {
                 if (pte_present(slot[k]))
                     break;
-                ASSERT_MSG((src[k] & ~PTE_ADDR_MASK) == 0, "bad physical address %#llx",
-                           (unsigned long long)src[k]);
                 slot[k] = src[k] | flags;
             }
         } else {

@@ -44,6 +44,20 @@ void vmiter_find(struct vmiter *it, vaddr_t va) {
     }
 }
 
+// The index of the first present entry of `table` at or after `i` (PT_ENTRIES if none): the
+// inner loop of a sparse walk, four entries per step.
+static unsigned skip_empty(const pte_t *table, unsigned i) {
+    for (; i < PT_ENTRIES && (i & 3); i++) {
+        if (pte_present(table[i]))
+            return i;
+    }
+    while (i < PT_ENTRIES && !((table[i] | table[i + 1] | table[i + 2] | table[i + 3]) & PTE_P))
+        i += 4;
+    while (i < PT_ENTRIES && !pte_present(table[i]))
+        i++;
+    return i;
+}
+
 // Finds the first present leaf whose range ends at or after `start` (canonical); *out is `start`
 // if that leaf contains it, else the leaf's first address. Only tables that exist are read, and an
 // empty entry is skipped whole at whatever level it is.
@@ -63,12 +77,14 @@ static bool find_next_present(pte_t *root, vaddr_t start, vaddr_t *out) {
             on_path = false;
             continue;
         }
-        pte_t e = tables[level][idx[level]];
-        if (!pte_present(e)) {
-            idx[level]++;
+        const pte_t *table = tables[level];
+        unsigned i = idx[level];
+        if (!pte_present(table[i])) {
+            idx[level] = skip_empty(table, i + 1);
             on_path = false;
             continue;
         }
+        pte_t e = table[i];
         if (pte_is_leaf(e, level)) {
             if (on_path) {
                 *out = start;
