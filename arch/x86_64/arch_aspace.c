@@ -142,6 +142,19 @@ zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr
     return map(as, va, NULL, pa, count, mmu_flags);
 }
 
+zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t pa,
+                                   uint32_t mmu_flags) {
+    pte_t perm;
+    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
+    if (st != ZX_OK)
+        return st;
+    if (!in_space(as, va, 1) || (pa & ~PTE_ADDR_MASK))
+        return ZX_ERR_INVALID_ARGS;
+    struct vmiter it;
+    vmiter_init(&it, as, va);
+    return vmiter_try_map(&it, pa, perm);
+}
+
 zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;

@@ -58,6 +58,12 @@ zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const padd
 // Like arch_aspace_map_pages, for the contiguous physical run [pa, pa + count pages).
 zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr_t pa,
                                        size_t count, uint32_t mmu_flags) MUST_USE;
+// Maps the one page at `va` to `pa` with `mmu_flags`, replacing whatever `va` mapped (the fault
+// path's upgrade, e.g. from the shared zero page to a private copy); the old translation is
+// invalidated before it returns. ZX_ERR_INVALID_ARGS as arch_aspace_map_pages; ZX_ERR_NO_MEMORY
+// (a table could not be allocated) leaves the old mapping as it was.
+zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t pa,
+                                   uint32_t mmu_flags) MUST_USE;
 // Unmaps every page mapped in [va, va + count pages) (holes are fine) and frees the tables that
 // become empty. ZX_ERR_INVALID_ARGS as above; ZX_ERR_NO_MEMORY only when a large page straddles an
 // end of the range and must be split (then nothing changed).

@@ -108,6 +108,41 @@ KTEST(pt_range, map_pages_takes_each_address_from_the_array) {
     arch_aspace_destroy(&as);
 }
 
+KTEST(pt_range, remap_page_replaces_one_mapping) {
+    pt_test_need_kernel_aspace();
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    struct arch_aspace as;
+    REQUIRE_OK(arch_aspace_create(&as));
+    const vaddr_t va = 0x7000000;
+    REQUIRE_OK(arch_aspace_map_contiguous(&as, va, 0x5000, 3, R | U));
+    EXPECT_STATUS(arch_aspace_map_contiguous(&as, va + PAGE_SIZE, 0x9000, 1, R | W | U),
+                  ZX_ERR_ALREADY_EXISTS);
+    arch_aspace_activate(&as);
+    uint64_t invlpg0 = pt_stats.tlb_invlpg;
+    zx_status_t st = arch_aspace_remap_page(&as, va + PAGE_SIZE, 0x9000, R | W | U);
+    uint64_t invlpg1 = pt_stats.tlb_invlpg;
+    arch_aspace_activate(NULL);
+    EXPECT_OK(st);
+    EXPECT_EQ(invlpg1 - invlpg0, 1);  // the old translation
+    EXPECT_TRUE(mapped_as(&as, va, 0x5000, R | U));
+    EXPECT_TRUE(mapped_as(&as, va + PAGE_SIZE, 0x9000, R | W | U));
+    EXPECT_TRUE(mapped_as(&as, va + 2 * PAGE_SIZE, 0x7000, R | U));
+    // Where nothing was mapped, it maps (allocating the tables; out of memory changes nothing).
+    uint64_t before = lower_digest(&as);
+    pmm_fail_after(1);
+    EXPECT_STATUS(arch_aspace_remap_page(&as, 5 * GiB, 0x9000, R), ZX_ERR_NO_MEMORY);
+    pmm_fail_disarm();
+    EXPECT_EQ(lower_digest(&as), before);
+    EXPECT_OK(arch_aspace_remap_page(&as, 5 * GiB, 0x9000, R));
+    EXPECT_TRUE(mapped_as(&as, 5 * GiB, 0x9000, R));
+    EXPECT_STATUS(arch_aspace_remap_page(&as, 5 * GiB + 1, 0x9000, R), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(arch_aspace_remap_page(&as, 5 * GiB, 0x9000, W), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(arch_aspace_remap_page(&as, VA_HIGH_START, 0x9000, R), ZX_ERR_INVALID_ARGS);
+    EXPECT_TRUE(arch_aspace_check(&as));
+    arch_aspace_destroy(&as);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+}
+
 KTEST(pt_range, arguments_are_checked_and_errors_change_nothing) {
     pt_test_need_kernel_aspace();
     size_t free0 = pmm_count(PAGE_STATE_FREE);
