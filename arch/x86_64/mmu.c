@@ -169,7 +169,7 @@ void arch_mmu_init(void) {
 
     const struct arch_mmu_features *f = &arch_mmu_features;
     const struct arch_physmap_info *info = &arch_physmap_info;
-    kprintf("mmu: kernel tables %#llx (%zu table pages); physmap of %llu MiB: %zu x 1 GiB, "
+    kprintf("mmu: kernel tables %#llx (%zu table pages); physmap up to %llu MiB: %zu x 1 GiB, "
             "%zu x 2 MiB, %zu x 4 KiB pages; nx %d smep %d smap %d pge %d 1g %d\n",
             (unsigned long long)arch_kernel_aspace.root_pa,
             arch_aspace_table_pages(&arch_kernel_aspace),
