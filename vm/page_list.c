@@ -20,7 +20,7 @@ _Static_assert(sizeof(struct vmpl_node) == 160, "vmpl_node: 10 bytes of metadata
 
 // Nodes come from one cache, created with the first node and destroyed with the last, so that
 // the heap holds no page for the page list while no list has a node (in-kernel tests check that
-// page counts come back exactly).
+// page counts come back exactly). Lock order: node_cache_lock, then the heap's lock.
 static struct spinlock node_cache_lock = SPINLOCK_INIT("vmpl_nodes");
 static struct kcache *node_cache;  // guarded by node_cache_lock
 static size_t nodes_live;          // guarded by node_cache_lock

@@ -274,7 +274,8 @@ zx_status_t vmpl_for_each_and_gap(struct vmpl *pl, uint64_t start, uint64_t end,
 // to the range) is a run of its own, reported with is_interval = true only if cmp holds for both
 // its sentinels, even when they lie outside the range. If fn fails on a slot, the run before that
 // slot is reported first, then the error returned. ZX_ERR_STOP from fn ends the walk after the
-// run containing that slot is reported. Returns ZX_OK or the first error.
+// run containing that slot is reported (on an interval's Start: without reporting that interval).
+// run_fn may also return ZX_ERR_STOP or an error. Returns ZX_OK or the first error.
 zx_status_t vmpl_for_each_run(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_cmp_fn cmp,
                               vmpl_slot_fn fn, vmpl_run_fn run_fn, void *ctx);
 // Like vmpl_for_each, but fn may also empty slots (taking ownership of pages and references);
