@@ -1,0 +1,31 @@
+// Address-space layout randomisation: the pseudo-random numbers that place VMARs and mappings
+// that were not given a specific address. The generator is pure (host tests seed it); the kernel
+// seeds the global one from the TSC when the first address space is created, and the command line
+// switch `aslr=0` turns randomisation off (placement is then lowest-address first fit).
+//
+// Not cryptographic: xoshiro256** over a splitmix64-expanded seed.
+#ifndef VM_ASLR_H
+#define VM_ASLR_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct aslr_prng {
+    uint64_t s[4];
+};
+
+// Seeds `p` from one 64-bit value (any value, 0 included).
+void aslr_prng_seed(struct aslr_prng *p, uint64_t seed);
+uint64_t aslr_prng_next(struct aslr_prng *p);
+// A number in [0, bound) (bound > 0), without modulo bias.
+uint64_t aslr_prng_below(struct aslr_prng *p, uint64_t bound);
+
+// The boot-time policy: whether non-specific placement is randomised, and a seed for each new
+// address space's generator. Set up once by aslr_init (kernel: vm/aspace_kernel.c from the
+// command line and the TSC; host tests call it directly).
+void aslr_init(bool enabled, uint64_t seed);
+bool aslr_enabled(void);
+// A fresh seed from the global generator (for a new address space).
+uint64_t aslr_next_seed(void);
+
+#endif  // VM_ASLR_H
