@@ -1,7 +1,78 @@
-// userboot: the first user process (placeholder until the process layer lands).
-int main(int argc, char **argv);
+// userboot: the first user process. The kernel starts it with the boot modules as VMOs (handles of
+// kind JASPER_HANDLE_VMO_MODULE) and their command lines as arguments ("prog.elf arg1 arg2"). It
+// runs each program in turn, waits for it, prints "userboot: PROG exited with CODE", checks that
+// the program's VMO memory came back (ZX_INFO_KMEM_STATS.vmo_bytes), and exits 0 only if every
+// program returned 0 and leaked nothing; the kernel then powers off with that verdict.
+#include <jasper/bootstrap.h>
+#include <jasper/launch.h>
+#include <stdio.h>
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/syscalls.h>
+
+#include "ulib/ulib_priv.h"
+
+#define MAX_MODULES 16
+#define MAX_ARGS 16
+
+static uint64_t vmo_bytes(void) {
+    zx_info_kmem_stats_t k;
+    if (zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) != ZX_OK)
+        return 0;
+    return k.vmo_bytes;
+}
+
+// Splits `line` in place at spaces into at most MAX_ARGS words.
+static int split_args(char *line, const char **argv) {
+    int argc = 0;
+    char *p = line;
+    while (*p && argc < MAX_ARGS) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        argv[argc++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return argc;
+}
+
 int main(int argc, char **argv) {
-    (void)argc;
-    (void)argv;
-    return 0;
+    zx_handle_t modules[MAX_MODULES];
+    size_t count = ulib_startup_handles(JASPER_HANDLE_VMO_MODULE, modules, MAX_MODULES);
+    if (count > MAX_MODULES)
+        count = MAX_MODULES;
+    if ((size_t)argc - 1 < count)
+        count = (size_t)argc - 1;
+    printf("userboot: %zu program(s)\n", count);
+    int failed = 0;
+    for (size_t i = 0; i < count; i++) {
+        const char *pargv[MAX_ARGS];
+        int pargc = split_args(argv[i + 1], pargv);
+        if (pargc == 0)
+            continue;
+        const char *name = pargv[0];
+        uint64_t before = vmo_bytes();
+        zx_handle_t proc;
+        zx_status_t st = jasper_launch(zx_job_default(), name, modules[i], pargc, pargv, &proc);
+        if (st != ZX_OK) {
+            printf("userboot: %s failed to start: %d\n", name, st);
+            failed++;
+            continue;
+        }
+        int64_t code = jasper_wait(proc);
+        zx_handle_close(proc);
+        uint64_t after = vmo_bytes();
+        printf("userboot: %s exited with %lld\n", name, (long long)code);
+        if (after != before) {
+            printf("userboot: %s: VMO memory %llu bytes before, %llu after: a leak\n", name,
+                   (unsigned long long)before, (unsigned long long)after);
+            failed++;
+        } else if (code != 0) {
+            failed++;
+        }
+    }
+    printf("userboot: %zu program(s), %d failed\n", count, failed);
+    return failed ? 1 : 0;
 }
