@@ -9,6 +9,7 @@
 // Return: SYSRET when the saved rip is canonical (SYSRET to a non-canonical rip would fault in
 // kernel mode with the user's rsp: a classic hole), otherwise IRETQ through trap_return.
 #include "arch/x86_64/asm.h"
+#include "arch/x86_64/frame.S.h"
 
 #define PERCPU_KERNEL_RSP 8
 #define PERCPU_USER_RSP 16
@@ -28,21 +29,7 @@ syscall_entry:
     pushq %rcx                          // rip
     pushq $0                            // error code
     pushq $SYSCALL_VECTOR               // vector
-    pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+    PUSH_GPRS
     movq %rsp, %rdi
     pushq 17*8(%rsp)                    // frame link for backtraces: user rip...
     pushq $0                            // ...and no further frames

@@ -2,6 +2,7 @@
 // number, then trap_common saves the general registers as a struct trap_frame (trap.h), calls
 // trap_dispatch(frame) and returns with iretq. swapgs runs when the trap came from user mode.
 #include "arch/x86_64/asm.h"
+#include "arch/x86_64/frame.S.h"
 
     .section .text
     .code64
@@ -37,21 +38,7 @@ trap_common:
     testb $3, 24(%rsp)
     jz 1f
     swapgs
-1:  pushq %rax
-    pushq %rbx
-    pushq %rcx
-    pushq %rdx
-    pushq %rsi
-    pushq %rdi
-    pushq %rbp
-    pushq %r8
-    pushq %r9
-    pushq %r10
-    pushq %r11
-    pushq %r12
-    pushq %r13
-    pushq %r14
-    pushq %r15
+1:  PUSH_GPRS
     cld
     movq %rsp, %rdi
     // A frame-pointer link so backtraces run through the trap into the interrupted code.
@@ -63,21 +50,7 @@ trap_common:
     addq $16, %rsp
     .globl trap_return
 trap_return:
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx
-    popq %rbx
-    popq %rax
+    POP_GPRS
     addq $16, %rsp                      // vector and error code
     testb $3, 8(%rsp)
     jz 2f
