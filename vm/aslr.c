@@ -45,12 +45,18 @@ uint64_t aslr_prng_below(struct aslr_prng *p, uint64_t bound) {
 static struct spinlock aslr_lock = SPINLOCK_INIT("aslr");
 static struct aslr_prng global_prng;
 static bool enabled = true;
+static bool initialized;
 
 void aslr_init(bool on, uint64_t seed) {
     irqstate_t s = spin_lock_irqsave(&aslr_lock);
+    initialized = true;
     enabled = on;
     aslr_prng_seed(&global_prng, seed);
     spin_unlock_irqrestore(&aslr_lock, s);
+}
+
+bool aslr_initialized(void) {
+    return initialized;
 }
 
 bool aslr_enabled(void) {

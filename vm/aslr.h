@@ -28,4 +28,13 @@ bool aslr_enabled(void);
 // A fresh seed from the global generator (for a new address space).
 uint64_t aslr_next_seed(void);
 
+// True once aslr_init has run.
+bool aslr_initialized(void);
+
+// Supplied by the platform, asked once when the first address space is created: the kernel's
+// (vm/fault.c) read the TSC and the command line (`aslr=0` turns randomisation off); host test
+// programs that create address spaces supply their own.
+bool aslr_boot_enabled(void);
+uint64_t aslr_boot_entropy(void);
+
 #endif  // VM_ASLR_H

@@ -78,6 +78,20 @@ void vmo_remove_mapping(struct vmo *vmo, struct vm_mapping *m);
 zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flags,
                            paddr_t *out_pa, bool *out_writable) MUST_USE;
 
+// Needed by the mapping layer (ZX_VM_MAP_RANGE, ZX_VMAR_OP_MAP_RANGE, fault-around, committed_pages
+// of ZX_INFO_PROCESS_MAPS, aspace_check_pagetable): calls fn(ctx, offset, pa, writable), in offset
+// order, for every page of [offset, offset + len) (page-aligned; clipped to the size) that has
+// content now -- committed in this VMO or visible from an ancestor -- without committing or
+// allocating anything; zero content (no page, zero markers or intervals) is skipped. `writable` is
+// what vmo_fault_page would say for a read fault there (the page is this VMO's own). fn runs with
+// the tree lock held, so it may only touch page tables (vm_mapping_range_change's rules). fn
+// returns ZX_ERR_NEXT to go on or ZX_ERR_STOP to end the walk (then ZX_OK); any other status ends
+// it and is returned. Until the VMO layer provides it, the mapping layer falls back to
+// vmo_fault_page read faults (it references this symbol weakly).
+typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
+zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
+                             void *ctx) MUST_USE;
+
 // Implemented by the mapping layer; the VMO layer calls it, with the tree lock held, for every
 // mapping that can see [vmo_offset, vmo_offset + len) of `m`'s VMO:
 //   VM_RANGE_UNMAP        remove the PTEs (a page is being replaced or freed)

@@ -1,0 +1,299 @@
+// Address spaces: creation and teardown, activation, ZX_INFO_PROCESS_MAPS, the fault path and the
+// range changes the VMO layer asks for. Pure code: the trap entry (CR2, the user-copy
+// instruction, the console report) is in vm/fault.c. Contract: vm/aspace.h; locks and invariants:
+// vm/vmar.h.
+//
+// The fault path, step by step (vm_aspace_fault):
+//   1. aspace lock; descend from the root VMAR through nested VMARs to the mapping holding va
+//      (O(depth x log n)); none: ZX_ERR_NOT_FOUND;
+//   2. check the access against the mapping's perms: ZX_ERR_ACCESS_DENIED;
+//   3. note pt_seq, then ask the VMO for the page at the mapping's offset (vmo_fault_page: an
+//      existing page, the shared zero page for a read of zero content, a fresh zeroed page, or a
+//      copy or move of a shared page for a write); beyond its end: ZX_ERR_NOT_FOUND;
+//   4. under pt_lock, if pt_seq has not moved (no range change since step 3), install the PTE with
+//      arch_aspace_remap_page (it replaces a read-only PTE on an upgrade); otherwise retry 3;
+//   5. optionally map already-present neighbours (fault-around), release the aspace lock.
+#include "vm/vmar.h"
+
+#include "kernel/assert.h"
+#include "kernel/heap.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "syscalls/user_copy.h"
+#include "vm/vmo.h"
+
+#pragma weak vmo_lookup_pages
+
+unsigned vm_fault_around_pages = 0;
+struct vm_fault_stats vm_fault_stats;
+
+// The address space in CR3 (one CPU).
+static struct vm_aspace *active_aspace;
+
+zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
+    if (!aslr_initialized())
+        aslr_init(aslr_boot_enabled(), aslr_boot_entropy());
+    struct vm_aspace *as = kzalloc(sizeof(*as));
+    if (!as)
+        return ZX_ERR_NO_MEMORY;
+    mutex_init(&as->lock, "aspace");
+    mutex_init(&as->pt_lock, "aspace_pt");
+    zx_status_t st = arch_aspace_create(&as->arch);
+    if (st != ZX_OK) {
+        kfree(as);
+        return st == ZX_ERR_BAD_STATE ? ZX_ERR_BAD_STATE : ZX_ERR_NO_MEMORY;
+    }
+    as->refs = 1;  // the owner's, dropped by vm_aspace_destroy
+    as->aslr = aslr_enabled();
+    aslr_prng_seed(&as->prng, aslr_next_seed());
+    if (name) {
+        size_t len = strnlen(name, ZX_MAX_NAME_LEN - 1);
+        memcpy(as->name, name, len);
+        as->name[len] = '\0';
+    }
+    st = vmar_create_root(as, &as->root);
+    if (st != ZX_OK) {
+        arch_aspace_destroy(&as->arch);
+        kfree(as);
+        return st;
+    }
+    *out = as;
+    return ZX_OK;
+}
+
+void vm_aspace_release(struct vm_aspace *as) {
+    if (__atomic_sub_fetch(&as->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    ASSERT_MSG(!as->arch.root, "address space '%s' freed before it was destroyed", as->name);
+    kfree(as);
+}
+
+void vm_aspace_destroy(struct vm_aspace *as) {
+    ASSERT_MSG(active_aspace != as, "address space '%s' destroyed while active", as->name);
+    struct vmar *releases = NULL;
+    struct vm_mapping *frees = NULL;
+    mutex_acquire(&as->lock);
+    struct vmar *root = as->root;
+    as->root = NULL;
+    if (root) {
+        mutex_acquire(&as->pt_lock);
+        zx_status_t st = arch_aspace_unmap(&as->arch, USER_ASPACE_BASE,
+                                           (USER_ASPACE_END - USER_ASPACE_BASE) / PAGE_SIZE);
+        ASSERT(st == ZX_OK);
+        mutex_release(&as->pt_lock);
+        vmar_destroy_locked(root, &releases, &frees);
+    }
+    mutex_release(&as->lock);
+    // Every mapping has left its VMO: nothing calls vm_mapping_range_change on this space now.
+    vmar_finish_deferred(releases, frees);
+    mutex_acquire(&as->pt_lock);
+    arch_aspace_destroy(&as->arch);
+    mutex_release(&as->pt_lock);
+    if (root)
+        kobject_release(&root->obj);
+    vm_aspace_release(as);
+}
+
+void vm_aspace_activate(struct vm_aspace *as) {
+    active_aspace = as;
+    arch_aspace_activate(as ? &as->arch : NULL);
+}
+
+struct vm_aspace *vm_aspace_active(void) {
+    return active_aspace;
+}
+
+struct vmar *vm_aspace_root_vmar(struct vm_aspace *as) {
+    mutex_acquire(&as->lock);
+    struct vmar *root = as->root;
+    ASSERT_MSG(root != NULL, "address space '%s' was destroyed", as->name);
+    kobject_retain(&root->obj);
+    mutex_release(&as->lock);
+    return root;
+}
+
+// --- ZX_INFO_PROCESS_MAPS ---
+
+static zx_status_t count_page(void *ctx, uint64_t offset, paddr_t pa, bool writable) {
+    (*(size_t *)ctx)++;
+    return ZX_ERR_NEXT;
+}
+
+static void emit(zx_info_maps_t *out, size_t max, size_t *n, const zx_info_maps_t *rec) {
+    if (*n < max)
+        out[*n] = *rec;
+    (*n)++;
+}
+
+static void set_name(zx_info_maps_t *rec, const char *name) {
+    size_t len = strnlen(name, ZX_MAX_NAME_LEN - 1);
+    memcpy(rec->name, name, len);
+    rec->name[len] = '\0';
+}
+
+void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, size_t *out_actual,
+                        size_t *out_avail) {
+    size_t n = 0;
+    zx_info_maps_t rec;
+    mutex_acquire(&as->lock);
+    memset(&rec, 0, sizeof(rec));
+    set_name(&rec, as->name);
+    rec.base = USER_ASPACE_BASE;
+    rec.size = USER_ASPACE_END - USER_ASPACE_BASE;
+    rec.depth = 0;
+    rec.type = ZX_INFO_MAPS_TYPE_ASPACE;
+    emit(out, max, &n, &rec);
+    struct vmar *root = as->root;
+    if (root) {
+        memset(&rec, 0, sizeof(rec));
+        set_name(&rec, "root");
+        rec.base = vmar_base(root);
+        rec.size = vmar_size(root);
+        rec.depth = 1;
+        rec.type = ZX_INFO_MAPS_TYPE_VMAR;
+        emit(out, max, &n, &rec);
+        size_t depth;
+        for (struct vm_region *r = vmar_walk_first(root, &depth); r;
+             r = vmar_walk_next(root, r, &depth)) {
+            memset(&rec, 0, sizeof(rec));
+            rec.base = vm_region_base(r);
+            rec.size = vm_region_size(r);
+            rec.depth = depth + 1;
+            struct vm_mapping *m = vm_region_mapping(r);
+            if (!m) {
+                set_name(&rec, "useralloc");
+                rec.type = ZX_INFO_MAPS_TYPE_VMAR;
+            } else {
+                // Only records that fit are filled in (the rest are only counted).
+                rec.type = ZX_INFO_MAPS_TYPE_MAPPING;
+                if (n < max) {
+                    vmo_get_name(m->vmo, rec.name);
+                    rec.name[ZX_MAX_NAME_LEN - 1] = '\0';
+                    rec.u.mapping.mmu_flags = m->perms;
+                    rec.u.mapping.vmo_koid = vmo_object(m->vmo)->koid;
+                    rec.u.mapping.vmo_offset = m->vmo_offset;
+                    size_t pages = 0;
+                    if (vmo_lookup_pages &&
+                        vmo_lookup_pages(m->vmo, m->vmo_offset, rec.size, count_page, &pages) != ZX_OK)
+                        pages = 0;
+                    rec.u.mapping.committed_pages = pages;
+                }
+            }
+            emit(out, max, &n, &rec);
+        }
+    }
+    mutex_release(&as->lock);
+    *out_actual = MIN(n, max);
+    *out_avail = n;
+}
+
+// --- Faults ---
+
+static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    struct vmar *v = as->root;
+    while (v) {
+        struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
+        if (!r)
+            return NULL;
+        if (r->kind == VM_REGION_MAPPING)
+            return vm_region_mapping(r);
+        v = vm_region_vmar(r);
+    }
+    return NULL;
+}
+
+// Maps the present pages of the fault-around window holding `page` (an aligned block of
+// vm_fault_around_pages pages, clipped to the mapping).
+static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
+    uint64_t window = (uint64_t)vm_fault_around_pages * PAGE_SIZE;
+    vaddr_t s = MAX(ROUNDDOWN(page, window), vm_region_base(&m->r));
+    vaddr_t e = MIN(ROUNDDOWN(page, window) + window, vm_region_end(&m->r));
+    (void)vm_mapping_map_present_locked(m, s, e - s, page);
+}
+
+zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
+                            const char **out_reason) {
+    const char *why = "resolved";
+    vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
+    zx_status_t st;
+    mutex_acquire(&as->lock);
+    struct vm_mapping *m = find_mapping_locked(as, va);
+    uint32_t need = (flags & VM_FAULT_WRITE)  ? ZX_VM_PERM_WRITE
+                    : (flags & VM_FAULT_EXEC) ? ZX_VM_PERM_EXECUTE
+                                              : ZX_VM_PERM_READ;
+    if (!m) {
+        st = ZX_ERR_NOT_FOUND;
+        why = "no mapping";
+    } else if (!(m->perms & need)) {
+        st = ZX_ERR_ACCESS_DENIED;
+        why = "not permitted by the mapping";
+    } else {
+        uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
+        for (;;) {
+            mutex_acquire(&as->pt_lock);
+            uint64_t seq = as->pt_seq;
+            mutex_release(&as->pt_lock);
+            paddr_t pa;
+            bool writable;
+            st = vmo_fault_page(m->vmo, offset, (flags & VM_FAULT_WRITE) ? VMO_FAULT_WRITE : 0, &pa,
+                                &writable);
+            if (st != ZX_OK) {
+                if (st == ZX_ERR_OUT_OF_RANGE) {
+                    st = ZX_ERR_NOT_FOUND;
+                    why = "beyond the end of the VMO";
+                } else {
+                    why = "out of memory";
+                }
+                break;
+            }
+            ASSERT_MSG(writable || !(flags & VM_FAULT_WRITE),
+                       "vmo_fault_page gave a read-only page for a write at offset %#llx",
+                       (unsigned long long)offset);
+            mutex_acquire(&as->pt_lock);
+            if (as->pt_seq != seq) {
+                // The VMO changed pages under us: ask again.
+                mutex_release(&as->pt_lock);
+                vm_fault_stats.retries++;
+                continue;
+            }
+            st = arch_aspace_remap_page(&as->arch, page, pa, vmar_mmu_flags(m->perms, writable));
+            mutex_release(&as->pt_lock);
+            if (st != ZX_OK)
+                why = "out of memory for page tables";
+            break;
+        }
+        if (st == ZX_OK) {
+            vm_fault_stats.faults++;
+            if (vm_fault_around_pages > 1)
+                fault_around_locked(m, page);
+        }
+    }
+    mutex_release(&as->lock);
+    if (out_reason)
+        *out_reason = why;
+    return st;
+}
+
+// --- Range changes from the VMO layer (its tree lock held; never the aspace lock) ---
+
+void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
+                             enum vm_range_op op) {
+    struct vm_aspace *as = m->aspace;
+    mutex_acquire(&as->pt_lock);
+    uint64_t ms = m->vmo_offset, me = ms + vm_region_size(&m->r);
+    uint64_t s = MAX(ROUNDDOWN(vmo_offset, (uint64_t)PAGE_SIZE), ms);
+    uint64_t e = len > UINT64_MAX - vmo_offset ? UINT64_MAX : vmo_offset + len;
+    e = ROUNDUP(MIN(e, me), (uint64_t)PAGE_SIZE);
+    if (s < e) {
+        vaddr_t va = vm_region_base(&m->r) + (s - ms);
+        size_t pages = (e - s) / PAGE_SIZE;
+        zx_status_t st = ZX_OK;
+        if (op == VM_RANGE_UNMAP)
+            st = arch_aspace_unmap(&as->arch, va, pages);
+        else if (m->perms & ZX_VM_PERM_READ)
+            st = arch_aspace_protect(&as->arch, va, pages, vmar_mmu_flags(m->perms, false));
+        ASSERT_MSG(st == ZX_OK, "range change %d at %#llx: %d", op, (unsigned long long)va, st);
+        as->pt_seq++;
+    }
+    mutex_release(&as->pt_lock);
+}

@@ -1,0 +1,221 @@
+// Regions (VMARs) and mappings of one address space, and the operations of shared/abi.md §2:
+// allocate, map, unmap, protect, destroy, op_range. The page-fault path and the address-space
+// object itself are in vm/aspace.c (contract: vm/aspace.h); the syscalls in syscalls/sys_vmar.c.
+//
+// Shape: every VMAR keeps its children (sub-VMARs and mappings, both a `struct vm_region`) in a
+// vmar_tree keyed by base; children never overlap and lie inside the parent. A VMAR is a kernel
+// object (handles name it); a mapping is owned by its parent's tree alone and holds a reference
+// on its VMO and a place in the VMO's list of mappings (vmo_add_mapping).
+//
+// Locking (order: aspace lock -> clone-tree lock -> pmm -> page-table lock):
+// - `vm_aspace.lock` (a mutex) guards every tree, every VMAR's `alive` and every mapping field.
+// - `vm_aspace.pt_lock` (a mutex, the lowest VM lock) guards the hardware tables, `pt_seq`, and —
+//   together with the aspace lock for writers — a mapping's base, size, vmo_offset and perms, so
+//   that vm_mapping_range_change (called by the VMO layer under its tree lock, never taking the
+//   aspace lock) reads them consistently.
+// - `pt_seq` counts range changes: the fault path reads it before asking the VMO for a page and
+//   installs the page only if it has not moved, so a page the VMO frees or replaces in between is
+//   never mapped.
+//
+// Invariants (vmar_check_locked, aspace_check_pagetable in the tests):
+// - children of an alive VMAR are alive, page-aligned, non-empty and inside it; the root covers
+//   [USER_ASPACE_BASE, USER_ASPACE_END);
+// - a mapping's perms are within its max_perms, and max_perms within its parent's CAN_MAP_*;
+// - every present PTE in the user half lies in a mapping with READ, has USER, is writable only if
+//   the mapping has WRITE and executable only if it has EXECUTE, and maps the page the VMO has at
+//   that offset (or the shared zero page, read-only);
+// - every mapping is in its VMO's list exactly while it is in its parent's tree.
+#ifndef VM_VMAR_H
+#define VM_VMAR_H
+
+#include <zircon/rights.h>
+#include <zircon/types.h>
+
+#include "arch/x86_64/arch_aspace.h"
+#include "kernel/list.h"
+#include "kernel/mutex.h"
+#include "kernel/object.h"
+#include "vm/aslr.h"
+#include "vm/aspace.h"
+#include "vm/vmar_tree.h"
+
+struct vmo;
+
+#define VMAR_PERM_RWX (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)
+#define VMAR_CAN_MAP_RWX (ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_EXECUTE)
+// The CAN_MAP_* bits are the PERM_* bits shifted by this much.
+#define VMAR_CAN_MAP_SHIFT 7
+#define VMAR_ALIGN_MASK (0xffu << ZX_VM_ALIGN_BASE)
+
+enum vm_region_kind { VM_REGION_VMAR = 1, VM_REGION_MAPPING = 2 };
+
+// What VMARs and mappings share: an interval in the parent's tree.
+struct vm_region {
+    struct vmar_tree_node node;  // base and size (bytes); linked in parent->children while alive
+    uint8_t kind;                // enum vm_region_kind
+    struct vmar *parent;         // NULL for the root, and once unlinked
+};
+
+struct vmar {
+    struct kobject obj;           // ZX_OBJ_TYPE_VMAR; the parent's tree holds one reference
+    struct vm_region r;
+    struct vm_aspace *aspace;     // holds an address-space reference (dropped when freed)
+    uint32_t flags;               // ZX_VM_CAN_MAP_* | ZX_VM_CAN_MAP_SPECIFIC | ZX_VM_COMPACT
+    bool alive;                   // aspace lock; false once destroyed (every call: BAD_STATE)
+    bool is_root;
+    struct vmar_tree children;    // aspace lock
+    struct vmar *release_next;    // a deferred kobject_release (operation-local list)
+};
+
+struct vm_mapping {
+    struct vm_region r;
+    struct vm_aspace *aspace;     // the space it lives in (no reference: it cannot outlive it)
+    struct vmo *vmo;              // holds a reference
+    uint64_t vmo_offset;          // VMO offset of r.node.base (aspace lock + pt_lock)
+    uint32_t perms;               // ZX_VM_PERM_* now (aspace lock + pt_lock)
+    uint32_t max_perms;           // ZX_VM_PERM_* protect may grant: rights at map time; constant
+    struct list_node vmo_node;    // free for the VMO layer's list of mappings (its tree lock)
+    struct vm_mapping *free_next; // a deferred free (operation-local list)
+};
+
+struct vm_aspace {
+    struct mutex lock;            // the aspace lock (see the top of this file)
+    struct mutex pt_lock;         // the page-table lock
+    struct arch_aspace arch;      // pt_lock
+    uint64_t pt_seq;              // pt_lock: bumped by every vm_mapping_range_change
+    struct vmar *root;            // aspace lock; holds a reference; NULL once destroyed
+    uint32_t refs;                // atomic: the owner (until vm_aspace_destroy) + every struct vmar
+    struct aslr_prng prng;        // aspace lock
+    bool aslr;                    // randomised placement (fixed at creation)
+    char name[ZX_MAX_NAME_LEN];
+};
+
+static inline vaddr_t vm_region_base(const struct vm_region *r) {
+    return r->node.base;
+}
+static inline uint64_t vm_region_size(const struct vm_region *r) {
+    return r->node.size;
+}
+static inline vaddr_t vm_region_end(const struct vm_region *r) {
+    return r->node.base + r->node.size;
+}
+static inline struct vm_region *vm_region_from_node(struct vmar_tree_node *n) {
+    return n ? containerof(n, struct vm_region, node) : NULL;
+}
+static inline struct vmar *vm_region_vmar(struct vm_region *r) {
+    return r->kind == VM_REGION_VMAR ? containerof(r, struct vmar, r) : NULL;
+}
+static inline struct vm_mapping *vm_region_mapping(struct vm_region *r) {
+    return r->kind == VM_REGION_MAPPING ? containerof(r, struct vm_mapping, r) : NULL;
+}
+
+// --- Operations. Each takes the aspace lock itself. Errors follow shared/abi.md §2. ---
+
+// Creates a sub-VMAR of `parent`. `options`: ZX_VM_SPECIFIC, ZX_VM_OFFSET_IS_UPPER_LIMIT,
+// ZX_VM_COMPACT, ZX_VM_CAN_MAP_SPECIFIC, ZX_VM_CAN_MAP_READ/WRITE/EXECUTE, ZX_VM_ALIGN_*.
+// `offset` is relative to parent's base (0 unless SPECIFIC or OFFSET_IS_UPPER_LIMIT); `size` a
+// non-zero page multiple. On ZX_OK *out is the new VMAR with one reference for the caller.
+// ZX_ERR_INVALID_ARGS (unknown or disallowed options, alignment outside 10..32, size 0 or
+// unaligned, offset unaligned or not allowed, outside the parent, misaligned specific base),
+// ZX_ERR_BAD_STATE (parent destroyed), ZX_ERR_ACCESS_DENIED (CAN_MAP_* beyond the parent's, or
+// SPECIFIC / OFFSET_IS_UPPER_LIMIT without the parent's CAN_MAP_SPECIFIC), ZX_ERR_ALREADY_EXISTS
+// (SPECIFIC range not free), ZX_ERR_NO_RESOURCES (no room), ZX_ERR_NO_MEMORY.
+zx_status_t vmar_allocate(struct vmar *parent, uint32_t options, uint64_t offset, uint64_t size,
+                          struct vmar **out) MUST_USE;
+
+// Maps [vmo_offset, vmo_offset + len) of `vmo` (len rounded up to pages). `options`: ZX_VM_PERM_*,
+// ZX_VM_SPECIFIC, ZX_VM_SPECIFIC_OVERWRITE, ZX_VM_OFFSET_IS_UPPER_LIMIT, ZX_VM_MAP_RANGE,
+// ZX_VM_ALLOW_FAULTS, ZX_VM_REQUIRE_NON_RESIZABLE, ZX_VM_ALIGN_*. `max_perms` (ZX_VM_PERM_*) is what
+// the caller's handles allow: the requested perms must be within it, and protect can never grant
+// more. The mapping takes its own VMO reference. On ZX_OK *out_addr is its base.
+// ZX_ERR_INVALID_ARGS (options, WRITE or EXECUTE without READ, MAP_RANGE with SPECIFIC_OVERWRITE,
+// len 0 or overflowing, unaligned offsets, outside the VMAR, a sub-VMAR under SPECIFIC_OVERWRITE),
+// ZX_ERR_ACCESS_DENIED, ZX_ERR_NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO),
+// ZX_ERR_OUT_OF_RANGE (vmo_offset + len overflows), ZX_ERR_BAD_STATE, ZX_ERR_ALREADY_EXISTS,
+// ZX_ERR_NO_RESOURCES, ZX_ERR_NO_MEMORY.
+zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, struct vmo *vmo,
+                     uint64_t vmo_offset, uint64_t len, uint32_t max_perms,
+                     vaddr_t *out_addr) MUST_USE;
+
+// Unmaps [addr, addr + len) (len rounded up): splits or trims mappings it partly covers, destroys
+// sub-VMARs it wholly covers, skips gaps. ZX_ERR_INVALID_ARGS (unaligned addr, len 0, outside the
+// VMAR, a sub-VMAR partly covered), ZX_ERR_BAD_STATE, ZX_ERR_NO_MEMORY (a split; nothing changed).
+zx_status_t vmar_unmap(struct vmar *vmar, vaddr_t addr, uint64_t len) MUST_USE;
+
+// Sets the permissions (ZX_VM_PERM_*) of the mappings covering [addr, addr + len): splits at the
+// ends, then merges neighbours left equal. All or nothing: ZX_ERR_INVALID_ARGS (unaligned, len 0,
+// bad perms, outside the VMAR, a sub-VMAR in the range), ZX_ERR_NOT_FOUND (a gap),
+// ZX_ERR_ACCESS_DENIED (beyond a mapping's max_perms), ZX_ERR_BAD_STATE, ZX_ERR_NO_MEMORY.
+zx_status_t vmar_protect(struct vmar *vmar, uint32_t perms, vaddr_t addr, uint64_t len) MUST_USE;
+
+// Destroys `vmar` and everything in it; handles stay valid and answer ZX_ERR_BAD_STATE.
+// ZX_ERR_BAD_STATE (already destroyed), ZX_ERR_NOT_SUPPORTED (the root VMAR).
+zx_status_t vmar_destroy(struct vmar *vmar) MUST_USE;
+
+// ZX_VMAR_OP_COMMIT, _DECOMMIT (need WRITE in `rights`, the VMAR handle's, and in each mapping's
+// max_perms) and _MAP_RANGE over the mappings covering [addr, addr + len) (nested VMARs
+// included). ZX_ERR_INVALID_ARGS (unknown op, len 0, unaligned addr), ZX_ERR_BAD_STATE (destroyed,
+// or a gap), ZX_ERR_OUT_OF_RANGE (outside the VMAR), ZX_ERR_ACCESS_DENIED, and the VMO's errors.
+zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t len,
+                          zx_rights_t rights) MUST_USE;
+
+// The rights a new handle to `vmar` gets: ZX_DEFAULT_VMAR_RIGHTS plus READ/WRITE/EXECUTE for each
+// CAN_MAP_* it has.
+zx_rights_t vmar_default_rights(const struct vmar *vmar);
+vaddr_t vmar_base(const struct vmar *vmar);
+uint64_t vmar_size(const struct vmar *vmar);
+
+// Checks every VMAR-tree invariant of the address space (trees, nesting, perms, VMO links are
+// not visible here). Prints the first violation. O(n).
+bool vmar_check_locked(struct vm_aspace *as);
+bool vm_aspace_check(struct vm_aspace *as);
+
+// Pre-order walk over every region below `root` (nested VMARs included, root excluded), in
+// address order within each VMAR; *depth is 1 for root's children. Aspace lock held.
+struct vm_region *vmar_walk_first(struct vmar *root, size_t *depth);
+struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t *depth);
+
+// --- Used by vm/aspace.c ---
+
+// The mmu flags (ARCH_MMU_FLAG_*) a page of a mapping with `perms` gets; WRITE only if `writable`.
+uint32_t vmar_mmu_flags(uint32_t perms, bool writable);
+// Destroys `vmar` (alive) and everything below it: children leave their trees, mappings leave
+// their VMOs and go on *frees, VMAR references on *releases. The caller has unmapped the PTEs.
+void vmar_destroy_locked(struct vmar *vmar, struct vmar **releases, struct vm_mapping **frees);
+// Drops what vmar_destroy_locked deferred (call without the aspace lock).
+void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees);
+// Maps the pages `m`'s VMO already has in [va, va + len) of the mapping (MAP_RANGE); `skip` (may
+// be 0) is an address to leave alone. Aspace lock held.
+zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
+                                          vaddr_t skip);
+// Creates the root VMAR of `as`; one reference for the caller.
+zx_status_t vmar_create_root(struct vm_aspace *as, struct vmar **out) MUST_USE;
+void vm_aspace_release(struct vm_aspace *as);
+
+// --- Faults ---
+
+#define VM_FAULT_WRITE (1u << 0)
+#define VM_FAULT_EXEC (1u << 1)
+
+// Resolves a fault at user address `va` of `as` (VM_FAULT_* flags; neither: a read): finds the
+// mapping, checks the access, asks the VMO for the page and maps it. ZX_OK; ZX_ERR_NOT_FOUND (no
+// mapping, or beyond the VMO's end), ZX_ERR_ACCESS_DENIED (not permitted), ZX_ERR_NO_MEMORY.
+// Takes the aspace lock. `out_reason` (may be NULL) gets a word for the console.
+zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
+                            const char **out_reason) MUST_USE;
+
+// The address space in CR3 (set by vm_aspace_activate), NULL for the kernel's.
+struct vm_aspace *vm_aspace_active(void);
+
+// Fault-around: how many already-present neighbours a fault also maps (0 turns it off).
+extern unsigned vm_fault_around_pages;
+
+// Counters for tests and benchmarks (not locked; single CPU).
+struct vm_fault_stats {
+    uint64_t faults;    // resolved
+    uint64_t retries;   // the VMO changed between lookup and install
+    uint64_t around;    // pages mapped by fault-around
+};
+extern struct vm_fault_stats vm_fault_stats;
+
+#endif  // VM_VMAR_H
