@@ -29,6 +29,7 @@ static const char *const known_keys[] = {
     "ktest",  // run in-kernel tests (optionally =SUITE[,SUITE.NAME...]) and power off
     "shell",  // after boot, run the serial monitor instead of powering off
     "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
+    "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
 };
 
 static void check_cmdline(void) {
