@@ -1,0 +1,261 @@
+// The user-mode test harness: each test program (test/user/*_test.c) registers tests with TEST(name)
+// and ends with UTEST_MAIN(children). The runner prints one line per test ("[ OK ]", "[FAIL]" or
+// "[SKIP]") and finally "N passed, N failed"; main returns the number failed.
+//
+//     TEST(create_rounds_up) {
+//         zx_handle_t vmo;
+//         REQUIRE_OK(zx_vmo_create(1, 0, &vmo));
+//         EXPECT_EQ(ut_vmo_size(vmo), 4096);
+//         zx_handle_close(vmo);
+//     }
+//
+// EXPECT_* prints file:line and both values on failure and the test goes on; REQUIRE_* also returns
+// from the test. Every test is also a leak check: ZX_INFO_KMEM_STATS.vmo_bytes must be the same
+// after the test as before it (the harness commits its own stack and scratch memory up front, so a
+// test should not malloc). SKIP_KNOWN_BUG("why") ends a test as skipped (not passed): it marks a
+// check of behaviour the kernel is known to get wrong, so the test stays in the source.
+//
+// Faults are checked in child processes: a program relaunches itself with `--child MODE [ARG...]`
+// (ut_run_child) and the harness calls the matching function of the table given to UTEST_MAIN; its
+// return value is the child's return code.
+#ifndef TEST_USER_UTEST_H
+#define TEST_USER_UTEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/syscalls.h>
+
+struct utest {
+    const char *name;
+    void (*fn)(void);
+    int line;  // tests run in source order
+};
+
+// A child mode: `prog --child NAME args...` runs fn(argc, argv) with argv[0] = NAME.
+struct ut_child {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+};
+
+#define TEST(name)                                                                        \
+    static void utest_fn_##name(void);                                                    \
+    static const struct utest utest_rec_##name                                            \
+        __attribute__((used, section("utests"), aligned(8))) = {#name, utest_fn_##name,   \
+                                                                __LINE__};                \
+    static void utest_fn_##name(void)
+
+// The program's main: runs every test, or one child mode.
+#define UTEST_MAIN(children)                     \
+    int main(int argc, char **argv) {            \
+        return utest_main(argc, argv, children); \
+    }
+int utest_main(int argc, char **argv, const struct ut_child *children);
+
+enum ut_op { UT_EQ, UT_NE, UT_LT, UT_LE, UT_GT, UT_GE };
+
+bool ut_check(bool ok, const char *file, int line, const char *expr);
+bool ut_check_cmp(enum ut_op op, bool is_signed, uint64_t a, uint64_t b, const char *file,
+                  int line, const char *op_str, const char *a_expr, const char *b_expr);
+bool ut_check_status(zx_status_t got, zx_status_t want, zx_status_t also, const char *file,
+                     int line, const char *expr);
+bool ut_check_mem(const void *a, const void *b, size_t n, const char *file, int line,
+                  const char *a_expr, const char *b_expr);
+bool ut_check_fill(const void *p, uint8_t byte, size_t n, const char *file, int line,
+                   const char *expr);
+void ut_skip(const char *file, int line, const char *reason);
+// Notes a failure with a message (printf-style).
+void ut_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+bool ut_current_failed(void);
+const char *ut_status_name(zx_status_t st);
+
+#define UT_CMP_(op, op_str, a, b) \
+    ut_check_cmp(op, false, (uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, op_str, #a, #b)
+#define UT_SCMP_(op, op_str, a, b) \
+    ut_check_cmp(op, true, (uint64_t)(int64_t)(a), (uint64_t)(int64_t)(b), __FILE__, __LINE__, \
+                 op_str, #a, #b)
+
+#define EXPECT_EQ(a, b) UT_CMP_(UT_EQ, "==", a, b)
+#define EXPECT_NE(a, b) UT_CMP_(UT_NE, "!=", a, b)
+#define EXPECT_LT(a, b) UT_CMP_(UT_LT, "<", a, b)
+#define EXPECT_LE(a, b) UT_CMP_(UT_LE, "<=", a, b)
+#define EXPECT_GT(a, b) UT_CMP_(UT_GT, ">", a, b)
+#define EXPECT_GE(a, b) UT_CMP_(UT_GE, ">=", a, b)
+#define EXPECT_SLT(a, b) UT_SCMP_(UT_LT, "<", a, b)
+#define EXPECT_SGE(a, b) UT_SCMP_(UT_GE, ">=", a, b)
+#define EXPECT_TRUE(c) ut_check(!!(c), __FILE__, __LINE__, #c)
+#define EXPECT_FALSE(c) ut_check(!(c), __FILE__, __LINE__, "!(" #c ")")
+#define EXPECT_STATUS(s, want) ut_check_status((s), (want), (want), __FILE__, __LINE__, #s)
+// Where abi.md is silent and Zircon's revisions disagree: either status is accepted.
+#define EXPECT_STATUS2(s, want, also) ut_check_status((s), (want), (also), __FILE__, __LINE__, #s)
+#define EXPECT_OK(s) EXPECT_STATUS(s, ZX_OK)
+#define EXPECT_MEM(a, b, n) ut_check_mem((a), (b), (n), __FILE__, __LINE__, #a, #b)
+#define EXPECT_FILL(p, byte, n) ut_check_fill((p), (byte), (n), __FILE__, __LINE__, #p)
+
+#define REQUIRE_(check) \
+    do {                \
+        if (!(check))   \
+            return;     \
+    } while (0)
+#define REQUIRE_EQ(a, b) REQUIRE_(EXPECT_EQ(a, b))
+#define REQUIRE_NE(a, b) REQUIRE_(EXPECT_NE(a, b))
+#define REQUIRE_TRUE(c) REQUIRE_(EXPECT_TRUE(c))
+#define REQUIRE_OK(s) REQUIRE_(EXPECT_OK(s))
+#define REQUIRE_STATUS(s, want) REQUIRE_(EXPECT_STATUS(s, want))
+
+// Ends the test as skipped: a check of behaviour the kernel is known to get wrong.
+#define SKIP_KNOWN_BUG(reason)                  \
+    do {                                        \
+        ut_skip(__FILE__, __LINE__, (reason));  \
+        return;                                 \
+    } while (0)
+
+// ---- Fixtures, set up once before the first test (and kept to the end) ----
+
+#define PAGE ((size_t)ZX_PAGE_SIZE)
+#define ROOT_BASE ((uintptr_t)0x1000000)
+#define ROOT_END ((uintptr_t)0x7ffffffff000)
+
+// 64 KiB of committed scratch memory for tests (not preserved between tests).
+extern uint8_t *ut_scratch;
+#define UT_SCRATCH_SIZE ((size_t)64 * 1024)
+// A 16-page sub-VMAR of the root with nothing mapped in it: pointers into it are NOT_FOUND.
+extern uintptr_t ut_hole;
+// One page mapped read-only (zeros): an output pointer there is ACCESS_DENIED.
+extern uintptr_t ut_ro_page;
+// One page mapped with no permissions: any pointer there is ACCESS_DENIED (0 if the kernel refused
+// such a mapping; the tests that need it then fail).
+extern uintptr_t ut_noaccess_page;
+// A live handle that is neither a VMO, a VMAR, a process, a thread nor a job (a channel).
+extern zx_handle_t ut_channel;
+// A closed handle and a made-up one (low bits set, never handed out): both BAD_HANDLE.
+extern zx_handle_t ut_stale_handle;
+#define UT_FORGED_HANDLE ((zx_handle_t)0x7ffffff3u)
+
+// Pointers that are never valid for the kernel to use: null, low memory, kernel, non-canonical,
+// the end of the user range, a range that wraps. All INVALID_ARGS.
+#define UT_NUM_BAD_PTRS 8
+extern const uintptr_t ut_bad_ptrs[UT_NUM_BAD_PTRS];
+
+// Checks a call with every kind of bad pointer: `call` uses the variable `bad` (a uintptr_t).
+// Every pointer of ut_bad_ptrs must give INVALID_ARGS, the hole NOT_FOUND, and `denied` (a page
+// mapped without the permission the call needs; 0 to leave it out) ACCESS_DENIED.
+#define EXPECT_PTR_ERRORS(call, denied)                                                  \
+    do {                                                                                 \
+        for (int ptr_i_ = 0; ptr_i_ < UT_NUM_BAD_PTRS + 2; ptr_i_++) {                   \
+            uintptr_t bad;                                                               \
+            zx_status_t ptr_want_;                                                       \
+            if (ptr_i_ < UT_NUM_BAD_PTRS) {                                              \
+                bad = ut_bad_ptrs[ptr_i_];                                               \
+                ptr_want_ = ZX_ERR_INVALID_ARGS;                                         \
+            } else if (ptr_i_ == UT_NUM_BAD_PTRS) {                                      \
+                bad = ut_hole + 3 * PAGE + 8;                                            \
+                ptr_want_ = ZX_ERR_NOT_FOUND;                                            \
+            } else {                                                                     \
+                bad = (denied);                                                          \
+                ptr_want_ = ZX_ERR_ACCESS_DENIED;                                        \
+                if (!bad)                                                                \
+                    continue;                                                            \
+            }                                                                            \
+            if (!EXPECT_STATUS((call), ptr_want_))                                       \
+                ut_note_ptr(bad);                                                        \
+        }                                                                                \
+    } while (0)
+void ut_note_ptr(uintptr_t p);
+
+// The handle-check matrix every call shares: BAD_HANDLE for invalid, stale and forged handles,
+// WRONG_TYPE for a channel even without any rights (type is checked before rights).
+#define EXPECT_HANDLE_ERRORS(call_with_h)                                  \
+    do {                                                                   \
+        zx_handle_t h;                                                     \
+        h = ZX_HANDLE_INVALID;                                             \
+        EXPECT_STATUS(call_with_h, ZX_ERR_BAD_HANDLE);                     \
+        h = ut_stale_handle;                                               \
+        EXPECT_STATUS(call_with_h, ZX_ERR_BAD_HANDLE);                     \
+        h = UT_FORGED_HANDLE;                                              \
+        EXPECT_STATUS(call_with_h, ZX_ERR_BAD_HANDLE);                     \
+        h = ut_channel;                                                    \
+        EXPECT_STATUS(call_with_h, ZX_ERR_WRONG_TYPE);                     \
+        h = ut_dup(ut_channel, 0);                                         \
+        EXPECT_STATUS(call_with_h, ZX_ERR_WRONG_TYPE);                     \
+        zx_handle_close(h);                                                \
+    } while (0)
+
+// ---- Helpers ----
+
+uint64_t ut_vmo_bytes(void);
+zx_koid_t ut_koid(zx_handle_t h);
+zx_rights_t ut_rights(zx_handle_t h);
+zx_obj_type_t ut_type(zx_handle_t h);
+bool ut_handle_valid(zx_handle_t h);
+uint64_t ut_vmo_size(zx_handle_t vmo);
+uint64_t ut_content_size(zx_handle_t vmo);
+zx_info_vmo_t ut_vmo_info(zx_handle_t vmo);
+uint64_t ut_committed(zx_handle_t vmo);
+// A duplicate of `h` with exactly `rights` (the test fails if that is impossible).
+zx_handle_t ut_dup(zx_handle_t h, zx_rights_t rights);
+// A new VMO of `size` bytes with every page written with `fill` (or uncommitted if fill < 0).
+zx_handle_t ut_vmo(uint64_t size, int fill);
+// Reads one byte of a VMO (0xEE... on failure: the test fails).
+uint8_t ut_vmo_byte(zx_handle_t vmo, uint64_t offset);
+void ut_vmo_set_byte(zx_handle_t vmo, uint64_t offset, uint8_t v);
+// Maps `vmo` in the root VMAR with `perms`; 0 on failure (the test fails).
+uintptr_t ut_map(zx_handle_t vmo, uint64_t offset, size_t len, zx_vm_option_t perms);
+void ut_unmap(uintptr_t addr, size_t len);
+// True if the signals are asserted now.
+bool ut_signaled(zx_handle_t h, zx_signals_t signals);
+zx_time_t ut_deadline_after(zx_duration_t ns);
+// Fills a buffer with a recognisable pattern derived from `seed`.
+void ut_pattern(void *buf, size_t n, uint32_t seed);
+
+// Relaunches this program as `--child MODE [ARG]` and waits (at most `timeout_s`, then kills it);
+// returns its return code, or UT_CHILD_TIMEOUT / a negative status if it could not run.
+#define UT_CHILD_TIMEOUT ((int64_t)INT64_MIN)
+int64_t ut_run_child(const char *mode, const char *arg);
+int64_t ut_run_child_t(const char *mode, const char *arg, int timeout_s);
+// Starts the child and returns its process handle (or ZX_HANDLE_INVALID).
+zx_handle_t ut_start_child(const char *mode, const char *arg);
+// Waits for a process for at most `timeout_s` (then kills it); returns its return code.
+int64_t ut_wait_process(zx_handle_t proc, int timeout_s);
+// Expects the child to be killed by a fault (return code -1028).
+#define EXPECT_CHILD_FAULTS(mode, arg) \
+    EXPECT_EQ(ut_run_child((mode), (arg)), ZX_TASK_RETCODE_EXCEPTION_KILL)
+
+// ---- Hand-built processes ----
+// A tiny code builder for processes made without an ELF: raw x86-64 machine code.
+struct ut_code {
+    uint8_t bytes[512];
+    size_t len;
+};
+enum ut_reg { RAX = 0, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8, R9, R10, R11, R12, R13, R14, R15 };
+void ut_emit(struct ut_code *c, const void *bytes, size_t n);
+void ut_emit_mov_imm(struct ut_code *c, enum ut_reg r, uint64_t imm);  // mov r, imm64
+void ut_emit_load(struct ut_code *c, enum ut_reg dst, enum ut_reg addr);   // mov dst, [addr]
+void ut_emit_store(struct ut_code *c, enum ut_reg addr, enum ut_reg src);  // mov [addr], src
+void ut_emit_mov(struct ut_code *c, enum ut_reg dst, enum ut_reg src);     // mov dst, src
+void ut_emit_syscall(struct ut_code *c);
+// mov eax, 24 (process_exit); syscall. The code exits with rdi.
+void ut_emit_exit(struct ut_code *c);
+
+// A process made by hand: its root VMAR (usable before start) and its code page.
+struct ut_proc {
+    zx_handle_t proc;
+    zx_handle_t vmar;
+    zx_handle_t thread;
+    uintptr_t vmar_base;
+    uintptr_t code_addr;
+};
+// Creates a process whose only mapping is `code` (read+execute, at a kernel-chosen address);
+// nothing is started. ZX_OK or the failing call's status.
+zx_status_t ut_proc_create(struct ut_proc *p, const char *name, const struct ut_code *code);
+// Starts it at the code with rdi = arg1 (a handle moved into it, or INVALID) and rsi = arg2.
+zx_status_t ut_proc_start(struct ut_proc *p, zx_handle_t arg1, uintptr_t arg2);
+void ut_proc_close(struct ut_proc *p);
+
+// A raw syscall (any number, any register values): the calling convention of abi.md §2.
+int64_t ut_syscall(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
+                   uint64_t a6, uint64_t a7, uint64_t a8);
+
+#endif  // TEST_USER_UTEST_H
