@@ -20,11 +20,12 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "syscalls/user_copy.h"
+#include "vm/pmm.h"
 #include "vm/vmo.h"
 
 #pragma weak vmo_lookup_pages
 
-unsigned vm_fault_around_pages = 0;
+unsigned vm_fault_around_pages = 16;
 struct vm_fault_stats vm_fault_stats;
 
 // The address space in CR3 (one CPU).
@@ -229,11 +230,11 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
         why = "not permitted by the mapping";
     } else {
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
+        paddr_t pa = 0;
         for (;;) {
             mutex_acquire(&as->pt_lock);
             uint64_t seq = as->pt_seq;
             mutex_release(&as->pt_lock);
-            paddr_t pa;
             bool writable;
             st = vmo_fault_page(m->vmo, offset, (flags & VM_FAULT_WRITE) ? VMO_FAULT_WRITE : 0, &pa,
                                 &writable);
@@ -264,8 +265,14 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
         }
         if (st == ZX_OK) {
             vm_fault_stats.faults++;
-            if (vm_fault_around_pages > 1)
-                fault_around_locked(m, page);
+            // Fault-around only where neighbours are likely present: a read or execute fault that
+            // found a page the VMO already had (not the zero page; a write fault's neighbours are
+            // usually as new as its own page).
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
+                vm_page_t *p = pmm_page_from_paddr(pa);
+                if (p && p->state != PAGE_STATE_ZERO)
+                    fault_around_locked(m, page);
+            }
         }
     }
     mutex_release(&as->lock);

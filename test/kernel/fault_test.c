@@ -109,8 +109,8 @@ KTEST(fault, user_copy_faults_pages_in) {
     EXPECT_STATUS(copy_from_user(&z, none, 8), ZX_ERR_ACCESS_DENIED);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
     trap_page_fault_hook = old;
-    env_end(&e);
     kobject_release(vmo_object(vmo));
+    env_end(&e);
 }
 
 // --- Ring 3 ---
@@ -136,8 +136,8 @@ KTEST(fault, user_zero_fill_write) {
     REQUIRE_TRUE(pte(e.as, a + 2 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    env_end(&e);
     kobject_release(vmo_object(vmo));
+    env_end(&e);
 }
 
 KTEST(fault, user_zero_page_read_then_write) {
@@ -161,8 +161,8 @@ KTEST(fault, user_zero_page_read_then_write) {
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_EQ(pmm_page_from_paddr(pa)->state, PAGE_STATE_VMO);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    env_end(&e);
     kobject_release(vmo_object(vmo));
+    env_end(&e);
 }
 
 KTEST(fault, user_copy_on_write_after_clone) {
@@ -206,9 +206,9 @@ KTEST(fault, user_copy_on_write_after_clone) {
     EXPECT_OK(vmo_read(child, &v, 0, 8));
     EXPECT_EQ(v, 0xbbbb);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    env_end(&e);
     kobject_release(vmo_object(child));
     kobject_release(vmo_object(parent));
+    env_end(&e);
 }
 
 KTEST(fault, user_faults_that_kill) {
@@ -249,8 +249,8 @@ KTEST(fault, user_faults_that_kill) {
     EXPECT_EQ(out.cr2, two);
     EXPECT_TRUE(out.error_code & PF_FETCH);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    env_end(&e);
     kobject_release(vmo_object(vmo));
+    env_end(&e);
 }
 
 // A loop over many pages, with a protect in between: the upgrade path and TLB invalidation seen by
@@ -278,6 +278,6 @@ KTEST(fault, user_loop_and_protect) {
     REQUIRE_OK(user_run(e.as, e.code_va + USER_RLOOP, &in, &out));
     EXPECT_EQ(out.vector, 6);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    env_end(&e);
     kobject_release(vmo_object(vmo));
+    env_end(&e);
 }
