@@ -268,7 +268,7 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
             // Fault-around only where neighbours are likely present: a read or execute fault that
             // found a page the VMO already had (not the zero page; a write fault's neighbours are
             // usually as new as its own page).
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) && vmo_lookup_pages) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
                 if (p && p->state != PAGE_STATE_ZERO)
                     fault_around_locked(m, page);
