@@ -1,0 +1,565 @@
+// Copy-on-write children (SNAPSHOT, SNAPSHOT_AT_LEAST_ON_WRITE): creation rules and rights,
+// isolation in both directions, sizes, resizable clones, chains, and the page accounting of
+// shared/abi.md §2 "Observable page accounting" and §3 ZX_INFO_VMO (committed / private / scaled).
+#include <stdio.h>
+
+#include "test/user/utest.h"
+
+#define VMO_RIGHTS ZX_DEFAULT_VMO_RIGHTS
+#define SNAP ZX_VMO_CHILD_SNAPSHOT
+#define P ((uint64_t)PAGE)
+
+static zx_handle_t child_of(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size) {
+    zx_handle_t c = ZX_HANDLE_INVALID;
+    zx_status_t st = zx_vmo_create_child(parent, options, offset, size, &c);
+    if (st != ZX_OK)
+        ut_fail(__FILE__, __LINE__, "zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s",
+                options, (unsigned long long)offset, (unsigned long long)size, st,
+                ut_status_name(st));
+    return c;
+}
+
+// Expects the attribution figures of `vmo` (bytes).
+#define EXPECT_ATTR(vmo, committed, private_, scaled)                         \
+    do {                                                                      \
+        zx_info_vmo_t i_ = ut_vmo_info(vmo);                                  \
+        EXPECT_EQ(i_.committed_bytes, (committed));                           \
+        EXPECT_EQ(i_.populated_bytes, (committed));                           \
+        EXPECT_EQ(i_.committed_private_bytes, (private_));                    \
+        EXPECT_EQ(i_.populated_private_bytes, (private_));                    \
+        EXPECT_EQ(i_.committed_scaled_bytes, (scaled));                       \
+        EXPECT_EQ(i_.populated_scaled_bytes, (scaled));                       \
+    } while (0)
+
+TEST(child_rights) {
+    static const struct {
+        zx_rights_t parent;
+        uint32_t options;
+        zx_rights_t child;
+    } cases[] = {
+        {VMO_RIGHTS, SNAP, VMO_RIGHTS},
+        {VMO_RIGHTS, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, VMO_RIGHTS},
+        {VMO_RIGHTS, SNAP | ZX_VMO_CHILD_NO_WRITE, VMO_RIGHTS & ~ZX_RIGHT_WRITE},
+        {VMO_RIGHTS, ZX_VMO_CHILD_SLICE, VMO_RIGHTS},
+        {VMO_RIGHTS, ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_NO_WRITE, VMO_RIGHTS & ~ZX_RIGHT_WRITE},
+        // DUPLICATE|READ|MAP (0x25): snapshots add WRITE, every child adds GET/SET_PROPERTY.
+        {0x25, SNAP, 0xed},
+        {0x25, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE, 0xed},
+        {0x25, SNAP | ZX_VMO_CHILD_NO_WRITE, 0xe5},
+        {0x25, ZX_VMO_CHILD_SLICE, 0xe5},
+        // With EXECUTE (0x35): snapshots drop it unless NO_WRITE; slices keep it.
+        {0x35, SNAP, 0xed},
+        {0x35, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0xed},
+        {0x35, SNAP | ZX_VMO_CHILD_NO_WRITE, 0xf5},
+        {0x35, ZX_VMO_CHILD_SLICE, 0xf5},
+        {0x35, ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_NO_WRITE, 0xf5},
+    };
+    zx_handle_t vmo = ut_vmo(2 * P, -1), x;
+    REQUIRE_OK(zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &x));
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        zx_handle_t parent = ut_dup(x, cases[i].parent);
+        zx_handle_t c = ZX_HANDLE_INVALID;
+        EXPECT_OK(zx_vmo_create_child(parent, cases[i].options, 0, P, &c));
+        if (!EXPECT_EQ(ut_rights(c), cases[i].child))
+            printf("      (case %zu: parent rights %#x, options %#x)\n", i, cases[i].parent,
+                   cases[i].options);
+        zx_handle_close(c);
+        zx_handle_close(parent);
+    }
+    zx_handle_close(x);
+}
+
+TEST(create_child_needs_duplicate_and_read) {
+    zx_handle_t vmo = ut_vmo(P, 1);
+    zx_handle_t nodup = ut_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_DUPLICATE);
+    zx_handle_t noread = ut_dup(vmo, VMO_RIGHTS & ~ZX_RIGHT_READ);
+    static const uint32_t kinds[] = {SNAP, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+                                     ZX_VMO_CHILD_SLICE};
+    for (size_t i = 0; i < 3; i++) {
+        zx_handle_t c = ZX_HANDLE_INVALID;
+        EXPECT_STATUS(zx_vmo_create_child(nodup, kinds[i], 0, P, &c), ZX_ERR_ACCESS_DENIED);
+        EXPECT_STATUS(zx_vmo_create_child(noread, kinds[i], 0, P, &c), ZX_ERR_ACCESS_DENIED);
+        EXPECT_EQ(c, ZX_HANDLE_INVALID);
+    }
+    zx_handle_t ok = ut_dup(vmo, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ);
+    zx_handle_t c = child_of(ok, SNAP, 0, P);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 1);
+    zx_handle_close(c);
+    zx_handle_close(ok);
+    zx_handle_close(nodup);
+    zx_handle_close(noread);
+    zx_handle_close(vmo);
+}
+
+TEST(create_child_options) {
+    zx_handle_t vmo = ut_vmo(2 * P, -1);
+    static const uint32_t bad[] = {
+        0,
+        ZX_VMO_CHILD_RESIZABLE,
+        ZX_VMO_CHILD_NO_WRITE,
+        ZX_VMO_CHILD_NO_WRITE | ZX_VMO_CHILD_RESIZABLE,
+        SNAP | ZX_VMO_CHILD_SLICE,
+        SNAP | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+        ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
+        ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_RESIZABLE,
+        SNAP | 0x2,
+        SNAP | 0x40,
+        SNAP | 0x80000000u,
+        0x40,
+        0xffffffffu,
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        zx_handle_t c = ZX_HANDLE_INVALID;
+        if (!EXPECT_STATUS(zx_vmo_create_child(vmo, bad[i], 0, P, &c), ZX_ERR_INVALID_ARGS)) {
+            printf("      (options %#x)\n", bad[i]);
+            zx_handle_close(c);
+        }
+    }
+    static const uint32_t good[] = {
+        SNAP | ZX_VMO_CHILD_RESIZABLE,
+        SNAP | ZX_VMO_CHILD_NO_WRITE,
+        SNAP | ZX_VMO_CHILD_NO_WRITE | ZX_VMO_CHILD_RESIZABLE,
+        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE | ZX_VMO_CHILD_NO_WRITE,
+        ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_NO_WRITE,
+    };
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        zx_handle_t c = ZX_HANDLE_INVALID;
+        if (!EXPECT_OK(zx_vmo_create_child(vmo, good[i], 0, P, &c)))
+            printf("      (options %#x)\n", good[i]);
+        bool resizable = good[i] & ZX_VMO_CHILD_RESIZABLE;
+        EXPECT_EQ(!!(ut_vmo_info(c).flags & ZX_INFO_VMO_RESIZABLE), resizable);
+        zx_handle_close(c);
+    }
+    zx_handle_close(vmo);
+}
+
+TEST(create_child_offsets_and_pointers) {
+    zx_handle_t vmo = ut_vmo(2 * P, -1);
+    zx_handle_t c = ZX_HANDLE_INVALID;
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, 1, P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, P + 8, P, &c), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, UINT64_MAX - P + 1, 2 * P, &c),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, P, UINT64_MAX - 10, &c), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, 0, UINT64_MAX, &c), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(c, ZX_HANDLE_INVALID);
+    EXPECT_PTR_ERRORS(zx_vmo_create_child(vmo, SNAP, 0, P, (zx_handle_t *)bad), ut_ro_page);
+    EXPECT_TRUE(ut_signaled(vmo, ZX_VMO_ZERO_CHILDREN));
+    zx_handle_close(vmo);
+}
+
+TEST(snapshot_isolated_both_ways) {
+    zx_handle_t parent;
+    REQUIRE_OK(zx_vmo_create(3 * P, 0, &parent));
+    ut_pattern(ut_scratch, 3 * P, 10);
+    EXPECT_OK(zx_vmo_write(parent, ut_scratch, 0, 3 * P));
+    zx_handle_t c = child_of(parent, SNAP, 0, 3 * P);
+    uint8_t *buf = ut_scratch + 4 * P;
+    EXPECT_OK(zx_vmo_read(c, buf, 0, 3 * P));
+    EXPECT_MEM(buf, ut_scratch, 3 * P);
+    ut_vmo_set_byte(parent, 10, 0xa1);
+    ut_vmo_set_byte(c, P + 10, 0xc1);
+    EXPECT_EQ(ut_vmo_byte(c, 10), ut_scratch[10]);
+    EXPECT_EQ(ut_vmo_byte(parent, P + 10), ut_scratch[P + 10]);
+    EXPECT_EQ(ut_vmo_byte(parent, 10), 0xa1);
+    EXPECT_EQ(ut_vmo_byte(c, P + 10), 0xc1);
+    // The untouched page is the same on both sides.
+    EXPECT_OK(zx_vmo_read(c, buf, 2 * P, P));
+    EXPECT_MEM(buf, ut_scratch + 2 * P, P);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(snapshot_at_least_on_write_behaves_as_snapshot) {
+    zx_handle_t parent = ut_vmo(2 * P, 0x31);
+    zx_handle_t c = child_of(parent, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, 2 * P);
+    ut_vmo_set_byte(parent, 0, 0x32);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x31);
+    ut_vmo_set_byte(c, P, 0x33);
+    EXPECT_EQ(ut_vmo_byte(parent, P), 0x31);
+    zx_info_vmo_t info = ut_vmo_info(c);
+    EXPECT_TRUE(info.flags & ZX_INFO_VMO_IS_COW_CLONE);
+    EXPECT_EQ(info.parent_koid, ut_koid(parent));
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(snapshot_beyond_parent_reads_zero) {
+    uint64_t before = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(2 * P, 0x11);
+    zx_handle_t a = child_of(parent, SNAP, 0, 4 * P);
+    zx_handle_t b = child_of(parent, SNAP, P, 3 * P);
+    zx_handle_t c = child_of(parent, SNAP, 10 * P, 2 * P);
+    EXPECT_OK(zx_vmo_read(a, ut_scratch, 0, 4 * P));
+    EXPECT_FILL(ut_scratch, 0x11, 2 * P);
+    EXPECT_FILL(ut_scratch + 2 * P, 0, 2 * P);
+    EXPECT_OK(zx_vmo_read(b, ut_scratch, 0, 3 * P));
+    EXPECT_FILL(ut_scratch, 0x11, P);
+    EXPECT_FILL(ut_scratch + P, 0, 2 * P);
+    EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 2 * P));
+    EXPECT_FILL(ut_scratch, 0, 2 * P);
+    EXPECT_EQ(ut_vmo_bytes(), before + 2 * P);
+    // Writing there commits one page in that child only.
+    ut_vmo_set_byte(a, 3 * P, 0x44);
+    EXPECT_EQ(ut_vmo_bytes(), before + 3 * P);
+    EXPECT_EQ(ut_vmo_byte(a, 3 * P), 0x44);
+    EXPECT_EQ(ut_vmo_byte(b, 2 * P), 0);
+    EXPECT_EQ(ut_committed(c), 0);
+    zx_handle_close(a);
+    zx_handle_close(b);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(child_size_and_content_size) {
+    zx_handle_t parent = ut_vmo(4 * P, 1);
+    zx_handle_t c = child_of(parent, SNAP, P, 5000);
+    EXPECT_EQ(ut_vmo_size(c), 2 * P);
+    EXPECT_EQ(ut_content_size(c), 5000);
+    zx_handle_t z = child_of(parent, SNAP, 0, 0);
+    EXPECT_EQ(ut_vmo_size(z), 0);
+    EXPECT_EQ(ut_content_size(z), 0);
+    zx_handle_close(z);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(child_info) {
+    zx_handle_t parent = ut_vmo(2 * P, -1);
+    zx_handle_t a = child_of(parent, SNAP, 0, P);
+    zx_handle_t b = child_of(parent, ZX_VMO_CHILD_SLICE, 0, P);
+    zx_info_vmo_t pi = ut_vmo_info(parent);
+    EXPECT_EQ(pi.num_children, 2);
+    EXPECT_EQ(pi.parent_koid, 0);
+    EXPECT_FALSE(pi.flags & ZX_INFO_VMO_IS_COW_CLONE);
+    zx_info_vmo_t ai = ut_vmo_info(a);
+    EXPECT_EQ(ai.parent_koid, pi.koid);
+    EXPECT_EQ(ai.num_children, 0);
+    EXPECT_TRUE(ai.flags & ZX_INFO_VMO_IS_COW_CLONE);
+    EXPECT_EQ(ai.size_bytes, P);
+    zx_info_vmo_t bi = ut_vmo_info(b);
+    EXPECT_EQ(bi.parent_koid, pi.koid);
+    EXPECT_FALSE(bi.flags & ZX_INFO_VMO_IS_COW_CLONE);
+    zx_handle_close(a);
+    EXPECT_EQ(ut_vmo_info(parent).num_children, 1);
+    zx_handle_close(b);
+    EXPECT_EQ(ut_vmo_info(parent).num_children, 0);
+    zx_handle_close(parent);
+}
+
+TEST(resizable_clone_grows_with_zeros) {
+    zx_handle_t parent = ut_vmo(4 * P, 0x22);
+    zx_handle_t c = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, P);
+    EXPECT_OK(zx_vmo_set_size(c, 4 * P));
+    EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 4 * P));
+    EXPECT_FILL(ut_scratch, 0x22, P);
+    EXPECT_FILL(ut_scratch + P, 0, 3 * P);
+    EXPECT_EQ(ut_content_size(c), 4 * P);
+    // Shrinking to nothing and growing again never brings the parent's data back.
+    EXPECT_OK(zx_vmo_set_size(c, 0));
+    EXPECT_OK(zx_vmo_set_size(c, 4 * P));
+    EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 4 * P));
+    EXPECT_FILL(ut_scratch, 0, 4 * P);
+    // Shrinking inside a page zeroes its tail.
+    EXPECT_OK(zx_vmo_set_size(c, 0));
+    zx_handle_t d = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * P);
+    EXPECT_OK(zx_vmo_set_size(d, P + 100));
+    EXPECT_OK(zx_vmo_set_size(d, 2 * P));
+    EXPECT_OK(zx_vmo_read(d, ut_scratch, P, P));
+    EXPECT_FILL(ut_scratch, 0x22, 100);
+    EXPECT_FILL(ut_scratch + 100, 0, P - 100);
+    EXPECT_EQ(ut_vmo_byte(parent, P + 200), 0x22);
+    // A child without RESIZABLE cannot change size.
+    zx_handle_t e = child_of(parent, SNAP, 0, P);
+    EXPECT_STATUS(zx_vmo_set_size(e, 2 * P), ZX_ERR_UNAVAILABLE);
+    zx_handle_close(e);
+    zx_handle_close(d);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(parent_shrink_keeps_snapshot) {
+    uint64_t before = ut_vmo_bytes();
+    zx_handle_t parent;
+    REQUIRE_OK(zx_vmo_create(2 * P, ZX_VMO_RESIZABLE, &parent));
+    memset(ut_scratch, 0x5c, 2 * P);
+    EXPECT_OK(zx_vmo_write(parent, ut_scratch, 0, 2 * P));
+    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    EXPECT_OK(zx_vmo_set_size(parent, 0));
+    EXPECT_EQ(ut_vmo_bytes(), before + 2 * P);
+    EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 2 * P));
+    EXPECT_FILL(ut_scratch, 0x5c, 2 * P);
+    EXPECT_EQ(ut_committed(parent), 0);
+    EXPECT_ATTR(c, 2 * P, 2 * P, 2 * P);
+    EXPECT_OK(zx_vmo_set_size(parent, 2 * P));
+    EXPECT_OK(zx_vmo_read(parent, ut_scratch, 0, 2 * P));
+    EXPECT_FILL(ut_scratch, 0, 2 * P);
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_bytes(), before);
+    zx_handle_close(parent);
+}
+
+TEST(attribution_one_copy_per_write) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(4 * P, 0x10);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    zx_handle_t c = child_of(parent, SNAP, 0, 4 * P);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    EXPECT_ATTR(parent, 4 * P, 0, 2 * P);
+    EXPECT_ATTR(c, 4 * P, 0, 2 * P);
+    // The child writes a shared page: exactly one copy. The original is now the parent's alone.
+    ut_vmo_set_byte(c, 0, 0xc0);
+    EXPECT_EQ(ut_vmo_bytes(), base + 5 * P);
+    EXPECT_ATTR(c, 4 * P, P, P + 3 * P / 2);
+    EXPECT_ATTR(parent, 4 * P, P, P + 3 * P / 2);
+    // The parent writes that page: nobody else can reach its original, so no copy.
+    ut_vmo_set_byte(parent, 0, 0xa0);
+    EXPECT_EQ(ut_vmo_bytes(), base + 5 * P);
+    // The parent writes another shared page: one copy.
+    ut_vmo_set_byte(parent, P, 0xa1);
+    EXPECT_EQ(ut_vmo_bytes(), base + 6 * P);
+    EXPECT_ATTR(parent, 4 * P, 2 * P, 2 * P + P);
+    EXPECT_ATTR(c, 4 * P, 2 * P, 2 * P + P);
+    // Writing the same pages again copies nothing.
+    ut_vmo_set_byte(parent, P + 1, 0xa2);
+    ut_vmo_set_byte(c, 2, 0xc2);
+    EXPECT_EQ(ut_vmo_bytes(), base + 6 * P);
+    EXPECT_EQ(ut_vmo_byte(parent, 0), 0xa0);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0xc0);
+    EXPECT_EQ(ut_vmo_byte(c, P), 0x10);
+    EXPECT_EQ(ut_vmo_byte(parent, 2 * P), 0x10);
+    // Closing the child frees, at once, what only it could reach.
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    EXPECT_ATTR(parent, 4 * P, 4 * P, 4 * P);
+    EXPECT_EQ(ut_vmo_byte(parent, 0), 0xa0);
+    EXPECT_EQ(ut_vmo_byte(parent, P), 0xa1);
+    EXPECT_EQ(ut_vmo_byte(parent, 3 * P), 0x10);
+    zx_handle_close(parent);
+    EXPECT_EQ(ut_vmo_bytes(), base);
+}
+
+TEST(attribution_child_window) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(4 * P, 0x20);
+    zx_handle_t c = child_of(parent, SNAP, 2 * P, P);
+    EXPECT_ATTR(c, P, 0, P / 2);
+    EXPECT_ATTR(parent, 4 * P, 3 * P, 3 * P + P / 2);
+    // A page outside the child's window is not shared: writing it copies nothing.
+    ut_vmo_set_byte(parent, 0, 1);
+    ut_vmo_set_byte(parent, 3 * P, 1);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    // The shared page: one copy.
+    ut_vmo_set_byte(parent, 2 * P, 1);
+    EXPECT_EQ(ut_vmo_bytes(), base + 5 * P);
+    EXPECT_ATTR(c, P, P, P);
+    EXPECT_ATTR(parent, 4 * P, 4 * P, 4 * P);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x20);
+    zx_handle_close(parent);
+    EXPECT_EQ(ut_vmo_bytes(), base + P);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x20);
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_bytes(), base);
+}
+
+TEST(close_parent_keeps_child_and_moves_pages) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(2 * P, 0x41);
+    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_close(parent);
+    EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
+    EXPECT_ATTR(c, 2 * P, 2 * P, 2 * P);
+    // The child is the only one that can reach the pages: writing moves, never copies.
+    ut_vmo_set_byte(c, 0, 0x42);
+    ut_vmo_set_byte(c, P, 0x43);
+    EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
+    EXPECT_EQ(ut_vmo_byte(c, 1), 0x41);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x42);
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_bytes(), base);
+}
+
+TEST(snapshot_chain_attribution) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t a = ut_vmo(2 * P, 0x61);
+    zx_handle_t b = child_of(a, SNAP, 0, 2 * P);
+    zx_handle_t c = child_of(b, SNAP, 0, 2 * P);
+    EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
+    // Two pages shared three ways: 8192 / 3 = 2730.67 each.
+    for (int i = 0; i < 3; i++) {
+        zx_handle_t h = i == 0 ? a : i == 1 ? b : c;
+        zx_info_vmo_t info = ut_vmo_info(h);
+        EXPECT_EQ(info.committed_bytes, 2 * P);
+        EXPECT_EQ(info.committed_private_bytes, 0);
+        EXPECT_EQ(info.committed_scaled_bytes, 2730);
+        EXPECT_NE(info.committed_fractional_scaled_bytes, 0);
+    }
+    EXPECT_EQ(ut_vmo_info(c).parent_koid, ut_koid(b));
+    // b writes page 0: one copy; a and c still share the original.
+    ut_vmo_set_byte(b, 0, 0x62);
+    EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
+    EXPECT_EQ(ut_vmo_byte(a, 0), 0x61);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x61);
+    zx_info_vmo_t ai = ut_vmo_info(a), bi = ut_vmo_info(b), ci = ut_vmo_info(c);
+    EXPECT_EQ(ai.committed_private_bytes, 0);
+    EXPECT_EQ(ai.committed_scaled_bytes, 3413);  // 4096/2 + 4096/3
+    EXPECT_EQ(bi.committed_private_bytes, P);
+    EXPECT_EQ(bi.committed_scaled_bytes, 5461);  // 4096 + 4096/3
+    EXPECT_EQ(ci.committed_scaled_bytes, 3413);
+    // c writes page 0: one more copy; the original is a's alone.
+    ut_vmo_set_byte(c, 0, 0x63);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    EXPECT_EQ(ut_vmo_info(a).committed_private_bytes, P);
+    // Closing b frees its copy; a and c share page 1.
+    zx_handle_close(b);
+    EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
+    EXPECT_ATTR(a, 2 * P, P, P + P / 2);
+    EXPECT_ATTR(c, 2 * P, P, P + P / 2);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x63);
+    EXPECT_EQ(ut_vmo_byte(c, P), 0x61);
+    zx_handle_close(a);
+    EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
+    EXPECT_EQ(ut_vmo_byte(c, P), 0x61);
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_bytes(), base);
+}
+
+TEST(grandchild_sees_child_as_of_creation) {
+    zx_handle_t a = ut_vmo(P, 1);
+    zx_handle_t b = child_of(a, SNAP, 0, P);
+    ut_vmo_set_byte(b, 0, 2);
+    zx_handle_t c = child_of(b, SNAP, 0, P);
+    ut_vmo_set_byte(b, 0, 3);
+    ut_vmo_set_byte(a, 0, 4);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 2);
+    EXPECT_EQ(ut_vmo_byte(b, 0), 3);
+    EXPECT_EQ(ut_vmo_byte(a, 0), 4);
+    zx_handle_close(a);
+    zx_handle_close(b);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 2);
+    zx_handle_close(c);
+}
+
+TEST(many_children) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(4 * P, 0x70);
+    zx_handle_t kids[16];
+    for (int i = 0; i < 16; i++) {
+        kids[i] = child_of(parent, SNAP, 0, 4 * P);
+        ut_vmo_set_byte(kids[i], (uint64_t)(i % 4) * P, (uint8_t)i);
+    }
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P + 16 * P);
+    EXPECT_EQ(ut_vmo_info(parent).num_children, 16);
+    for (int i = 0; i < 16; i++) {
+        EXPECT_EQ(ut_vmo_byte(kids[i], (uint64_t)(i % 4) * P), i);
+        EXPECT_EQ(ut_vmo_byte(kids[i], (uint64_t)((i + 1) % 4) * P), 0x70);
+    }
+    for (int i = 0; i < 16; i += 2)
+        zx_handle_close(kids[i]);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P + 8 * P);
+    for (int i = 1; i < 16; i += 2)
+        zx_handle_close(kids[i]);
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    EXPECT_ATTR(parent, 4 * P, 4 * P, 4 * P);
+    zx_handle_close(parent);
+}
+
+TEST(copy_on_write_through_mappings) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent = ut_vmo(2 * P, 0x35);
+    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    volatile uint8_t *cp =
+        (volatile uint8_t *)ut_map(c, 0, 2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    volatile uint8_t *pp =
+        (volatile uint8_t *)ut_map(parent, 0, 2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    REQUIRE_TRUE(cp && pp);
+    EXPECT_EQ(cp[0], 0x35);
+    EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
+    cp[0] = 0x36;
+    EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
+    EXPECT_EQ(pp[0], 0x35);
+    pp[P] = 0x37;
+    EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
+    EXPECT_EQ(cp[P], 0x35);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0x36);
+    EXPECT_EQ(ut_vmo_byte(parent, P), 0x37);
+    // A write through the syscall after a read through the mapping: the mapping sees it.
+    ut_vmo_set_byte(c, P, 0x38);
+    EXPECT_EQ(cp[P], 0x38);
+    EXPECT_EQ(pp[P], 0x37);
+    ut_unmap((uintptr_t)cp, 2 * P);
+    ut_unmap((uintptr_t)pp, 2 * P);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(zero_children_waits_for_mappings) {
+    zx_handle_t parent = ut_vmo(P, -1);
+    zx_handle_t c = child_of(parent, SNAP, 0, P);
+    uintptr_t m = ut_map(c, 0, P, ZX_VM_PERM_READ);
+    zx_handle_close(c);
+    EXPECT_FALSE(ut_signaled(parent, ZX_VMO_ZERO_CHILDREN));
+    EXPECT_STATUS(zx_object_wait_one(parent, ZX_VMO_ZERO_CHILDREN, ut_deadline_after(1000000),
+                                     NULL),
+                  ZX_ERR_TIMED_OUT);
+    ut_unmap(m, P);
+    EXPECT_TRUE(ut_signaled(parent, ZX_VMO_ZERO_CHILDREN));
+    zx_handle_close(parent);
+}
+
+TEST(decommit_refused_with_cow_children) {
+    zx_handle_t parent = ut_vmo(2 * P, 1);
+    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    EXPECT_STATUS(zx_vmo_op_range(parent, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0),
+                  ZX_ERR_NOT_SUPPORTED);
+    EXPECT_STATUS(zx_vmo_op_range(c, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_EQ(ut_vmo_byte(parent, 0), 1);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 1);
+    zx_handle_close(c);
+    EXPECT_OK(zx_vmo_op_range(parent, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0));
+    EXPECT_EQ(ut_vmo_byte(parent, 0), 0);
+    zx_handle_close(parent);
+}
+
+TEST(commit_on_child_copies) {
+    uint64_t base = ut_vmo_bytes();
+    zx_handle_t parent;
+    REQUIRE_OK(zx_vmo_create(2 * P, 0, &parent));
+    ut_vmo_set_byte(parent, 5, 0x99);
+    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    EXPECT_OK(zx_vmo_op_range(c, ZX_VMO_OP_COMMIT, 0, 2 * P, NULL, 0));
+    EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
+    EXPECT_ATTR(c, 2 * P, 2 * P, 2 * P);
+    EXPECT_ATTR(parent, P, P, P);
+    EXPECT_EQ(ut_vmo_byte(c, 5), 0x99);
+    // Writing the committed pages now copies nothing.
+    ut_vmo_set_byte(c, 5, 0x98);
+    ut_vmo_set_byte(c, P, 0x97);
+    EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
+    EXPECT_EQ(ut_vmo_byte(parent, 5), 0x99);
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+TEST(accumulated_offset_overflow) {
+    zx_handle_t parent = ut_vmo(P, 1);
+    const uint64_t far = 0xffffffffffff0000ull;
+    zx_handle_t c = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, far, P);
+    REQUIRE_TRUE(c);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0);
+    zx_handle_t g = ZX_HANDLE_INVALID;
+    EXPECT_STATUS(zx_vmo_create_child(c, SNAP, 0x10000, P, &g), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_vmo_create_child(c, SNAP, 0, 0x20000, &g), ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(g, ZX_HANDLE_INVALID);
+    // Within the limit is fine.
+    g = child_of(c, SNAP, 0x8000, P);
+    zx_handle_close(g);
+    // Growing the child past the end of the offset space.
+    EXPECT_STATUS(zx_vmo_set_size(c, 0x20000), ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(ut_vmo_size(c), P);
+    EXPECT_OK(zx_vmo_set_size(c, 0xf000));
+    zx_handle_close(c);
+    zx_handle_close(parent);
+}
+
+UTEST_MAIN(NULL)
