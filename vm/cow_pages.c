@@ -1,0 +1,961 @@
+// Copy-on-write clone trees: node life cycle, lookups, forks, zeroing, resizing, snapshots,
+// leaf death and hidden-node merges, walks, attribution and the tree checker. The contract and
+// the invariants are in vm/cow_pages.h; the diagrams in docs/clone-trees.md.
+//
+// Share counts: effective count = page->vmo.share_count + node->base (mod 2^32). Every function
+// that moves a page between lists rewrites share_count so that the effective count is what it
+// must be in the destination; a whole list moves with its base.
+#include "vm/cow_pages.h"
+
+#include "kernel/assert.h"
+#include "kernel/heap.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "vm/pmm.h"
+
+#define P ((uint64_t)PAGE_SIZE)
+
+// --- Pages ---
+
+static vm_page_t *cow_page_alloc(struct cow_tree *t) {
+    vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
+    if (p) {
+        p->vmo.object = (uint64_t)(uintptr_t)t;
+        p->vmo.share_count = 0;
+    }
+    return p;
+}
+
+// Puts fresh page `p` into `slot` of `n` with effective count `eff`.
+static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, vm_page_t *p, uint32_t eff) {
+    p->vmo.share_count = eff - n->base;
+    *slot = vmpl_slot_from_page(p);
+}
+
+static void cow_page_free(struct cow_tree *t, vm_page_t *p) {
+    DEBUG_ASSERT(p->state == PAGE_STATE_VMO && p->vmo.object == (uint64_t)(uintptr_t)t);
+    ASSERT(t->pages > 0);
+    t->pages--;
+    pmm_free_page(p);
+}
+
+// vmpl release callback: frees pages leaving a list of tree `ctx`.
+static void release_free(vmpl_slot_t content, uint64_t offset, void *ctx) {
+    ASSERT_MSG(vmpl_slot_is_page(content), "reference at %#llx (no compression yet)",
+               (unsigned long long)offset);
+    cow_page_free(ctx, vmpl_slot_page(content));
+}
+
+// --- Trees and nodes ---
+
+static void cow_node_init(struct cow_node *n, struct cow_tree *t) {
+    n->tree = t;
+    list_init(&n->children);
+    list_init(&n->vmos);
+    vmpl_init(&n->pages);
+}
+
+static void cow_node_link(struct cow_node *n) {
+    list_add_tail(&n->tree->nodes, &n->tree_link);
+    n->tree->node_count++;
+}
+
+static void cow_node_unlink_and_free(struct cow_node *n) {
+    struct cow_tree *t = n->tree;
+    if (n->merge_pending) {
+        ASSERT(t->pending_merges > 0);
+        t->pending_merges--;
+    }
+    list_delete(&n->tree_link);
+    t->node_count--;
+    vmpl_destroy(&n->pages);
+    kfree(n);
+}
+
+zx_status_t cow_node_alloc(struct cow_tree *tree, struct cow_node **out) {
+    struct cow_node *n = kzalloc(sizeof(*n));
+    if (!n)
+        return ZX_ERR_NO_MEMORY;
+    cow_node_init(n, tree);
+    *out = n;
+    return ZX_OK;
+}
+
+void cow_node_free_unlinked(struct cow_node *n) {
+    ASSERT(vmpl_is_empty(&n->pages) && !list_in_list(&n->tree_link));
+    kfree(n);
+}
+
+zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct cow_node **out_root) {
+    struct cow_tree *t = kzalloc(sizeof(*t));
+    if (!t)
+        return ZX_ERR_NO_MEMORY;
+    struct cow_node *n;
+    if (cow_node_alloc(t, &n) != ZX_OK) {
+        kfree(t);
+        return ZX_ERR_NO_MEMORY;
+    }
+    mutex_init(&t->lock, "cow_tree");
+    list_init(&t->nodes);
+    n->size = size;
+    cow_node_link(n);
+    *out_tree = t;
+    *out_root = n;
+    return ZX_OK;
+}
+
+void cow_tree_free(struct cow_tree *tree) {
+    ASSERT(tree->node_count == 0 && tree->pages == 0 && list_is_empty(&tree->nodes));
+    kfree(tree);
+}
+
+// Replaces `old` by `new` in old's parent's child list (new takes old's place).
+static void cow_replace_child(struct cow_node *old, struct cow_node *new) {
+    list_insert_after(&old->sibling, &new->sibling);
+    list_delete(&old->sibling);
+}
+
+// --- Lookups ---
+
+// The content `n` sees at `offset`, starting at n itself or (skip_self) at its parent: the slot
+// holding a page or reference, with its owner and the owner's offset; NULL for zero content.
+static vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
+                                    struct cow_node **out_owner, uint64_t *out_offset) {
+    struct cow_node *cur = n;
+    uint64_t o = offset;
+    if (skip_self) {
+        if (!n->parent || o >= n->parent_limit)
+            return NULL;
+        o += n->parent_offset;
+        cur = n->parent;
+    }
+    for (;;) {
+        vmpl_slot_t *s = vmpl_lookup(&cur->pages, o);
+        if (s && !vmpl_slot_is_empty(*s)) {
+            if (!vmpl_slot_is_page_or_ref(*s))
+                return NULL;  // a marker or an interval sentinel: zero
+            *out_owner = cur;
+            *out_offset = o;
+            return s;
+        }
+        if (cur->has_intervals && vmpl_is_offset_in_interval(&cur->pages, o))
+            return NULL;
+        if (!cur->parent || o >= cur->parent_limit)
+            return NULL;
+        o += cur->parent_offset;
+        cur = cur->parent;
+    }
+}
+
+vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own) {
+    struct cow_node *owner;
+    uint64_t ooff;
+    vmpl_slot_t *s = cow_find_locked(n, offset, false, &owner, &ooff);
+    if (!s)
+        return NULL;
+    ASSERT(vmpl_slot_is_page(*s));
+    if (out_own)
+        *out_own = owner == n;
+    return vmpl_slot_page(*s);
+}
+
+// True if n's own list makes `offset` read zero (a marker or a zero interval there).
+static bool cow_own_zero(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset) {
+    if (slot && !vmpl_slot_is_empty(*slot))
+        return vmpl_slot_is_marker(*slot) || vmpl_slot_is_interval(*slot);
+    return n->has_intervals && vmpl_is_offset_in_interval(&n->pages, offset);
+}
+
+zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_page_t **out) {
+    ASSERT(!n->hidden);
+    struct cow_tree *t = n->tree;
+    vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
+    if (slot && vmpl_slot_is_page(*slot)) {
+        *out = vmpl_slot_page(*slot);
+        return ZX_OK;
+    }
+    ASSERT(!(slot && vmpl_slot_is_ref(*slot)));
+    struct cow_node *owner = NULL;
+    uint64_t ooff = 0;
+    vmpl_slot_t *src = NULL;
+    if (!cow_own_zero(n, slot, offset))
+        src = cow_find_locked(n, offset, true, &owner, &ooff);
+    if (src && cow_slot_share_count(owner, *src) == 0) {
+        // Only n reaches it: move it, never copy (abi.md §2). The physical page stays the same,
+        // so n's read-only mappings of it stay valid.
+        zx_status_t st = vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &slot, NULL);
+        if (st != ZX_OK)
+            return ZX_ERR_NO_MEMORY;
+        vm_page_t *p = vmpl_slot_page(vmpl_remove(&owner->pages, ooff));
+        cow_page_place(n, slot, p, 0);
+        *out = p;
+        return ZX_OK;
+    }
+    vm_page_t *p = cow_page_alloc(t);
+    if (!p)
+        return ZX_ERR_NO_MEMORY;
+    if (src)
+        page_copy(vm_page_kva(p), vm_page_kva(vmpl_slot_page(*src)));
+    else
+        page_zero(vm_page_kva(p));
+    vmpl_slot_t *dst;
+    if (vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &dst, NULL) != ZX_OK) {
+        pmm_free_page(p);
+        return ZX_ERR_NO_MEMORY;
+    }
+    // n's mappings may show the ancestor's page or the zero page here: unmap them first.
+    vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
+    cow_page_place(n, dst, p, 0);
+    t->pages++;
+    if (src)
+        vmpl_slot_page(*src)->vmo.share_count--;  // n no longer reaches it (count was > 0)
+    *out = p;
+    return ZX_OK;
+}
+
+zx_status_t cow_commit_range_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    for (uint64_t o = start; o < end; o += P) {
+        vm_page_t *p;
+        zx_status_t st = cow_get_owned_page_locked(n, o, &p);
+        if (st != ZX_OK)
+            return st;
+    }
+    return ZX_OK;
+}
+
+// --- Walks ---
+
+struct walk_state {
+    struct cow_node *start;
+    struct cow_node *cur;
+    bool include_own;
+    cow_visit_fn fn;
+    void *ctx;
+    bool stop;
+    zx_status_t status;
+    bool gap;
+    uint64_t gap_s, gap_e;
+};
+
+static zx_status_t walk_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct walk_state *w = ctx;
+    if (!vmpl_slot_is_page_or_ref(*slot))
+        return ZX_ERR_NEXT;
+    if (w->cur == w->start && !w->include_own)
+        return ZX_ERR_NEXT;
+    zx_status_t st = w->fn(w->ctx, w->cur, offset, slot, offset - w->cur->w_delta);
+    if (st == ZX_ERR_NEXT)
+        return ZX_ERR_NEXT;
+    w->stop = true;
+    w->status = st == ZX_ERR_STOP ? ZX_OK : st;
+    return ZX_ERR_STOP;
+}
+
+static zx_status_t walk_gap_cb(uint64_t start, uint64_t end, void *ctx) {
+    struct walk_state *w = ctx;
+    w->gap = true;
+    w->gap_s = start;
+    w->gap_e = end;
+    return ZX_ERR_STOP;
+}
+
+// Depth-first over the chain of ancestors, without recursion: each node on the current path
+// keeps the range it still has to visit (w_cur, w_end) and the child the walk came from; a gap
+// in a node sends the walk to its parent for that gap (clipped to the window), and when the
+// parent's range is done the walk resumes in the child after the gap. Visits come out in offset
+// order. Slots may be emptied by fn (the scan of a node restarts from w_cur each time).
+zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
+                            cow_visit_fn fn, void *ctx) {
+    if (s >= e)
+        return ZX_OK;
+    struct walk_state w = {.start = start, .include_own = include_own, .fn = fn, .ctx = ctx};
+    struct cow_node *n = start;
+    n->w_cur = s;
+    n->w_end = e;
+    n->w_delta = 0;
+    n->w_from = NULL;
+    for (;;) {
+        if (n->w_cur >= n->w_end) {
+            if (n == start)
+                return ZX_OK;
+            n = n->w_from;
+            continue;
+        }
+        w.cur = n;
+        w.gap = false;
+        (void)vmpl_remove_range_and_gaps(&n->pages, n->w_cur, n->w_end, walk_slot_cb, walk_gap_cb,
+                                         &w);
+        if (w.stop)
+            return w.status;
+        if (!w.gap) {
+            n->w_cur = n->w_end;
+            continue;
+        }
+        n->w_cur = w.gap_e;
+        if (n->parent && w.gap_s < n->parent_limit) {
+            struct cow_node *p = n->parent;
+            p->w_cur = w.gap_s + n->parent_offset;
+            p->w_end = MIN(w.gap_e, n->parent_limit) + n->parent_offset;
+            p->w_delta = n->w_delta + n->parent_offset;
+            p->w_from = n;
+            n = p;
+        }
+    }
+}
+
+static zx_status_t find_any_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                                  vmpl_slot_t *slot, uint64_t offset) {
+    *(bool *)ctx = true;
+    return ZX_ERR_STOP;
+}
+
+bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    bool found = false;
+    zx_status_t st = cow_walk_locked(n, start, end, false, find_any_visit, &found);
+    ASSERT(st == ZX_OK);
+    return found;
+}
+
+// Drops one sharer from every ancestor page a walk reaches (freeing those only it reached),
+// except pages owned by `skip` (may be NULL). The sharer's mappings must already be gone.
+struct dec_ctx {
+    struct cow_tree *tree;
+    struct cow_node *skip;
+};
+
+static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                             vmpl_slot_t *slot, uint64_t offset) {
+    struct dec_ctx *c = ctx;
+    if (owner == c->skip)
+        return ZX_ERR_NEXT;
+    ASSERT(owner->hidden);
+    vm_page_t *p = vmpl_slot_page(*slot);
+    if (p->vmo.share_count + owner->base == 0) {
+        *slot = VMPL_SLOT_EMPTY;
+        cow_page_free(c->tree, p);
+    } else {
+        p->vmo.share_count--;
+    }
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t inc_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                             vmpl_slot_t *slot, uint64_t offset) {
+    ASSERT(owner->hidden);
+    vmpl_slot_page(*slot)->vmo.share_count++;
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t inc_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    if (vmpl_slot_is_page(*slot))
+        vmpl_slot_page(*slot)->vmo.share_count++;
+    return ZX_ERR_NEXT;
+}
+
+// Drops `n`'s share of everything it reaches above itself in [start, end) of its offsets.
+static void cow_release_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
+                                     struct cow_node *skip) {
+    struct dec_ctx c = {n->tree, skip};
+    zx_status_t st = cow_walk_locked(n, start, end, false, dec_visit, &c);
+    ASSERT(st == ZX_OK);
+}
+
+// --- Zeroing and resizing ---
+
+struct zero_scan {
+    struct cow_node *n;
+    bool gap;
+    uint64_t gap_s, gap_e;
+};
+
+// A page of n inside the zeroed range: free it; keep hiding the parent with a marker if an
+// ancestor has content there (n did not reach it: no count changes).
+static zx_status_t zero_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct zero_scan *z = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    vm_page_t *p = vmpl_slot_page(*slot);
+    struct cow_node *owner;
+    uint64_t ooff;
+    if (cow_find_locked(z->n, offset, true, &owner, &ooff))
+        *slot = vmpl_slot_marker();
+    else
+        *slot = VMPL_SLOT_EMPTY;
+    cow_page_free(z->n->tree, p);
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t zero_gap_cb(uint64_t start, uint64_t end, void *ctx) {
+    struct zero_scan *z = ctx;
+    z->gap = true;
+    z->gap_s = start;
+    z->gap_e = end;
+    return ZX_ERR_STOP;
+}
+
+zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    ASSERT(!n->hidden && IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && end <= n->size);
+    // [lim, end) sees no ancestor: dropping n's own content is enough.
+    uint64_t lim = start;
+    if (n->parent)
+        lim = MAX(start, MIN(end, n->parent_limit));
+    if (lim < end) {
+        zx_status_t st = vmpl_clear_range(&n->pages, lim, end, release_free, n->tree);
+        if (st != ZX_OK)
+            return st;
+    }
+    uint64_t cur = start;
+    while (cur < lim) {
+        struct zero_scan z = {.n = n};
+        (void)vmpl_remove_range_and_gaps(&n->pages, cur, lim, zero_slot_cb, zero_gap_cb, &z);
+        if (!z.gap)
+            break;
+        cur = z.gap_e;
+        if (!cow_range_sees_parent_content_locked(n, z.gap_s, z.gap_e))
+            continue;
+        // Hide the ancestors' content over the whole gap with one interval, then drop n's share
+        // of what it reached there (walking from the parent: n's new interval would stop a walk
+        // starting at n).
+        zx_status_t st = vmpl_add_zero_interval(&n->pages, z.gap_s, z.gap_e, VMPL_DIRTY_UNTRACKED);
+        if (st != ZX_OK)
+            return st;
+        n->has_intervals = true;
+        struct dec_ctx c = {n->tree, NULL};
+        st = cow_walk_locked(n->parent, z.gap_s + n->parent_offset, z.gap_e + n->parent_offset,
+                             true, dec_visit, &c);
+        ASSERT(st == ZX_OK);
+    }
+    return ZX_OK;
+}
+
+zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
+    ASSERT(!n->hidden && IS_ALIGNED(size, P));
+    if (size >= n->size) {
+        n->size = size;  // growth reads zero: parent_limit was clamped when the node shrank
+        return ZX_OK;
+    }
+    // Cut an interval crossing the new end now, so that clearing below cannot fail after the
+    // share counts have changed.
+    if (n->has_intervals && size > 0 && vmpl_is_offset_in_interval(&n->pages, size) &&
+        vmpl_is_offset_in_interval(&n->pages, size - P)) {
+        vmpl_slot_t *slot;
+        zx_status_t st = vmpl_lookup_or_alloc(&n->pages, size, VMPL_SPLIT_INTERVAL, &slot, NULL);
+        if (st != ZX_OK)
+            return ZX_ERR_NO_MEMORY;
+    }
+    if (n->parent && size < n->parent_limit) {
+        cow_release_reach_locked(n, size, n->parent_limit, NULL);
+        n->parent_limit = size;
+    }
+    zx_status_t st = vmpl_clear_range(&n->pages, size, n->size, release_free, n->tree);
+    ASSERT_MSG(st == ZX_OK, "clear past the new end: %d", st);
+    n->size = size;
+    return ZX_OK;
+}
+
+// --- Snapshots ---
+
+void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, uint64_t child_size,
+                         struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden) {
+    ASSERT(!n->hidden);
+    struct cow_tree *t = n->tree;
+    *out_used_hidden = false;
+    child->size = child_size;
+    // Hang as high as possible: climb while the current node owns nothing in the window.
+    struct cow_node *cur = n;
+    uint64_t co = offset, cl = limit;
+    while (cl > 0 && !vmpl_any_in_range(&cur->pages, co, co + cl)) {
+        if (!cur->parent || co >= cur->parent_limit) {
+            cl = 0;  // nothing above either: the snapshot is all zeros
+            break;
+        }
+        cl = MIN(cl, cur->parent_limit - co);
+        co += cur->parent_offset;
+        cur = cur->parent;
+    }
+    cow_node_link(child);
+    if (cl == 0)
+        return;  // a root of its own (same tree: the VMOs stay parent and child)
+    if (!cur->hidden) {
+        // n owns content in the window: its list moves into `hidden`, which takes n's place.
+        ASSERT(cur == n);
+        hidden->hidden = true;
+        hidden->size = n->size;
+        hidden->pages = n->pages;
+        hidden->base = n->base;
+        hidden->has_intervals = n->has_intervals;
+        hidden->parent = n->parent;
+        hidden->parent_offset = n->parent_offset;
+        hidden->parent_limit = n->parent_limit;
+        if (n->parent)
+            cow_replace_child(n, hidden);
+        vmpl_init(&n->pages);
+        vmpl_set_skew(&n->pages, vmpl_skew(&hidden->pages), 0);
+        n->base = 0;
+        n->has_intervals = false;
+        n->parent = hidden;
+        n->parent_offset = 0;
+        n->parent_limit = n->size;
+        list_add_tail(&hidden->children, &n->sibling);
+        hidden->child_count = 1;
+        cow_node_link(hidden);
+        *out_used_hidden = true;
+        cur = hidden;
+    }
+    child->parent = cur;
+    child->parent_offset = co;
+    child->parent_limit = cl;
+    vmpl_set_skew(&child->pages, vmpl_skew(&cur->pages), co);
+    list_add_tail(&cur->children, &child->sibling);
+    cur->child_count++;
+    if (cur->merge_pending) {
+        cur->merge_pending = false;
+        t->pending_merges--;
+    }
+    // The child reaches every page of cur in the window (its list is empty): one more sharer.
+    // O(1) when cur has nothing outside the window (a whole-VMO snapshot), else per page.
+    if (!vmpl_any_in_range(&cur->pages, 0, co) &&
+        !vmpl_any_in_range(&cur->pages, co + cl, VMPL_MAX_SIZE))
+        cur->base++;
+    else
+        (void)vmpl_for_each(&cur->pages, co, co + cl, inc_slot_cb, NULL);
+    // And every ancestor page visible through cur's gaps in the window.
+    if (cur->parent) {
+        zx_status_t st = cow_walk_locked(cur, co, co + cl, false, inc_visit, NULL);
+        ASSERT(st == ZX_OK);
+    }
+}
+
+// --- Leaf death and merges ---
+
+struct merge_ctx {
+    struct cow_node *from, *to;
+};
+
+static void merge_migrate(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct merge_ctx *m = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return;
+    vm_page_t *p = vmpl_slot_page(*slot);
+    uint32_t eff = p->vmo.share_count + m->from->base;
+    DEBUG_ASSERT(m->to->hidden || eff == 0);
+    p->vmo.share_count = eff - m->to->base;
+}
+
+static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
+    // Every page the surviving child cannot reach was freed when its last sharer left.
+    ASSERT_MSG(!vmpl_slot_is_page_or_ref(content), "unreachable page at %#llx survived",
+               (unsigned long long)offset);
+}
+
+// Merges hidden `p`, left with one child, into that child, which takes p's place. On
+// ZX_ERR_NO_MEMORY (cutting an interval of p around the child's content) p stays as it is,
+// marked merge_pending, and the merge is retried later. Counts must be exact on entry.
+static void cow_merge_locked(struct cow_node *p) {
+    ASSERT(p->hidden && p->child_count == 1);
+    struct cow_tree *t = p->tree;
+    struct cow_node *x = containerof(p->children.next, struct cow_node, sibling);
+    if (vmpl_is_empty(&x->pages) && x->parent_offset == 0 &&
+        !vmpl_any_in_range(&p->pages, x->parent_limit, VMPL_MAX_SIZE)) {
+        // The child has nothing of its own and sees all of p: take p's list whole, base and all.
+        DEBUG_ASSERT(vmpl_skew(&x->pages) == vmpl_skew(&p->pages));
+        vmpl_destroy(&x->pages);
+        x->pages = p->pages;
+        vmpl_init(&p->pages);
+        x->base = p->base;
+    } else {
+        struct merge_ctx m = {p, x};
+        zx_status_t st =
+            vmpl_merge_onto(&p->pages, &x->pages, x->parent_offset,
+                            x->parent_offset + x->parent_limit, merge_migrate, merge_release, &m);
+        if (st != ZX_OK) {
+            if (!p->merge_pending) {
+                p->merge_pending = true;
+                t->pending_merges++;
+            }
+            return;
+        }
+    }
+    x->has_intervals |= p->has_intervals;
+    // x now sees, through p's old window into p's parent, what p saw.
+    if (p->parent) {
+        uint64_t lim = x->parent_offset >= p->parent_limit
+                           ? 0
+                           : MIN(x->parent_limit, p->parent_limit - x->parent_offset);
+        x->parent_offset += p->parent_offset;
+        x->parent_limit = lim;
+        cow_replace_child(p, x);
+    } else {
+        list_delete(&x->sibling);
+        x->parent_offset = 0;
+        x->parent_limit = 0;
+    }
+    x->parent = p->parent;
+    p->child_count = 0;
+    list_init(&p->children);
+    cow_node_unlink_and_free(p);
+}
+
+struct comp_ctx {
+    struct cow_node *leaf;  // its content's offsets, translated into the parent's
+    struct cow_node *parent;
+    uint64_t open_start;    // a Start seen without its End (or UINT64_MAX)
+};
+
+// +1 on the parent's pages in [s, e) of the parent's offsets.
+static void comp_range(struct cow_node *parent, uint64_t s, uint64_t e) {
+    if (s < e)
+        (void)vmpl_for_each(&parent->pages, s, e, inc_slot_cb, NULL);
+}
+
+static zx_status_t comp_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct comp_ctx *c = ctx;
+    uint64_t po = offset + c->leaf->parent_offset;
+    if (!vmpl_slot_is_interval(*slot)) {
+        comp_range(c->parent, po, po + P);
+        return ZX_ERR_NEXT;
+    }
+    switch (vmpl_slot_sentinel(*slot)) {
+    case VMPL_SENTINEL_START:
+        c->open_start = po;
+        break;
+    case VMPL_SENTINEL_END:
+        comp_range(c->parent, c->open_start == UINT64_MAX ? c->leaf->parent_offset : c->open_start,
+                   po + P);
+        c->open_start = UINT64_MAX;
+        break;
+    case VMPL_SENTINEL_SLOT:
+        comp_range(c->parent, po, po + P);
+        break;
+    }
+    return ZX_ERR_NEXT;
+}
+
+// Undoes, on parent's pages that `leaf` does not reach, the -1 of a parent->base-- (the leaf
+// is leaving): pages outside its window and pages under its own content.
+static void cow_compensate_locked(struct cow_node *parent, struct cow_node *leaf) {
+    uint64_t ws = leaf->parent_offset, we = leaf->parent_offset + leaf->parent_limit;
+    comp_range(parent, 0, ws);
+    comp_range(parent, we, VMPL_MAX_SIZE);
+    struct comp_ctx c = {leaf, parent, UINT64_MAX};
+    (void)vmpl_for_each(&leaf->pages, 0, leaf->parent_limit, comp_slot_cb, &c);
+    if (c.open_start != UINT64_MAX)
+        comp_range(parent, c.open_start, we);
+}
+
+bool cow_node_release_locked(struct cow_node *n) {
+    ASSERT(!n->hidden && n->child_count == 0 && list_is_empty(&n->vmos));
+    struct cow_tree *t = n->tree;
+    struct cow_node *p = n->parent;
+    if (p) {
+        // Fast path (a snapshot closed while the VMO it was taken of never wrote since): the
+        // other child x is visible, owns nothing and sees all of p, so every page of p stays
+        // reachable and ends with count 0: drop n's share by lowering p's base, undo that for
+        // the pages n did not reach (O(n's own content)), and merge by taking p's list whole.
+        struct cow_node *x = NULL;
+        if (p->child_count == 2) {
+            list_for_each(&p->children, it) {
+                struct cow_node *c = containerof(it, struct cow_node, sibling);
+                if (c != n)
+                    x = c;
+            }
+        }
+        bool fast = x && !x->hidden && vmpl_is_empty(&x->pages) && x->parent_offset == 0 &&
+                    !vmpl_any_in_range(&p->pages, x->parent_limit, VMPL_MAX_SIZE);
+        if (fast) {
+            if (p->parent)
+                cow_release_reach_locked(n, 0, n->parent_limit, p);
+            p->base--;
+            cow_compensate_locked(p, n);
+        } else {
+            cow_release_reach_locked(n, 0, n->parent_limit, NULL);
+        }
+        list_delete(&n->sibling);
+        p->child_count--;
+    }
+    vmpl_remove_all(&n->pages, release_free, t);
+    n->parent = NULL;
+    cow_node_unlink_and_free(n);
+    // Hidden ancestors left with no child are unreachable (empty of pages by now): free them;
+    // the first one left with one child merges into it.
+    while (p) {
+        if (p->child_count >= 2)
+            break;
+        if (p->child_count == 1) {
+            cow_merge_locked(p);
+            break;
+        }
+        struct cow_node *up = p->parent;
+        vmpl_remove_all(&p->pages, release_free, t);
+        if (up) {
+            list_delete(&p->sibling);
+            up->child_count--;
+        }
+        cow_node_unlink_and_free(p);
+        p = up;
+    }
+    return t->node_count == 0;
+}
+
+void cow_tree_retry_merges_locked(struct cow_tree *tree) {
+    if (tree->pending_merges == 0)
+        return;
+    struct list_node *it = tree->nodes.next;
+    while (it != &tree->nodes) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        it = it->next;
+        if (n->merge_pending && n->child_count == 1) {
+            // The merge frees n and moves its child; `it` may be that child: still valid.
+            cow_merge_locked(n);
+        }
+    }
+}
+
+// --- Attribution ---
+
+struct attr_ctx {
+    struct cow_node *n;
+    bool owner;
+    struct cow_attribution *a;
+};
+
+static void add_scaled(uint64_t *bytes, uint64_t *frac, uint32_t sharers) {
+    uint64_t q = P / sharers, r = P % sharers;
+    *bytes += q;
+    if (r) {
+        *frac += ((r << 32) / sharers) << 31;
+        if (*frac >= ((uint64_t)1 << 63)) {
+            *frac -= (uint64_t)1 << 63;
+            *bytes += 1;
+        }
+    }
+}
+
+static zx_status_t attr_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                              vmpl_slot_t *slot, uint64_t offset) {
+    struct attr_ctx *c = ctx;
+    struct cow_attribution *a = c->a;
+    bool page = vmpl_slot_is_page(*slot);
+    if (page)
+        a->committed_bytes += P;
+    a->populated_bytes += P;
+    if (!c->owner)
+        return ZX_ERR_NEXT;
+    uint32_t sharers = owner == c->n ? 1 : cow_slot_share_count(owner, *slot) + 1;
+    if (sharers == 1) {
+        if (page) {
+            a->private_bytes += P;
+            a->scaled_bytes += P;
+        }
+        a->populated_private_bytes += P;
+        a->populated_scaled_bytes += P;
+    } else {
+        if (page)
+            add_scaled(&a->scaled_bytes, &a->scaled_frac, sharers);
+        add_scaled(&a->populated_scaled_bytes, &a->populated_scaled_frac, sharers);
+    }
+    return ZX_ERR_NEXT;
+}
+
+void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end, bool owner,
+                            struct cow_attribution *out) {
+    *out = (struct cow_attribution){0};
+    struct attr_ctx c = {n, owner, out};
+    zx_status_t st = cow_walk_locked(n, start, end, true, attr_visit, &c);
+    ASSERT(st == ZX_OK);
+}
+
+// --- Checking ---
+
+#define CHECK(cond, ...)                                       \
+    do {                                                       \
+        if (!(cond)) {                                         \
+            kprintf("cow_check_tree: %s: ", #cond);            \
+            kprintf(__VA_ARGS__);                              \
+            kprintf("\n");                                     \
+            ok = false;                                        \
+            goto out;                                          \
+        }                                                      \
+    } while (0)
+
+#define SEEN_FLAG 0x80  // vm_page_t.flags bit the checker borrows (restored before it returns)
+
+struct check_ctx {
+    struct cow_tree *tree;
+    struct cow_node *node;
+    size_t pages;
+    bool ok;
+    bool clear;  // second pass: clear the scratch fields
+};
+
+static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct check_ctx *c = ctx;
+    if (vmpl_slot_is_ref(*slot)) {
+        kprintf("cow_check_tree: reference at %#llx (no compression yet)\n",
+                (unsigned long long)offset);
+        c->ok = false;
+        return ZX_ERR_STOP;
+    }
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    vm_page_t *p = vmpl_slot_page(*slot);
+    if (c->clear) {
+        p->flags &= (uint8_t)~SEEN_FLAG;
+        p->reserved = 0;
+        return ZX_ERR_NEXT;
+    }
+    if (p->state != PAGE_STATE_VMO || p->vmo.object != (uint64_t)(uintptr_t)c->tree ||
+        (p->flags & SEEN_FLAG)) {
+        kprintf("cow_check_tree: page %p at %#llx of node %p: state %u owner %#llx seen %d\n",
+                (void *)p, (unsigned long long)offset, (void *)c->node, p->state,
+                (unsigned long long)p->vmo.object, !!(p->flags & SEEN_FLAG));
+        c->ok = false;
+        return ZX_ERR_STOP;
+    }
+    p->flags |= SEEN_FLAG;
+    p->reserved = 0;
+    c->pages++;
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t reach_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                               vmpl_slot_t *slot, uint64_t offset) {
+    vm_page_t *p = vmpl_slot_page(*slot);
+    if (p->reserved < UINT16_MAX)
+        p->reserved++;
+    return ZX_ERR_NEXT;
+}
+
+struct count_check {
+    struct cow_node *node;
+    bool ok;
+};
+
+static zx_status_t count_check_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct count_check *c = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    vm_page_t *p = vmpl_slot_page(*slot);
+    uint32_t eff = p->vmo.share_count + c->node->base;
+    bool good = c->node->hidden ? (p->reserved >= 1 && eff == (uint32_t)p->reserved - 1u)
+                                : eff == 0;
+    if (!good) {
+        kprintf("cow_check_tree: %s node %p offset %#llx: share count %u, reached by %u\n",
+                c->node->hidden ? "hidden" : "visible", (void *)c->node,
+                (unsigned long long)offset, eff, p->reserved);
+        c->ok = false;
+        return ZX_ERR_STOP;
+    }
+    return ZX_ERR_NEXT;
+}
+
+bool cow_check_tree_locked(struct cow_tree *t) {
+    bool ok = true;
+    size_t nodes = 0, pending = 0;
+    struct check_ctx cc = {.tree = t, .ok = true};
+    list_for_each(&t->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        nodes++;
+        CHECK(n->tree == t, "node %p", (void *)n);
+        CHECK(vmpl_check(&n->pages), "node %p list", (void *)n);
+        size_t kids = 0;
+        list_for_each(&n->children, ci) {
+            struct cow_node *c = containerof(ci, struct cow_node, sibling);
+            CHECK(c->parent == n, "child %p of %p has parent %p", (void *)c, (void *)n,
+                  (void *)c->parent);
+            kids++;
+        }
+        CHECK(kids == n->child_count, "node %p: %zu children listed, count %zu", (void *)n, kids,
+              n->child_count);
+        if (n->hidden) {
+            CHECK(list_is_empty(&n->vmos), "hidden node %p shown by a VMO", (void *)n);
+            CHECK(kids >= 2 || (kids == 1 && n->merge_pending),
+                  "hidden node %p has %zu children", (void *)n, kids);
+        } else {
+            CHECK(kids == 0, "visible node %p has %zu children", (void *)n, kids);
+            CHECK(!n->merge_pending, "visible node %p", (void *)n);
+        }
+        if (n->merge_pending)
+            pending++;
+        CHECK(!vmpl_any_in_range(&n->pages, n->size, VMPL_MAX_SIZE),
+              "node %p holds content past its size %#llx", (void *)n,
+              (unsigned long long)n->size);
+        if (n->parent) {
+            struct cow_node *p = n->parent;
+            CHECK(p->hidden, "node %p has a visible parent %p", (void *)n, (void *)p);
+            CHECK(n->parent_offset <= p->size && n->parent_limit <= p->size - n->parent_offset,
+                  "node %p window [%#llx, +%#llx) outside parent size %#llx", (void *)n,
+                  (unsigned long long)n->parent_offset, (unsigned long long)n->parent_limit,
+                  (unsigned long long)p->size);
+            CHECK(n->parent_limit <= n->size, "node %p limit %#llx past its size %#llx",
+                  (void *)n, (unsigned long long)n->parent_limit, (unsigned long long)n->size);
+            CHECK(vmpl_skew(&n->pages) ==
+                      (vmpl_skew(&p->pages) + n->parent_offset) % VMPL_NODE_SPAN,
+                  "node %p skew", (void *)n);
+            bool listed = false;
+            list_for_each(&p->children, ci) {
+                if (ci == &n->sibling)
+                    listed = true;
+            }
+            CHECK(listed, "node %p not in its parent's children", (void *)n);
+        }
+        cc.node = n;
+        (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, check_page_cb, &cc);
+        CHECK(cc.ok, "node %p pages", (void *)n);
+    }
+    CHECK(nodes == t->node_count, "%zu nodes listed, count %zu", nodes, t->node_count);
+    CHECK(pending == t->pending_merges, "%zu pending merges, count %zu", pending,
+          t->pending_merges);
+    CHECK(cc.pages == t->pages, "%zu pages in lists, count %zu", cc.pages, t->pages);
+    // Reach of every page: each visible node walks what it sees above itself.
+    list_for_each(&t->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        if (!n->hidden && n->parent) {
+            zx_status_t st = cow_walk_locked(n, 0, n->parent_limit, false, reach_visit, NULL);
+            CHECK(st == ZX_OK, "walk %d", st);
+        }
+    }
+    list_for_each(&t->nodes, it) {
+        struct count_check c = {containerof(it, struct cow_node, tree_link), true};
+        (void)vmpl_for_each(&c.node->pages, 0, VMPL_MAX_SIZE, count_check_cb, &c);
+        CHECK(c.ok, "node %p counts", (void *)c.node);
+    }
+out:
+    cc.clear = true;
+    list_for_each(&t->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, check_page_cb, &cc);
+    }
+    return ok;
+}
+
+static zx_status_t count_pages_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    if (vmpl_slot_is_page(*slot))
+        (*(size_t *)ctx)++;
+    return ZX_ERR_NEXT;
+}
+
+size_t cow_tree_count_pages_locked(struct cow_tree *tree) {
+    size_t pages = 0;
+    list_for_each(&tree->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, count_pages_cb, &pages);
+    }
+    return pages;
+}
+
+size_t cow_node_depth_locked(const struct cow_node *n) {
+    size_t d = 0;
+    for (const struct cow_node *c = n->parent; c; c = c->parent)
+        d++;
+    return d;
+}
+
+size_t cow_tree_hidden_count_locked(const struct cow_tree *tree) {
+    size_t h = 0;
+    list_for_each(&tree->nodes, it) {
+        if (containerof(it, struct cow_node, tree_link)->hidden)
+            h++;
+    }
+    return h;
+}

@@ -1,0 +1,188 @@
+// Copy-on-write clone trees: the page-owning nodes beneath VMOs (design.md "Copy-on-write clone
+// trees"; docs/clone-trees.md has the diagrams). Pure code: the host tests and the fuzzer run it
+// over simulated RAM.
+//
+// A tree is a forest of `cow_node`s sharing one lock. A node is either *visible* (one or more VMOs
+// show it: the VMO that created it and any slices of it) or *hidden* (an internal node no handle
+// names). Visible nodes are always leaves; hidden nodes have two or more children (one only while
+// a merge is pending after an allocation failure). Each node has a page list; a child sees its
+// parent's content through its own gaps, at parent offset = child offset + parent_offset, for
+// child offsets below parent_limit (at or past it the child reads zero).
+//
+// Share counts. A page (or reference) in a hidden node is reachable by N >= 1 visible nodes
+// (through gaps and inside every window on the way); its effective share count is N - 1. Pages
+// in visible nodes have count 0. The count is stored split in two: the page's `vmo.share_count`
+// plus the `base` of the list holding it (modulo 2^32), so that a whole list's counts can change
+// in O(1) -- which is what makes a snapshot of a VMO cost the same whatever it has committed.
+//
+// Invariants (cow_check_tree_locked verifies all of them):
+//   1. parent/child links agree; child_count is right; visible nodes have no children; hidden
+//      nodes have >= 2 children unless merge_pending; no node has a hidden node as its only
+//      reason to exist (a hidden node with no children is freed at once);
+//   2. windows: child.parent_offset + child.parent_limit <= parent.size (no overflow);
+//      child.pages.skew == (parent.pages.skew + child.parent_offset) mod VMPL_NODE_SPAN;
+//      a visible node holds nothing at or past its size;
+//   3. counts: every page/reference in a hidden node has effective count = reach - 1 with
+//      reach >= 1; every one in a visible node has effective count 0;
+//   4. ownership: every page in a list is in PAGE_STATE_VMO, belongs to this tree
+//      (vmo.object), appears in exactly one list, and tree.pages counts them; vmpl_check holds for
+//      every list.
+//
+// Locking: tree->lock guards every field of every node of the tree and the pages they hold.
+// Functions named *_locked need it held. Range changes reach the mapping layer through
+// vmo_cow_range_change (vm/vmo.c) with the lock held.
+//
+// Robustness: no function recurses over clone depth (walks keep their state in the nodes'
+// scratch fields); every operation allocates what it needs before changing anything, or stops at
+// a point where every page still reads either its old or its new content.
+#ifndef VM_COW_PAGES_H
+#define VM_COW_PAGES_H
+
+#include <zircon/types.h>
+
+#include "kernel/list.h"
+#include "kernel/mutex.h"
+#include "kernel/types.h"
+#include "vm/page_list.h"
+#include "vm/vmo.h"
+
+struct cow_tree {
+    struct mutex lock;
+    struct list_node nodes;   // every cow_node of the tree (cow_node.tree_link)
+    size_t node_count;
+    size_t pages;             // pages held by the lists of this tree
+    size_t pending_merges;    // hidden nodes left with one child by a failed merge
+};
+
+struct cow_node {
+    struct cow_tree *tree;
+    struct cow_node *parent;        // NULL for a root
+    struct list_node children;      // of cow_node.sibling
+    struct list_node sibling;       // in parent->children
+    struct list_node tree_link;     // in tree->nodes
+    size_t child_count;
+    uint64_t parent_offset;         // bytes: this node's offset 0 is parent offset parent_offset
+    uint64_t parent_limit;          // bytes: offsets at or past it read zero instead of looking up
+    uint64_t size;                  // bytes, page multiple
+    uint32_t base;                  // share-count base of `pages` (see the top of this file)
+    bool hidden;
+    bool merge_pending;             // hidden with one child: the merge failed for lack of memory
+    bool has_intervals;             // the list may hold zero intervals (conservative)
+    struct vmpl pages;
+    struct list_node vmos;          // the VMOs showing this node (struct vmo, vm/vmo.c)
+    // Walk scratch (tree lock; valid only during a walk): the range left to visit in this node's
+    // offsets, the offset difference to the walk's start node, and the child the walk came from.
+    uint64_t w_cur, w_end, w_delta;
+    struct cow_node *w_from;
+};
+
+// --- Trees and nodes ---
+
+// Creates a tree with one visible root node of `size` bytes (a page multiple). ZX_ERR_NO_MEMORY.
+zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree,
+                            struct cow_node **out_root) MUST_USE;
+// Allocates an unlinked node for `tree` (visible, empty, no parent); the caller links it with
+// cow_snapshot_locked or frees it with cow_node_free_unlinked. ZX_ERR_NO_MEMORY.
+zx_status_t cow_node_alloc(struct cow_tree *tree, struct cow_node **out) MUST_USE;
+void cow_node_free_unlinked(struct cow_node *n);
+// A visible leaf no VMO shows any more: frees what only it could reach, unlinks it, merges a
+// hidden parent left with one child (or frees a hidden parent left with none, up the tree), frees
+// the node. Never fails. Returns true if the tree is now empty (the caller frees it after
+// unlocking with cow_tree_free).
+bool cow_node_release_locked(struct cow_node *n);
+void cow_tree_free(struct cow_tree *tree);
+
+// Retries merges that failed for lack of memory (cheap when there are none).
+void cow_tree_retry_merges_locked(struct cow_tree *tree);
+
+// --- Content ---
+
+// The page `n` sees at `offset` (page-aligned, < n->size): its own (*out_own = true), an
+// ancestor's, or NULL for zero content. Allocates nothing. O(depth log n).
+vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own);
+// Makes the page at `offset` n's own (n visible) and returns it: its own already; a copy of a
+// shared ancestor page (count > 0; the count drops); the ancestor page itself if n alone reached
+// it (moved); or a fresh zeroed page for zero content. Unmaps n's mappings of the offset when
+// the page replaces other content. ZX_ERR_NO_MEMORY (nothing changed).
+zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset,
+                                      vm_page_t **out) MUST_USE;
+// Commits every page of [start, end) (page-aligned) as with cow_get_owned_page_locked.
+// ZX_ERR_NO_MEMORY: pages committed before the failure stay committed (content unchanged).
+zx_status_t cow_commit_range_locked(struct cow_node *n, uint64_t start, uint64_t end) MUST_USE;
+// Zeroes the whole pages of [start, end) of visible `n`: frees n's pages there; where an ancestor
+// still has content n could see, hides it with a marker (where n had a page) or one zero interval
+// per gap, and drops n's share of it. The caller has unmapped the range. ZX_ERR_NO_MEMORY: each
+// page reads either its old content or zero.
+zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) MUST_USE;
+// True if any ancestor page or reference is visible to `n` in [start, end). O(walk).
+bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end);
+// Changes the size of visible `n` (a page multiple). Shrinking frees n's content past the new
+// size and its share of ancestor content there, and clamps parent_limit so a later grow reads
+// zeros. The caller has unmapped the range. ZX_ERR_NO_MEMORY (nothing changed).
+zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) MUST_USE;
+
+// Creates the snapshot `child` (from cow_node_alloc; `hidden` too, used if a hidden node must be
+// inserted) of [offset, offset + limit) of visible `n`, limit already clamped to n->size. The
+// child hangs as high as the tree allows; if n itself owns content in the window, n's list moves
+// into `hidden`, which takes n's place. Never fails; *out_used_hidden says whether `hidden` was
+// used (else the caller frees it). The caller removes write permission from n's mappings.
+void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, uint64_t child_size,
+                         struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden);
+
+// --- Walks ---
+
+// Called for each page or reference a walk reaches: `owner` holds it at `owner_offset`;
+// `offset` is in the walk's start node's offsets. May empty the slot (taking the page) when the
+// walk allows it. Returns ZX_ERR_NEXT, ZX_ERR_STOP (walk returns ZX_OK) or an error (returned).
+typedef zx_status_t (*cow_visit_fn)(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                                    vmpl_slot_t *slot, uint64_t offset);
+// Visits, in offset order, every page and reference `start` sees in [s, e) (its offsets):
+// its own if include_own, and every ancestor's it reaches through gaps within the windows.
+// Iterative; O(depth + slots and gaps visited, times log n).
+zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
+                            cow_visit_fn fn, void *ctx) MUST_USE;
+
+// Effective share count of a page or reference in `owner`'s list (reach - 1).
+static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_slot_t slot) {
+    if (vmpl_slot_is_page(slot))
+        return vmpl_slot_page(slot)->vmo.share_count + owner->base;
+    return 0;  // references carry no count yet (no compression)
+}
+
+// --- Attribution (abi.md §3) ---
+
+struct cow_attribution {
+    uint64_t committed_bytes, populated_bytes;
+    uint64_t private_bytes, populated_private_bytes;
+    uint64_t scaled_bytes, populated_scaled_bytes;
+    uint64_t scaled_frac, populated_scaled_frac;  // fixed point: 2^63 is one byte
+};
+// Attribution of [start, end) of `n` as seen by a VMO that owns n (owner: private and scaled
+// too) or a slice of it (committed and populated only).
+void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end, bool owner,
+                            struct cow_attribution *out);
+
+// --- Checking ---
+
+// Verifies every invariant above for the whole tree; prints the first violation. O(pages +
+// reach of every visible node).
+bool cow_check_tree_locked(struct cow_tree *tree);
+// Pages held by the tree's lists, counted by walking them (tests compare with pmm counts).
+size_t cow_tree_count_pages_locked(struct cow_tree *tree);
+// Depth of `n` (0 for a root) and the number of hidden nodes of its tree (tests).
+size_t cow_node_depth_locked(const struct cow_node *n);
+size_t cow_tree_hidden_count_locked(const struct cow_tree *tree);
+
+// --- Supplied by vm/vmo.c ---
+
+// For tests: the node a VMO shows; cow_check_tree_locked and cow_tree_count_pages_locked of its
+// tree, taking the tree lock.
+struct cow_node *vmo_cow_node(struct vmo *v);
+bool vmo_check_tree(struct vmo *v);
+size_t vmo_tree_pages(struct vmo *v);
+
+// Applies `op` to every mapping of every VMO that shows visible node `n` over
+// [offset, offset + len) of n's offsets.
+void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len, enum vm_range_op op);
+
+#endif  // VM_COW_PAGES_H

@@ -1,0 +1,700 @@
+// The user-visible VMO (contract: vm/vmo.h): argument checks, sizes, content size, names, the
+// user-level parent/child relation (num_children, ZERO_CHILDREN), slices, mappings and range
+// changes, the shared zero page, attribution. Pages and clone trees are vm/cow_pages.c's.
+//
+// A VMO shows one node of a clone tree (struct cow_node) at `cow_offset`: 0 for a VMO that owns
+// its node (vmo_create, snapshots), the slice offset for a slice (which shares its parent's
+// node). Every field below is guarded by the tree lock except the kobject's own.
+//
+// The shared zero page (PAGE_STATE_ZERO) exists while any VMO does: it is allocated with the
+// first VMO and freed with the last, so that page counts return exactly to where they were.
+#include "vm/vmo.h"
+
+#include <zircon/rights.h>
+
+#include "kernel/assert.h"
+#include "kernel/heap.h"
+#include "kernel/mutex.h"
+#include "kernel/string.h"
+#include "vm/cow_pages.h"
+#include "vm/pmm.h"
+#include "vm/vmar.h"
+
+#define P ((uint64_t)PAGE_SIZE)
+
+// Largest VMO size (bytes): every offset of a page list stays below VMPL_MAX_SIZE.
+#define VMO_MAX_SIZE VMPL_MAX_SIZE
+
+#define VMO_F_RESIZABLE (1u << 0)
+#define VMO_F_SLICE (1u << 1)
+#define VMO_F_COW_CLONE (1u << 2)  // a SNAPSHOT / SNAPSHOT_AT_LEAST_ON_WRITE child
+
+struct vmo {
+    struct kobject obj;           // ZX_OBJ_TYPE_VMO
+    struct cow_tree *tree;
+    struct cow_node *cow;         // the node this VMO shows
+    uint64_t cow_offset;          // bytes: this VMO's offset 0 in cow's offsets
+    uint64_t size;                // bytes, page multiple
+    uint64_t content_size;        // bytes, <= size
+    uint64_t root_offset;         // bytes: accumulated child offsets up to the first ancestor VMO
+    uint32_t flags;               // VMO_F_*
+    struct vmo *parent;           // the VMO this one was created from, while it lives
+    zx_koid_t parent_koid;        // 0 for a VMO from vmo_create
+    struct list_node children;    // VMOs created from this one (vmo.child_link)
+    struct list_node child_link;
+    size_t num_children;
+    size_t num_cow_children;      // of those, snapshots
+    struct list_node cow_link;    // in cow->vmos
+    struct list_node mappings;    // struct vm_mapping.vmo_node
+    size_t num_mappings;
+    char name[ZX_MAX_NAME_LEN];
+};
+
+// --- The shared zero page ---
+
+static struct mutex zero_lock = MUTEX_INIT(zero_lock, "vmo_zero");
+static vm_page_t *zero_page;
+static size_t live_vmos;
+
+static zx_status_t zero_page_get(void) {
+    mutex_acquire(&zero_lock);
+    if (!zero_page) {
+        zero_page = pmm_alloc_page(PAGE_STATE_ZERO);
+        if (!zero_page) {
+            mutex_release(&zero_lock);
+            return ZX_ERR_NO_MEMORY;
+        }
+        page_zero(vm_page_kva(zero_page));
+    }
+    live_vmos++;
+    mutex_release(&zero_lock);
+    return ZX_OK;
+}
+
+static void zero_page_put(void) {
+    mutex_acquire(&zero_lock);
+    ASSERT(live_vmos > 0);
+    if (--live_vmos == 0) {
+        pmm_free_page(zero_page);
+        zero_page = NULL;
+    }
+    mutex_release(&zero_lock);
+}
+
+// --- Range changes ---
+
+// The mapping layer's (vm/aspace.c). Until that file is linked into the kernel, this weak
+// default keeps the build linking; the real one replaces it (host tests supply a recording one).
+__attribute__((weak)) void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset,
+                                                   uint64_t len, enum vm_range_op op) {
+    (void)m;
+    (void)vmo_offset;
+    (void)len;
+    (void)op;
+}
+
+void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
+                          enum vm_range_op op) {
+    uint64_t end = offset + len;
+    list_for_each(&n->vmos, it) {
+        struct vmo *v = containerof(it, struct vmo, cow_link);
+        if (list_is_empty(&v->mappings))
+            continue;
+        uint64_t s = MAX(offset, v->cow_offset), e = MIN(end, v->cow_offset + v->size);
+        if (s >= e)
+            continue;
+        list_for_each(&v->mappings, mi) {
+            struct vm_mapping *m = containerof(mi, struct vm_mapping, vmo_node);
+            vm_mapping_range_change(m, s - v->cow_offset, e - s, op);
+        }
+    }
+}
+
+// --- Helpers ---
+
+static void vmo_lock(struct vmo *v) {
+    mutex_acquire(&v->tree->lock);
+    cow_tree_retry_merges_locked(v->tree);
+}
+
+static void vmo_unlock(struct vmo *v) {
+    mutex_release(&v->tree->lock);
+}
+
+// Rounds `size` up to pages: false if that overflows or passes VMO_MAX_SIZE.
+static bool round_size(uint64_t size, uint64_t *out) {
+    if (size > UINT64_MAX - (P - 1))
+        return false;
+    uint64_t r = ROUNDUP(size, P);
+    if (r > VMO_MAX_SIZE)
+        return false;
+    *out = r;
+    return true;
+}
+
+static void vmo_destroy(struct kobject *obj);
+static const struct kobject_ops vmo_ops = {.destroy = vmo_destroy};
+
+static struct vmo *vmo_alloc(void) {
+    struct vmo *v = kzalloc(sizeof(*v));
+    if (!v)
+        return NULL;
+    list_init(&v->children);
+    list_init(&v->mappings);
+    return v;
+}
+
+// --- Creation and destruction ---
+
+zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) {
+    if (options & ~ZX_VMO_RESIZABLE)
+        return ZX_ERR_INVALID_ARGS;
+    uint64_t rsize;
+    if (!round_size(size, &rsize))
+        return ZX_ERR_OUT_OF_RANGE;
+    struct vmo *v = vmo_alloc();
+    if (!v)
+        return ZX_ERR_NO_MEMORY;
+    if (zero_page_get() != ZX_OK) {
+        kfree(v);
+        return ZX_ERR_NO_MEMORY;
+    }
+    if (cow_tree_create(rsize, &v->tree, &v->cow) != ZX_OK) {
+        zero_page_put();
+        kfree(v);
+        return ZX_ERR_NO_MEMORY;
+    }
+    v->size = rsize;
+    v->content_size = size;
+    v->flags = (options & ZX_VMO_RESIZABLE) ? VMO_F_RESIZABLE : 0;
+    list_add_tail(&v->cow->vmos, &v->cow_link);
+    kobject_init(&v->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
+    kobject_signal(&v->obj, 0, ZX_VMO_ZERO_CHILDREN);
+    *out = v;
+    return ZX_OK;
+}
+
+static void vmo_destroy(struct kobject *obj) {
+    struct vmo *v = containerof(obj, struct vmo, obj);
+    struct cow_tree *t = v->tree;
+    mutex_acquire(&t->lock);
+    ASSERT_MSG(list_is_empty(&v->mappings), "VMO %llu destroyed with %zu mappings",
+               (unsigned long long)obj->koid, v->num_mappings);
+    struct vmo *parent = v->parent;
+    if (parent) {
+        list_delete(&v->child_link);
+        if (v->flags & VMO_F_COW_CLONE)
+            parent->num_cow_children--;
+        if (--parent->num_children == 0)
+            kobject_signal(&parent->obj, 0, ZX_VMO_ZERO_CHILDREN);
+    }
+    while (!list_is_empty(&v->children)) {
+        struct vmo *c = containerof(list_remove_head(&v->children), struct vmo, child_link);
+        c->parent = NULL;
+    }
+    list_delete(&v->cow_link);
+    bool tree_empty = false;
+    if (list_is_empty(&v->cow->vmos))
+        tree_empty = cow_node_release_locked(v->cow);
+    if (!tree_empty)
+        cow_tree_retry_merges_locked(t);
+    mutex_release(&t->lock);
+    if (tree_empty)
+        cow_tree_free(t);
+    kfree(v);
+    zero_page_put();
+}
+
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,
+                             struct vmo **out) {
+    const uint32_t kinds = ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE |
+                           ZX_VMO_CHILD_SLICE;
+    const uint32_t known = kinds | ZX_VMO_CHILD_RESIZABLE | ZX_VMO_CHILD_NO_WRITE;
+    uint32_t kind = options & kinds;
+    if ((options & ~known) || (kind & (kind - 1)) || kind == 0)
+        return ZX_ERR_INVALID_ARGS;
+    bool slice = kind == ZX_VMO_CHILD_SLICE;
+    if (slice && (options & ZX_VMO_CHILD_RESIZABLE))
+        return ZX_ERR_INVALID_ARGS;
+    if (!IS_ALIGNED(offset, P))
+        return ZX_ERR_INVALID_ARGS;
+    uint64_t rsize;
+    if (!round_size(size, &rsize) || offset > UINT64_MAX - rsize)
+        return ZX_ERR_OUT_OF_RANGE;
+
+    struct vmo *c = vmo_alloc();
+    if (!c)
+        return ZX_ERR_NO_MEMORY;
+    struct cow_node *node = NULL, *hidden = NULL;
+    if (!slice && (cow_node_alloc(parent->tree, &node) != ZX_OK ||
+                   cow_node_alloc(parent->tree, &hidden) != ZX_OK)) {
+        if (node)
+            cow_node_free_unlinked(node);
+        kfree(c);
+        return ZX_ERR_NO_MEMORY;
+    }
+    if (zero_page_get() != ZX_OK) {
+        if (node) {
+            cow_node_free_unlinked(node);
+            cow_node_free_unlinked(hidden);
+        }
+        kfree(c);
+        return ZX_ERR_NO_MEMORY;
+    }
+
+    vmo_lock(parent);
+    zx_status_t st = ZX_OK;
+    uint64_t root_offset;
+    if (__builtin_add_overflow(parent->root_offset, offset, &root_offset) ||
+        root_offset > UINT64_MAX - rsize) {
+        st = ZX_ERR_INVALID_ARGS;  // offsets overflow accumulated through the chain
+    } else if (slice) {
+        if (offset > parent->size || rsize > parent->size - offset)
+            st = ZX_ERR_INVALID_ARGS;
+        else if (parent->flags & VMO_F_RESIZABLE)
+            st = ZX_ERR_NOT_SUPPORTED;
+    }
+    if (st != ZX_OK) {
+        vmo_unlock(parent);
+        zero_page_put();
+        if (node) {
+            cow_node_free_unlinked(node);
+            cow_node_free_unlinked(hidden);
+        }
+        kfree(c);
+        return st;
+    }
+
+    c->tree = parent->tree;
+    c->size = rsize;
+    c->content_size = size;
+    c->root_offset = root_offset;
+    c->parent = parent;
+    c->parent_koid = parent->obj.koid;
+    memcpy(c->name, parent->name, sizeof(c->name));
+    if (slice) {
+        c->flags = VMO_F_SLICE;
+        c->cow = parent->cow;
+        c->cow_offset = parent->cow_offset + offset;
+    } else {
+        c->flags = VMO_F_COW_CLONE | ((options & ZX_VMO_CHILD_RESIZABLE) ? VMO_F_RESIZABLE : 0);
+        uint64_t limit = offset >= parent->size ? 0 : MIN(rsize, parent->size - offset);
+        bool used_hidden;
+        cow_snapshot_locked(parent->cow, parent->cow_offset + offset, limit, rsize, node, hidden,
+                            &used_hidden);
+        if (!used_hidden)
+            cow_node_free_unlinked(hidden);
+        c->cow = node;
+        // The cloned range is copy-on-write now: nothing may write it through a mapping.
+        if (limit > 0)
+            vmo_cow_range_change(parent->cow, parent->cow_offset + offset, limit,
+                                 VM_RANGE_REMOVE_WRITE);
+        parent->num_cow_children++;
+    }
+    list_add_tail(&c->cow->vmos, &c->cow_link);
+    list_add_tail(&parent->children, &c->child_link);
+    if (parent->num_children++ == 0)
+        kobject_signal(&parent->obj, ZX_VMO_ZERO_CHILDREN, 0);
+    kobject_init(&c->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
+    kobject_signal(&c->obj, 0, ZX_VMO_ZERO_CHILDREN);
+    vmo_unlock(parent);
+    *out = c;
+    return ZX_OK;
+}
+
+// --- Reading and writing ---
+
+zx_status_t vmo_read(struct vmo *v, void *dst, uint64_t offset, size_t len) {
+    vmo_lock(v);
+    if (offset > v->size || len > v->size - offset) {
+        vmo_unlock(v);
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    uint8_t *d = dst;
+    while (len > 0) {
+        uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
+        size_t n = (size_t)MIN((uint64_t)len, P - in);
+        vm_page_t *p = cow_lookup_locked(v->cow, v->cow_offset + page, NULL);
+        if (p)
+            memcpy(d, (uint8_t *)vm_page_kva(p) + in, n);
+        else
+            memset(d, 0, n);
+        d += n;
+        offset += n;
+        len -= n;
+    }
+    vmo_unlock(v);
+    return ZX_OK;
+}
+
+zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t len) {
+    vmo_lock(v);
+    if (offset > v->size || len > v->size - offset) {
+        vmo_unlock(v);
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    const uint8_t *s = src;
+    zx_status_t st = ZX_OK;
+    while (len > 0) {
+        uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
+        size_t n = (size_t)MIN((uint64_t)len, P - in);
+        vm_page_t *p;
+        st = cow_get_owned_page_locked(v->cow, v->cow_offset + page, &p);
+        if (st != ZX_OK)
+            break;
+        memcpy((uint8_t *)vm_page_kva(p) + in, s, n);
+        s += n;
+        offset += n;
+        len -= n;
+    }
+    vmo_unlock(v);
+    return st;
+}
+
+// Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
+// if its content is not zero already. Tree lock held.
+static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
+    uint64_t page = ROUNDDOWN(offset, P);
+    if (!cow_lookup_locked(v->cow, v->cow_offset + page, NULL))
+        return ZX_OK;
+    vm_page_t *p;
+    zx_status_t st = cow_get_owned_page_locked(v->cow, v->cow_offset + page, &p);
+    if (st != ZX_OK)
+        return st;
+    memset((uint8_t *)vm_page_kva(p) + (offset - page), 0, (size_t)len);
+    return ZX_OK;
+}
+
+// --- Sizes ---
+
+uint64_t vmo_get_size(struct vmo *v) {
+    mutex_acquire(&v->tree->lock);
+    uint64_t s = v->size;
+    mutex_release(&v->tree->lock);
+    return s;
+}
+
+zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
+    if (!(v->flags & VMO_F_RESIZABLE))
+        return ZX_ERR_UNAVAILABLE;
+    uint64_t rsize;
+    if (!round_size(size, &rsize))
+        return ZX_ERR_OUT_OF_RANGE;
+    if (v->root_offset > UINT64_MAX - rsize)
+        return ZX_ERR_INVALID_ARGS;
+    vmo_lock(v);
+    ASSERT(v->cow_offset == 0 && v->size == v->cow->size);  // resizable VMOs have no slices
+    uint64_t old = v->size;
+    zx_status_t st;
+    // Bytes past the new size in its last page must read zero: own that page first (the only
+    // step besides the resize that can fail), zero it once nothing else can.
+    vm_page_t *tail = NULL;
+    if (rsize != size && rsize <= old &&
+        cow_lookup_locked(v->cow, rsize - P, NULL) != NULL) {
+        st = cow_get_owned_page_locked(v->cow, rsize - P, &tail);
+        if (st != ZX_OK)
+            goto out;
+    }
+    if (rsize < old)
+        vmo_cow_range_change(v->cow, rsize, old - rsize, VM_RANGE_UNMAP);
+    st = cow_resize_locked(v->cow, rsize);
+    if (st != ZX_OK)
+        goto out;
+    if (tail)
+        memset((uint8_t *)vm_page_kva(tail) + (size - (rsize - P)), 0, (size_t)(rsize - size));
+    v->size = rsize;
+    v->content_size = size;
+out:
+    vmo_unlock(v);
+    return st;
+}
+
+uint64_t vmo_get_content_size(struct vmo *v) {
+    vmo_lock(v);
+    uint64_t s = v->content_size;
+    vmo_unlock(v);
+    return s;
+}
+
+zx_status_t vmo_set_content_size(struct vmo *v, uint64_t content_size) {
+    vmo_lock(v);
+    zx_status_t st = ZX_ERR_OUT_OF_RANGE;
+    if (content_size <= v->size) {
+        v->content_size = content_size;
+        st = ZX_OK;
+    }
+    vmo_unlock(v);
+    return st;
+}
+
+bool vmo_is_resizable(struct vmo *v) {
+    return (v->flags & VMO_F_RESIZABLE) != 0;
+}
+
+// --- op_range ---
+
+// DECOMMIT is for VMOs from vmo_create without snapshot children, and their slices.
+static bool can_decommit_locked(struct vmo *v) {
+    struct cow_node *n = v->cow;
+    if (n->parent)
+        return false;
+    list_for_each(&n->vmos, it) {
+        struct vmo *o = containerof(it, struct vmo, cow_link);
+        if ((o->flags & VMO_F_COW_CLONE) || o->num_cow_children > 0)
+            return false;
+    }
+    return true;
+}
+
+zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t size) {
+    switch (op) {
+    case ZX_VMO_OP_COMMIT:
+    case ZX_VMO_OP_DECOMMIT:
+    case ZX_VMO_OP_ZERO:
+        break;
+    case ZX_VMO_OP_LOCK:
+    case ZX_VMO_OP_UNLOCK:
+        return ZX_ERR_NOT_SUPPORTED;
+    case ZX_VMO_OP_CACHE_SYNC:
+    case ZX_VMO_OP_CACHE_INVALIDATE:
+    case ZX_VMO_OP_CACHE_CLEAN:
+    case ZX_VMO_OP_CACHE_CLEAN_INVALIDATE: {
+        // x86 caches are coherent: only the range is checked.
+        if (size == 0)
+            return ZX_ERR_INVALID_ARGS;
+        uint64_t vsize = vmo_get_size(v);
+        if (offset > vsize || size > vsize - offset)
+            return ZX_ERR_OUT_OF_RANGE;
+        return ZX_OK;
+    }
+    default:
+        return ZX_ERR_INVALID_ARGS;
+    }
+    vmo_lock(v);
+    zx_status_t st = ZX_OK;
+    if (op == ZX_VMO_OP_DECOMMIT) {
+        if (!can_decommit_locked(v)) {
+            st = ZX_ERR_NOT_SUPPORTED;
+            goto out;
+        }
+        if (!IS_ALIGNED(offset, P) || !IS_ALIGNED(size, P)) {
+            st = ZX_ERR_INVALID_ARGS;
+            goto out;
+        }
+    }
+    if (offset > v->size) {
+        st = ZX_ERR_OUT_OF_RANGE;
+        goto out;
+    }
+    uint64_t end = size > v->size - offset ? v->size : offset + size;
+    if (offset == end)
+        goto out;
+    uint64_t base = v->cow_offset;
+    switch (op) {
+    case ZX_VMO_OP_COMMIT:
+        st = cow_commit_range_locked(v->cow, base + ROUNDDOWN(offset, P), base + ROUNDUP(end, P));
+        break;
+    case ZX_VMO_OP_DECOMMIT:
+        vmo_cow_range_change(v->cow, base + offset, end - offset, VM_RANGE_UNMAP);
+        st = cow_zero_range_locked(v->cow, base + offset, base + end);
+        break;
+    case ZX_VMO_OP_ZERO: {
+        uint64_t ps = ROUNDUP(offset, P), pe = ROUNDDOWN(end, P);
+        if (ps > pe) {  // inside one page
+            st = zero_partial_page_locked(v, offset, end - offset);
+            break;
+        }
+        if (offset < ps && (st = zero_partial_page_locked(v, offset, ps - offset)) != ZX_OK)
+            break;
+        if (pe < end && (st = zero_partial_page_locked(v, pe, end - pe)) != ZX_OK)
+            break;
+        if (ps < pe) {
+            vmo_cow_range_change(v->cow, base + ps, pe - ps, VM_RANGE_UNMAP);
+            st = cow_zero_range_locked(v->cow, base + ps, base + pe);
+        }
+        break;
+    }
+    }
+out:
+    vmo_unlock(v);
+    return st;
+}
+
+// --- Faults and look-ups for the mapping layer ---
+
+zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags, paddr_t *out_pa,
+                           bool *out_writable) {
+    vmo_lock(v);
+    zx_status_t st = ZX_OK;
+    if (offset >= v->size) {
+        st = ZX_ERR_OUT_OF_RANGE;
+        goto out;
+    }
+    uint64_t o = v->cow_offset + ROUNDDOWN(offset, P);
+    if (fault_flags & VMO_FAULT_WRITE) {
+        vm_page_t *p;
+        st = cow_get_owned_page_locked(v->cow, o, &p);
+        if (st == ZX_OK) {
+            *out_pa = vm_page_paddr(p);
+            *out_writable = true;
+        }
+        goto out;
+    }
+    bool own = false;
+    vm_page_t *p = cow_lookup_locked(v->cow, o, &own);
+    *out_pa = vm_page_paddr(p ? p : zero_page);
+    *out_writable = p && own;
+out:
+    vmo_unlock(v);
+    return st;
+}
+
+struct lookup_ctx {
+    struct vmo *v;
+    vmo_page_fn fn;
+    void *ctx;
+};
+
+static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                                vmpl_slot_t *slot, uint64_t offset) {
+    struct lookup_ctx *c = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    return c->fn(c->ctx, offset - c->v->cow_offset, vm_page_paddr(vmpl_slot_page(*slot)),
+                 owner == c->v->cow);
+}
+
+zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
+                             void *ctx) {
+    vmo_lock(v);
+    zx_status_t st = ZX_OK;
+    uint64_t s = ROUNDDOWN(offset, P);
+    uint64_t e = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
+    e = MIN(e, v->size);
+    if (s < e) {
+        struct lookup_ctx c = {v, fn, ctx};
+        st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
+                             lookup_visit, &c);
+    }
+    vmo_unlock(v);
+    return st;
+}
+
+void vmo_add_mapping(struct vmo *v, struct vm_mapping *m) {
+    vmo_lock(v);
+    list_add_tail(&v->mappings, &m->vmo_node);
+    v->num_mappings++;
+    vmo_unlock(v);
+}
+
+void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
+    vmo_lock(v);
+    list_delete(&m->vmo_node);
+    ASSERT(v->num_mappings > 0);
+    v->num_mappings--;
+    vmo_unlock(v);
+}
+
+// --- Info, names, objects ---
+
+// Distinct address spaces among the mappings (at least 1 for a live VMO, as in Zircon).
+static size_t share_count_locked(struct vmo *v) {
+    if (v->num_mappings < 2)
+        return 1;
+    size_t n = 0;
+    list_for_each(&v->mappings, it) {
+        struct vm_mapping *m = containerof(it, struct vm_mapping, vmo_node);
+        bool seen = false;
+        list_for_each(&v->mappings, jt) {
+            if (jt == it)
+                break;
+            if (containerof(jt, struct vm_mapping, vmo_node)->aspace == m->aspace) {
+                seen = true;
+                break;
+            }
+        }
+        if (!seen)
+            n++;
+    }
+    return n;
+}
+
+void vmo_get_info(struct vmo *v, zx_info_vmo_t *out) {
+    memset(out, 0, sizeof(*out));
+    vmo_lock(v);
+    out->koid = v->obj.koid;
+    memcpy(out->name, v->name, sizeof(out->name));
+    out->size_bytes = v->size;
+    out->parent_koid = v->parent_koid;
+    out->num_children = v->num_children;
+    out->num_mappings = v->num_mappings;
+    out->share_count = share_count_locked(v);
+    out->flags = ZX_INFO_VMO_TYPE_PAGED;
+    if (v->flags & VMO_F_RESIZABLE)
+        out->flags |= ZX_INFO_VMO_RESIZABLE;
+    if (v->flags & VMO_F_COW_CLONE)
+        out->flags |= ZX_INFO_VMO_IS_COW_CLONE;
+    out->cache_policy = ZX_CACHE_POLICY_CACHED;
+    bool owner = !(v->flags & VMO_F_SLICE);
+    struct cow_attribution a;
+    cow_attribution_locked(v->cow, v->cow_offset, v->cow_offset + v->size, owner, &a);
+    out->committed_bytes = a.committed_bytes;
+    out->populated_bytes = a.populated_bytes;
+    out->committed_private_bytes = a.private_bytes;
+    out->populated_private_bytes = a.populated_private_bytes;
+    out->committed_scaled_bytes = a.scaled_bytes;
+    out->populated_scaled_bytes = a.populated_scaled_bytes;
+    out->committed_fractional_scaled_bytes = a.scaled_frac;
+    out->populated_fractional_scaled_bytes = a.populated_scaled_frac;
+    if (owner)
+        out->metadata_bytes = vmpl_heap_bytes(&v->cow->pages);
+    vmo_unlock(v);
+}
+
+void vmo_get_name(struct vmo *v, char out[ZX_MAX_NAME_LEN]) {
+    vmo_lock(v);
+    memcpy(out, v->name, ZX_MAX_NAME_LEN);
+    vmo_unlock(v);
+}
+
+void vmo_set_name(struct vmo *v, const char *name, size_t len) {
+    if (len > ZX_MAX_NAME_LEN - 1)
+        len = ZX_MAX_NAME_LEN - 1;
+    vmo_lock(v);
+    memset(v->name, 0, sizeof(v->name));
+    memcpy(v->name, name, len);
+    vmo_unlock(v);
+}
+
+struct kobject *vmo_object(struct vmo *v) {
+    return &v->obj;
+}
+
+struct vmo *vmo_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_VMO);
+    return containerof(obj, struct vmo, obj);
+}
+
+uint64_t vmo_total_bytes(void) {
+    return (uint64_t)pmm_count(PAGE_STATE_VMO) * P;
+}
+
+// --- For tests ---
+
+struct cow_node *vmo_cow_node(struct vmo *v) {
+    return v->cow;
+}
+
+bool vmo_check_tree(struct vmo *v) {
+    vmo_lock(v);
+    bool ok = cow_check_tree_locked(v->tree);
+    vmo_unlock(v);
+    return ok;
+}
+
+size_t vmo_tree_pages(struct vmo *v) {
+    vmo_lock(v);
+    size_t n = cow_tree_count_pages_locked(v->tree);
+    vmo_unlock(v);
+    return n;
+}
