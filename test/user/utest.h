@@ -142,7 +142,8 @@ extern const uintptr_t ut_bad_ptrs[UT_NUM_BAD_PTRS];
 // Checks a call with every kind of bad pointer: `call` uses the variable `bad` (a uintptr_t).
 // Every pointer of ut_bad_ptrs must give INVALID_ARGS, the hole NOT_FOUND, and `denied` (a page
 // mapped without the permission the call needs; 0 to leave it out) ACCESS_DENIED.
-#define EXPECT_PTR_ERRORS(call, denied)                                                  \
+// EXPECT_OPT_PTR_ERRORS is for optional outputs: NULL is skipped (it is allowed).
+#define UT_PTR_ERRORS_(call, denied, skip_null)                                          \
     do {                                                                                 \
         for (int ptr_i_ = 0; ptr_i_ < UT_NUM_BAD_PTRS + 2; ptr_i_++) {                   \
             uintptr_t bad;                                                               \
@@ -150,6 +151,8 @@ extern const uintptr_t ut_bad_ptrs[UT_NUM_BAD_PTRS];
             if (ptr_i_ < UT_NUM_BAD_PTRS) {                                              \
                 bad = ut_bad_ptrs[ptr_i_];                                               \
                 ptr_want_ = ZX_ERR_INVALID_ARGS;                                         \
+                if (bad == 0 && (skip_null))                                             \
+                    continue;                                                            \
             } else if (ptr_i_ == UT_NUM_BAD_PTRS) {                                      \
                 bad = ut_hole + 3 * PAGE + 8;                                            \
                 ptr_want_ = ZX_ERR_NOT_FOUND;                                            \
@@ -163,11 +166,14 @@ extern const uintptr_t ut_bad_ptrs[UT_NUM_BAD_PTRS];
                 ut_note_ptr(bad);                                                        \
         }                                                                                \
     } while (0)
+#define EXPECT_PTR_ERRORS(call, denied) UT_PTR_ERRORS_(call, denied, false)
+#define EXPECT_OPT_PTR_ERRORS(call, denied) UT_PTR_ERRORS_(call, denied, true)
 void ut_note_ptr(uintptr_t p);
 
 // The handle-check matrix every call shares: BAD_HANDLE for invalid, stale and forged handles,
-// WRONG_TYPE for a channel even without any rights (type is checked before rights).
-#define EXPECT_HANDLE_ERRORS(call_with_h)                                  \
+// WRONG_TYPE for a handle of another type (`wrong`), even one without any rights (type is checked
+// before rights). `call_with_h` uses the variable `h`.
+#define EXPECT_HANDLE_ERRORS_WITH(call_with_h, wrong)                      \
     do {                                                                   \
         zx_handle_t h;                                                     \
         h = ZX_HANDLE_INVALID;                                             \
@@ -176,12 +182,14 @@ void ut_note_ptr(uintptr_t p);
         EXPECT_STATUS(call_with_h, ZX_ERR_BAD_HANDLE);                     \
         h = UT_FORGED_HANDLE;                                              \
         EXPECT_STATUS(call_with_h, ZX_ERR_BAD_HANDLE);                     \
-        h = ut_channel;                                                    \
+        h = (wrong);                                                       \
         EXPECT_STATUS(call_with_h, ZX_ERR_WRONG_TYPE);                     \
-        h = ut_dup(ut_channel, 0);                                         \
+        h = ut_dup((wrong), 0);                                            \
         EXPECT_STATUS(call_with_h, ZX_ERR_WRONG_TYPE);                     \
         zx_handle_close(h);                                                \
     } while (0)
+// For calls on anything but channels: a channel is the wrong type.
+#define EXPECT_HANDLE_ERRORS(call_with_h) EXPECT_HANDLE_ERRORS_WITH(call_with_h, ut_channel)
 
 // ---- Helpers ----
 
