@@ -425,6 +425,10 @@ void ut_emit_mov(struct ut_code *c, enum ut_reg dst, enum ut_reg src) {
     emit_rm(c, 0x89, src, dst, false);
 }
 
+void ut_emit_or(struct ut_code *c, enum ut_reg dst, enum ut_reg src) {
+    emit_rm(c, 0x09, src, dst, false);
+}
+
 void ut_emit_syscall(struct ut_code *c) {
     static const uint8_t b[] = {0x0f, 0x05};
     ut_emit(c, b, sizeof(b));

@@ -243,6 +243,7 @@ void ut_emit_mov_imm(struct ut_code *c, enum ut_reg r, uint64_t imm);  // mov r,
 void ut_emit_load(struct ut_code *c, enum ut_reg dst, enum ut_reg addr);   // mov dst, [addr]
 void ut_emit_store(struct ut_code *c, enum ut_reg addr, enum ut_reg src);  // mov [addr], src
 void ut_emit_mov(struct ut_code *c, enum ut_reg dst, enum ut_reg src);     // mov dst, src
+void ut_emit_or(struct ut_code *c, enum ut_reg dst, enum ut_reg src);      // or dst, src
 void ut_emit_syscall(struct ut_code *c);
 // mov eax, 24 (process_exit); syscall. The code exits with rdi.
 void ut_emit_exit(struct ut_code *c);
