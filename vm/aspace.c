@@ -232,9 +232,8 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
         paddr_t pa = 0;
         for (;;) {
-            mutex_acquire(&as->pt_lock);
-            uint64_t seq = as->pt_seq;
-            mutex_release(&as->pt_lock);
+            // A plain read: the check below, under pt_lock, is the one that counts.
+            uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);
             bool writable;
             st = vmo_fault_page(m->vmo, offset, (flags & VM_FAULT_WRITE) ? VMO_FAULT_WRITE : 0, &pa,
                                 &writable);
@@ -295,12 +294,21 @@ void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t
         vaddr_t va = vm_region_base(&m->r) + (s - ms);
         size_t pages = (e - s) / PAGE_SIZE;
         zx_status_t st = ZX_OK;
-        if (op == VM_RANGE_UNMAP)
+        // The common single page (a commit over zero content) is usually not mapped at all: a look-up
+        // is cheaper than a range operation.
+        paddr_t pa;
+        bool absent = pages == 1 && arch_aspace_query(&as->arch, va, &pa, NULL) == ZX_ERR_NOT_FOUND;
+        if (!absent && op == VM_RANGE_UNMAP)
             st = arch_aspace_unmap(&as->arch, va, pages);
-        else if (m->perms & ZX_VM_PERM_READ)
+        else if (!absent && (m->perms & ZX_VM_PERM_READ))
             st = arch_aspace_protect(&as->arch, va, pages, vmar_mmu_flags(m->perms, false));
         ASSERT_MSG(st == ZX_OK, "range change %d at %#llx: %d", op, (unsigned long long)va, st);
-        as->pt_seq++;
+        // A change made while this thread holds the aspace lock comes from an operation of this
+        // address space itself -- typically its own fault's commit replacing the zero page. No
+        // other fault of the space can be in flight then, and the one that asked computes its page
+        // after this change: it need not retry. Every other change invalidates faults in flight.
+        if (!mutex_held(&as->lock))
+            __atomic_store_n(&as->pt_seq, as->pt_seq + 1, __ATOMIC_RELEASE);
     }
     mutex_release(&as->pt_lock);
 }
