@@ -167,8 +167,12 @@ static int c_write_code(int argc, char **argv) {
     return 2;
 }
 
+static volatile int recursion_limit = 1 << 30;
+
 __attribute__((noinline)) static int recurse(int depth) {
     volatile uint8_t frame[2048];
+    if (depth > recursion_limit)
+        return 0;
     frame[0] = (uint8_t)depth;
     frame[sizeof(frame) - 1] = (uint8_t)depth;
     return recurse(depth + 1) + frame[0] + frame[sizeof(frame) - 1];
