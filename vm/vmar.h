@@ -15,7 +15,8 @@
 //   aspace lock) reads them consistently.
 // - `pt_seq` counts range changes: the fault path reads it before asking the VMO for a page and
 //   installs the page only if it has not moved, so a page the VMO frees or replaces in between is
-//   never mapped.
+//   never mapped. Changes made by a thread holding this space's aspace lock (its own operations,
+//   e.g. the faulting thread's commit over the zero page) do not count: no fault can be in flight.
 //
 // Invariants (vmar_check_locked, aspace_check_pagetable in the tests):
 // - children of an alive VMAR are alive, page-aligned, non-empty and inside it; the root covers
@@ -82,7 +83,7 @@ struct vm_aspace {
     struct mutex lock;            // the aspace lock (see the top of this file)
     struct mutex pt_lock;         // the page-table lock
     struct arch_aspace arch;      // pt_lock
-    uint64_t pt_seq;              // pt_lock: bumped by every vm_mapping_range_change
+    uint64_t pt_seq;              // pt_lock: bumped by range changes (not those made under `lock`)
     struct vmar *root;            // aspace lock; holds a reference; NULL once destroyed
     uint32_t refs;                // atomic: the owner (until vm_aspace_destroy) + every struct vmar
     struct aslr_prng prng;        // aspace lock
