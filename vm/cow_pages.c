@@ -883,7 +883,10 @@ bool cow_check_tree_locked(struct cow_tree *t) {
         if (n->parent) {
             struct cow_node *p = n->parent;
             CHECK(p->hidden, "node %p has a visible parent %p", (void *)n, (void *)p);
-            CHECK(n->parent_offset <= p->size && n->parent_limit <= p->size - n->parent_offset,
+            // (A window of length 0 may start anywhere: a merge can leave one past the end.)
+            CHECK(n->parent_limit == 0 ||
+                      (n->parent_offset <= p->size &&
+                       n->parent_limit <= p->size - n->parent_offset),
                   "node %p window [%#llx, +%#llx) outside parent size %#llx", (void *)n,
                   (unsigned long long)n->parent_offset, (unsigned long long)n->parent_limit,
                   (unsigned long long)p->size);

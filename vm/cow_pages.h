@@ -19,7 +19,8 @@
 //   1. parent/child links agree; child_count is right; visible nodes have no children; hidden
 //      nodes have >= 2 children unless merge_pending; no node has a hidden node as its only
 //      reason to exist (a hidden node with no children is freed at once);
-//   2. windows: child.parent_offset + child.parent_limit <= parent.size (no overflow);
+//   2. windows: child.parent_offset + child.parent_limit <= parent.size (no overflow) unless the
+//      limit is 0;
 //      child.pages.skew == (parent.pages.skew + child.parent_offset) mod VMPL_NODE_SPAN;
 //      a visible node holds nothing at or past its size;
 //   3. counts: every page/reference in a hidden node has effective count = reach - 1 with

@@ -1,0 +1,625 @@
+// The VMO / clone-tree differential driver (see cow_model.h).
+#include "test/host/cow_model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/assert.h"
+#include "kernel/object.h"
+#include "test/host/host_env.h"
+#include "vm/cow_pages.h"
+#include "vm/pmm.h"
+#include "vm/vmo.h"
+
+#define P ((uint64_t)PAGE_SIZE)
+#define MAX_VMOS 8
+#define MAX_PAGES 12
+#define MAX_BYTES (MAX_PAGES * PAGE_SIZE)
+#define MAX_BUFS (2 * MAX_VMOS)
+#define FAR_OFFSET 0xffffffffffff0000ull
+
+// Model storage of one visible clone-tree node: what its owner and its slices read.
+struct buf {
+    uint8_t bytes[MAX_BYTES];
+    int refs;          // VMOs showing it
+    bool owner_alive;  // the VMO that created it is open
+    bool is_clone;     // created as a snapshot
+};
+
+struct slot {
+    struct vmo *v;  // NULL when free
+    int buf;
+    uint64_t off;   // offset of this VMO in its buffer
+    uint64_t size;  // bytes, page multiple
+    bool resizable, slice, clone;
+    int parent;           // slot of the VMO it was created from while that is open, else -1
+    int cow_children;     // open snapshot children
+    uint64_t root_offset;
+};
+
+struct model {
+    struct buf bufs[MAX_BUFS];
+    struct slot slots[MAX_VMOS];
+    const uint8_t *data;
+    size_t size, pos;
+    bool verbose;
+    uint32_t seq;  // content generator
+    size_t base_vmo_pages, base_free, base_nodes, base_heap, base_zero;
+    struct cow_model_stats *stats;
+};
+
+static uint8_t scratch[MAX_BYTES + 2 * PAGE_SIZE];
+static uint8_t scratch2[MAX_BYTES + 2 * PAGE_SIZE];
+
+#define FAIL(...)                                           \
+    do {                                                    \
+        fflush(stdout);                                     \
+        panic("cow_model: " __VA_ARGS__);                   \
+    } while (0)
+
+static bool more(struct model *m) {
+    return m->pos < m->size;
+}
+
+static uint8_t get8(struct model *m) {
+    return m->pos < m->size ? m->data[m->pos++] : 0;
+}
+
+static uint16_t get16(struct model *m) {
+    uint16_t lo = get8(m);
+    return (uint16_t)(lo | (uint16_t)get8(m) << 8);
+}
+
+static uint8_t *view(struct model *m, int s) {
+    return m->bufs[m->slots[s].buf].bytes + m->slots[s].off;
+}
+
+static int free_buf(struct model *m) {
+    for (int i = 0; i < MAX_BUFS; i++) {
+        if (m->bufs[i].refs == 0)
+            return i;
+    }
+    FAIL("no free buffer");
+}
+
+static int free_slot(struct model *m) {
+    for (int i = 0; i < MAX_VMOS; i++) {
+        if (!m->slots[i].v)
+            return i;
+    }
+    return -1;
+}
+
+// A live slot chosen by the next byte, or -1.
+static int pick(struct model *m) {
+    int start = get8(m) % MAX_VMOS;
+    for (int i = 0; i < MAX_VMOS; i++) {
+        int s = (start + i) % MAX_VMOS;
+        if (m->slots[s].v)
+            return s;
+    }
+    return -1;
+}
+
+static void fill(struct model *m, uint8_t *dst, size_t len) {
+    for (size_t i = 0; i < len; i++)
+        dst[i] = (uint8_t)((m->seq * 131u + i * 7u) >> 3 | 1u);
+    m->seq++;
+}
+
+// --- Checks ---
+
+static void check_contents(struct model *m, int s) {
+    struct slot *sl = &m->slots[s];
+    if (vmo_get_size(sl->v) != sl->size)
+        FAIL("slot %d: size %llu, model %llu", s, (unsigned long long)vmo_get_size(sl->v),
+             (unsigned long long)sl->size);
+    zx_status_t st = vmo_read(sl->v, scratch, 0, (size_t)sl->size);
+    if (st != ZX_OK)
+        FAIL("slot %d: read %d", s, st);
+    if (memcmp(scratch, view(m, s), (size_t)sl->size) != 0) {
+        for (size_t i = 0; i < sl->size; i++) {
+            if (scratch[i] != view(m, s)[i])
+                FAIL("slot %d: byte %#zx is %#x, model %#x", s, i, scratch[i], view(m, s)[i]);
+        }
+    }
+}
+
+struct lookup_check {
+    struct model *m;
+    int s;
+    uint64_t next;  // pages before this offset were checked
+};
+
+static bool page_is_zero(const uint8_t *p) {
+    for (size_t i = 0; i < PAGE_SIZE; i++) {
+        if (p[i])
+            return false;
+    }
+    return true;
+}
+
+static zx_status_t lookup_check_cb(void *ctx, uint64_t offset, paddr_t pa, bool writable) {
+    struct lookup_check *c = ctx;
+    const uint8_t *want = view(c->m, c->s);
+    if (offset < c->next || offset >= c->m->slots[c->s].size || offset % P)
+        FAIL("slot %d: lookup offset %#llx out of order", c->s, (unsigned long long)offset);
+    for (uint64_t o = c->next; o < offset; o += P) {
+        if (!page_is_zero(want + o))
+            FAIL("slot %d: lookup skipped page %#llx with content", c->s, (unsigned long long)o);
+    }
+    if (memcmp(vm_page_kva(pmm_page_from_paddr(pa)), want + offset, PAGE_SIZE) != 0)
+        FAIL("slot %d: lookup page %#llx differs", c->s, (unsigned long long)offset);
+    c->next = offset + P;
+    return ZX_ERR_NEXT;
+}
+
+static void check_lookups(struct model *m, int s) {
+    struct lookup_check c = {m, s, 0};
+    zx_status_t st = vmo_lookup_pages(m->slots[s].v, 0, m->slots[s].size, lookup_check_cb, &c);
+    if (st != ZX_OK)
+        FAIL("slot %d: lookup_pages %d", s, st);
+    for (uint64_t o = c.next; o < m->slots[s].size; o += P) {
+        if (!page_is_zero(view(m, s) + o))
+            FAIL("slot %d: lookup skipped page %#llx with content", s, (unsigned long long)o);
+    }
+}
+
+static void check_all(struct model *m) {
+    struct cow_tree *trees[MAX_VMOS];
+    size_t ntrees = 0, pages = 0;
+    double scaled = 0;
+    bool all_owned = true;
+    for (int s = 0; s < MAX_VMOS; s++) {
+        struct slot *sl = &m->slots[s];
+        if (!sl->v)
+            continue;
+        check_contents(m, s);
+        struct cow_tree *t = vmo_cow_node(sl->v)->tree;
+        bool seen = false;
+        for (size_t i = 0; i < ntrees; i++)
+            seen |= trees[i] == t;
+        if (!seen) {
+            trees[ntrees++] = t;
+            if (!vmo_check_tree(sl->v))
+                FAIL("slot %d: cow_check_tree failed", s);
+            pages += vmo_tree_pages(sl->v);
+        }
+        zx_info_vmo_t i;
+        vmo_get_info(sl->v, &i);
+        if (i.size_bytes != sl->size || i.committed_bytes > sl->size ||
+            i.committed_private_bytes > i.committed_scaled_bytes ||
+            i.committed_scaled_bytes > i.committed_bytes ||
+            i.populated_bytes != i.committed_bytes)
+            FAIL("slot %d: attribution committed %llu private %llu scaled %llu", s,
+                 (unsigned long long)i.committed_bytes,
+                 (unsigned long long)i.committed_private_bytes,
+                 (unsigned long long)i.committed_scaled_bytes);
+        if (sl->slice && (i.committed_private_bytes || i.committed_scaled_bytes))
+            FAIL("slot %d: a slice is attributed private or scaled bytes", s);
+        if (!sl->slice)
+            scaled += (double)i.committed_scaled_bytes +
+                      (double)i.committed_fractional_scaled_bytes / 9223372036854775808.0;
+        if (!m->bufs[sl->buf].owner_alive)
+            all_owned = false;
+    }
+    size_t vmo_pages = pmm_count(PAGE_STATE_VMO) - m->base_vmo_pages;
+    if (pages != vmo_pages)
+        FAIL("trees hold %zu pages, pmm has %zu VMO pages", pages, vmo_pages);
+    if (all_owned) {
+        double want = (double)pages * (double)P;
+        if (scaled < want - 1.0 || scaled > want + 1.0)
+            FAIL("scaled bytes add up to %.3f, %zu pages held", scaled, pages);
+    }
+}
+
+// --- Operations ---
+
+// Rounds like the VMO layer; false on overflow.
+static bool round_up(uint64_t size, uint64_t *out) {
+    if (size > UINT64_MAX - (P - 1))
+        return false;
+    *out = ROUNDUP(size, P);
+    return true;
+}
+
+static void expect(struct model *m, const char *what, zx_status_t got, zx_status_t want,
+                   bool injected) {
+    if (got == want)
+        return;
+    if (injected && got == ZX_ERR_NO_MEMORY) {
+        if (m->stats)
+            m->stats->failed_nomem++;
+        return;
+    }
+    FAIL("%s: status %d, expected %d", what, got, want);
+}
+
+// After a failed injected write or zero over [off, off + len) of slot s: each page must read
+// either its old content (the model) or its new content (`want`); the model takes what it got.
+static void resync(struct model *m, int s, uint64_t off, uint64_t len, const uint8_t *want) {
+    uint8_t *cur = view(m, s);
+    uint64_t first = ROUNDDOWN(off, P), end = ROUNDUP(off + len, P);
+    for (uint64_t pg = first; pg < end && pg < m->slots[s].size; pg += P) {
+        uint8_t got[PAGE_SIZE];
+        if (vmo_read(m->slots[s].v, got, pg, PAGE_SIZE) != ZX_OK)
+            FAIL("resync read");
+        if (memcmp(got, cur + pg, PAGE_SIZE) == 0)
+            continue;
+        if (memcmp(got, want + pg, PAGE_SIZE) != 0)
+            FAIL("slot %d: page %#llx is neither its old nor its new content after a failure", s,
+                 (unsigned long long)pg);
+        memcpy(cur + pg, got, PAGE_SIZE);
+    }
+}
+
+static void op_create(struct model *m, bool injected) {
+    int s = free_slot(m);
+    uint64_t size = (uint64_t)(get8(m) % (MAX_PAGES + 1)) * P;
+    uint8_t flags = get8(m);
+    if (size && (flags & 2))
+        size -= 1 + get8(m) % 100;
+    bool resizable = flags & 1;
+    if (s < 0)
+        return;
+    if (m->verbose)
+        printf("create slot %d size %#llx%s\n", s, (unsigned long long)size,
+               resizable ? " resizable" : "");
+    struct vmo *v;
+    zx_status_t st = vmo_create(size, resizable ? ZX_VMO_RESIZABLE : 0, &v);
+    expect(m, "create", st, ZX_OK, injected);
+    if (st != ZX_OK)
+        return;
+    int b = free_buf(m);
+    memset(m->bufs[b].bytes, 0, MAX_BYTES);
+    m->bufs[b].refs = 1;
+    m->bufs[b].owner_alive = true;
+    m->bufs[b].is_clone = false;
+    m->slots[s] = (struct slot){.v = v, .buf = b, .size = ROUNDUP(size, P),
+                                .resizable = resizable, .parent = -1};
+}
+
+static void op_child(struct model *m, bool slice, bool injected) {
+    int ps = pick(m);
+    uint8_t a = get8(m), b = get8(m), c = get8(m);
+    int s = free_slot(m);
+    if (ps < 0 || s < 0)
+        return;
+    struct slot *p = &m->slots[ps];
+    uint64_t offset = (uint64_t)(a % (MAX_PAGES + 3)) * P;
+    if ((c & 0x30) == 0x30)
+        offset = FAR_OFFSET - (uint64_t)(a % 4) * P;  // overflow paths
+    uint64_t size = (uint64_t)(b % (MAX_PAGES + 1)) * P;
+    if (size && (c & 1))
+        size -= 1 + c % 64;
+    bool resizable = !slice && (c & 2);
+    uint32_t options = slice ? ZX_VMO_CHILD_SLICE
+                             : ((c & 4) ? ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE
+                                        : ZX_VMO_CHILD_SNAPSHOT);
+    if (resizable)
+        options |= ZX_VMO_CHILD_RESIZABLE;
+    if (c & 8)
+        options |= ZX_VMO_CHILD_NO_WRITE;
+    uint64_t rsize = ROUNDUP(size, P);
+    zx_status_t want = ZX_OK;
+    uint64_t root = p->root_offset + offset;  // cannot overflow: offsets here are small or FAR
+    bool root_overflow = root < p->root_offset || root > UINT64_MAX - rsize;
+    if (offset > UINT64_MAX - rsize)
+        want = ZX_ERR_OUT_OF_RANGE;
+    else if (root_overflow)
+        want = ZX_ERR_INVALID_ARGS;
+    else if (slice && (offset > p->size || rsize > p->size - offset))
+        want = ZX_ERR_INVALID_ARGS;
+    else if (slice && p->resizable)
+        want = ZX_ERR_NOT_SUPPORTED;
+    if (m->verbose)
+        printf("%s of slot %d -> slot %d offset %#llx size %#llx options %#x\n",
+               slice ? "slice" : "snapshot", ps, s, (unsigned long long)offset,
+               (unsigned long long)size, options);
+    struct vmo *v;
+    zx_status_t st = vmo_create_child(p->v, options, offset, size, &v);
+    expect(m, "create_child", st, want, injected);
+    if (st != ZX_OK)
+        return;
+    struct slot n = {.v = v, .size = rsize, .resizable = resizable, .slice = slice,
+                     .clone = !slice, .parent = ps, .root_offset = root};
+    if (slice) {
+        n.buf = p->buf;
+        n.off = p->off + offset;
+        m->bufs[p->buf].refs++;
+        if (m->stats)
+            m->stats->slices++;
+    } else {
+        int b2 = free_buf(m);
+        struct buf *nb = &m->bufs[b2];
+        memset(nb->bytes, 0, MAX_BYTES);
+        if (offset < p->size)
+            memcpy(nb->bytes, view(m, ps) + offset, (size_t)MIN(rsize, p->size - offset));
+        nb->refs = 1;
+        nb->owner_alive = true;
+        nb->is_clone = true;
+        n.buf = b2;
+        p->cow_children++;
+        if (m->stats)
+            m->stats->snapshots++;
+    }
+    m->slots[s] = n;
+    if (m->stats) {
+        struct cow_node *node = vmo_cow_node(v);
+        size_t d = 0;
+        for (struct cow_node *x = node->parent; x; x = x->parent)
+            d++;
+        if (d > m->stats->max_depth)
+            m->stats->max_depth = d;
+    }
+}
+
+static void op_close(struct model *m) {
+    int s = pick(m);
+    if (s < 0)
+        return;
+    if (m->verbose)
+        printf("close slot %d\n", s);
+    struct slot *sl = &m->slots[s];
+    kobject_release(vmo_object(sl->v));
+    if (sl->parent >= 0 && sl->clone)
+        m->slots[sl->parent].cow_children--;
+    for (int i = 0; i < MAX_VMOS; i++) {
+        if (m->slots[i].v && m->slots[i].parent == s)
+            m->slots[i].parent = -1;
+    }
+    struct buf *b = &m->bufs[sl->buf];
+    b->refs--;
+    if (!sl->slice)
+        b->owner_alive = false;
+    *sl = (struct slot){.parent = -1};
+    if (m->stats)
+        m->stats->closes++;
+}
+
+static void op_write(struct model *m, bool injected) {
+    int s = pick(m);
+    uint64_t off = get16(m) % (MAX_BYTES + 64);
+    uint64_t len = get16(m) % (3 * PAGE_SIZE + 1);
+    if (s < 0)
+        return;
+    struct slot *sl = &m->slots[s];
+    zx_status_t want = off > sl->size || len > sl->size - off ? ZX_ERR_OUT_OF_RANGE : ZX_OK;
+    fill(m, scratch2, (size_t)len);
+    if (m->verbose)
+        printf("write slot %d [%#llx, +%#llx)\n", s, (unsigned long long)off,
+               (unsigned long long)len);
+    zx_status_t st = vmo_write(sl->v, scratch2, off, (size_t)len);
+    expect(m, "write", st, want, injected);
+    if (st == ZX_OK) {
+        memcpy(view(m, s) + off, scratch2, (size_t)len);
+    } else if (st == ZX_ERR_NO_MEMORY) {
+        static uint8_t after[MAX_BYTES];
+        memcpy(after, view(m, s), (size_t)sl->size);
+        memcpy(after + off, scratch2, (size_t)len);
+        resync(m, s, off, len, after);
+    }
+}
+
+static void op_read(struct model *m) {
+    int s = pick(m);
+    uint64_t off = get16(m) % (MAX_BYTES + 64);
+    uint64_t len = get16(m) % (3 * PAGE_SIZE + 1);
+    if (s < 0)
+        return;
+    struct slot *sl = &m->slots[s];
+    zx_status_t want = off > sl->size || len > sl->size - off ? ZX_ERR_OUT_OF_RANGE : ZX_OK;
+    zx_status_t st = vmo_read(sl->v, scratch, off, (size_t)len);
+    expect(m, "read", st, want, false);
+    if (st == ZX_OK && memcmp(scratch, view(m, s) + off, (size_t)len) != 0)
+        FAIL("slot %d: read [%#llx, +%#llx) differs", s, (unsigned long long)off,
+             (unsigned long long)len);
+}
+
+static bool can_decommit(struct model *m, int s) {
+    int b = m->slots[s].buf;
+    if (m->bufs[b].is_clone)
+        return false;
+    for (int i = 0; i < MAX_VMOS; i++) {
+        if (m->slots[i].v && m->slots[i].buf == b && m->slots[i].cow_children > 0)
+            return false;
+    }
+    return true;
+}
+
+static void op_range(struct model *m, uint32_t op, bool injected) {
+    int s = pick(m);
+    uint8_t a = get8(m), b = get8(m), c = get8(m);
+    if (s < 0)
+        return;
+    struct slot *sl = &m->slots[s];
+    uint64_t off = (uint64_t)(a % (MAX_PAGES + 2)) * P;
+    uint64_t len = (uint64_t)(b % (MAX_PAGES + 2)) * P;
+    if (c & 1)
+        off += c % 97;
+    if (c & 2)
+        len += (c >> 2) * 13u;
+    if (c == 0xff)
+        len = UINT64_MAX - off;
+    zx_status_t want = ZX_OK;
+    if (op == ZX_VMO_OP_DECOMMIT && !can_decommit(m, s))
+        want = ZX_ERR_NOT_SUPPORTED;
+    else if (op == ZX_VMO_OP_DECOMMIT && (off % P || len % P))
+        want = ZX_ERR_INVALID_ARGS;
+    else if (off > sl->size)
+        want = ZX_ERR_OUT_OF_RANGE;
+    if (m->verbose)
+        printf("op %u slot %d [%#llx, +%#llx)\n", op, s, (unsigned long long)off,
+               (unsigned long long)len);
+    zx_status_t st = vmo_op_range(sl->v, op, off, len);
+    expect(m, "op_range", st, want, injected);
+    if (op == ZX_VMO_OP_COMMIT || (st != ZX_OK && st != ZX_ERR_NO_MEMORY))
+        return;
+    uint64_t end = len > sl->size - off ? sl->size : off + len;
+    if (st == ZX_OK) {
+        memset(view(m, s) + off, 0, (size_t)(end - off));
+    } else {
+        static uint8_t after[MAX_BYTES];
+        memcpy(after, view(m, s), (size_t)sl->size);
+        memset(after + off, 0, (size_t)(end - off));
+        resync(m, s, off, end - off, after);
+    }
+}
+
+static void op_set_size(struct model *m, bool injected) {
+    int s = pick(m);
+    uint64_t size = (uint64_t)(get8(m) % (MAX_PAGES + 1)) * P;
+    uint8_t c = get8(m);
+    if (s < 0)
+        return;
+    if (size && (c & 1))
+        size -= 1 + c % 200;
+    struct slot *sl = &m->slots[s];
+    uint64_t rsize;
+    zx_status_t want = ZX_OK;
+    if (!sl->resizable)
+        want = ZX_ERR_UNAVAILABLE;
+    else if (!round_up(size, &rsize))
+        want = ZX_ERR_OUT_OF_RANGE;
+    else if (sl->root_offset > UINT64_MAX - rsize)
+        want = ZX_ERR_INVALID_ARGS;
+    if (m->verbose)
+        printf("set_size slot %d %#llx\n", s, (unsigned long long)size);
+    zx_status_t st = vmo_set_size(sl->v, size);
+    expect(m, "set_size", st, want, injected);
+    if (st != ZX_OK)
+        return;
+    uint8_t *b = view(m, s);
+    if (size < sl->size)
+        memset(b + size, 0, (size_t)(sl->size - size));
+    sl->size = ROUNDUP(size, P);
+}
+
+static void op_fault(struct model *m, bool injected) {
+    int s = pick(m);
+    uint8_t a = get8(m);
+    if (s < 0)
+        return;
+    struct slot *sl = &m->slots[s];
+    if (sl->size == 0)
+        return;
+    uint64_t off = (uint64_t)(a % (sl->size / P)) * P;
+    paddr_t pa;
+    bool w;
+    uint32_t flags = (a & 0x80) ? VMO_FAULT_WRITE : 0;
+    zx_status_t st = vmo_fault_page(sl->v, off, flags, &pa, &w);
+    expect(m, "fault", st, ZX_OK, injected);
+    if (st != ZX_OK)
+        return;
+    if ((flags & VMO_FAULT_WRITE) && !w)
+        FAIL("slot %d: write fault gave a read-only page", s);
+    vm_page_t *pg = pmm_page_from_paddr(pa);
+    if (memcmp(vm_page_kva(pg), view(m, s) + off, PAGE_SIZE) != 0)
+        FAIL("slot %d: fault page %#llx differs", s, (unsigned long long)off);
+    if (w && pg->state != PAGE_STATE_VMO)
+        FAIL("slot %d: writable page in state %u", s, pg->state);
+    check_lookups(m, s);
+}
+
+void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_model_stats *stats) {
+    static struct model model;
+    struct model *m = &model;
+    memset(m->slots, 0, sizeof(m->slots));
+    for (int i = 0; i < MAX_BUFS; i++)
+        m->bufs[i].refs = 0;
+    for (int i = 0; i < MAX_VMOS; i++)
+        m->slots[i].parent = -1;
+    m->data = data;
+    m->size = size;
+    m->pos = 0;
+    m->verbose = verbose;
+    m->seq = 1;
+    m->stats = stats;
+    m->base_vmo_pages = pmm_count(PAGE_STATE_VMO);
+    m->base_free = pmm_count(PAGE_STATE_FREE);
+    m->base_zero = pmm_count(PAGE_STATE_ZERO);
+    m->base_nodes = vmpl_nodes_live();
+    m->base_heap = host_alloc_live();
+    bool armed = false;
+    while (more(m)) {
+        uint8_t op = get8(m);
+        bool injected = armed;
+        armed = false;
+        if (stats) {
+            stats->ops++;
+            stats->injected += injected;
+        }
+        switch (op % 16) {
+        case 0:
+        case 1:
+            op_create(m, injected);
+            break;
+        case 2:
+        case 3:
+            op_child(m, false, injected);
+            break;
+        case 4:
+            op_child(m, true, injected);
+            break;
+        case 5:
+        case 6:
+            op_write(m, injected);
+            break;
+        case 7:
+            op_read(m);
+            break;
+        case 8:
+            op_range(m, ZX_VMO_OP_ZERO, injected);
+            break;
+        case 9:
+            op_range(m, ZX_VMO_OP_COMMIT, injected);
+            break;
+        case 10:
+            op_range(m, ZX_VMO_OP_DECOMMIT, injected);
+            break;
+        case 11:
+            op_set_size(m, injected);
+            break;
+        case 12:
+            op_close(m);
+            break;
+        case 13:
+            op_fault(m, injected);
+            break;
+        case 14:
+        case 15: {
+            // Fail the nth allocation (pages, heap or both) of the next operation.
+            uint8_t n = get8(m);
+            size_t k = 1 + n % 24;
+            if (n & 0x40)
+                pmm_fail_after(k);
+            if (n & 0x80 || !(n & 0x40))
+                host_alloc_fail_after(k + (n & 0x40 ? 0 : (n >> 5) % 3));
+            armed = true;
+            continue;
+        }
+        }
+        if (injected) {
+            pmm_fail_disarm();
+            host_alloc_fail_disarm();
+        }
+        check_all(m);
+    }
+    pmm_fail_disarm();
+    host_alloc_fail_disarm();
+    for (int s = 0; s < MAX_VMOS; s++) {
+        if (m->slots[s].v)
+            kobject_release(vmo_object(m->slots[s].v));
+        m->slots[s].v = NULL;
+    }
+    if (pmm_count(PAGE_STATE_VMO) != m->base_vmo_pages ||
+        pmm_count(PAGE_STATE_FREE) != m->base_free || pmm_count(PAGE_STATE_ZERO) != m->base_zero)
+        FAIL("pages not back: vmo %zu/%zu free %zu/%zu zero %zu/%zu", pmm_count(PAGE_STATE_VMO),
+             m->base_vmo_pages, pmm_count(PAGE_STATE_FREE), m->base_free,
+             pmm_count(PAGE_STATE_ZERO), m->base_zero);
+    if (vmpl_nodes_live() != m->base_nodes)
+        FAIL("page-list nodes not back: %zu/%zu", vmpl_nodes_live(), m->base_nodes);
+    if (host_alloc_live() != m->base_heap)
+        FAIL("heap objects not back: %zu/%zu", host_alloc_live(), m->base_heap);
+}
