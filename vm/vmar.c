@@ -587,6 +587,8 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
 
 // --- protect ---
 
+static struct vm_mapping *first_mapping_ending_after(struct vmar *v, vaddr_t addr);
+
 static bool mergeable(const struct vm_region *a, const struct vm_region *b) {
     const struct vm_mapping *ma = a->kind == VM_REGION_MAPPING ? containerof(a, struct vm_mapping, r)
                                                                : NULL;
@@ -642,33 +644,29 @@ zx_status_t vmar_protect(struct vmar *vmar, uint32_t perms, vaddr_t addr, uint64
     vaddr_t end = addr + len;
     zx_status_t st = ZX_OK;
     mutex_acquire(&as->lock);
-    struct vmar_tree_node *first = NULL;
     if (!vmar->alive)
         st = ZX_ERR_BAD_STATE;
     else if (!in_vmar(vmar, addr, len))
         st = ZX_ERR_INVALID_ARGS;
-    else if (!(first = vmar_tree_find(&vmar->children, addr)))
-        st = ZX_ERR_NOT_FOUND;
-    // Check the whole range first: every byte in mappings, no sub-VMAR, perms allowed.
+    // Check the whole range first, over the mappings at any depth in address order (as Zircon's
+    // enumerator does): a gap is NOT_FOUND, perms beyond a mapping's max_perms ACCESS_DENIED, and
+    // a mapping inside a sub-VMAR INVALID_ARGS (protect changes this VMAR's own mappings only).
     size_t splits = 0;
-    if (st == ZX_OK) {
-        vaddr_t expected = first->base;
-        struct vmar_tree_node *n;
-        for (n = first; st == ZX_OK && n && n->base < end; n = vmar_tree_next(n)) {
-            struct vm_mapping *m = vm_region_mapping(region_of(n));
-            if (!m)
-                st = ZX_ERR_INVALID_ARGS;
-            else if (n->base != expected)
-                st = ZX_ERR_NOT_FOUND;
-            else if (perms & ~m->max_perms)
-                st = ZX_ERR_ACCESS_DENIED;
-            else if (m->perms != perms)
-                splits += (n->base < addr) + (vmar_tree_node_end(n) > end);
-            expected = vmar_tree_node_end(n);
-        }
-        if (st == ZX_OK && expected < end)
+    vaddr_t expected = addr;
+    for (struct vm_mapping *m = first_mapping_ending_after(vmar, addr); st == ZX_OK && expected < end;
+         m = first_mapping_ending_after(vmar, expected)) {
+        if (!m || vm_region_base(&m->r) > expected)
             st = ZX_ERR_NOT_FOUND;
+        else if (perms & ~m->max_perms)
+            st = ZX_ERR_ACCESS_DENIED;
+        else if (m->r.parent != vmar)
+            st = ZX_ERR_INVALID_ARGS;
+        else if (m->perms != perms)
+            splits += (vm_region_base(&m->r) < addr) + (vm_region_end(&m->r) > end);
+        if (st == ZX_OK)
+            expected = vm_region_end(&m->r);
     }
+    struct vmar_tree_node *first = st == ZX_OK ? vmar_tree_find(&vmar->children, addr) : NULL;
     for (size_t i = 0; st == ZX_OK && i < splits; i++) {
         if (!(spares[i] = kmalloc(sizeof(struct vm_mapping))))
             st = ZX_ERR_NO_MEMORY;

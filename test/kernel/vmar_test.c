@@ -564,9 +564,15 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     EXPECT_STATUS(vmar_protect(root, R, base + 10 * PG, PG), ZX_ERR_NOT_FOUND);
     EXPECT_STATUS(vmar_protect(root, R, base + 15 * PG, 2 * PG), ZX_ERR_NOT_FOUND);
     EXPECT_EQ(mapping_at(as, base + 8 * PG)->perms, R | W);
+    // A sub-VMAR: empty, it is a gap; with a mapping in it, INVALID_ARGS (protect changes this
+    // VMAR's own mappings) -- unless the perms are beyond that mapping's max_perms.
     struct vmar *sub;
-    REQUIRE_OK(vmar_allocate(root, ZX_VM_SPECIFIC, off + 16 * PG, PG, &sub));
+    REQUIRE_OK(vmar_allocate(root, CAN_RWX | ZX_VM_SPECIFIC | ZX_VM_CAN_MAP_SPECIFIC, off + 16 * PG,
+                             PG, &sub));
+    EXPECT_STATUS(vmar_protect(root, R, base + 11 * PG, 6 * PG), ZX_ERR_NOT_FOUND);
+    REQUIRE_OK(vmar_map(sub, R | ZX_VM_SPECIFIC, 0, vmo, 0, PG, R, &a));
     EXPECT_STATUS(vmar_protect(root, R, base + 11 * PG, 6 * PG), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmar_protect(root, R | W, base + 11 * PG, 6 * PG), ZX_ERR_ACCESS_DENIED);
     EXPECT_EQ(mapping_at(as, base + 11 * PG)->perms, R | W);
     // Arguments.
     EXPECT_STATUS(vmar_protect(root, W, base, PG), ZX_ERR_INVALID_ARGS);
@@ -963,30 +969,47 @@ static bool m_mergeable(int x, int y) {
            ents[x].perms == ents[y].perms && ents[x].max == ents[y].max;
 }
 
+static bool m_below(int j, int v) {
+    for (int p = ents[j].parent; p >= 0; p = ents[p].parent) {
+        if (p == v)
+            return true;
+    }
+    return false;
+}
+
+// The mapping at any depth below v that ends after x and starts lowest, or -1.
+static int m_first_mapping_after(int v, uint64_t x) {
+    int best = -1;
+    for (int j = 0; j < NENT; j++) {
+        if (ents[j].live && !ents[j].is_vmar && m_end(j) > x && m_below(j, v) &&
+            (best < 0 || ents[j].base < ents[best].base))
+            best = j;
+    }
+    return best;
+}
+
 static zx_status_t m_protect(int v, uint32_t perms, uint64_t a, uint64_t e) {
     static int ch[NENT];
+    // Validation over the mappings at any depth, in address order.
+    uint64_t expected = a;
+    while (expected < e) {
+        int j = m_first_mapping_after(v, expected);
+        if (j < 0 || ents[j].base > expected)
+            return ZX_ERR_NOT_FOUND;
+        if (perms & ~ents[j].max)
+            return ZX_ERR_ACCESS_DENIED;
+        if (ents[j].parent != v)
+            return ZX_ERR_INVALID_ARGS;
+        expected = m_end(j);
+    }
     int n = m_children(v, ch);
     int first = -1;
     for (int k = 0; k < n; k++) {
         if (ents[ch[k]].base <= a && m_end(ch[k]) > a)
             first = k;
     }
-    if (first < 0)
-        return ZX_ERR_NOT_FOUND;
-    uint64_t expected = ents[ch[first]].base;
+    ASSERT(first >= 0);
     int k;
-    for (k = first; k < n && ents[ch[k]].base < e; k++) {
-        struct ment *c = &ents[ch[k]];
-        if (c->is_vmar)
-            return ZX_ERR_INVALID_ARGS;
-        if (c->base != expected)
-            return ZX_ERR_NOT_FOUND;
-        if (perms & ~c->max)
-            return ZX_ERR_ACCESS_DENIED;
-        expected = m_end(ch[k]);
-    }
-    if (expected < e)
-        return ZX_ERR_NOT_FOUND;
     for (k = first; k < n && ents[ch[k]].base < e; k++) {
         int j = ch[k];
         if (ents[j].perms == perms)
