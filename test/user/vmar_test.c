@@ -500,6 +500,23 @@ TEST(map_alignment) {
     zx_handle_close(vmo);
 }
 
+TEST(map_without_permissions) {
+    zx_handle_t vmo = ut_vmo(P, 0x19);
+    zx_vaddr_t a = 0;
+    REQUIRE_OK(zx_vmar_map(zx_vmar_root_self(), 0, 0, vmo, 0, P, &a));
+    zx_info_maps_t m;
+    if (EXPECT_TRUE(find_mapping(a, &m)))
+        EXPECT_EQ(m.u.mapping.mmu_flags, 0);
+    // The kernel may neither read nor write there on our behalf.
+    EXPECT_STATUS(zx_vmo_write(vmo, (const void *)a, 0, 8), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_vmo_read(vmo, (void *)a, 0, 8), ZX_ERR_ACCESS_DENIED);
+    EXPECT_EQ(ut_vmo_byte(vmo, 0), 0x19);
+    // The harness's own no-access page exists too.
+    EXPECT_NE(ut_noaccess_page, 0);
+    ut_unmap(a, P);
+    zx_handle_close(vmo);
+}
+
 TEST(map_past_vmo_end_is_allowed) {
     zx_handle_t vmo = ut_vmo(P, 0x7);
     uintptr_t a = ut_map(vmo, 0, 4 * P, ZX_VM_PERM_READ);
