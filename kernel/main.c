@@ -15,8 +15,10 @@
 #include "kernel/ktest_runner.h"
 #include "kernel/monitor.h"
 #include "kernel/printf.h"
+#include "kernel/process.h"
 #include "kernel/string.h"
 #include "kernel/thread.h"
+#include "kernel/userboot.h"
 #include "syscalls/user_copy.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
@@ -29,6 +31,7 @@ static const char *const known_keys[] = {
     "ktest",  // run in-kernel tests (optionally =SUITE[,SUITE.NAME...]) and power off
     "shell",  // after boot, run the serial monitor instead of powering off
     "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
+    "userboot",  // start userboot from the first boot module; its return code is the verdict
     "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
 };
 
@@ -105,6 +108,7 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     print_memory_summary();
     sched_init();
     sched_start_preemption();
+    process_layer_init();
 
     const char *ktest = cmdline_get(&kernel_cmdline, "ktest");
     if (ktest) {
@@ -115,6 +119,13 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (bench) {
         kbench_run_all(bench);
         qemu_exit(true);
+    }
+    if (cmdline_get(&kernel_cmdline, "userboot")) {
+        int64_t code = -1;
+        st = userboot_run(&code);
+        if (st == ZX_OK)
+            kprintf("jasper: userboot exited with %lld; powering off\n", (long long)code);
+        qemu_exit(st == ZX_OK && code == 0);
     }
     if (cmdline_get_bool(&kernel_cmdline, "shell"))
         monitor_run();

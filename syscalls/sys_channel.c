@@ -5,6 +5,7 @@
 
 #include "kernel/channel.h"
 #include "kernel/heap.h"
+#include "kernel/string.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 
@@ -29,7 +30,7 @@ int64_t sys_channel_create(uint32_t options, user_addr_t out0, user_addr_t out1)
             // Undo the first handle: read it back and close it.
             zx_handle_t h0;
             if (copy_from_user(&h0, out0, sizeof(h0)) == ZX_OK)
-                (void)handle_close(sys_handles(), h0);
+                sys_discard_handle(h0);
         }
     }
     kobject_release(channel_object(a));
@@ -140,7 +141,7 @@ int64_t sys_channel_read(zx_handle_t handle, uint32_t options, user_addr_t bytes
         if (cs != ZX_OK) {
             // Could not deliver: the message is lost, its handles closed.
             for (uint32_t i = 0; i < installed; i++)
-                (void)handle_close(sys_handles(), hvals[i]);
+                sys_discard_handle(hvals[i]);
         }
         st = cs;
     } else if (cs != ZX_OK) {

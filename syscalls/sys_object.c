@@ -4,6 +4,7 @@
 #include "kernel/channel.h"
 #include "kernel/heap.h"
 #include "kernel/process.h"
+#include "kernel/string.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"

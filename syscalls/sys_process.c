@@ -2,7 +2,9 @@
 // thread_exit, task_kill.
 #include <zircon/syscalls.h>
 
+#include "kernel/assert.h"
 #include "kernel/process.h"
+#include "kernel/string.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"
@@ -49,7 +51,7 @@ int64_t sys_process_create(zx_handle_t job, user_addr_t name, size_t name_size, 
         if (st != ZX_OK) {
             zx_handle_t h;
             if (copy_from_user(&h, proc_handle, sizeof(h)) == ZX_OK)
-                (void)handle_close(sys_handles(), h);
+                sys_discard_handle(h);
         }
     }
     kobject_release(&p->obj);
@@ -97,8 +99,8 @@ int64_t sys_process_start(zx_handle_t handle, zx_handle_t thread, zx_vaddr_t ent
         st = uthread_start(t, entry, stack, remote, arg2);
         if (st == ZX_OK)
             process_mark_started(p);
-        else if (remote != ZX_HANDLE_INVALID)
-            (void)handle_close(&p->handles, remote);
+        else if (remote != ZX_HANDLE_INVALID && handle_close(&p->handles, remote) != ZX_OK)
+            ASSERT_MSG(false, "%s", "a handle just installed could not be closed");
     }
     if (arg_obj)
         handle_drop(arg_obj);

@@ -24,8 +24,13 @@ zx_status_t sys_give_handle(struct kobject *obj, zx_rights_t rights, user_addr_t
         return st;
     st = copy_to_user(out, &h, sizeof(h));
     if (st != ZX_OK)
-        (void)handle_close(sys_handles(), h);
+        sys_discard_handle(h);
     return st;
+}
+
+void sys_discard_handle(zx_handle_t h) {
+    zx_status_t st = handle_close(sys_handles(), h);
+    (void)st;
 }
 
 zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) {

@@ -21,6 +21,9 @@ zx_status_t sys_get_object(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights
 // bad output pointer loses nothing. The caller keeps (and must release) its own reference.
 zx_status_t sys_give_handle(struct kobject *obj, zx_rights_t rights, user_addr_t out) MUST_USE;
 
+// Closes a handle of the caller's table during clean-up, where a failure has nothing to report.
+void sys_discard_handle(zx_handle_t h);
+
 // Validates a user output pointer for `size` bytes up front (range only; INVALID_ARGS).
 zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) MUST_USE;
 

@@ -44,8 +44,12 @@ static zx_status_t load_segment(zx_handle_t exec_vmo, zx_handle_t vmar, uint64_t
     zx_vm_option_t perms = ZX_VM_PERM_READ;
     if (ph->flags & ELF_PF_W)
         perms |= ZX_VM_PERM_WRITE;
-    if (ph->flags & ELF_PF_X)
+    if (ph->flags & ELF_PF_X) {
         perms |= ZX_VM_PERM_EXECUTE;
+        // A new VMO has no EXECUTE right; code needs it to be mapped executable.
+        if (st == ZX_OK)
+            st = zx_vmo_replace_as_executable(seg, ZX_HANDLE_INVALID, &seg);
+    }
     zx_vaddr_t addr;
     if (st == ZX_OK)
         st = zx_vmar_map(vmar, perms | ZX_VM_SPECIFIC, start - vmar_base, seg, 0, size, &addr);
