@@ -45,3 +45,117 @@ KTEST(cow_model, random_sequences) {
 KTEST(cow_model, random_sequences_with_failures) {
     random_runs(0x2545f4914f6cdd1dull, 150, 4000, true);
 }
+
+// --- Range changes reach every mapping that can see the range, in its own offsets ---
+
+#include <string.h>
+
+#include "kernel/object.h"
+#include "test/host/cow_host_env.h"
+#include "vm/vmar.h"
+#include "vm/vmo.h"
+
+#define PG ((uint64_t)4096)
+
+static void clear_log(void) {
+    range_changes.count = 0;
+}
+
+// True if the log holds exactly one entry for `m`, with this range and op.
+static bool logged(struct vm_mapping *m, uint64_t offset, uint64_t len, enum vm_range_op op) {
+    size_t n = 0;
+    bool match = false;
+    for (size_t i = 0; i < range_changes.count; i++) {
+        struct range_change *r = &range_changes.entries[i];
+        if (r->mapping != m)
+            continue;
+        n++;
+        match = r->offset == offset && r->len == len && r->op == op;
+    }
+    return n == 1 && match;
+}
+
+static size_t logged_for(struct vm_mapping *m) {
+    size_t n = 0;
+    for (size_t i = 0; i < range_changes.count; i++)
+        n += range_changes.entries[i].mapping == m;
+    return n;
+}
+
+KTEST(cow_hooks, range_changes) {
+    struct vmo *t, *c, *s, *cs;
+    REQUIRE_OK(vmo_create(8 * PG, ZX_VMO_RESIZABLE, &t));
+    static struct vm_mapping mt, mc, ms, mt2;
+    vmo_add_mapping(t, &mt);
+    vmo_add_mapping(t, &mt2);
+    uint8_t b = 1;
+    // A write committing zero content unmaps (zero-page PTEs) that page only.
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 3 * PG + 7, 1));
+    EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
+    EXPECT_TRUE(logged(&mt2, 3 * PG, PG, VM_RANGE_UNMAP));
+    REQUIRE_OK(vmo_write(t, &b, 4 * PG, 1));
+    // A snapshot removes write permission over the cloned range of the parent's mappings.
+    clear_log();
+    REQUIRE_OK(vmo_create_child(t, ZX_VMO_CHILD_SNAPSHOT, 2 * PG, 3 * PG, &c));
+    EXPECT_TRUE(logged(&mt, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
+    EXPECT_TRUE(logged(&mt2, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
+    vmo_add_mapping(c, &mc);
+    // The child copies a shared page: only its own mappings of that page are unmapped.
+    clear_log();
+    REQUIRE_OK(vmo_write(c, &b, PG, 1));
+    EXPECT_TRUE(logged(&mc, PG, PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(logged_for(&mt), 0u);
+    // The parent writes that page: nobody else reaches its original, it moves: nothing to do.
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 3 * PG, 1));
+    EXPECT_EQ(range_changes.count, 0u);
+    // The parent writes a page still shared: a copy, its own mappings unmapped.
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 4 * PG, 1));
+    EXPECT_TRUE(logged(&mt, 4 * PG, PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(logged_for(&mc), 0u);
+    // ZERO and shrink unmap their ranges.
+    clear_log();
+    REQUIRE_OK(vmo_op_range(c, ZX_VMO_OP_ZERO, 0, 2 * PG));
+    EXPECT_TRUE(logged(&mc, 0, 2 * PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(logged_for(&mt), 0u);
+    clear_log();
+    REQUIRE_OK(vmo_set_size(t, 5 * PG));
+    EXPECT_TRUE(logged(&mt, 5 * PG, 3 * PG, VM_RANGE_UNMAP));
+    vmo_remove_mapping(c, &mc);
+    kobject_release(vmo_object(c));
+    vmo_remove_mapping(t, &mt);
+    vmo_remove_mapping(t, &mt2);
+    kobject_release(vmo_object(t));
+
+    // Slices: changes to the shared node reach the slice's mappings in the slice's offsets.
+    REQUIRE_OK(vmo_create(8 * PG, 0, &t));
+    REQUIRE_OK(vmo_create_child(t, ZX_VMO_CHILD_SLICE, 2 * PG, 4 * PG, &s));
+    vmo_add_mapping(t, &mt);
+    vmo_add_mapping(s, &ms);
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 3 * PG, 1));
+    EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
+    EXPECT_TRUE(logged(&ms, PG, PG, VM_RANGE_UNMAP));
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 7 * PG, 1));  // outside the slice
+    EXPECT_EQ(logged_for(&ms), 0u);
+    // A snapshot of the slice write-protects the window in the parent's and the slice's mappings.
+    clear_log();
+    REQUIRE_OK(vmo_create_child(s, ZX_VMO_CHILD_SNAPSHOT, PG, 2 * PG, &cs));
+    EXPECT_TRUE(logged(&mt, 3 * PG, 2 * PG, VM_RANGE_REMOVE_WRITE));
+    EXPECT_TRUE(logged(&ms, PG, 2 * PG, VM_RANGE_REMOVE_WRITE));
+    clear_log();
+    REQUIRE_OK(vmo_op_range(s, ZX_VMO_OP_ZERO, PG, PG));
+    EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
+    EXPECT_TRUE(logged(&ms, PG, PG, VM_RANGE_UNMAP));
+    zx_info_vmo_t i;
+    vmo_get_info(t, &i);
+    EXPECT_EQ(i.num_mappings, 1u);
+    kobject_release(vmo_object(cs));
+    vmo_remove_mapping(s, &ms);
+    vmo_remove_mapping(t, &mt);
+    kobject_release(vmo_object(s));
+    kobject_release(vmo_object(t));
+}
