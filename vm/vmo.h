@@ -37,20 +37,34 @@ zx_status_t vmo_read(struct vmo *vmo, void *dst, uint64_t offset, size_t len) MU
 zx_status_t vmo_write(struct vmo *vmo, const void *src, uint64_t offset, size_t len) MUST_USE;
 
 uint64_t vmo_get_size(struct vmo *vmo);
-// ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflow, or an offset in a
-// chain of children overflows), ZX_ERR_NO_MEMORY. Shrinking frees what nothing can reach; bytes
-// past the new size in the last page read zero; mappings beyond the new end are unmapped.
+// ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflows or too large),
+// ZX_ERR_INVALID_ARGS (the offsets accumulated through the chain of parents plus the new size
+// overflow, as abi.md says), ZX_ERR_NO_MEMORY (nothing changed). Content size becomes `size`.
+// Shrinking frees what nothing can reach; bytes past the new size in the last page read zero;
+// mappings beyond the new end are unmapped.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) MUST_USE;
 uint64_t vmo_get_content_size(struct vmo *vmo);
+// ZX_ERR_OUT_OF_RANGE if content_size > size.
 zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_USE;
 
-// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*), with abi.md's alignment, range and NOT_SUPPORTED rules.
+// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*), with abi.md's alignment, range and NOT_SUPPORTED rules:
+// offset > size is ZX_ERR_OUT_OF_RANGE, lengths trim at the size. COMMIT rounds outward and
+// commits private pages (copies of shared content in a clone). DECOMMIT: ZX_ERR_NOT_SUPPORTED on
+// a snapshot (or a slice of one) and on a VMO whose node has open snapshot children, then
+// ZX_ERR_INVALID_ARGS if offset or size is unaligned. ZERO takes any range, commits nothing and
+// frees the pages it wholly covers (hiding shared content with markers or one zero interval).
+// LOCK/UNLOCK: ZX_ERR_NOT_SUPPORTED. CACHE_*: ZX_ERR_INVALID_ARGS for size 0, range checked,
+// otherwise nothing to do. Other ops: ZX_ERR_INVALID_ARGS. Rights are the caller's business.
+// ZX_ERR_NO_MEMORY: pages done before the failure stay done.
 zx_status_t vmo_op_range(struct vmo *vmo, uint32_t op, uint64_t offset, uint64_t size) MUST_USE;
 
 // Creates a child (ZX_VMO_CHILD_* options, already validated for unknown bits by the caller or
-// here: ZX_ERR_INVALID_ARGS). Errors per abi.md (INVALID_ARGS, OUT_OF_RANGE, NOT_SUPPORTED,
-// NO_MEMORY). Before it returns, write permission is removed from every mapping of the cloned
-// range of the parent (snapshots).
+// here: ZX_ERR_INVALID_ARGS). Errors per abi.md, in this order: INVALID_ARGS (unknown bits, not
+// exactly one kind, SLICE with RESIZABLE, unaligned offset), OUT_OF_RANGE (size rounding or
+// offset + size overflows), INVALID_ARGS (offsets accumulated through the chain overflow; a slice
+// outside the parent), NOT_SUPPORTED (a slice of a resizable VMO), NO_MEMORY (nothing changed).
+// The child's name is the parent's; its content size the unrounded `size`. Before it returns,
+// write permission is removed from every mapping of the cloned range of the parent (snapshots).
 zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,
                              struct vmo **out) MUST_USE;
 
