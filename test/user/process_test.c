@@ -166,8 +166,9 @@ TEST(process_create_errors) {
                       ut_noaccess_page);
     EXPECT_PTR_ERRORS(zx_process_create(job, "x", 1, 0, (zx_handle_t *)bad, &vmar), ut_ro_page);
     EXPECT_PTR_ERRORS(zx_process_create(job, "x", 1, 0, &proc, (zx_handle_t *)bad), ut_ro_page);
-    EXPECT_EQ(proc, ZX_HANDLE_INVALID);
-    EXPECT_EQ(vmar, ZX_HANDLE_INVALID);
+    // A failed call may have written one value, but no handle survives it.
+    EXPECT_FALSE(proc != ZX_HANDLE_INVALID && ut_handle_valid(proc));
+    EXPECT_FALSE(vmar != ZX_HANDLE_INVALID && ut_handle_valid(vmar));
 }
 
 // ---- Starting processes made by hand ----
@@ -373,7 +374,9 @@ TEST(thread_start_runs_and_exits) {
     EXPECT_EQ(thread_result[0], 0x1111);
     EXPECT_EQ(thread_result[1], 0x2222);
     EXPECT_TRUE(ut_signaled(th, ZX_THREAD_TERMINATED));
-    EXPECT_STATUS(zx_thread_start(th, (uintptr_t)thread_store, 0, 0, 0), ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(zx_thread_start(th, (uintptr_t)thread_store, (uintptr_t)ut_scratch + 4096 - 8,
+                                  0, 0),
+                  ZX_ERR_BAD_STATE);
     zx_handle_close(th);
     // We are still alive and well.
     EXPECT_FALSE(ut_signaled(zx_process_self(), ZX_PROCESS_TERMINATED));
