@@ -466,11 +466,11 @@ static int child_random(int argc, char **argv) {
         // Keep the round bounded in memory and free of garbage on the console.
         if ((nr == 13 || nr == 21) && a[1] == ZX_VMO_OP_COMMIT && a[3] > (1u << 20))
             a[3] = pick(1u << 20);
-        if (nr == 29) {
-            a[0] = bad_pointer();
-            a[1] = chance(50) ? 0 : 8;
-            if (a[0] == 0 || a[0] == (uintptr_t)&stress_thread_entry)
-                a[1] = 0;
+        if (nr == 29) {  // debug_write: only pointers that cannot be read, or nothing
+            static const uint64_t unreadable[] = {0, ROOT_END - 4, 0x0000800000000000ull,
+                                                  0xffffffff80000000ull};
+            a[0] = chance(50) ? unreadable[pick(4)] : chance(50) ? hole + pick(P) : noaccess_page;
+            a[1] = chance(20) ? 0 : 8;
         }
         if (nr == 25 || nr == 22)  // names: short and from our buffer when valid
             a[2] &= 0xff;
