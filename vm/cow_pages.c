@@ -555,7 +555,11 @@ static void cow_merge_locked(struct cow_node *p) {
     ASSERT(p->hidden && p->child_count == 1);
     struct cow_tree *t = p->tree;
     struct cow_node *x = containerof(p->children.next, struct cow_node, sibling);
-    if (vmpl_is_empty(&x->pages) && x->parent_offset == 0 &&
+    if (x->parent_limit == 0) {
+        // The child sees nothing of p: p's content is unreachable (its pages were freed when
+        // their last sharer left; markers and intervals are just dropped).
+        vmpl_remove_all(&p->pages, merge_release, NULL);
+    } else if (vmpl_is_empty(&x->pages) && x->parent_offset == 0 &&
         !vmpl_any_in_range(&p->pages, x->parent_limit, VMPL_MAX_SIZE)) {
         // The child has nothing of its own and sees all of p: take p's list whole, base and all.
         DEBUG_ASSERT(vmpl_skew(&x->pages) == vmpl_skew(&p->pages));
@@ -577,12 +581,13 @@ static void cow_merge_locked(struct cow_node *p) {
         }
     }
     x->has_intervals |= p->has_intervals;
-    // x now sees, through p's old window into p's parent, what p saw.
+    // x now sees, through p's old window into p's parent, what p saw. (With a zero-length window
+    // the offset only keeps the skew relation; it may wrap, which keeps it too.)
     if (p->parent) {
         uint64_t lim = x->parent_offset >= p->parent_limit
                            ? 0
                            : MIN(x->parent_limit, p->parent_limit - x->parent_offset);
-        x->parent_offset += p->parent_offset;
+        x->parent_offset += p->parent_offset;  // no overflow when lim > 0 (windows nest)
         x->parent_limit = lim;
         cow_replace_child(p, x);
     } else {

@@ -38,6 +38,40 @@ static void random_runs(uint64_t seed, int runs, size_t len, bool inject) {
     EXPECT_GT(st.snapshots, 0u);
 }
 
+// Deep trees: each run starts by building a chain (write into the newest VMO, snapshot it, seven
+// times, so every level owns content and gets a hidden node of its own), then goes on at random.
+KTEST(cow_model, random_after_chains) {
+    static uint8_t buf[4096];
+    struct cow_model_stats st = {0};
+    rng_state = 0x8cb92ba72f3d8dd7ull;
+    for (int r = 0; r < 150; r++) {
+        size_t n = 0;
+        buf[n++] = 0;             // create
+        buf[n++] = 12;            // 12 pages
+        buf[n++] = rnd8() & 1;    // maybe resizable
+        for (uint8_t k = 0; k < 7; k++) {
+            buf[n++] = 5;         // write
+            buf[n++] = k;         // into slot k (the newest)
+            buf[n++] = rnd8();    // offset (low byte)
+            buf[n++] = rnd8() % 0xc0;
+            buf[n++] = rnd8();    // length
+            buf[n++] = rnd8() % 0x30;
+            buf[n++] = 2;         // snapshot
+            buf[n++] = k;         // of slot k
+            buf[n++] = rnd8() % 3;           // offset 0..2 pages
+            buf[n++] = 12;                   // 12 pages
+            buf[n++] = rnd8() & 0x07;        // kind bits, no far offsets
+        }
+        while (n < sizeof(buf))
+            buf[n++] = rnd8();
+        cow_model_run(buf, n, getenv("COW_MODEL_VERBOSE") != NULL, &st);
+    }
+    printf("    %llu ops, %llu snapshots, depth up to %llu, %llu failed for lack of memory\n",
+           (unsigned long long)st.ops, (unsigned long long)st.snapshots,
+           (unsigned long long)st.max_depth, (unsigned long long)st.failed_nomem);
+    EXPECT_GE(st.max_depth, 7u);
+}
+
 KTEST(cow_model, random_sequences) {
     random_runs(0x9e3779b97f4a7c15ull, 150, 4000, false);
 }
