@@ -68,10 +68,11 @@ static void channel_on_zero_handles(struct kobject *obj) {
     struct channel *ch = channel_from_object(obj);
     irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
     struct channel *peer = ch->peer;
-    if (peer) {
+    // The peer may have lost its last reference already (its destroy waits for this lock).
+    if (peer && kobject_try_retain(&peer->obj))
         peer->peer_closed = true;
-        kobject_retain(&peer->obj);
-    }
+    else
+        peer = NULL;
     spin_unlock_irqrestore(&ch->pair->lock, s);
     if (peer) {
         kobject_signal(&peer->obj, 0, ZX_CHANNEL_PEER_CLOSED);

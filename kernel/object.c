@@ -34,6 +34,15 @@ void kobject_retain(struct kobject *obj) {
     sched_unlock_irqrestore(s);
 }
 
+bool kobject_try_retain(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    bool alive = obj->refs > 0;
+    if (alive)
+        obj->refs++;
+    sched_unlock_irqrestore(s);
+    return alive;
+}
+
 void kobject_release(struct kobject *obj) {
     uint64_t s = sched_lock_irqsave();
     ASSERT_MSG(obj->refs > 0, "koid %llu type %u", (unsigned long long)obj->koid, obj->type);

@@ -34,6 +34,9 @@ struct kobject {
 // Sets up `obj` with one reference (the caller's) and a fresh koid.
 void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops);
 void kobject_retain(struct kobject *obj);
+// Takes a reference unless the object is already on its way to destruction (refs reached zero:
+// its destroy may be about to run); returns whether it did. For pointers kept without a reference.
+bool kobject_try_retain(struct kobject *obj) MUST_USE;
 // Drops a reference; the last one destroys the object.
 void kobject_release(struct kobject *obj);
 // Clears then sets signal bits and wakes every waiter if the set changed.
