@@ -225,9 +225,12 @@ TEST(protect_errors) {
     zx_vaddr_t x;
     REQUIRE_OK(zx_vmar_allocate(zx_vmar_root_self(), CAN_ALL, 0, 8 * P, &v, &base));
     EXPECT_OK(zx_vmar_map(v, RW | ZX_VM_SPECIFIC, 0, vmo, 0, 2 * P, &x));
-    REQUIRE_OK(zx_vmar_allocate(v, ZX_VM_SPECIFIC | ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE,
+    REQUIRE_OK(zx_vmar_allocate(v,
+                                ZX_VM_SPECIFIC | ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE |
+                                    ZX_VM_CAN_MAP_SPECIFIC,
                                 2 * P, 4 * P, &sub, &x));
-    EXPECT_OK(zx_vmar_map(sub, RW, 0, vmo, 0, P, &x));
+    // The range [base, base + 3P) is fully mapped, but covers only part of the sub-VMAR.
+    EXPECT_OK(zx_vmar_map(sub, RW | ZX_VM_SPECIFIC, 0, vmo, 0, P, &x));
     EXPECT_STATUS(zx_vmar_protect(v, R, base, 3 * P), ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(mapping_flags(base), RW);
     // Destroyed VMAR.
