@@ -1,0 +1,79 @@
+// Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
+// snapshot, snapshot_unmapped, syscall) over 16 MiB (4,096 pages or calls), the measured part
+// between prof_begin() and prof_end(), the profiler's window markers. Built with scripts/cc-user.
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <zircon/process.h>
+#include <zircon/syscalls.h>
+
+static uint64_t vmb_now(void) {
+    return (uint64_t)zx_clock_get_monotonic();
+}
+
+#include "test/bench/vmbench_common.h"
+
+#ifndef SZ
+#define SZ (16ul << 20)  // bytes per workload; -DSZ=... to change
+#endif
+
+void prof_begin(void);
+void prof_end(void);
+__attribute__((noinline)) void prof_begin(void) {
+    __asm__ volatile("nop");
+}
+__attribute__((noinline)) void prof_end(void) {
+    __asm__ volatile("nop");
+}
+
+static char *map(zx_handle_t vmo) {
+    zx_vaddr_t a = 0;
+    if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0, SZ, &a))
+        printf("vmprof: map failed\n");
+    return (char *)a;
+}
+
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        const char *w = argv[i];
+        zx_handle_t vmo, child;
+        if (zx_vmo_create(SZ, 0, &vmo) != ZX_OK)
+            return 1;
+        char *p = map(vmo);
+        if (!strcmp(w, "zero_fill")) {
+            prof_begin();
+            vmb_touch_write(p, SZ);
+            prof_end();
+        } else if (!strcmp(w, "zero_read")) {
+            prof_begin();
+            (void)vmb_touch_read(p, SZ);
+            prof_end();
+        } else if (!strcmp(w, "cow")) {
+            vmb_stosq(p, 0x5a5a5a5a5a5a5a5aull, SZ / 8);
+            zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
+            char *c = map(child);
+            prof_begin();
+            vmb_touch_write(c, SZ);
+            prof_end();
+            zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)c, SZ);
+            zx_handle_close(child);
+        } else if (!strcmp(w, "snapshot") || !strcmp(w, "snapshot_unmapped")) {
+            vmb_stosq(p, 0x5a5a5a5a5a5a5a5aull, SZ / 8);
+            if (!strcmp(w, "snapshot_unmapped"))
+                zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)p, SZ);
+            prof_begin();
+            zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
+            zx_handle_close(child);
+            prof_end();
+        } else if (!strcmp(w, "syscall")) {
+            prof_begin();
+            for (int k = 0; k < 4096; k++)
+                zx_handle_close(ZX_HANDLE_INVALID);
+            prof_end();
+        }
+        zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)p, SZ);
+        zx_handle_close(vmo);
+    }
+    return 0;
+}
