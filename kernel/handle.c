@@ -167,6 +167,7 @@ zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **
     t->free_head = i + 1;
     t->count--;
     spin_unlock_irqrestore(&t->lock, s);
+    kobject_cancel_handle_waits(obj, t, h);
     *out_obj = obj;
     if (out_rights)
         *out_rights = rights;

@@ -22,6 +22,7 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->koid = koid_generate();
     obj->ops = ops;
     wait_queue_init(&obj->waiters);
+    list_init(&obj->handle_waits);
     uint64_t s = sched_lock_irqsave();
     live_objects++;
     sched_unlock_irqrestore(s);
@@ -72,11 +73,14 @@ zx_signals_t kobject_signals(struct kobject *obj) {
     return v;
 }
 
-zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
-                             zx_signals_t *out_observed) {
-    uint64_t s = sched_lock_irqsave();
+// Waits under the scheduler lock until a signal in `signals`, the deadline, an interruption, or
+// (if `hw` is not NULL) the cancellation of the handle it waits through.
+static zx_status_t wait_locked(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                               struct handle_wait *hw) {
     zx_status_t st = ZX_OK;
     while (!(obj->signals & signals)) {
+        if (hw && hw->canceled)
+            return ZX_ERR_CANCELED;
         st = wait_queue_block_interruptible_locked(&obj->waiters, deadline);
         if (st != ZX_OK) {
             // The signal may have arrived together with the deadline.
@@ -85,10 +89,46 @@ zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_
             break;
         }
     }
+    return st;
+}
+
+zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                             zx_signals_t *out_observed) {
+    uint64_t s = sched_lock_irqsave();
+    zx_status_t st = wait_locked(obj, signals, deadline, NULL);
     if (out_observed)
         *out_observed = obj->signals;
     sched_unlock_irqrestore(s);
     return st;
+}
+
+zx_status_t kobject_wait_one_handle(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                                    const void *table, zx_handle_t h,
+                                    zx_signals_t *out_observed) {
+    struct handle_wait hw = {.table = table, .handle = h};
+    uint64_t s = sched_lock_irqsave();
+    list_add_tail(&obj->handle_waits, &hw.node);
+    zx_status_t st = wait_locked(obj, signals, deadline, &hw);
+    list_delete(&hw.node);
+    if (out_observed)
+        *out_observed = obj->signals;
+    sched_unlock_irqrestore(s);
+    return st;
+}
+
+void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_handle_t h) {
+    uint64_t s = sched_lock_irqsave();
+    bool any = false;
+    list_for_each(&obj->handle_waits, it) {
+        struct handle_wait *hw = containerof(it, struct handle_wait, node);
+        if (hw->table == table && hw->handle == h) {
+            hw->canceled = true;
+            any = true;
+        }
+    }
+    if (any)
+        wait_queue_wake_all_locked(&obj->waiters, ZX_OK);  // they re-check and leave
+    sched_unlock_irqrestore(s);
 }
 
 size_t kobject_live_count(void) {

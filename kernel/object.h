@@ -29,6 +29,15 @@ struct kobject {
     zx_koid_t koid;
     const struct kobject_ops *ops;
     struct wait_queue waiters;  // threads in wait_one on this object
+    struct list_node handle_waits;  // struct handle_wait of waits made through a handle
+};
+
+// A wait made through a handle (zx_object_wait_one): closing that handle cancels it.
+struct handle_wait {
+    struct list_node node;
+    const void *table;  // the handle table the handle lives in
+    zx_handle_t handle;
+    bool canceled;
 };
 
 // Sets up `obj` with one reference (the caller's) and a fresh koid.
@@ -47,6 +56,13 @@ zx_signals_t kobject_signals(struct kobject *obj);
 // signals at that moment.
 zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
                              zx_signals_t *out_observed) MUST_USE;
+// kobject_wait_one through handle `h` of `table`: also ends with ZX_ERR_CANCELED when that
+// handle is removed from the table (kobject_cancel_handle_waits).
+zx_status_t kobject_wait_one_handle(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
+                                    const void *table, zx_handle_t h,
+                                    zx_signals_t *out_observed) MUST_USE;
+// Cancels the waits made through handle `h` of `table` (the handle was just removed).
+void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_handle_t h);
 // The next koid (first is 1024).
 zx_koid_t koid_generate(void);
 

@@ -212,6 +212,7 @@ void process_layer_init(void) {
     root_job = kzalloc(sizeof(*root_job));
     ASSERT(root_job);
     kobject_init(&root_job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
+    copy_name(root_job->name, "root", 4);
     sched_switch_hook = process_switch_hook;
     trap_page_fault_hook = vm_page_fault;
     trap_user_exception_hook = process_user_exception;

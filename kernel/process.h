@@ -28,6 +28,7 @@ enum task_state {
 
 struct job {
     struct kobject obj;
+    char name[ZX_MAX_NAME_LEN];
 };
 
 struct process {

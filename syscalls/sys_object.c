@@ -184,6 +184,9 @@ static bool get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
     case ZX_OBJ_TYPE_VMO:
         vmo_get_name(vmo_from_object(obj), out);
         return true;
+    case ZX_OBJ_TYPE_JOB:
+        memcpy(out, job_from_object(obj)->name, ZX_MAX_NAME_LEN);
+        return true;
     default:
         return false;
     }
@@ -197,6 +200,9 @@ static bool set_name(struct kobject *obj, const char *name, size_t len) {
         break;
     case ZX_OBJ_TYPE_THREAD:
         dst = uthread_from_object(obj)->name;
+        break;
+    case ZX_OBJ_TYPE_JOB:
+        dst = job_from_object(obj)->name;
         break;
     case ZX_OBJ_TYPE_VMO:
         vmo_set_name(vmo_from_object(obj), name, len);
@@ -288,7 +294,7 @@ int64_t sys_object_wait_one(zx_handle_t handle, zx_signals_t signals, zx_time_t 
     if (st != ZX_OK)
         return st;
     zx_signals_t seen = 0;
-    st = kobject_wait_one(obj, signals, deadline, &seen);
+    st = kobject_wait_one_handle(obj, signals, deadline, sys_handles(), handle, &seen);
     kobject_release(obj);
     if (observed) {
         zx_status_t cs = copy_to_user(observed, &seen, sizeof(seen));

@@ -164,9 +164,20 @@ int64_t sys_thread_exit(void) {
 
 int64_t sys_task_kill(zx_handle_t handle) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_DESTROY, &obj, NULL);
+    zx_rights_t rights;
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, 0, &obj, &rights);
     if (st != ZX_OK)
         return st;
+    // The type is checked before the rights, as for every call.
+    if (obj->type != ZX_OBJ_TYPE_PROCESS && obj->type != ZX_OBJ_TYPE_THREAD &&
+        obj->type != ZX_OBJ_TYPE_JOB)
+        st = ZX_ERR_WRONG_TYPE;
+    else if (!(rights & ZX_RIGHT_DESTROY))
+        st = ZX_ERR_ACCESS_DENIED;
+    if (st != ZX_OK) {
+        kobject_release(obj);
+        return st;
+    }
     switch (obj->type) {
     case ZX_OBJ_TYPE_PROCESS: {
         struct process *p = process_from_object(obj);
