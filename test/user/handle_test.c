@@ -134,7 +134,11 @@ TEST(replace) {
     zx_handle_t s3 = ut_vmo(PAGE, -1);
     EXPECT_STATUS(zx_handle_replace(s3, ZX_RIGHT_SAME_RIGHTS, NULL), ZX_ERR_INVALID_ARGS);
     EXPECT_FALSE(ut_handle_valid(s3));
-    zx_handle_close(s3);
+    zx_handle_t tmp = ZX_HANDLE_INVALID;
+    EXPECT_PTR_ERRORS((tmp = ut_vmo(PAGE, -1),
+                       zx_handle_replace(tmp, ZX_RIGHT_SAME_RIGHTS, (zx_handle_t *)bad)),
+                      ut_ro_page);
+    EXPECT_FALSE(ut_handle_valid(tmp));
     zx_handle_close(s);
 }
 

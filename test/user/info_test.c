@@ -378,6 +378,26 @@ TEST(process_maps_of_other_process) {
     zx_handle_close(proc);
 }
 
+TEST(process_maps_of_dead_process) {
+    struct ut_code c;
+    memset(&c, 0, sizeof(c));
+    ut_emit_exit(&c);
+    struct ut_proc p;
+    REQUIRE_OK(ut_proc_create(&p, "dead", &c));
+    EXPECT_OK(ut_proc_start(&p, ZX_HANDLE_INVALID, 0));
+    EXPECT_EQ(ut_wait_process(p.proc, 10), 0);
+    zx_info_maps_t maps[4];
+    size_t actual = 9, avail = 9;
+    EXPECT_STATUS(zx_object_get_info(p.proc, ZX_INFO_PROCESS_MAPS, maps, sizeof(maps), &actual,
+                                     &avail),
+                  ZX_ERR_BAD_STATE);
+    // ZX_INFO_PROCESS still answers.
+    zx_info_process_t pi;
+    EXPECT_OK(zx_object_get_info(p.proc, ZX_INFO_PROCESS, &pi, sizeof(pi), NULL, NULL));
+    EXPECT_EQ(pi.flags, ZX_INFO_PROCESS_FLAG_STARTED | ZX_INFO_PROCESS_FLAG_EXITED);
+    ut_proc_close(&p);
+}
+
 TEST(vmo_info_fields) {
     zx_handle_t vmo;
     REQUIRE_OK(zx_vmo_create(3 * P + 5, ZX_VMO_RESIZABLE, &vmo));
