@@ -203,8 +203,10 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         pmm_free_page(p);
         return ZX_ERR_NO_MEMORY;
     }
-    // n's mappings may show the ancestor's page or the zero page here: unmap them first.
-    vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
+    // n's mappings may show the ancestor's page or the zero page here: unmap them first (if
+    // anything not n's own was ever handed out for mapping).
+    if (n->maps_foreign)
+        vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
     cow_page_place(n, dst, p, 0);
     t->pages++;
     if (src)
@@ -493,6 +495,7 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         vmpl_set_skew(&n->pages, vmpl_skew(&hidden->pages), 0);
         n->base = 0;
         n->has_intervals = false;
+        n->maps_foreign = true;  // n's mappings now show pages of the hidden node
         n->parent = hidden;
         n->parent_offset = 0;
         n->parent_limit = n->size;

@@ -69,6 +69,11 @@ struct cow_node {
     bool hidden;
     bool merge_pending;             // hidden with one child: the merge failed for lack of memory
     bool has_intervals;             // the list may hold zero intervals (conservative)
+    // Visible nodes: some mapping may show, at some offset, a page that is not this node's own
+    // (the zero page or an ancestor's page, handed out read-only by a fault or a look-up, or
+    // pages that moved into a hidden parent at a snapshot). While false, replacing such content
+    // with an own page needs no unmapping. Cleared when no VMO of the node has a mapping.
+    bool maps_foreign;
     struct vmpl pages;
     struct list_node vmos;          // the VMOs showing this node (struct vmo, vm/vmo.c)
     // Walk scratch (tree lock; valid only during a walk): the range left to visit in this node's

@@ -536,6 +536,8 @@ zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags,
     vm_page_t *p = cow_lookup_locked(v->cow, o, &own);
     *out_pa = vm_page_paddr(p ? p : zero_page);
     *out_writable = p && own;
+    if (!*out_writable)
+        v->cow->maps_foreign = true;
 out:
     vmo_unlock(v);
     return st;
@@ -552,6 +554,8 @@ static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owne
     struct lookup_ctx *c = ctx;
     if (!vmpl_slot_is_page(*slot))
         return ZX_ERR_NEXT;
+    if (owner != c->v->cow)
+        c->v->cow->maps_foreign = true;
     return c->fn(c->ctx, offset - c->v->cow_offset, vm_page_paddr(vmpl_slot_page(*slot)),
                  owner == c->v->cow);
 }
@@ -584,6 +588,12 @@ void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
     list_delete(&m->vmo_node);
     ASSERT(v->num_mappings > 0);
     v->num_mappings--;
+    // With no mapping left on the node, no PTE can show a page that is not the node's own.
+    bool mapped = false;
+    list_for_each(&v->cow->vmos, it)
+        mapped |= containerof(it, struct vmo, cow_link)->num_mappings > 0;
+    if (!mapped)
+        v->cow->maps_foreign = false;
     vmo_unlock(v);
 }
 

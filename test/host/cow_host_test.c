@@ -123,19 +123,33 @@ KTEST(cow_hooks, range_changes) {
     vmo_add_mapping(t, &mt);
     vmo_add_mapping(t, &mt2);
     uint8_t b = 1;
-    // A write committing zero content unmaps (zero-page PTEs) that page only.
+    paddr_t pa;
+    bool w;
+    // Committing zero content needs no unmapping while nothing but the VMO's own pages was
+    // ever handed out for mapping ...
+    clear_log();
+    REQUIRE_OK(vmo_write(t, &b, 4 * PG, 1));
+    EXPECT_EQ(range_changes.count, 0u);
+    // ... but once a read fault handed out the zero page, it unmaps that page, everywhere.
+    REQUIRE_OK(vmo_fault_page(t, 6 * PG, 0, &pa, &w));
+    EXPECT_FALSE(w);
     clear_log();
     REQUIRE_OK(vmo_write(t, &b, 3 * PG + 7, 1));
     EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
     EXPECT_TRUE(logged(&mt2, 3 * PG, PG, VM_RANGE_UNMAP));
-    REQUIRE_OK(vmo_write(t, &b, 4 * PG, 1));
     // A snapshot removes write permission over the cloned range of the parent's mappings.
     clear_log();
     REQUIRE_OK(vmo_create_child(t, ZX_VMO_CHILD_SNAPSHOT, 2 * PG, 3 * PG, &c));
     EXPECT_TRUE(logged(&mt, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
     EXPECT_TRUE(logged(&mt2, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
     vmo_add_mapping(c, &mc);
-    // The child copies a shared page: only its own mappings of that page are unmapped.
+    // The child copies a shared page it has not handed out: nothing to unmap.
+    clear_log();
+    REQUIRE_OK(vmo_write(c, &b, 0, 1));
+    EXPECT_EQ(range_changes.count, 0u);
+    // After a read fault handed out a shared page, a copy unmaps the child's own mappings only.
+    REQUIRE_OK(vmo_fault_page(c, PG, 0, &pa, &w));
+    EXPECT_FALSE(w);
     clear_log();
     REQUIRE_OK(vmo_write(c, &b, PG, 1));
     EXPECT_TRUE(logged(&mc, PG, PG, VM_RANGE_UNMAP));
@@ -168,6 +182,7 @@ KTEST(cow_hooks, range_changes) {
     REQUIRE_OK(vmo_create_child(t, ZX_VMO_CHILD_SLICE, 2 * PG, 4 * PG, &s));
     vmo_add_mapping(t, &mt);
     vmo_add_mapping(s, &ms);
+    REQUIRE_OK(vmo_fault_page(s, PG, 0, &pa, &w));  // the zero page, handed out by the slice
     clear_log();
     REQUIRE_OK(vmo_write(t, &b, 3 * PG, 1));
     EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
