@@ -562,4 +562,283 @@ TEST(accumulated_offset_overflow) {
     zx_handle_close(parent);
 }
 
+// ---- Random operations against a model ----
+// Up to MV VMOs of at most MP pages: roots, snapshots (resizable or not) and slices, written,
+// zeroed, resized and closed at random, through syscalls and through mappings. After every step
+// the touched VMO must read exactly like the model; every few steps all of them, and the page
+// accounting must add up: the scaled figures of all live VMOs sum to the pages in use.
+
+#define MV 16
+#define MP 6
+
+struct mvmo {
+    bool live;
+    zx_handle_t h;
+    uint64_t size;       // page-rounded
+    bool resizable;
+    int alias;           // a slice: the VMO whose bytes it shows; -1 otherwise
+    uint64_t alias_off;
+    int slices;          // live slices of this VMO
+    uintptr_t map;       // a read-write mapping of MP pages, or 0
+    uint8_t data[MP * 4096];
+};
+
+static struct mvmo mv[MV];
+static uint64_t mrng;
+static uint8_t mbuf[MP * 4096];
+
+static uint64_t mrand(void) {
+    mrng ^= mrng << 13;
+    mrng ^= mrng >> 7;
+    mrng ^= mrng << 17;
+    return mrng;
+}
+
+static uint8_t *mbyte(int v, uint64_t off) {
+    while (mv[v].alias >= 0) {
+        off += mv[v].alias_off;
+        v = mv[v].alias;
+    }
+    return &mv[v].data[off];
+}
+
+static bool model_check(int v, const char *what) {
+    struct mvmo *m = &mv[v];
+    uint64_t size = 0;
+    if (zx_vmo_get_size(m->h, &size) != ZX_OK || size != m->size) {
+        ut_fail(__FILE__, __LINE__, "%s: VMO %d size %llu, model %llu", what, v,
+                (unsigned long long)size, (unsigned long long)m->size);
+        return false;
+    }
+    memset(mbuf, 0xee, sizeof(mbuf));
+    if (m->size && zx_vmo_read(m->h, mbuf, 0, m->size) != ZX_OK) {
+        ut_fail(__FILE__, __LINE__, "%s: reading VMO %d failed", what, v);
+        return false;
+    }
+    for (uint64_t i = 0; i < m->size; i++) {
+        uint8_t want = *mbyte(v, i);
+        uint8_t via_map = m->map ? ((volatile uint8_t *)m->map)[i] : want;
+        if (mbuf[i] != want || via_map != want) {
+            ut_fail(__FILE__, __LINE__,
+                    "%s: VMO %d byte %#llx: read %#x, mapping %#x, model %#x", what, v,
+                    (unsigned long long)i, mbuf[i], via_map, want);
+            return false;
+        }
+    }
+    return true;
+}
+
+static bool model_accounting(uint64_t base, const char *what) {
+    uint64_t sum = 0;
+    int n = 0;
+    for (int v = 0; v < MV; v++) {
+        if (!mv[v].live)
+            continue;
+        n++;
+        sum += ut_vmo_info(mv[v].h).committed_scaled_bytes;
+    }
+    uint64_t used = ut_vmo_bytes() - base;
+    // Each VMO's figure is rounded down to a byte.
+    if (used < sum || used - sum > (uint64_t)n) {
+        ut_fail(__FILE__, __LINE__,
+                "%s: the live VMOs' scaled bytes add up to %llu, but %llu bytes are in use",
+                what, (unsigned long long)sum, (unsigned long long)used);
+        return false;
+    }
+    return true;
+}
+
+static int model_pick_live(void) {
+    for (int tries = 0; tries < 64; tries++) {
+        int v = (int)(mrand() % MV);
+        if (mv[v].live)
+            return v;
+    }
+    return -1;
+}
+
+static int model_free_slot(void) {
+    for (int v = 0; v < MV; v++) {
+        if (!mv[v].live)
+            return v;
+    }
+    return -1;
+}
+
+static void model_close(int v) {
+    struct mvmo *m = &mv[v];
+    if (m->map)
+        zx_vmar_unmap(zx_vmar_root_self(), m->map, MP * PAGE);
+    zx_handle_close(m->h);
+    if (m->alias >= 0)
+        mv[m->alias].slices--;
+    m->live = false;
+    m->map = 0;
+}
+
+#ifndef MODEL_SEEDS
+#define MODEL_SEEDS 2
+#endif
+#ifndef MODEL_STEPS
+#define MODEL_STEPS 1500
+#endif
+
+static void model_run(uint64_t seed) {
+    uint64_t base = ut_vmo_bytes();
+    memset(mv, 0, sizeof(mv));
+    mrng = 0x243f6a8885a308d3ull ^ (seed * 0x9e3779b97f4a7c15ull);
+    char what[96];
+    int steps = 0;
+    for (int step = 0; step < MODEL_STEPS && !ut_current_failed(); step++) {
+        int op = (int)(mrand() % 10);
+        int v = model_pick_live();
+        int f = model_free_slot();
+        steps++;
+        if (v < 0 || (op <= 1 && f >= 0)) {
+            // A new root or child.
+            if (f < 0)
+                continue;
+            struct mvmo *m = &mv[f];
+            memset(m->data, 0, sizeof(m->data));
+            m->alias = -1;
+            m->slices = 0;
+            m->map = 0;
+            uint64_t bytes = (mrand() % (MP + 1)) * PAGE - (mrand() % 2) * (mrand() % 100);
+            if ((int64_t)bytes < 0)
+                bytes = 0;
+            if (v < 0 || mrand() % 3 == 0) {
+                m->resizable = mrand() % 2;
+                snprintf(what, sizeof(what), "step %d: create %d (%llu bytes%s)", step, f,
+                         (unsigned long long)bytes, m->resizable ? ", resizable" : "");
+                REQUIRE_OK(zx_vmo_create(bytes, m->resizable ? ZX_VMO_RESIZABLE : 0, &m->h));
+            } else if (mrand() % 3 == 0 && !mv[v].resizable) {
+                // A slice inside v.
+                uint64_t pages = mv[v].size / PAGE;
+                uint64_t off = pages ? (mrand() % pages) * PAGE : 0;
+                bytes = ((mrand() % (pages - off / PAGE + 1)) * PAGE);
+                snprintf(what, sizeof(what), "step %d: slice %d of %d at %#llx, %llu bytes", step,
+                         f, v, (unsigned long long)off, (unsigned long long)bytes);
+                REQUIRE_OK(zx_vmo_create_child(mv[v].h, ZX_VMO_CHILD_SLICE, off, bytes, &m->h));
+                m->alias = v;
+                m->alias_off = off;
+                m->resizable = false;
+                mv[v].slices++;
+            } else {
+                uint64_t off = (mrand() % (MP + 1)) * PAGE;
+                m->resizable = mrand() % 2;
+                snprintf(what, sizeof(what), "step %d: snapshot %d of %d at %#llx, %llu bytes%s",
+                         step, f, v, (unsigned long long)off, (unsigned long long)bytes,
+                         m->resizable ? ", resizable" : "");
+                REQUIRE_OK(zx_vmo_create_child(
+                    mv[v].h, ZX_VMO_CHILD_SNAPSHOT | (m->resizable ? ZX_VMO_CHILD_RESIZABLE : 0),
+                    off, bytes, &m->h));
+                // The child's size rounds up; it sees whole pages of the parent.
+                uint64_t rounded = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+                for (uint64_t i = 0; i < MP * PAGE; i++)
+                    m->data[i] = off + i < mv[v].size && i < rounded ? *mbyte(v, off + i) : 0;
+            }
+            m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+            m->live = true;
+            v = f;
+        } else if (op <= 4) {
+            // Write some bytes, through the syscall or the mapping.
+            struct mvmo *m = &mv[v];
+            if (!m->size)
+                continue;
+            uint64_t off = mrand() % m->size;
+            uint64_t len = 1 + mrand() % (mrand() % 2 ? 16 : 2 * PAGE);
+            if (len > m->size - off)
+                len = m->size - off;
+            uint8_t val = (uint8_t)(mrand() | 1);
+            bool via_map = m->map && mrand() % 2;
+            snprintf(what, sizeof(what), "step %d: write %d [%#llx, +%#llx) = %#x%s", step, v,
+                     (unsigned long long)off, (unsigned long long)len, val,
+                     via_map ? " through the mapping" : "");
+            memset(mbuf, val, len);
+            if (via_map)
+                memset((void *)(m->map + off), val, len);
+            else
+                REQUIRE_OK(zx_vmo_write(m->h, mbuf, off, len));
+            for (uint64_t i = 0; i < len; i++)
+                *mbyte(v, off + i) = val;
+        } else if (op == 5) {
+            // ZERO an unaligned range (trimmed at the end).
+            struct mvmo *m = &mv[v];
+            if (!m->size)
+                continue;
+            uint64_t off = mrand() % m->size;
+            uint64_t len = mrand() % (3 * PAGE);
+            snprintf(what, sizeof(what), "step %d: zero %d [%#llx, +%#llx)", step, v,
+                     (unsigned long long)off, (unsigned long long)len);
+            REQUIRE_OK(zx_vmo_op_range(m->h, ZX_VMO_OP_ZERO, off, len, NULL, 0));
+            for (uint64_t i = off; i < off + len && i < m->size; i++)
+                *mbyte(v, i) = 0;
+        } else if (op == 6) {
+            // Resize a resizable VMO.
+            struct mvmo *m = &mv[v];
+            if (!m->resizable)
+                continue;
+            uint64_t bytes = mrand() % (MP * PAGE + 1);
+            snprintf(what, sizeof(what), "step %d: set_size %d to %llu", step, v,
+                     (unsigned long long)bytes);
+            REQUIRE_OK(zx_vmo_set_size(m->h, bytes));
+            for (uint64_t i = bytes; i < MP * PAGE; i++)
+                m->data[i] = 0;
+            m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+        } else if (op == 7) {
+            // Map or unmap.
+            struct mvmo *m = &mv[v];
+            snprintf(what, sizeof(what), "step %d: %s %d", step, m->map ? "unmap" : "map", v);
+            if (m->map) {
+                REQUIRE_OK(zx_vmar_unmap(zx_vmar_root_self(), m->map, MP * PAGE));
+                m->map = 0;
+            } else {
+                zx_vaddr_t a;
+                REQUIRE_OK(zx_vmar_map(zx_vmar_root_self(),
+                                       ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_ALLOW_FAULTS,
+                                       0, m->h, 0, MP * PAGE, &a));
+                m->map = a;
+            }
+        } else if (op == 8) {
+            // COMMIT changes nothing visible.
+            snprintf(what, sizeof(what), "step %d: commit %d", step, v);
+            REQUIRE_OK(zx_vmo_op_range(mv[v].h, ZX_VMO_OP_COMMIT, 0, MP * PAGE, NULL, 0));
+        } else {
+            // Close (not while slices of it live: their parent must stay measurable).
+            if (mv[v].slices)
+                continue;
+            snprintf(what, sizeof(what), "step %d: close %d", step, v);
+            model_close(v);
+            if (!model_accounting(base, what))
+                break;
+            continue;
+        }
+        if (!model_check(v, what))
+            break;
+        if (step % 16 == 0) {
+            for (int w = 0; w < MV; w++) {
+                if (mv[w].live && !model_check(w, what))
+                    break;
+            }
+            if (!model_accounting(base, what))
+                break;
+        }
+    }
+    if (ut_current_failed())
+        printf("    seed %llu: failed after %d steps\n", (unsigned long long)seed, steps);
+    // Close slices first, then the rest.
+    for (int round = 0; round < MV; round++) {
+        for (int v = 0; v < MV; v++) {
+            if (mv[v].live && !mv[v].slices)
+                model_close(v);
+        }
+    }
+    EXPECT_EQ(ut_vmo_bytes(), base);
+}
+
+TEST(random_operations_against_model) {
+    for (uint64_t seed = 0; seed < MODEL_SEEDS && !ut_current_failed(); seed++)
+        model_run(seed);
+}
+
 UTEST_MAIN(NULL)
