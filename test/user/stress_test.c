@@ -699,6 +699,69 @@ static int child_races(int argc, char **argv) {
     return race_bad ? 10 : 0;
 }
 
+// ---- Killed in the middle of things ----
+
+static void busy_thread(uintptr_t id, uintptr_t arg2) {
+    (void)arg2;
+    zx_handle_t vmo, a, b;
+    if (zx_vmo_create(64 * 1024, 0, &vmo) != ZX_OK || zx_channel_create(0, &a, &b) != ZX_OK)
+        zx_thread_exit();
+    static uint8_t big[3][64 * 1024];
+    for (uint64_t n = 0;; n++) {
+        switch (id) {
+        case 0: {
+            zx_handle_t c;
+            zx_vmo_write(vmo, big[0], 0, sizeof(big[0]));
+            if (zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, 64 * 1024, &c) == ZX_OK) {
+                zx_vmo_write(c, big[0], n % 16 * PAGE, PAGE);
+                zx_handle_close(c);
+            }
+            break;
+        }
+        case 1:
+            zx_object_wait_one(b, ZX_CHANNEL_PEER_CLOSED, ZX_TIME_INFINITE, NULL);
+            break;
+        default: {
+            zx_handle_t d, got;
+            uint32_t nb, nh;
+            if (zx_handle_duplicate(vmo, ZX_RIGHT_SAME_RIGHTS, &d) == ZX_OK)
+                zx_channel_write(a, 0, big[2], 8192, &d, 1);
+            if (zx_channel_read(b, 0, big[2], &got, sizeof(big[2]), 1, &nb, &nh) == ZX_OK)
+                zx_handle_close(got);
+            break;
+        }
+        }
+    }
+}
+
+static int child_busy(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    for (uintptr_t i = 0; i < 3; i++) {
+        zx_handle_t svmo, t;
+        zx_vaddr_t stack;
+        if (zx_vmo_create(16 * PAGE, 0, &svmo) != ZX_OK ||
+            zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, svmo, 0,
+                        16 * PAGE, &stack) != ZX_OK ||
+            zx_thread_create(zx_process_self(), "busy", 4, 0, &t) != ZX_OK ||
+            zx_thread_start(t, (uintptr_t)busy_thread, stack + 16 * PAGE - 8, i, 0) != ZX_OK)
+            return 1;
+        zx_handle_close(svmo);
+    }
+    zx_handle_t vmo;
+    if (zx_vmo_create(256 * PAGE, 0, &vmo) != ZX_OK)
+        return 2;
+    for (;;) {
+        zx_vaddr_t a;
+        if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                        256 * PAGE, &a) == ZX_OK) {
+            for (int i = 0; i < 256; i += 3)
+                ((volatile uint8_t *)a)[i * PAGE] = (uint8_t)i;
+            zx_vmar_unmap(zx_vmar_root_self(), a, 256 * PAGE);
+        }
+    }
+}
+
 // ---- The tests ----
 
 static uint64_t seed_base = 1;
@@ -738,6 +801,20 @@ TEST(races) {
     EXPECT_EQ(ut_run_child_t("races", NULL, 120), 0);
 }
 
+TEST(killed_in_the_middle_of_things) {
+    for (int i = 0; i < 10; i++) {
+        uint64_t before = ut_vmo_bytes();
+        zx_handle_t proc = ut_start_child("busy", NULL);
+        REQUIRE_TRUE(proc);
+        zx_nanosleep(ut_deadline_after((5 + (i * 7) % 40) * 1000000ll));
+        EXPECT_OK(zx_task_kill(proc));
+        EXPECT_EQ(ut_wait_process(proc, 20), ZX_TASK_RETCODE_SYSCALL_KILL);
+        zx_handle_close(proc);
+        if (!EXPECT_EQ(ut_vmo_bytes(), before))
+            printf("      (iteration %d)\n", i);
+    }
+}
+
 TEST(many_handles) {
     EXPECT_EQ(ut_run_child_t("many-handles", NULL, 120), 0);
 }
@@ -763,6 +840,7 @@ static const struct ut_child children[] = {
     {"oom", child_oom},
     {"many-handles", child_many_handles},
     {"races", child_races},
+    {"busy", child_busy},
     {NULL, NULL},
 };
 UTEST_MAIN(children)
