@@ -8,7 +8,7 @@
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
-static uint64_t vmb_now(void) {
+__attribute__((unused)) static uint64_t vmb_now(void) {
     return (uint64_t)zx_clock_get_monotonic();
 }
 

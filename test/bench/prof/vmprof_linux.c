@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t vmb_now(void) {
+__attribute__((unused)) static uint64_t vmb_now(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
