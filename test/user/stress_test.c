@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include <jasper/launch.h>
+
 #include "test/user/utest.h"
+#include "ulib/ulib_priv.h"
 
 #define P ((uint64_t)PAGE)
 #define ROUNDS 12
@@ -762,6 +765,45 @@ static int child_busy(int argc, char **argv) {
     }
 }
 
+// ---- Deep chains ----
+
+#define CHAIN 1500
+
+// A chain of CHAIN snapshots (each of the previous one) or slices, every level writing its own
+// byte; the leaf sees them all. Closed from the root or from the leaf.
+static int child_chain(int argc, char **argv) {
+    bool slices = argc > 1 && strcmp(argv[1], "slices") == 0;
+    bool from_leaf = argc > 2 && strcmp(argv[2], "leaf-first") == 0;
+    static zx_handle_t h[CHAIN];
+    if (zx_vmo_create(2 * PAGE, 0, &h[0]) != ZX_OK)
+        return 1;
+    for (int i = 1; i < CHAIN; i++) {
+        zx_status_t st = zx_vmo_create_child(
+            h[i - 1], slices ? ZX_VMO_CHILD_SLICE : ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PAGE, &h[i]);
+        if (st != ZX_OK) {
+            printf("stress: chain level %d: %d\n", i, st);
+            return 2;
+        }
+        uint8_t b = (uint8_t)i;
+        if (zx_vmo_write(h[i], &b, (uint64_t)(i % (2 * PAGE)), 1) != ZX_OK)
+            return 3;
+    }
+    uint8_t leaf[2 * 4096];
+    if (zx_vmo_read(h[CHAIN - 1], leaf, 0, sizeof(leaf)) != ZX_OK)
+        return 4;
+    for (int i = 1; i < CHAIN; i++) {
+        if (leaf[i % (2 * PAGE)] != (uint8_t)i)
+            return 5;
+    }
+    // Slices share one set of pages: the root sees the leaf's writes; snapshots do not.
+    uint8_t b0;
+    if (zx_vmo_read(h[0], &b0, CHAIN - 1, 1) != ZX_OK || b0 != (slices ? (uint8_t)(CHAIN - 1) : 0))
+        return 6;
+    for (int i = 0; i < CHAIN; i++)
+        zx_handle_close(h[from_leaf ? CHAIN - 1 - i : i]);
+    return 0;
+}
+
 // ---- The tests ----
 
 static uint64_t seed_base = 1;
@@ -815,6 +857,22 @@ TEST(killed_in_the_middle_of_things) {
     }
 }
 
+TEST(deep_chains) {
+    static const char *const kinds[][2] = {{"snapshots", "root-first"},
+                                           {"snapshots", "leaf-first"},
+                                           {"slices", "root-first"},
+                                           {"slices", "leaf-first"}};
+    for (int i = 0; i < 4; i++) {
+        zx_handle_t proc;
+        const char *argv[] = {"stress_test", "--child", "chain", kinds[i][0], kinds[i][1]};
+        REQUIRE_OK(jasper_launch(zx_job_default(), "chain", ulib_executable_vmo(), 5, argv,
+                                 &proc));
+        if (!EXPECT_EQ(ut_wait_process(proc, 120), 0))
+            printf("      (%s, %s)\n", kinds[i][0], kinds[i][1]);
+        zx_handle_close(proc);
+    }
+}
+
 TEST(many_handles) {
     EXPECT_EQ(ut_run_child_t("many-handles", NULL, 120), 0);
 }
@@ -841,6 +899,7 @@ static const struct ut_child children[] = {
     {"many-handles", child_many_handles},
     {"races", child_races},
     {"busy", child_busy},
+    {"chain", child_chain},
     {NULL, NULL},
 };
 UTEST_MAIN(children)
