@@ -25,13 +25,10 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-// Clang thread-safety annotations; they expand to nothing under GCC.
-#if defined(__clang__)
-#define GUARDED_BY(x) __attribute__((guarded_by(x)))
-#define REQUIRES(...) __attribute__((requires_capability(__VA_ARGS__)))
-#else
+// Lock annotations, as documentation: "this field is guarded by that lock". Clang's
+// thread-safety attributes cannot name a sibling field in C (only C++ has member lookup there),
+// so these expand to nothing under every compiler.
 #define GUARDED_BY(x)
 #define REQUIRES(...)
-#endif
 
 #endif  // KERNEL_COMPILER_H
