@@ -58,8 +58,8 @@ int64_t sys_process_create(zx_handle_t job, user_addr_t name, size_t name_size, 
     return st;
 }
 
-// Entry points and stacks must be user addresses: entering user mode at a non-canonical address
-// would fault in the kernel.
+// Entry points must be user addresses: entering user mode at a non-canonical rip would fault in
+// the kernel. The stack is not checked (as in Zircon): a bad one faults in user mode.
 static bool user_code_address_ok(zx_vaddr_t a) {
     return a >= USER_ASPACE_BASE && a < USER_ASPACE_END;
 }
@@ -87,7 +87,7 @@ int64_t sys_process_start(zx_handle_t handle, zx_handle_t thread, zx_vaddr_t ent
         st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK && (p->info_flags & ZX_INFO_PROCESS_FLAG_STARTED))
         st = ZX_ERR_BAD_STATE;
-    if (st == ZX_OK && (!user_code_address_ok(entry) || !user_code_address_ok(stack)))
+    if (st == ZX_OK && !user_code_address_ok(entry))
         st = ZX_ERR_INVALID_ARGS;
     zx_handle_t remote = ZX_HANDLE_INVALID;
     if (st == ZX_OK && arg_obj) {
@@ -150,7 +150,7 @@ int64_t sys_thread_start(zx_handle_t handle, zx_vaddr_t thread_entry, zx_vaddr_t
     struct uthread *t = uthread_from_object(tobj);
     if (!(t->proc->info_flags & ZX_INFO_PROCESS_FLAG_STARTED))
         st = ZX_ERR_BAD_STATE;  // the first thread starts with zx_process_start
-    else if (!user_code_address_ok(thread_entry) || !user_code_address_ok(stack))
+    else if (!user_code_address_ok(thread_entry))
         st = ZX_ERR_INVALID_ARGS;
     else
         st = uthread_start(t, thread_entry, stack, arg1, arg2);

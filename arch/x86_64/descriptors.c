@@ -49,7 +49,7 @@ static struct tss tss;
 static struct idt_entry idt[256];
 static uint8_t ist_stacks[3][IST_STACK_SIZE] ALIGNED(16);
 
-extern const uint64_t trap_stub_table[256];
+extern const uint8_t trap_stubs[256 * 16];  // traps.S: stub v at offset 16 * v
 
 static void idt_set(unsigned vector, uint64_t handler, unsigned ist, unsigned dpl) {
     idt[vector] = (struct idt_entry){
@@ -99,7 +99,7 @@ void arch_descriptors_init(void) {
                      : v == TRAP_MC ? IST_MACHINE_CHECK
                                      : 0;
         // Breakpoints may be raised from user mode with int3.
-        idt_set(v, trap_stub_table[v], ist, v == TRAP_BP ? 3 : 0);
+        idt_set(v, (uint64_t)&trap_stubs[16 * v], ist, v == TRAP_BP ? 3 : 0);
     }
     struct descriptor_ptr idtr = {sizeof(idt) - 1, (uint64_t)idt};
     __asm__ volatile("lidt %0" : : "m"(idtr));

@@ -7,31 +7,21 @@
     .section .text
     .code64
 
-// Vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30.
-
-.macro TRAP_STUB v
+// 256 stubs of 16 bytes each, stub v at trap_stubs + 16 * v (descriptors.c computes the IDT
+// from that). Vectors for which the CPU pushes an error code: 8, 10-14, 17, 21, 29, 30.
     .balign 16
-trap_stub_\v:
-    .if !((\v == 8) || (\v >= 10 && \v <= 14) || (\v == 17) || (\v == 21) || (\v == 29) || (\v == 30))
+    .globl trap_stubs
+trap_stubs:
+    .set vec, 0
+    .rept 256
+    .balign 16
+    .if !((vec == 8) || (vec >= 10 && vec <= 14) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30))
     pushq $0
     .endif
-    pushq $\v
+    pushq $vec
     jmp trap_common
-.endm
-
-    .altmacro
-.macro TRAP_STUBS from, to
-    TRAP_STUB \from
-    .if \to-\from
-    TRAP_STUBS %(\from+1), \to
-    .endif
-.endm
-
-    // Split to keep macro recursion shallow.
-    TRAP_STUBS 0, 63
-    TRAP_STUBS 64, 127
-    TRAP_STUBS 128, 191
-    TRAP_STUBS 192, 255
+    .set vec, vec + 1
+    .endr
 
 trap_common:
     // If we came from user mode (CS & 3 at 24(%rsp) after vector and error code), swap GS.
@@ -57,20 +47,3 @@ trap_return:
     swapgs
 2:  iretq
 
-    .section .rodata
-    .balign 8
-    .globl trap_stub_table
-trap_stub_table:
-.macro TRAP_ENTRY v
-    .quad trap_stub_\v
-.endm
-.macro TRAP_ENTRIES from, to
-    TRAP_ENTRY \from
-    .if \to-\from
-    TRAP_ENTRIES %(\from+1), \to
-    .endif
-.endm
-    TRAP_ENTRIES 0, 63
-    TRAP_ENTRIES 64, 127
-    TRAP_ENTRIES 128, 191
-    TRAP_ENTRIES 192, 255
