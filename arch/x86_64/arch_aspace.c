@@ -150,9 +150,8 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
         return st;
     if (!in_space(as, va, 1) || (pa & ~PTE_ADDR_MASK))
         return ZX_ERR_INVALID_ARGS;
-    struct vmiter it;
-    vmiter_init(&it, as, va);
-    return vmiter_try_map(&it, pa, perm);
+    // One walk on the fault path's hot spot: no iterator to position before or after.
+    return pt_map_entry(root_of(as), va, pa, perm, 0);
 }
 
 zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {

@@ -193,6 +193,13 @@ int pt_walk(pte_t *root, vaddr_t va, pte_t *path[PT_LEVELS], pte_t **out_entry);
 // cleared entries covered. Freed tables go to `b`. Returns the lowest level whose table survived.
 int pt_prune(pte_t *path[PT_LEVELS], int level, vaddr_t va, struct pt_tlb_batch *b);
 
+// Maps (or replaces) the entry for `va` at level `target` (0: a 4 KiB page, 1: 2 MiB, 2: 1 GiB)
+// with `pa` | leaf flags of `perm`, allocating the tables below (or splitting a large page)
+// before changing anything; one walk from the root (vmiter_try_map and arch_aspace_remap_page).
+// ZX_ERR_INVALID_ARGS (alignment, non-canonical, perm for the wrong half), ZX_ERR_ALREADY_EXISTS
+// (a table below a large page's slot), ZX_ERR_NO_MEMORY (nothing changed).
+zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int target) MUST_USE;
+
 // --- Range operations (arch_aspace_* and the kernel's own tables use these) ----------------------
 // Common preconditions: `va` page-aligned; the range [va, va + count pages) canonical and within
 // one half; count > 0. They cache the tables of the current position and walk from the root only

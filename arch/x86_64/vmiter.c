@@ -128,15 +128,14 @@ static bool perm_ok(vaddr_t va, pte_t perm) {
 }
 
 // Maps one page of level `target` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB) at it->va.
-static zx_status_t map_at_level(struct vmiter *it, paddr_t pa, pte_t perm, int target) {
-    vaddr_t va = it->va;
+zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int target) {
     uint64_t size = pt_entry_size(target);
     if (!va_is_canonical(va) || (va & (size - 1)) || (pa & (size - 1)) || (pa & ~PTE_ADDR_MASK) ||
         !perm_ok(va, perm))
         return ZX_ERR_INVALID_ARGS;
     pte_t *path[PT_LEVELS];
     pte_t *entry;
-    int level = pt_walk(it->root, va, path, &entry);
+    int level = pt_walk(root, va, path, &entry);
     if (level < target)
         return ZX_ERR_ALREADY_EXISTS;  // a table below the large page's slot
     // One new table per level between the stop and the target: fresh for a hole, or the pieces
@@ -146,7 +145,7 @@ static zx_status_t map_at_level(struct vmiter *it, paddr_t pa, pte_t perm, int t
     if (st != ZX_OK)
         return st;
     struct pt_tlb_batch b;
-    pt_tlb_init(&b, it->root);
+    pt_tlb_init(&b, root);
     bool invalidated = false;
     while (level > target) {
         pte_t *table = pt_pool_take(&pool);
@@ -166,8 +165,14 @@ static zx_status_t map_at_level(struct vmiter *it, paddr_t pa, pte_t perm, int t
     if (pte_present(old) && !invalidated)
         pt_tlb_add(&b, va);
     pt_tlb_finish(&b);
-    vmiter_find(it, va);
     return ZX_OK;
+}
+
+static zx_status_t map_at_level(struct vmiter *it, paddr_t pa, pte_t perm, int target) {
+    zx_status_t st = pt_map_entry(it->root, it->va, pa, perm, target);
+    if (st == ZX_OK)
+        vmiter_find(it, it->va);
+    return st;
 }
 
 zx_status_t vmiter_try_map(struct vmiter *it, paddr_t pa, pte_t perm) {
