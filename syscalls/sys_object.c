@@ -168,51 +168,54 @@ int64_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_addr_t buff
     }
 }
 
-// The name of objects that have one; false for the others.
-static bool get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
+// The name buffer of a task object (process, thread, job), or NULL for other objects.
+static char *task_name(struct kobject *obj) {
     switch (obj->type) {
-    case ZX_OBJ_TYPE_PROCESS: {
-        struct process *p = process_from_object(obj);
-        mutex_acquire(&p->lock);
-        memcpy(out, p->name, ZX_MAX_NAME_LEN);
-        mutex_release(&p->lock);
-        return true;
-    }
+    case ZX_OBJ_TYPE_PROCESS:
+        return process_from_object(obj)->name;
     case ZX_OBJ_TYPE_THREAD:
-        memcpy(out, uthread_from_object(obj)->name, ZX_MAX_NAME_LEN);
-        return true;
-    case ZX_OBJ_TYPE_VMO:
-        vmo_get_name(vmo_from_object(obj), out);
-        return true;
+        return uthread_from_object(obj)->name;
     case ZX_OBJ_TYPE_JOB:
-        memcpy(out, job_from_object(obj)->name, ZX_MAX_NAME_LEN);
-        return true;
+        return job_from_object(obj)->name;
     default:
-        return false;
+        return NULL;
     }
 }
 
+// The name of objects that have one; false for the others.
+static bool get_name(struct kobject *obj, char out[ZX_MAX_NAME_LEN]) {
+    if (obj->type == ZX_OBJ_TYPE_VMO) {
+        vmo_get_name(vmo_from_object(obj), out);
+        return true;
+    }
+    const char *name = task_name(obj);
+    if (name)
+        memcpy(out, name, ZX_MAX_NAME_LEN);
+    return name != NULL;
+}
+
 static bool set_name(struct kobject *obj, const char *name, size_t len) {
-    char *dst;
-    switch (obj->type) {
-    case ZX_OBJ_TYPE_PROCESS:
-        dst = process_from_object(obj)->name;
-        break;
-    case ZX_OBJ_TYPE_THREAD:
-        dst = uthread_from_object(obj)->name;
-        break;
-    case ZX_OBJ_TYPE_JOB:
-        dst = job_from_object(obj)->name;
-        break;
-    case ZX_OBJ_TYPE_VMO:
+    if (obj->type == ZX_OBJ_TYPE_VMO) {
         vmo_set_name(vmo_from_object(obj), name, len);
         return true;
-    default:
-        return false;
     }
-    memset(dst, 0, ZX_MAX_NAME_LEN);
-    memcpy(dst, name, len);
-    return true;
+    char *dst = task_name(obj);
+    if (dst) {
+        memset(dst, 0, ZX_MAX_NAME_LEN);
+        memcpy(dst, name, len);
+    }
+    return dst != NULL;
+}
+
+// The VMO whose content size a property call of `value_size` bytes reads or writes: WRONG_TYPE,
+// BUFFER_TOO_SMALL.
+static zx_status_t content_size_vmo(struct kobject *obj, size_t value_size, struct vmo **out) {
+    if (obj->type != ZX_OBJ_TYPE_VMO)
+        return ZX_ERR_WRONG_TYPE;
+    if (value_size < sizeof(uint64_t))
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    *out = vmo_from_object(obj);
+    return ZX_OK;
 }
 
 int64_t sys_object_get_property(zx_handle_t handle, uint32_t property, user_addr_t value,
@@ -233,13 +236,10 @@ int64_t sys_object_get_property(zx_handle_t handle, uint32_t property, user_addr
         break;
     }
     case ZX_PROP_VMO_CONTENT_SIZE: {
-        uint64_t size;
-        if (obj->type != ZX_OBJ_TYPE_VMO)
-            st = ZX_ERR_WRONG_TYPE;
-        else if (value_size < sizeof(size))
-            st = ZX_ERR_BUFFER_TOO_SMALL;
-        else {
-            size = vmo_get_content_size(vmo_from_object(obj));
+        struct vmo *vmo;
+        st = content_size_vmo(obj, value_size, &vmo);
+        if (st == ZX_OK) {
+            uint64_t size = vmo_get_content_size(vmo);
             st = copy_to_user(value, &size, sizeof(size));
         }
         break;
@@ -268,13 +268,13 @@ int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr
         break;
     }
     case ZX_PROP_VMO_CONTENT_SIZE: {
+        struct vmo *vmo;
         uint64_t size;
-        if (obj->type != ZX_OBJ_TYPE_VMO)
-            st = ZX_ERR_WRONG_TYPE;
-        else if (value_size < sizeof(size))
-            st = ZX_ERR_BUFFER_TOO_SMALL;
-        else if ((st = copy_from_user(&size, value, sizeof(size))) == ZX_OK)
-            st = vmo_set_content_size(vmo_from_object(obj), size);
+        st = content_size_vmo(obj, value_size, &vmo);
+        if (st == ZX_OK)
+            st = copy_from_user(&size, value, sizeof(size));
+        if (st == ZX_OK)
+            st = vmo_set_content_size(vmo, size);
         break;
     }
     default:
