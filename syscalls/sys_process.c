@@ -22,21 +22,35 @@ static zx_status_t copy_name_in(user_addr_t name, size_t name_size, char out[ZX_
     return ZX_OK;
 }
 
-int64_t sys_process_create(zx_handle_t job, user_addr_t name, size_t name_size, uint32_t options,
-                           user_addr_t proc_handle, user_addr_t vmar_handle) {
+// Decodes what process_create and thread_create share: options (must be 0), the parent handle
+// (`type` with `right`), the name and the first output pointer. On ZX_OK *out_parent is a reference.
+static zx_status_t decode_task_create(zx_handle_t parent, zx_obj_type_t type, zx_rights_t right,
+                                      user_addr_t name, size_t name_size, uint32_t options,
+                                      user_addr_t out, struct kobject **out_parent,
+                                      char buf[ZX_MAX_NAME_LEN], size_t *out_len) {
     if (options != 0)
         return ZX_ERR_INVALID_ARGS;
-    struct kobject *jobj;
-    zx_status_t st = sys_get_object(job, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS, &jobj, NULL);
+    zx_status_t st = sys_get_object(parent, type, right, out_parent, NULL);
     if (st != ZX_OK)
         return st;
+    st = copy_name_in(name, name_size, buf, out_len);
+    if (st == ZX_OK)
+        st = sys_check_out_ptr(out, sizeof(zx_handle_t));
+    if (st != ZX_OK)
+        kobject_release(*out_parent);
+    return st;
+}
+
+int64_t sys_process_create(zx_handle_t job, user_addr_t name, size_t name_size, uint32_t options,
+                           user_addr_t proc_handle, user_addr_t vmar_handle) {
+    struct kobject *jobj;
     char buf[ZX_MAX_NAME_LEN];
     size_t len = 0;
-    st = copy_name_in(name, name_size, buf, &len);
-    if (st == ZX_OK)
-        st = sys_check_out_ptr(proc_handle, sizeof(zx_handle_t));
-    if (st == ZX_OK)
-        st = sys_check_out_ptr(vmar_handle, sizeof(zx_handle_t));
+    zx_status_t st = decode_task_create(job, ZX_OBJ_TYPE_JOB, ZX_RIGHT_MANAGE_PROCESS, name,
+                                        name_size, options, proc_handle, &jobj, buf, &len);
+    if (st != ZX_OK)
+        return st;
+    st = sys_check_out_ptr(vmar_handle, sizeof(zx_handle_t));
     struct process *p = NULL;
     if (st == ZX_OK)
         st = process_create(job_from_object(jobj), buf, len, &p);
@@ -118,21 +132,15 @@ int64_t sys_process_exit(int64_t retcode) {
 
 int64_t sys_thread_create(zx_handle_t process, user_addr_t name, size_t name_size,
                           uint32_t options, user_addr_t out) {
-    if (options != 0)
-        return ZX_ERR_INVALID_ARGS;
     struct kobject *pobj;
-    zx_status_t st = sys_get_object(process, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD, &pobj,
-                                    NULL);
-    if (st != ZX_OK)
-        return st;
     char buf[ZX_MAX_NAME_LEN];
     size_t len = 0;
-    st = copy_name_in(name, name_size, buf, &len);
-    if (st == ZX_OK)
-        st = sys_check_out_ptr(out, sizeof(zx_handle_t));
+    zx_status_t st = decode_task_create(process, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_MANAGE_THREAD, name,
+                                        name_size, options, out, &pobj, buf, &len);
+    if (st != ZX_OK)
+        return st;
     struct uthread *t = NULL;
-    if (st == ZX_OK)
-        st = uthread_create(process_from_object(pobj), buf, len, &t);
+    st = uthread_create(process_from_object(pobj), buf, len, &t);
     kobject_release(pobj);
     if (st != ZX_OK)
         return st;
