@@ -40,10 +40,13 @@ static zx_status_t check_range(struct vmo *vmo, uint64_t offset, size_t len) {
     return ZX_OK;
 }
 
-int64_t sys_vmo_read(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
-                     size_t buffer_size) {
+// vmo_read and vmo_write between a VMO and a user buffer, through a one-page kernel bounce buffer
+// so that no user copy runs under the VMO's tree lock (the buffer may map the same VMO).
+static zx_status_t vmo_user_transfer(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
+                                     size_t buffer_size, bool write) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, ZX_RIGHT_READ, &obj, NULL);
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, write ? ZX_RIGHT_WRITE : ZX_RIGHT_READ,
+                                    &obj, NULL);
     if (st != ZX_OK)
         return st;
     struct vmo *vmo = vmo_from_object(obj);
@@ -55,9 +58,15 @@ int64_t sys_vmo_read(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
         st = ZX_ERR_NO_MEMORY;
     for (size_t done = 0; st == ZX_OK && done < buffer_size;) {
         size_t n = buffer_size - done < BOUNCE_SIZE ? buffer_size - done : BOUNCE_SIZE;
-        st = vmo_read(vmo, bounce, offset + done, n);
-        if (st == ZX_OK)
-            st = copy_to_user(buffer + done, bounce, n);
+        if (write) {
+            st = copy_from_user(bounce, buffer + done, n);
+            if (st == ZX_OK)
+                st = vmo_write(vmo, bounce, offset + done, n);
+        } else {
+            st = vmo_read(vmo, bounce, offset + done, n);
+            if (st == ZX_OK)
+                st = copy_to_user(buffer + done, bounce, n);
+        }
         done += n;
     }
     kfree(bounce);
@@ -65,29 +74,14 @@ int64_t sys_vmo_read(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
     return st;
 }
 
+int64_t sys_vmo_read(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
+                     size_t buffer_size) {
+    return vmo_user_transfer(handle, buffer, offset, buffer_size, false);
+}
+
 int64_t sys_vmo_write(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
                       size_t buffer_size) {
-    struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, ZX_RIGHT_WRITE, &obj, NULL);
-    if (st != ZX_OK)
-        return st;
-    struct vmo *vmo = vmo_from_object(obj);
-    st = check_range(vmo, offset, buffer_size);
-    if (st == ZX_OK && !user_range_ok(buffer, buffer_size))
-        st = ZX_ERR_INVALID_ARGS;
-    uint8_t *bounce = NULL;
-    if (st == ZX_OK && buffer_size > 0 && !(bounce = kmalloc(BOUNCE_SIZE)))
-        st = ZX_ERR_NO_MEMORY;
-    for (size_t done = 0; st == ZX_OK && done < buffer_size;) {
-        size_t n = buffer_size - done < BOUNCE_SIZE ? buffer_size - done : BOUNCE_SIZE;
-        st = copy_from_user(bounce, buffer + done, n);
-        if (st == ZX_OK)
-            st = vmo_write(vmo, bounce, offset + done, n);
-        done += n;
-    }
-    kfree(bounce);
-    kobject_release(obj);
-    return st;
+    return vmo_user_transfer(handle, buffer, offset, buffer_size, true);
 }
 
 int64_t sys_vmo_get_size(zx_handle_t handle, user_addr_t size) {
