@@ -9,16 +9,6 @@
 #define SNAP ZX_VMO_CHILD_SNAPSHOT
 #define P ((uint64_t)PAGE)
 
-static zx_handle_t child_of(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size) {
-    zx_handle_t c = ZX_HANDLE_INVALID;
-    zx_status_t st = zx_vmo_create_child(parent, options, offset, size, &c);
-    if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s",
-                options, (unsigned long long)offset, (unsigned long long)size, st,
-                ut_status_name(st));
-    return c;
-}
-
 // Expects the attribution figures of `vmo` (bytes).
 #define EXPECT_ATTR(vmo, committed, private_, scaled)                         \
     do {                                                                      \
@@ -82,7 +72,7 @@ TEST(create_child_needs_duplicate_and_read) {
         EXPECT_EQ(c, ZX_HANDLE_INVALID);
     }
     zx_handle_t ok = ut_dup(vmo, ZX_RIGHT_DUPLICATE | ZX_RIGHT_READ);
-    zx_handle_t c = child_of(ok, SNAP, 0, P);
+    zx_handle_t c = ut_child(ok, SNAP, 0, P);
     EXPECT_EQ(ut_vmo_byte(c, 0), 1);
     zx_handle_close(c);
     zx_handle_close(ok);
@@ -153,7 +143,7 @@ TEST(snapshot_isolated_both_ways) {
     REQUIRE_OK(zx_vmo_create(3 * P, 0, &parent));
     ut_pattern(ut_scratch, 3 * P, 10);
     EXPECT_OK(zx_vmo_write(parent, ut_scratch, 0, 3 * P));
-    zx_handle_t c = child_of(parent, SNAP, 0, 3 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 3 * P);
     uint8_t *buf = ut_scratch + 4 * P;
     EXPECT_OK(zx_vmo_read(c, buf, 0, 3 * P));
     EXPECT_MEM(buf, ut_scratch, 3 * P);
@@ -172,7 +162,7 @@ TEST(snapshot_isolated_both_ways) {
 
 TEST(snapshot_at_least_on_write_behaves_as_snapshot) {
     zx_handle_t parent = ut_vmo(2 * P, 0x31);
-    zx_handle_t c = child_of(parent, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, 2 * P);
     ut_vmo_set_byte(parent, 0, 0x32);
     EXPECT_EQ(ut_vmo_byte(c, 0), 0x31);
     ut_vmo_set_byte(c, P, 0x33);
@@ -187,9 +177,9 @@ TEST(snapshot_at_least_on_write_behaves_as_snapshot) {
 TEST(snapshot_beyond_parent_reads_zero) {
     uint64_t before = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x11);
-    zx_handle_t a = child_of(parent, SNAP, 0, 4 * P);
-    zx_handle_t b = child_of(parent, SNAP, P, 3 * P);
-    zx_handle_t c = child_of(parent, SNAP, 10 * P, 2 * P);
+    zx_handle_t a = ut_child(parent, SNAP, 0, 4 * P);
+    zx_handle_t b = ut_child(parent, SNAP, P, 3 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 10 * P, 2 * P);
     EXPECT_OK(zx_vmo_read(a, ut_scratch, 0, 4 * P));
     EXPECT_FILL(ut_scratch, 0x11, 2 * P);
     EXPECT_FILL(ut_scratch + 2 * P, 0, 2 * P);
@@ -213,10 +203,10 @@ TEST(snapshot_beyond_parent_reads_zero) {
 
 TEST(child_size_and_content_size) {
     zx_handle_t parent = ut_vmo(4 * P, 1);
-    zx_handle_t c = child_of(parent, SNAP, P, 5000);
+    zx_handle_t c = ut_child(parent, SNAP, P, 5000);
     EXPECT_EQ(ut_vmo_size(c), 2 * P);
     EXPECT_EQ(ut_content_size(c), 5000);
-    zx_handle_t z = child_of(parent, SNAP, 0, 0);
+    zx_handle_t z = ut_child(parent, SNAP, 0, 0);
     EXPECT_EQ(ut_vmo_size(z), 0);
     EXPECT_EQ(ut_content_size(z), 0);
     zx_handle_close(z);
@@ -226,8 +216,8 @@ TEST(child_size_and_content_size) {
 
 TEST(child_info) {
     zx_handle_t parent = ut_vmo(2 * P, -1);
-    zx_handle_t a = child_of(parent, SNAP, 0, P);
-    zx_handle_t b = child_of(parent, ZX_VMO_CHILD_SLICE, 0, P);
+    zx_handle_t a = ut_child(parent, SNAP, 0, P);
+    zx_handle_t b = ut_child(parent, ZX_VMO_CHILD_SLICE, 0, P);
     zx_info_vmo_t pi = ut_vmo_info(parent);
     EXPECT_EQ(pi.num_children, 2);
     EXPECT_EQ(pi.parent_koid, 0);
@@ -249,7 +239,7 @@ TEST(child_info) {
 
 TEST(resizable_clone_grows_with_zeros) {
     zx_handle_t parent = ut_vmo(4 * P, 0x22);
-    zx_handle_t c = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, P);
+    zx_handle_t c = ut_child(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, P);
     EXPECT_OK(zx_vmo_set_size(c, 4 * P));
     EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 4 * P));
     EXPECT_FILL(ut_scratch, 0x22, P);
@@ -262,7 +252,7 @@ TEST(resizable_clone_grows_with_zeros) {
     EXPECT_FILL(ut_scratch, 0, 4 * P);
     // Shrinking inside a page zeroes its tail.
     EXPECT_OK(zx_vmo_set_size(c, 0));
-    zx_handle_t d = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * P);
+    zx_handle_t d = ut_child(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * P);
     EXPECT_OK(zx_vmo_set_size(d, P + 100));
     EXPECT_OK(zx_vmo_set_size(d, 2 * P));
     EXPECT_OK(zx_vmo_read(d, ut_scratch, P, P));
@@ -270,7 +260,7 @@ TEST(resizable_clone_grows_with_zeros) {
     EXPECT_FILL(ut_scratch + 100, 0, P - 100);
     EXPECT_EQ(ut_vmo_byte(parent, P + 200), 0x22);
     // A child without RESIZABLE cannot change size.
-    zx_handle_t e = child_of(parent, SNAP, 0, P);
+    zx_handle_t e = ut_child(parent, SNAP, 0, P);
     EXPECT_STATUS(zx_vmo_set_size(e, 2 * P), ZX_ERR_UNAVAILABLE);
     zx_handle_close(e);
     zx_handle_close(d);
@@ -284,7 +274,7 @@ TEST(parent_shrink_keeps_snapshot) {
     REQUIRE_OK(zx_vmo_create(2 * P, ZX_VMO_RESIZABLE, &parent));
     memset(ut_scratch, 0x5c, 2 * P);
     EXPECT_OK(zx_vmo_write(parent, ut_scratch, 0, 2 * P));
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     EXPECT_OK(zx_vmo_set_size(parent, 0));
     EXPECT_EQ(ut_vmo_bytes(), before + 2 * P);
     EXPECT_OK(zx_vmo_read(c, ut_scratch, 0, 2 * P));
@@ -303,7 +293,7 @@ TEST(attribution_one_copy_per_write) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(4 * P, 0x10);
     EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
-    zx_handle_t c = child_of(parent, SNAP, 0, 4 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 4 * P);
     EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
     EXPECT_ATTR(parent, 4 * P, 0, 2 * P);
     EXPECT_ATTR(c, 4 * P, 0, 2 * P);
@@ -342,7 +332,7 @@ TEST(attribution_one_copy_per_write) {
 TEST(attribution_child_window) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(4 * P, 0x20);
-    zx_handle_t c = child_of(parent, SNAP, 2 * P, P);
+    zx_handle_t c = ut_child(parent, SNAP, 2 * P, P);
     EXPECT_ATTR(c, P, 0, P / 2);
     EXPECT_ATTR(parent, 4 * P, 3 * P, 3 * P + P / 2);
     // A page outside the child's window is not shared: writing it copies nothing.
@@ -365,7 +355,7 @@ TEST(attribution_child_window) {
 TEST(close_parent_keeps_child_and_moves_pages) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x41);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     zx_handle_close(parent);
     EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
     EXPECT_ATTR(c, 2 * P, 2 * P, 2 * P);
@@ -382,8 +372,8 @@ TEST(close_parent_keeps_child_and_moves_pages) {
 TEST(snapshot_chain_attribution) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t a = ut_vmo(2 * P, 0x61);
-    zx_handle_t b = child_of(a, SNAP, 0, 2 * P);
-    zx_handle_t c = child_of(b, SNAP, 0, 2 * P);
+    zx_handle_t b = ut_child(a, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(b, SNAP, 0, 2 * P);
     EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
     // Two pages shared three ways: 8192 / 3 = 2730.67 each.
     for (int i = 0; i < 3; i++) {
@@ -426,9 +416,9 @@ TEST(snapshot_chain_attribution) {
 
 TEST(grandchild_sees_child_as_of_creation) {
     zx_handle_t a = ut_vmo(P, 1);
-    zx_handle_t b = child_of(a, SNAP, 0, P);
+    zx_handle_t b = ut_child(a, SNAP, 0, P);
     ut_vmo_set_byte(b, 0, 2);
-    zx_handle_t c = child_of(b, SNAP, 0, P);
+    zx_handle_t c = ut_child(b, SNAP, 0, P);
     ut_vmo_set_byte(b, 0, 3);
     ut_vmo_set_byte(a, 0, 4);
     EXPECT_EQ(ut_vmo_byte(c, 0), 2);
@@ -445,7 +435,7 @@ TEST(many_children) {
     zx_handle_t parent = ut_vmo(4 * P, 0x70);
     zx_handle_t kids[16];
     for (int i = 0; i < 16; i++) {
-        kids[i] = child_of(parent, SNAP, 0, 4 * P);
+        kids[i] = ut_child(parent, SNAP, 0, 4 * P);
         ut_vmo_set_byte(kids[i], (uint64_t)(i % 4) * P, (uint8_t)i);
     }
     EXPECT_EQ(ut_vmo_bytes(), base + 4 * P + 16 * P);
@@ -467,7 +457,7 @@ TEST(many_children) {
 TEST(copy_on_write_through_mappings) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x35);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     volatile uint8_t *cp =
         (volatile uint8_t *)ut_map(c, 0, 2 * P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
     volatile uint8_t *pp =
@@ -495,7 +485,7 @@ TEST(copy_on_write_through_mappings) {
 
 TEST(zero_children_waits_for_mappings) {
     zx_handle_t parent = ut_vmo(P, -1);
-    zx_handle_t c = child_of(parent, SNAP, 0, P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, P);
     uintptr_t m = ut_map(c, 0, P, ZX_VM_PERM_READ);
     zx_handle_close(c);
     EXPECT_FALSE(ut_signaled(parent, ZX_VMO_ZERO_CHILDREN));
@@ -509,7 +499,7 @@ TEST(zero_children_waits_for_mappings) {
 
 TEST(decommit_refused_with_cow_children) {
     zx_handle_t parent = ut_vmo(2 * P, 1);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     EXPECT_STATUS(zx_vmo_op_range(parent, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0),
                   ZX_ERR_NOT_SUPPORTED);
     EXPECT_STATUS(zx_vmo_op_range(c, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0), ZX_ERR_NOT_SUPPORTED);
@@ -526,7 +516,7 @@ TEST(commit_on_child_copies) {
     zx_handle_t parent;
     REQUIRE_OK(zx_vmo_create(2 * P, 0, &parent));
     ut_vmo_set_byte(parent, 5, 0x99);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     EXPECT_OK(zx_vmo_op_range(c, ZX_VMO_OP_COMMIT, 0, 2 * P, NULL, 0));
     EXPECT_EQ(ut_vmo_bytes(), base + 3 * P);
     EXPECT_ATTR(c, 2 * P, 2 * P, 2 * P);
@@ -544,7 +534,7 @@ TEST(commit_on_child_copies) {
 TEST(accumulated_offset_overflow) {
     zx_handle_t parent = ut_vmo(P, 1);
     const uint64_t far = 0xffffffffffff0000ull;
-    zx_handle_t c = child_of(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, far, P);
+    zx_handle_t c = ut_child(parent, SNAP | ZX_VMO_CHILD_RESIZABLE, far, P);
     REQUIRE_TRUE(c);
     EXPECT_EQ(ut_vmo_byte(c, 0), 0);
     zx_handle_t g = ZX_HANDLE_INVALID;
@@ -552,7 +542,7 @@ TEST(accumulated_offset_overflow) {
     EXPECT_STATUS(zx_vmo_create_child(c, SNAP, 0, 0x20000, &g), ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(g, ZX_HANDLE_INVALID);
     // Within the limit is fine.
-    g = child_of(c, SNAP, 0x8000, P);
+    g = ut_child(c, SNAP, 0x8000, P);
     zx_handle_close(g);
     // Growing the child past the end of the offset space.
     EXPECT_STATUS(zx_vmo_set_size(c, 0x20000), ZX_ERR_INVALID_ARGS);

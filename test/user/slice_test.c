@@ -10,22 +10,12 @@
 #define SNAP ZX_VMO_CHILD_SNAPSHOT
 #define P ((uint64_t)PAGE)
 
-static zx_handle_t child_of(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size) {
-    zx_handle_t c = ZX_HANDLE_INVALID;
-    zx_status_t st = zx_vmo_create_child(parent, options, offset, size, &c);
-    if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s",
-                options, (unsigned long long)offset, (unsigned long long)size, st,
-                ut_status_name(st));
-    return c;
-}
-
 TEST(slice_shares_pages_both_ways) {
     zx_handle_t parent;
     REQUIRE_OK(zx_vmo_create(4 * P, 0, &parent));
     ut_pattern(ut_scratch, 4 * P, 20);
     EXPECT_OK(zx_vmo_write(parent, ut_scratch, 0, 4 * P));
-    zx_handle_t s = child_of(parent, SLICE, P, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, P, 2 * P);
     uint8_t *buf = ut_scratch + 4 * P;
     EXPECT_OK(zx_vmo_read(s, buf, 0, 2 * P));
     EXPECT_MEM(buf, ut_scratch + P, 2 * P);
@@ -41,7 +31,7 @@ TEST(slice_shares_pages_both_ways) {
 
 TEST(slice_through_mappings) {
     zx_handle_t parent = ut_vmo(4 * P, 0);
-    zx_handle_t s = child_of(parent, SLICE, 2 * P, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, 2 * P, 2 * P);
     volatile uint8_t *sp =
         (volatile uint8_t *)ut_map(s, P, P, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
     volatile uint8_t *pp =
@@ -70,13 +60,13 @@ TEST(slice_bounds) {
                    ZX_ERR_OUT_OF_RANGE, ZX_ERR_INVALID_ARGS);
     EXPECT_EQ(s, ZX_HANDLE_INVALID);
     // The whole parent, a rounded size that still fits, nothing at the end.
-    s = child_of(parent, SLICE, 0, 4 * P);
+    s = ut_child(parent, SLICE, 0, 4 * P);
     zx_handle_close(s);
-    s = child_of(parent, SLICE, 2 * P, 4097);
+    s = ut_child(parent, SLICE, 2 * P, 4097);
     EXPECT_EQ(ut_vmo_size(s), 2 * P);
     EXPECT_EQ(ut_content_size(s), 4097);
     zx_handle_close(s);
-    s = child_of(parent, SLICE, 4 * P, 0);
+    s = ut_child(parent, SLICE, 4 * P, 0);
     EXPECT_EQ(ut_vmo_size(s), 0);
     zx_handle_close(s);
     EXPECT_TRUE(ut_signaled(parent, ZX_VMO_ZERO_CHILDREN));
@@ -90,7 +80,7 @@ TEST(slice_of_resizable_parent) {
     EXPECT_STATUS(zx_vmo_create_child(parent, SLICE, 0, P, &s), ZX_ERR_NOT_SUPPORTED);
     // A resizable clone is a resizable parent too.
     zx_handle_t fixed = ut_vmo(2 * P, -1);
-    zx_handle_t c = child_of(fixed, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * P);
+    zx_handle_t c = ut_child(fixed, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, 2 * P);
     EXPECT_STATUS(zx_vmo_create_child(c, SLICE, 0, P, &s), ZX_ERR_NOT_SUPPORTED);
     EXPECT_EQ(s, ZX_HANDLE_INVALID);
     zx_handle_close(c);
@@ -109,7 +99,7 @@ TEST(slice_options) {
             printf("      (options %#x)\n", bad[i]);
         zx_handle_close(s);
     }
-    zx_handle_t ro = child_of(parent, SLICE | ZX_VMO_CHILD_NO_WRITE, 0, P);
+    zx_handle_t ro = ut_child(parent, SLICE | ZX_VMO_CHILD_NO_WRITE, 0, P);
     EXPECT_EQ(ut_rights(ro), VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     uint8_t b = 1;
     EXPECT_STATUS(zx_vmo_write(ro, &b, 0, 1), ZX_ERR_ACCESS_DENIED);
@@ -119,7 +109,7 @@ TEST(slice_options) {
 
 TEST(slice_is_not_resizable) {
     zx_handle_t parent = ut_vmo(2 * P, -1);
-    zx_handle_t s = child_of(parent, SLICE, 0, P);
+    zx_handle_t s = ut_child(parent, SLICE, 0, P);
     EXPECT_STATUS(zx_vmo_set_size(s, 2 * P), ZX_ERR_UNAVAILABLE);
     EXPECT_STATUS(zx_vmo_set_size(s, 0), ZX_ERR_UNAVAILABLE);
     zx_info_vmo_t info = ut_vmo_info(s);
@@ -134,7 +124,7 @@ TEST(slice_is_not_resizable) {
 TEST(slice_attribution) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(4 * P, 0x12);
-    zx_handle_t s = child_of(parent, SLICE, P, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, P, 2 * P);
     EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
     zx_info_vmo_t si = ut_vmo_info(s);
     EXPECT_EQ(si.committed_bytes, 2 * P);
@@ -151,7 +141,7 @@ TEST(slice_attribution) {
     zx_handle_close(parent);
     // A write through a slice commits the page in the parent.
     REQUIRE_OK(zx_vmo_create(4 * P, 0, &parent));
-    s = child_of(parent, SLICE, 2 * P, 2 * P);
+    s = ut_child(parent, SLICE, 2 * P, 2 * P);
     ut_vmo_set_byte(s, P + 3, 9);
     EXPECT_EQ(ut_vmo_bytes(), base + P);
     EXPECT_EQ(ut_committed(parent), P);
@@ -163,8 +153,8 @@ TEST(slice_attribution) {
 
 TEST(slice_of_slice) {
     zx_handle_t parent = ut_vmo(4 * P, 0);
-    zx_handle_t s1 = child_of(parent, SLICE, P, 3 * P);
-    zx_handle_t s2 = child_of(s1, SLICE, P, P);
+    zx_handle_t s1 = ut_child(parent, SLICE, P, 3 * P);
+    zx_handle_t s2 = ut_child(s1, SLICE, P, P);
     EXPECT_EQ(ut_rights(s2), ut_rights(s1));
     ut_vmo_set_byte(s2, 11, 0x77);
     EXPECT_EQ(ut_vmo_byte(parent, 2 * P + 11), 0x77);
@@ -187,7 +177,7 @@ TEST(slice_of_slice) {
 TEST(slice_keeps_parent_alive) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x21);
-    zx_handle_t s = child_of(parent, SLICE, 0, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, 0, 2 * P);
     zx_handle_close(parent);
     EXPECT_EQ(ut_vmo_byte(s, P), 0x21);
     ut_vmo_set_byte(s, P, 0x22);
@@ -200,7 +190,7 @@ TEST(slice_keeps_parent_alive) {
 TEST(slice_op_range) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(4 * P, 0x31);
-    zx_handle_t s = child_of(parent, SLICE, P, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, P, 2 * P);
     // DECOMMIT through a slice frees the parent's pages.
     EXPECT_OK(zx_vmo_op_range(s, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0));
     EXPECT_EQ(ut_committed(parent), 3 * P);
@@ -219,8 +209,8 @@ TEST(slice_op_range) {
     EXPECT_STATUS(zx_vmo_op_range(s, ZX_VMO_OP_COMMIT, 3 * P, P, NULL, 0), ZX_ERR_OUT_OF_RANGE);
     zx_handle_close(s);
     // DECOMMIT through a slice of a VMO with copy-on-write children is refused.
-    zx_handle_t c = child_of(parent, SNAP, 0, 4 * P);
-    s = child_of(parent, SLICE, 0, P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 4 * P);
+    s = ut_child(parent, SLICE, 0, P);
     EXPECT_STATUS(zx_vmo_op_range(s, ZX_VMO_OP_DECOMMIT, 0, P, NULL, 0), ZX_ERR_NOT_SUPPORTED);
     zx_handle_close(s);
     zx_handle_close(c);
@@ -231,8 +221,8 @@ TEST(slice_op_range) {
 TEST(snapshot_next_to_slices) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x41);
-    zx_handle_t s = child_of(parent, SLICE, 0, 2 * P);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, 0, 2 * P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
     EXPECT_EQ(ut_vmo_bytes(), base + 2 * P);
     // The slice keeps seeing its parent, not the snapshot.
     ut_vmo_set_byte(s, 0, 0x42);
@@ -259,8 +249,8 @@ TEST(snapshot_next_to_slices) {
 TEST(snapshot_of_slice) {
     zx_handle_t parent = ut_vmo(4 * P, 0x51);
     ut_vmo_set_byte(parent, 2 * P, 0x52);
-    zx_handle_t s = child_of(parent, SLICE, P, 2 * P);
-    zx_handle_t c = child_of(s, SNAP, 0, 2 * P);
+    zx_handle_t s = ut_child(parent, SLICE, P, 2 * P);
+    zx_handle_t c = ut_child(s, SNAP, 0, 2 * P);
     EXPECT_EQ(ut_vmo_byte(c, P), 0x52);
     EXPECT_EQ(ut_vmo_byte(c, 0), 0x51);
     ut_vmo_set_byte(s, P, 0x53);
@@ -278,8 +268,8 @@ TEST(snapshot_of_slice) {
 TEST(slice_of_snapshot) {
     uint64_t base = ut_vmo_bytes();
     zx_handle_t parent = ut_vmo(2 * P, 0x61);
-    zx_handle_t c = child_of(parent, SNAP, 0, 2 * P);
-    zx_handle_t s = child_of(c, SLICE, P, P);
+    zx_handle_t c = ut_child(parent, SNAP, 0, 2 * P);
+    zx_handle_t s = ut_child(c, SLICE, P, P);
     ut_vmo_set_byte(s, 0, 0x62);
     EXPECT_EQ(ut_vmo_byte(c, P), 0x62);
     EXPECT_EQ(ut_vmo_byte(parent, P), 0x61);
@@ -294,7 +284,7 @@ TEST(slice_of_snapshot) {
 
 TEST(slice_zero_children_signal) {
     zx_handle_t parent = ut_vmo(P, -1);
-    zx_handle_t s = child_of(parent, SLICE, 0, P);
+    zx_handle_t s = ut_child(parent, SLICE, 0, P);
     EXPECT_FALSE(ut_signaled(parent, ZX_VMO_ZERO_CHILDREN));
     EXPECT_EQ(ut_vmo_info(parent).num_children, 1);
     uintptr_t m = ut_map(s, 0, P, ZX_VM_PERM_READ);

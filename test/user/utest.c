@@ -234,6 +234,16 @@ zx_info_vmo_t ut_vmo_info(zx_handle_t vmo) {
     return info;
 }
 
+zx_handle_t ut_child(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size) {
+    zx_handle_t c = ZX_HANDLE_INVALID;
+    zx_status_t st = zx_vmo_create_child(parent, options, offset, size, &c);
+    if (st != ZX_OK)
+        ut_fail(__FILE__, __LINE__, "zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s",
+                options, (unsigned long long)offset, (unsigned long long)size, st,
+                ut_status_name(st));
+    return c;
+}
+
 uint64_t ut_committed(zx_handle_t vmo) {
     return ut_vmo_info(vmo).committed_bytes;
 }

@@ -209,6 +209,8 @@ bool ut_handle_valid(zx_handle_t h);
 uint64_t ut_vmo_size(zx_handle_t vmo);
 uint64_t ut_content_size(zx_handle_t vmo);
 zx_info_vmo_t ut_vmo_info(zx_handle_t vmo);
+// zx_vmo_create_child, failing the test (and returning ZX_HANDLE_INVALID) if it fails.
+zx_handle_t ut_child(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size);
 uint64_t ut_committed(zx_handle_t vmo);
 // A duplicate of `h` with exactly `rights` (the test fails if that is impossible).
 zx_handle_t ut_dup(zx_handle_t h, zx_rights_t rights);
