@@ -122,21 +122,23 @@ void heap_get_stats(struct heap_stats *out) {
     *out = (struct heap_stats){0, 0, alloc_live};
 }
 
-// One CPU and no interrupts on the host: locks only check their own use.
+// One CPU (number 0, so holder 1) and no interrupts on the host: locks only check their own use.
 irqstate_t spin_lock_irqsave(struct spinlock *lock) {
-    ASSERT_MSG(!lock->held, "lock %s already held", lock->name);
-    lock->held = 1;
+    ASSERT_MSG(lock->holder != 1, "lock %s already held", lock->name);
+    lock->holder = 1;
+    lock->next++;
     return 0;
 }
 
 void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) {
     (void)state;
-    ASSERT_MSG(lock->held, "lock %s not held", lock->name);
-    lock->held = 0;
+    ASSERT_MSG(lock->holder == 1, "lock %s not held", lock->name);
+    lock->holder = 0;
+    lock->serving++;
 }
 
 bool spin_lock_held(const struct spinlock *lock) {
-    return lock->held != 0;
+    return lock->holder == 1;
 }
 
 void page_zero(void *page) {
