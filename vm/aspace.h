@@ -1,7 +1,7 @@
 // A user address space: the hardware tables (arch_aspace) plus the tree of regions (VMARs) and
 // mappings that says what may be there, and the page-fault path that fills the tables on demand.
 //
-// Contract between the mapping layer (issue 6) and the process layer (issue 7).
+// Contract between the mapping layer (vm/vmar.h) and the process layer (kernel/process.c).
 #ifndef VM_ASPACE_H
 #define VM_ASPACE_H
 

@@ -1,4 +1,4 @@
-// Regions (VMARs) and mappings of one address space, and the operations of shared/abi.md §2:
+// Regions (VMARs) and mappings of one address space, and the operations of docs/abi.md §2:
 // allocate, map, unmap, protect, destroy, op_range. The page-fault path and the address-space
 // object itself are in vm/aspace.c (contract: vm/aspace.h); the syscalls in syscalls/sys_vmar.c.
 //
@@ -7,7 +7,7 @@
 // object (handles name it); a mapping is owned by its parent's tree alone and holds a reference
 // on its VMO and a place in the VMO's list of mappings (vmo_add_mapping).
 //
-// Locking (order: aspace lock -> clone-tree lock -> pmm -> page-table lock):
+// Locking (order, vm/README.md: aspace lock -> clone-tree lock -> page-table lock -> pmm):
 // - `vm_aspace.lock` (a mutex) guards every tree, every VMAR's `alive` and every mapping field.
 // - `vm_aspace.pt_lock` (a mutex, the lowest VM lock) guards the hardware tables, `pt_seq`, and —
 //   together with the aspace lock for writers — a mapping's base, size, vmo_offset and perms, so
@@ -110,7 +110,7 @@ static inline struct vm_mapping *vm_region_mapping(struct vm_region *r) {
     return r->kind == VM_REGION_MAPPING ? containerof(r, struct vm_mapping, r) : NULL;
 }
 
-// --- Operations. Each takes the aspace lock itself. Errors follow shared/abi.md §2. ---
+// --- Operations. Each takes the aspace lock itself. Errors follow docs/abi.md §2. ---
 
 // Creates a sub-VMAR of `parent`. `options`: ZX_VM_SPECIFIC, ZX_VM_OFFSET_IS_UPPER_LIMIT,
 // ZX_VM_COMPACT, ZX_VM_CAN_MAP_SPECIFIC, ZX_VM_CAN_MAP_READ/WRITE/EXECUTE, ZX_VM_ALIGN_*.

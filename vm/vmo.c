@@ -425,7 +425,7 @@ bool vmo_is_resizable(struct vmo *v) {
 
 // --- op_range ---
 
-// DECOMMIT is for VMOs from vmo_create without snapshot children, and their slices (abi.md §2).
+// DECOMMIT is for VMOs from vmo_create without snapshot children and their slices (docs/abi.md §2).
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
 static bool can_decommit_locked(struct vmo *v) {
