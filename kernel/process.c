@@ -56,11 +56,6 @@ struct process *process_current(void) {
     return ut ? ut->proc : NULL;
 }
 
-struct vm_aspace *vm_aspace_current(void) {
-    struct process *p = process_current();
-    return p ? p->aspace : NULL;
-}
-
 size_t process_count(void) {
     return live_processes;
 }

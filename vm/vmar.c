@@ -14,7 +14,6 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/user_copy.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
 
