@@ -6,6 +6,7 @@
 #include <zircon/types.h>
 
 #include "arch/x86_64/syscall.h"
+#include "kernel/process.h"
 #include "syscalls/user_copy.h"
 #include "syscall_decls.h"
 
@@ -20,10 +21,5 @@ int64_t syscall_invoke(uint64_t nr, const uint64_t a[8]) {
 void syscall_dispatch(struct trap_frame *tf) {
     const uint64_t args[8] = {tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->r12, tf->r13};
     tf->rax = (uint64_t)syscall_invoke(tf->rax, args);
-    syscall_exit_hook(tf);
-}
-
-// Until the process layer exists, nothing happens on the way out.
-__attribute__((weak)) void syscall_exit_hook(struct trap_frame *tf) {
-    (void)tf;
+    process_user_return(tf);
 }
