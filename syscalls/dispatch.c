@@ -1,6 +1,6 @@
 // Syscall dispatch: the generated switch maps a number to its handler (syscalls/syscalls.table).
-// Calls whose handler is not linked in fall back to generated weak definitions
-// (syscall_unwired.c) that answer ZX_ERR_BAD_SYSCALL, as for an unknown number.
+// Every call in the table has a handler, and nothing stands in for a missing one: a call without
+// its sys_NAME fails the link. Only a number outside the table answers ZX_ERR_BAD_SYSCALL.
 #include "syscalls/dispatch.h"
 
 #include <zircon/types.h>
