@@ -14,12 +14,8 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/user_copy.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
-
-// Provided by the VMO layer once it exists (see vm/vmo.h); NULL until then.
-#pragma weak vmo_lookup_pages
 
 static inline uint32_t caps_perms(uint32_t flags) {
     return (flags & VMAR_CAN_MAP_RWX) >> VMAR_CAN_MAP_SHIFT;
@@ -467,39 +463,9 @@ zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint
         return ZX_OK;
     struct present_ctx c = {.m = m, .skip = skip};
     uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-    if (vmo_lookup_pages) {
-        zx_status_t st = vmo_lookup_pages(m->vmo, off, len, map_present_cb, &c);
-        vm_fault_stats.around += c.mapped;
-        return st;
-    }
-    // Without the VMO's look-up: read faults, skipping the shared zero page (uncommitted content).
-    struct vm_aspace *as = m->aspace;
-    for (uint64_t i = 0; i < len; i += PAGE_SIZE) {
-        if (va + i == skip)
-            continue;
-        mutex_acquire(&as->pt_lock);
-        uint64_t seq = as->pt_seq;
-        mutex_release(&as->pt_lock);
-        paddr_t pa;
-        bool writable;
-        zx_status_t st = vmo_fault_page(m->vmo, off + i, 0, &pa, &writable);
-        if (st == ZX_ERR_OUT_OF_RANGE)
-            break;
-        if (st != ZX_OK)
-            return st;
-        vm_page_t *page = pmm_page_from_paddr(pa);
-        if (page && page->state == PAGE_STATE_ZERO)
-            continue;
-        mutex_acquire(&as->pt_lock);
-        paddr_t cur;
-        if (as->pt_seq == seq && arch_aspace_query(&as->arch, va + i, &cur, NULL) != ZX_OK)
-            st = arch_aspace_map_pages(&as->arch, va + i, &pa, 1,
-                                       vmar_mmu_flags(m->perms, writable));
-        mutex_release(&as->pt_lock);
-        if (st != ZX_OK)
-            return st;
-    }
-    return ZX_OK;
+    zx_status_t st = vmo_lookup_pages(m->vmo, off, len, map_present_cb, &c);
+    vm_fault_stats.around += c.mapped;
+    return st;
 }
 
 zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, struct vmo *vmo,

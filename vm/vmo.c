@@ -18,6 +18,7 @@
 #include "kernel/string.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
+#include "vm/upcalls.h"
 #include "vm/vmar.h"
 
 #define P ((uint64_t)PAGE_SIZE)
