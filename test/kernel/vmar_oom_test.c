@@ -11,6 +11,7 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "test/kernel/aspace_check.h"
+#include "test/kernel/oom_inject.h"
 #include "vm/pmm.h"
 #include "vm/vmar.h"
 #include "vm/vmo.h"
@@ -247,24 +248,6 @@ static bool unchanged(const struct state *before, const struct state *after) {
 }
 
 // --- The driver ---
-
-enum inject { INJECT_PAGES, INJECT_HEAP };
-
-static void arm(enum inject what, size_t k) {
-    if (what == INJECT_PAGES)
-        pmm_fail_after(k);
-#ifdef JASPER_HOST
-    else
-        host_alloc_fail_after(k);
-#endif
-}
-
-static void disarm(void) {
-    pmm_fail_disarm();
-#ifdef JASPER_HOST
-    host_alloc_fail_disarm();
-#endif
-}
 
 static bool space_ok(struct env *e) {
     return vm_aspace_check(e->as) && aspace_check_pagetable(e->as, NULL);
