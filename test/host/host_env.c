@@ -151,20 +151,20 @@ void page_copy(void *dst, const void *src) {
 
 // Mutexes: one thread on the host; only misuse is checked. The owner is a dummy non-NULL value.
 void mutex_init(struct mutex *m, const char *name) {
-    m->owner = NULL;
+    m->state = 0;
     m->name = name;
 }
 
 void mutex_acquire(struct mutex *m) {
-    ASSERT_MSG(m->owner == NULL, "mutex %s acquired twice", m->name);
-    m->owner = (struct thread *)m;
+    ASSERT_MSG(m->state == 0, "mutex %s acquired twice", m->name);
+    m->state = (uintptr_t)m;
 }
 
 void mutex_release(struct mutex *m) {
-    ASSERT_MSG(m->owner != NULL, "mutex %s released while free", m->name);
-    m->owner = NULL;
+    ASSERT_MSG(m->state != 0, "mutex %s released while free", m->name);
+    m->state = 0;
 }
 
 bool mutex_held(const struct mutex *m) {
-    return m->owner != NULL;
+    return m->state != 0;
 }
