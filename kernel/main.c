@@ -6,6 +6,7 @@
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/qemu.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
 #include "arch/x86_64/syscall.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
@@ -33,6 +34,8 @@ static const char *const known_keys[] = {
     "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
     "userboot",  // start userboot from the first boot module; its return code is the verdict
     "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
+    "acpi",   // acpi=off: ignore the ACPI tables (so: one CPU)
+    "cpus",   // cpus=N: start at most N CPUs (the BSP included)
 };
 
 static void check_cmdline(void) {
@@ -100,6 +103,7 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
             boot_info.cmdline, boot_info.module_count);
 
+    smp_init_early();  // reads ACPI through the boot tables, before arch_mmu_init drops them
     ASSERT(phys_ranges_check(&physical_ranges));
     st = pmm_init(&physical_ranges);
     if (st != ZX_OK)
