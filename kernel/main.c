@@ -36,6 +36,7 @@ static const char *const known_keys[] = {
     "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
     "acpi",   // acpi=off: ignore the ACPI tables (so: one CPU)
     "cpus",   // cpus=N: start at most N CPUs (the BSP included)
+    "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
 };
 
 static void check_cmdline(void) {
@@ -85,7 +86,7 @@ void kmain(uint32_t magic, paddr_t info_pa);
 void kmain(uint32_t magic, paddr_t info_pa) {
     serial_init();
     arch_descriptors_init();
-    percpu_init();
+    percpu_init(0);
     arch_syscall_init();
     user_copy_init();
     kprintf("\nJasper %s: a small x86-64 microkernel with a Zircon-style VM\n", "0.1");
@@ -112,7 +113,10 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     print_memory_summary();
     sched_init();
     sched_start_preemption();
+    smp_start_aps();
     process_layer_init();
+    if (cmdline_get(&kernel_cmdline, "panic"))
+        panic("kmain: deliberate panic (panic on the command line)");
 
     const char *ktest = cmdline_get(&kernel_cmdline, "ktest");
     if (ktest) {
