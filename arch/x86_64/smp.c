@@ -182,6 +182,7 @@ static zx_status_t start_ap(struct smp_tramp_params *prm, unsigned cpu, uint32_t
     prm->started = 0;
 
     unsigned before = smp_cpus_online();
+    zx_time_t t0 = arch_now_ns();
     uint8_t page = (uint8_t)(tramp_pa >> PAGE_SHIFT);
     lapic_send_init(apic_id);
     arch_delay_us(INIT_DELAY_US);
@@ -198,7 +199,8 @@ static zx_status_t start_ap(struct smp_tramp_params *prm, unsigned cpu, uint32_t
                 prm->started ? " (it reached 64-bit mode)" : "");
         return ZX_ERR_TIMED_OUT;
     }
-    kprintf("smp: cpu %u online: APIC id %u, timer %u kHz\n", cpu, apic_id, ap_timer_khz[cpu]);
+    kprintf("smp: cpu %u online: APIC id %u, timer %u kHz, started in %lld us\n", cpu, apic_id,
+            ap_timer_khz[cpu], (long long)((arch_now_ns() - t0) / 1000));
     return ZX_OK;
 }
 
