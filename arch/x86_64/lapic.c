@@ -2,6 +2,7 @@
 // register `off` is MSR 0x800 + off / 16, and the interrupt command register is one 64-bit MSR.
 #include "arch/x86_64/lapic.h"
 
+#include "arch/x86_64/arch_aspace.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/trap.h"
@@ -74,7 +75,7 @@ static void lapic_write(uint32_t off, uint32_t v) {
 static void map_mmio(paddr_t pa) {
     vaddr_t va = PHYSMAP_BASE + pa;
     struct vmiter it;
-    vmiter_init(&it, &arch_kernel_aspace, va);
+    vmiter_init(&it, (pte_t *)arch_kernel_aspace.root, va);
     ASSERT_MSG(!vmiter_present(&it), "the local APIC page %#llx is already mapped",
                (unsigned long long)pa);
     vmiter_map(&it, pa, PTE_P | PTE_W | PTE_NX | PTE_G | PTE_PCD | PTE_PWT);
@@ -103,7 +104,7 @@ static void error_irq(struct trap_frame *tf) {
     lapic_write(REG_ESR, 0);  // latch the errors
     uint32_t esr = lapic_read(REG_ESR);
     lapic_eoi();
-    kprintf("lapic: error status %#x on cpu %u\n", esr, percpu_get()->cpu_num);
+    kprintf("lapic: error status %#x on cpu %u\n", esr, arch_cpu_num());
 }
 
 void lapic_init_bsp(void) {

@@ -35,6 +35,15 @@ static inline struct percpu *percpu_get(void) {
     return p;
 }
 
+// The calling CPU's number. Callers that must stay on one CPU keep interrupts off (no migration).
+static inline uint32_t arch_cpu_num(void) {
+    uint32_t n;
+    __asm__ volatile("movl %%gs:%c1, %0"
+                     : "=r"(n)
+                     : "i"(__builtin_offsetof(struct percpu, cpu_num)));
+    return n;
+}
+
 // Points GS (and KERNEL_GS_BASE, for swapgs) at CPU `cpu_num`'s block and fills in its number.
 // The BSP calls it with 0 first thing in kmain; each AP with its own number.
 void percpu_init(unsigned cpu_num);
