@@ -30,8 +30,7 @@ struct vm_fault_stats vm_fault_stats;
 static struct vm_aspace *active_aspace;
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
-    if (!aslr_initialized())
-        aslr_init(aslr_boot_enabled(), aslr_boot_entropy());
+    ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
     struct vm_aspace *as = kzalloc(sizeof(*as));
     if (!as)
         return ZX_ERR_NO_MEMORY;
