@@ -60,7 +60,8 @@ static zx_koid_t related_koid(struct kobject *obj) {
     }
 }
 
-static zx_status_t info_handle_basic(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+static zx_status_t info_handle_basic(struct kobject *obj, zx_rights_t rights,
+                                     struct info_out *out) {
     *(zx_info_handle_basic_t *)out->records = (zx_info_handle_basic_t){
         .koid = obj->koid, .rights = rights, .type = obj->type, .related_koid = related_koid(obj),
     };
