@@ -8,6 +8,7 @@
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"
+#include "vm/vmar.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
 

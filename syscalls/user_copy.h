@@ -9,11 +9,9 @@
 #define SYSCALLS_USER_COPY_H
 
 #include "kernel/types.h"
+#include "vm/aspace.h"  // USER_ASPACE_BASE, USER_ASPACE_END
 
 typedef uint64_t user_addr_t;
-
-#define USER_ASPACE_BASE 0x1000000ull
-#define USER_ASPACE_END 0x7ffffffff000ull
 
 // True if [addr, addr + len) lies inside the user address space (len 0: always true).
 bool user_range_ok(user_addr_t addr, size_t len);

@@ -5,10 +5,10 @@
 //
 // Contract between the VMO layer, the mapping layer (vm/vmar.h) and the syscalls (sys_vmo.c).
 //
-// Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions. Lock
-// order (vm/README.md): address space lock -> tree lock -> page tables -> pmm. A VMO never takes
-// an address-space lock; to change the page tables of mappings it calls
-// vm_mapping_range_change(), which only touches page tables (and their own lower lock).
+// Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions (the
+// order is in vm/README.md). A VMO function never takes an address-space lock; to change the page
+// tables of mappings it calls up with vm_mapping_range_change (vm/upcalls.h), which only touches
+// page tables (and their own lower lock).
 #ifndef VM_VMO_H
 #define VM_VMO_H
 
@@ -18,9 +18,9 @@
 #include "kernel/object.h"
 #include "kernel/types.h"
 
+struct cow_node;
 struct vmo;
 struct vm_mapping;
-
 
 // Creates a VMO of `size` bytes (rounded up to pages; 0 allowed). `options`: 0 or
 // ZX_VMO_RESIZABLE. Content size starts at `size`; ZX_VMO_ZERO_CHILDREN is asserted.
@@ -100,21 +100,20 @@ zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flag
 // what vmo_fault_page would say for a read fault there (the page is this VMO's own). fn runs with
 // the tree lock held, so it may only touch page tables (vm_mapping_range_change's rules). fn
 // returns ZX_ERR_NEXT to go on or ZX_ERR_STOP to end the walk (then ZX_OK); any other status ends
-// it and is returned. Until the VMO layer provides it, the mapping layer falls back to
-// vmo_fault_page read faults (it references this symbol weakly).
+// it and is returned.
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
 
-// Implemented by the mapping layer; the VMO layer calls it, with the tree lock held, for every
-// mapping that can see [vmo_offset, vmo_offset + len) of `m`'s VMO:
-//   VM_RANGE_UNMAP        remove the PTEs (a page is being replaced or freed)
-//   VM_RANGE_REMOVE_WRITE make the PTEs read-only (the range was cloned)
-enum vm_range_op { VM_RANGE_UNMAP, VM_RANGE_REMOVE_WRITE };
-void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
-                             enum vm_range_op op);
-
 // Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
 uint64_t vmo_total_bytes(void);
+
+// --- For tests ---
+
+// The clone-tree node `v` shows; cow_check_tree_locked and cow_tree_count_pages_locked of its
+// tree, taking the tree lock.
+struct cow_node *vmo_cow_node(struct vmo *v);
+bool vmo_check_tree(struct vmo *v);
+size_t vmo_tree_pages(struct vmo *v);
 
 #endif  // VM_VMO_H
