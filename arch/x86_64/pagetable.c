@@ -9,7 +9,7 @@
 #include "vm/pmm.h"
 
 bool pt_nx_enabled = true;
-paddr_t pt_active_root;
+paddr_t pt_active_roots[SMP_MAX_CPUS];
 struct pt_stats pt_stats;
 
 pte_t *pt_table_alloc(void) {

@@ -17,6 +17,7 @@
 #define ARCH_X86_64_PAGETABLE_H
 
 #include "arch/x86_64/asm.h"
+#include "arch/x86_64/smp.h"
 #include "kernel/list.h"
 #include "kernel/types.h"
 #include "vm/page.h"
@@ -89,9 +90,10 @@ static inline paddr_t pte_leaf_paddr(pte_t e, int level) {
 // Whether entries may carry PTE_NX (EFER.NXE is on). True on the host; arch_mmu_init sets it from
 // CPUID. When false, the layer drops PTE_NX from every leaf it writes.
 extern bool pt_nx_enabled;
-// Physical address of the root in CR3 (0 before the kernel's tables are live). Changes to that
-// tree, and to the upper half of any tree (shared by every address space), reach the TLB.
-extern paddr_t pt_active_root;
+// Physical address of the root in this CPU's CR3 (0 before the kernel's tables are live). Changes
+// to that tree, and to the upper half of any tree (shared by every address space), reach the TLB.
+extern paddr_t pt_active_roots[SMP_MAX_CPUS];
+#define pt_active_root (pt_active_roots[smp_cpu_num()])
 
 // Counters for tests and benchmarks (never reset by the layer).
 struct pt_stats {
