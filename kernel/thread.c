@@ -25,6 +25,7 @@
 #include "arch/x86_64/context.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/percpu.h"
+#include "arch/x86_64/ipi.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/timer.h"
 #include "arch/x86_64/trap.h"
@@ -54,6 +55,10 @@ static struct spinlock sched_lock = SPINLOCK_INIT("sched");
 static struct sched_cpu sched_cpus[SCHED_MAX_CPUS];
 static uint64_t online_mask;  // CPUs with an idle thread (sched_lock)
 static uint32_t cpus_online;  // bits in online_mask
+// Lock-free hints, written under sched_lock, read without it by ticks and idle loops so that a
+// CPU with nothing to do does not take the lock (every CPU ticks 1,000 times a second):
+static uint32_t total_queued;     // threads on all run queues
+static zx_time_t next_deadline = ZX_TIME_INFINITE;  // the sleep list's first deadline
 static struct list_node sleep_list = LIST_INITIAL(sleep_list);  // sorted by deadline
 static struct list_node reap_list = LIST_INITIAL(reap_list);    // DYING threads
 static struct wait_queue reaper_wq = WAIT_QUEUE_INIT(reaper_wq);
@@ -70,13 +75,6 @@ uint64_t sched_lock_irqsave(void) {
 
 void sched_unlock_irqrestore(uint64_t state) {
     spin_unlock_irqrestore(&sched_lock, state);
-}
-
-// This CPU's per-CPU block (GS points at it in kernel mode; `self` is its first field).
-static struct percpu *this_percpu(void) {
-    struct percpu *p;
-    __asm__ volatile("movq %%gs:0, %0" : "=r"(p));
-    return p;
 }
 
 // One GS-relative load: atomic with respect to migration, so it needs no lock.
@@ -134,11 +132,13 @@ static void enqueue_locked(uint32_t cpu, struct thread *t) {
     t->cpu = cpu;
     list_add_tail(&sched_cpus[cpu].run_queue, &t->queue_node);
     sched_cpus[cpu].queued++;
+    __atomic_store_n(&total_queued, total_queued + 1, __ATOMIC_RELAXED);
 }
 
 static void dequeue_locked(struct thread *t) {
     list_delete(&t->queue_node);
     sched_cpus[t->cpu].queued--;
+    __atomic_store_n(&total_queued, total_queued - 1, __ATOMIC_RELAXED);
 }
 
 // Where a thread that becomes ready should go: its last CPU if idle, else any idle CPU it may
@@ -175,7 +175,7 @@ static void kick_locked(uint32_t cpu) {
     sc->need_resched = true;
     if (cpu != smp_cpu_num()) {
         sc->ipis_sent++;
-        smp_send_ipi(cpu, IPI_RESCHEDULE);
+        ipi_send(cpu, IPI_RESCHEDULE);
     }
 }
 
@@ -204,15 +204,24 @@ static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
     return found;
 }
 
+static void update_next_deadline_locked(void) {
+    zx_time_t d = list_is_empty(&sleep_list)
+                      ? ZX_TIME_INFINITE
+                      : containerof(sleep_list.next, struct thread, sleep_node)->deadline;
+    __atomic_store_n(&next_deadline, d, __ATOMIC_RELAXED);
+}
+
 static void sleep_insert_locked(struct thread *t) {
     list_for_each(&sleep_list, it) {
         struct thread *o = containerof(it, struct thread, sleep_node);
         if (o->deadline > t->deadline) {
             list_insert_after(it->prev, &t->sleep_node);
+            update_next_deadline_locked();
             return;
         }
     }
     list_add_tail(&sleep_list, &t->sleep_node);
+    update_next_deadline_locked();
 }
 
 static void make_ready_locked(struct thread *t, zx_status_t status) {
@@ -220,8 +229,10 @@ static void make_ready_locked(struct thread *t, zx_status_t status) {
         list_delete(&t->queue_node);
         t->waiting_on = NULL;
     }
-    if (list_in_list(&t->sleep_node))
+    if (list_in_list(&t->sleep_node)) {
         list_delete(&t->sleep_node);
+        update_next_deadline_locked();
+    }
     t->wake_status = status;
     t->state = THREAD_READY;
     uint32_t cpu = select_cpu_locked(t);
@@ -246,6 +257,7 @@ static void schedule_locked(void) {
     struct list_node *n = list_remove_head(&sc->run_queue);
     if (n) {
         sc->queued--;
+        __atomic_store_n(&total_queued, total_queued - 1, __ATOMIC_RELAXED);
         next = containerof(n, struct thread, queue_node);
     } else {
         // Stealing only helps a busy CPU if the other one has two waiting (else it just swaps).
@@ -269,7 +281,7 @@ static void schedule_locked(void) {
     sc->current = next;
     sc->quantum_left = QUANTUM_TICKS;
     sc->switches++;
-    struct percpu *pc = this_percpu();
+    struct percpu *pc = percpu_get();
     pc->current = next;
     pc->kernel_rsp = stack_top(next);
     arch_set_kernel_stack(stack_top(next));
@@ -286,15 +298,25 @@ void thread_start_body(thread_entry_fn entry, void *arg) {
     thread_exit(entry(arg));
 }
 
+// Whether this CPU (interrupts off) may have something to switch to: asked to, or threads queued
+// somewhere (its own queue, or another it could steal from). A hint read without the lock.
+static bool work_hint(const struct sched_cpu *sc) {
+    return __atomic_load_n(&sc->need_resched, __ATOMIC_RELAXED) ||
+           __atomic_load_n(&total_queued, __ATOMIC_RELAXED) > 0;
+}
+
 static int idle_loop(void *arg) {
     (void)arg;
     for (;;) {
         // Run whatever this CPU may run, then sleep until the next interrupt. Interrupts stay off
-        // from the check to the `hlt` (sti takes effect after it), so no wake-up IPI is lost.
+        // from the check to the `hlt` (sti takes effect after it), so no wake-up IPI is lost; a
+        // wake-up sets need_resched before its IPI, and the IPI handler schedules too.
         irq_disable();
-        uint64_t s = sched_lock_irqsave();
-        schedule_locked();
-        sched_unlock_irqrestore(s);
+        if (work_hint(&sched_cpus[smp_cpu_num()])) {
+            uint64_t s = sched_lock_irqsave();
+            schedule_locked();
+            sched_unlock_irqrestore(s);
+        }
         __asm__ volatile("sti; hlt" ::: "memory");
     }
     return 0;
@@ -386,7 +408,7 @@ void sched_init(void) {
     b->refs = 1;
     wait_queue_init(&b->exit_wq);
     list_add_tail(&all_threads, &b->all_node);
-    struct percpu *pc = this_percpu();
+    struct percpu *pc = percpu_get();
     pc->current = b;
     pc->kernel_rsp = stack_top(b);
     struct thread *idle = thread_alloc("idle0", idle_loop, NULL, false);
@@ -399,6 +421,8 @@ void sched_init(void) {
     thread_start(reaper);
 }
 
+static void sched_tick(struct trap_frame *tf);
+
 void sched_enter_ap(void) {
     uint32_t cpu = smp_cpu_num();
     char name[THREAD_NAME_LEN];
@@ -410,9 +434,10 @@ void sched_enter_ap(void) {
     cpu_add_locked(cpu, idle);
     idle->state = THREAD_RUNNING;
     sched_cpus[cpu].current = idle;
-    struct percpu *pc = this_percpu();
+    struct percpu *pc = percpu_get();
     pc->current = idle;
     pc->kernel_rsp = stack_top(idle);
+    pc->tick_fn = sched_tick;  // its timer has been ticking for nobody so far
     arch_set_kernel_stack(stack_top(idle));
     uint64_t abandoned_rsp;
     arch_context_switch(&abandoned_rsp, idle->saved_rsp);
@@ -423,17 +448,24 @@ void sched_enter_ap(void) {
 // sleepers, count down this CPU's quantum; an idle CPU looks for work to steal.
 static void sched_tick(struct trap_frame *tf) {
     (void)tf;
-    uint64_t s = sched_lock_irqsave();
+    struct sched_cpu *sc = &sched_cpus[smp_cpu_num()];
     zx_time_t now = current_time();
+    // quantum_left is only touched by its own CPU with interrupts off: no lock needed for it.
+    if (sc->quantum_left > 0)
+        sc->quantum_left--;
+    bool idle = __atomic_load_n(&sc->current, __ATOMIC_RELAXED) == sc->idle;
+    bool due = now >= __atomic_load_n(&next_deadline, __ATOMIC_RELAXED);
+    if (!due && !(idle ? work_hint(sc)
+                       : sc->quantum_left == 0 || __atomic_load_n(&sc->need_resched,
+                                                                  __ATOMIC_RELAXED)))
+        return;  // the common tick: nothing to wake, nothing to switch to
+    uint64_t s = sched_lock_irqsave();
     while (!list_is_empty(&sleep_list)) {
         struct thread *t = containerof(sleep_list.next, struct thread, sleep_node);
         if (t->deadline > now)
             break;
         make_ready_locked(t, ZX_ERR_TIMED_OUT);
     }
-    struct sched_cpu *sc = &sched_cpus[smp_cpu_num()];
-    if (sc->quantum_left > 0)
-        sc->quantum_left--;
     if (sc->quantum_left == 0 || sc->current == sc->idle)
         sc->need_resched = true;
     if (sc->need_resched)
@@ -442,6 +474,8 @@ static void sched_tick(struct trap_frame *tf) {
 }
 
 void sched_ipi_reschedule(void) {
+    if (!__atomic_load_n(&sched_cpus[smp_cpu_num()].need_resched, __ATOMIC_RELAXED))
+        return;  // only a nudge (thread_interrupt): the interrupt's return is the point
     uint64_t s = sched_lock_irqsave();
     if (sched_cpus[smp_cpu_num()].need_resched)
         schedule_locked();
@@ -552,7 +586,7 @@ void thread_interrupt(struct thread *t) {
     } else if (t->state == THREAD_RUNNING && t->cpu != smp_cpu_num()) {
         // Running elsewhere (perhaps in user mode): make it pass through a kernel exit now.
         sched_cpus[t->cpu].ipis_sent++;
-        smp_send_ipi(t->cpu, IPI_RESCHEDULE);
+        ipi_send(t->cpu, IPI_RESCHEDULE);
     }
     sched_unlock_irqrestore(s);
 }

@@ -260,7 +260,7 @@ KTEST(sched, mutex_ping_pong_across_cpus) {
     pp_counter = 0;
     pp_cpus = 0;
     uint32_t n = test_cpus() < 2 ? 2 : test_cpus();
-    const int rounds = 3000;
+    const int rounds = 1000;
     struct thread *t[MAX_TEST_CPUS];
     for (uint32_t i = 0; i < n; i++) {
         t[i] = thread_create("pingpong", ping_pong, (void *)(uintptr_t)rounds);
