@@ -522,6 +522,42 @@ static int child_threads(int argc, char **argv) {
     return 0;
 }
 
+static void thread_spin_forever(uintptr_t arg1, uintptr_t arg2) {
+    (void)arg1;
+    (void)arg2;
+    for (volatile uint64_t i = 0;; i++) {
+    }
+}
+
+// Four threads spinning in user mode: on four CPUs, each on its own one.
+static int child_spin_threads(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    struct thread_ctx t[3];
+    for (int i = 0; i < 3; i++) {
+        if (thread_spawn(&t[i], thread_spin_forever, 0, 0) != ZX_OK)
+            return 1;
+    }
+    thread_spin_forever(0, 0);
+    return 2;
+}
+
+// A kill must reach threads running in user mode on other CPUs (a reschedule IPI makes each pass
+// through a kernel exit), and TERMINATED comes only once every one of them is gone.
+TEST(kill_process_spinning_on_many_threads) {
+    for (int round = 0; round < 5; round++) {
+        zx_handle_t proc = ut_start_child("spin-threads", NULL);
+        REQUIRE_TRUE(proc);
+        zx_nanosleep(ut_deadline_after(30 * MS));
+        EXPECT_FALSE(ut_signaled(proc, ZX_PROCESS_TERMINATED));
+        EXPECT_OK(zx_task_kill(proc));
+        EXPECT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ut_deadline_after(5000 * MS),
+                                     NULL));
+        EXPECT_EQ(ut_wait_process(proc, 5), ZX_TASK_RETCODE_SYSCALL_KILL);
+        zx_handle_close(proc);
+    }
+}
+
 TEST(return_codes) {
     EXPECT_EQ(ut_run_child("exit-big", NULL), 0x123456789ll);
     EXPECT_EQ(ut_run_child("exit-neg", NULL), -5);
@@ -765,6 +801,7 @@ static const struct ut_child children[] = {
     {"commit-and-exit", child_commit_and_exit},
     {"cancel-wait", child_cancel_wait},
     {"threads", child_threads},
+    {"spin-threads", child_spin_threads},
     {NULL, NULL},
 };
 UTEST_MAIN(children)
