@@ -597,22 +597,21 @@ static bool model_check(int v, const char *what) {
     struct mvmo *m = &mv[v];
     uint64_t size = 0;
     if (zx_vmo_get_size(m->h, &size) != ZX_OK || size != m->size) {
-        ut_fail(__FILE__, __LINE__, "%s: VMO %d size %llu, model %llu", what, v,
-                (unsigned long long)size, (unsigned long long)m->size);
+        EXPECT_FAILF("%s: VMO %d size %llu, model %llu", what, v, (unsigned long long)size,
+                     (unsigned long long)m->size);
         return false;
     }
     memset(mbuf, 0xee, sizeof(mbuf));
     if (m->size && zx_vmo_read(m->h, mbuf, 0, m->size) != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "%s: reading VMO %d failed", what, v);
+        EXPECT_FAILF("%s: reading VMO %d failed", what, v);
         return false;
     }
     for (uint64_t i = 0; i < m->size; i++) {
         uint8_t want = *mbyte(v, i);
         uint8_t via_map = m->map ? ((volatile uint8_t *)m->map)[i] : want;
         if (mbuf[i] != want || via_map != want) {
-            ut_fail(__FILE__, __LINE__,
-                    "%s: VMO %d byte %#llx: read %#x, mapping %#x, model %#x", what, v,
-                    (unsigned long long)i, mbuf[i], via_map, want);
+            EXPECT_FAILF("%s: VMO %d byte %#llx: read %#x, mapping %#x, model %#x", what, v,
+                         (unsigned long long)i, mbuf[i], via_map, want);
             return false;
         }
     }
@@ -631,9 +630,8 @@ static bool model_accounting(uint64_t base, const char *what) {
     uint64_t used = ut_vmo_bytes() - base;
     // Each VMO's figure is rounded down to a byte.
     if (used < sum || used - sum > (uint64_t)n) {
-        ut_fail(__FILE__, __LINE__,
-                "%s: the live VMOs' scaled bytes add up to %llu, but %llu bytes are in use",
-                what, (unsigned long long)sum, (unsigned long long)used);
+        EXPECT_FAILF("%s: the live VMOs' scaled bytes add up to %llu, but %llu bytes are in use",
+                     what, (unsigned long long)sum, (unsigned long long)used);
         return false;
     }
     return true;
@@ -861,7 +859,7 @@ static void model_run(uint64_t seed) {
     mrng = 0x243f6a8885a308d3ull ^ (seed * 0x9e3779b97f4a7c15ull);
     int steps = 0;
     const char *last = "none";
-    for (int step = 0; step < MODEL_STEPS && !ut_current_failed(); step++) {
+    for (int step = 0; step < MODEL_STEPS && !expect_failed(); step++) {
         uint64_t r = mrand();
         struct mstep s = {.step = step, .v = model_pick_live(), .f = model_free_slot()};
         const struct mop *op = MODEL_OP_PICK(mops, r);
@@ -885,7 +883,7 @@ static void model_run(uint64_t seed) {
                 break;
         }
     }
-    if (ut_current_failed())
+    if (expect_failed())
         printf("    seed %llu: failed after %d steps (the last: %s)\n", (unsigned long long)seed,
                steps, last);
     // Close slices first, then the rest.
@@ -899,7 +897,7 @@ static void model_run(uint64_t seed) {
 }
 
 TEST(random_operations_against_model) {
-    for (uint64_t seed = 0; seed < MODEL_SEEDS && !ut_current_failed(); seed++)
+    for (uint64_t seed = 0; seed < MODEL_SEEDS && !expect_failed(); seed++)
         model_run(seed);
 }
 
