@@ -198,6 +198,10 @@ void vm_aspace_release(struct vm_aspace *as);
 #define VM_FAULT_WRITE (1u << 0)
 #define VM_FAULT_EXEC (1u << 1)
 
+// The mapping holding user address `va` (descending through nested VMARs), or NULL. Aspace lock
+// held. Also used by the tests' page-table checker.
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va);
+
 // Resolves a fault at user address `va` of `as` (VM_FAULT_* flags; neither: a read): finds the
 // mapping, checks the access, asks the VMO for the page and maps it. ZX_OK; ZX_ERR_NOT_FOUND (no
 // mapping, or beyond the VMO's end), ZX_ERR_ACCESS_DENIED (not permitted), ZX_ERR_NO_MEMORY.

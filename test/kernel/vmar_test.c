@@ -5,6 +5,7 @@
 // against an interval model, with vm_aspace_check and aspace_check_pagetable after every step.
 // Pure: runs at boot over the real VMO layer and page tables, and natively over simulated RAM
 // with a stand-in VMO layer (test/host/vmar_host_env.c).
+#include <stdarg.h>
 #include <zircon/syscalls.h>
 
 #include "kernel/assert.h"
@@ -77,25 +78,13 @@ static bool checks(struct vm_aspace *as) {
     return vm_aspace_check(as) && aspace_check_pagetable(as, NULL);
 }
 
-// The PTE at va: true and its pa/flags if present.
-static bool pte(struct vm_aspace *as, vaddr_t va, paddr_t *pa, uint32_t *flags) {
-    paddr_t p = 0;
-    uint32_t f = 0;
-    bool present = arch_aspace_query(&as->arch, va, &p, &f) == ZX_OK;
-    if (pa)
-        *pa = p;
-    if (flags)
-        *flags = f;
-    return present;
-}
-
 static uint64_t read64_pa(paddr_t pa) {
     return *(volatile uint64_t *)paddr_to_kva(pa);
 }
 
 static struct vm_mapping *mapping_at(struct vm_aspace *as, vaddr_t va) {
     mutex_acquire(&as->lock);
-    struct vm_mapping *m = aspace_check_find_mapping(as, va);
+    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
     mutex_release(&as->lock);
     return m;
 }
@@ -355,7 +344,7 @@ KTEST(vmar, map_holds_its_own_vmo_reference) {
     put_vmo(vmo);  // the "handle" goes; the mapping keeps the VMO alive
     EXPECT_OK(vm_aspace_fault(as, a, VM_FAULT_WRITE, NULL));
     paddr_t pa;
-    REQUIRE_TRUE(pte(as, a, &pa, NULL));
+    REQUIRE_TRUE(aspace_check_pte(as, a, &pa, NULL));
     *(volatile uint64_t *)paddr_to_kva(pa) = 0x1234;
     EXPECT_OK(vm_aspace_fault(as, a + PG, 0, NULL));
     EXPECT_TRUE(checks(as));
@@ -383,9 +372,9 @@ KTEST(vmar, map_specific_overwrite) {
     EXPECT_TRUE(m0->vmo == v1 && m1->vmo == v2 && m2->vmo == v1);
     EXPECT_EQ(vm_region_size(&m0->r), 4 * PG);
     EXPECT_EQ(m2->vmo_offset, 8 * PG);
-    EXPECT_FALSE(pte(as, base + 4 * PG, NULL, NULL));
-    EXPECT_TRUE(pte(as, base + 3 * PG, NULL, NULL));
-    EXPECT_TRUE(pte(as, base + 8 * PG, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, base + 4 * PG, NULL, NULL));
+    EXPECT_TRUE(aspace_check_pte(as, base + 3 * PG, NULL, NULL));
+    EXPECT_TRUE(aspace_check_pte(as, base + 8 * PG, NULL, NULL));
     // Overwrite across the end of one and the start of another, and over a gap.
     REQUIRE_OK(vmar_map(root, R | ZX_VM_SPECIFIC_OVERWRITE, off + 2 * PG, v2, 0, 32 * PG, RWX, &a));
     EXPECT_EQ(vm_region_size(&mapping_at(as, base)->r), 2 * PG);
@@ -413,7 +402,7 @@ KTEST(vmar, map_range_maps_committed_pages_only) {
     REQUIRE_OK(vmar_map(root, R | W | ZX_VM_MAP_RANGE, 0, vmo, 0, 8 * PG, RWX, &a));
     for (int i = 0; i < 8; i++) {
         paddr_t pa;
-        bool present = pte(as, a + i * PG, &pa, NULL);
+        bool present = aspace_check_pte(as, a + i * PG, &pa, NULL);
         EXPECT_EQ(present, i == 2 || i == 5);
         if (present)
             EXPECT_EQ(read64_pa(pa), x);
@@ -422,8 +411,8 @@ KTEST(vmar, map_range_maps_committed_pages_only) {
     // op_range MAP_RANGE after more commits.
     REQUIRE_OK(vmo_write(vmo, &x, 7 * PG, sizeof(x)));
     REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, a, 8 * PG, 0));
-    EXPECT_TRUE(pte(as, a + 7 * PG, NULL, NULL));
-    EXPECT_FALSE(pte(as, a + 6 * PG, NULL, NULL));
+    EXPECT_TRUE(aspace_check_pte(as, a + 7 * PG, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, a + 6 * PG, NULL, NULL));
     EXPECT_TRUE(checks(as));
     end_aspace(as, root);
     put_vmo(vmo);
@@ -467,7 +456,7 @@ KTEST(vmar, unmap_splits_spans_gaps_and_destroys_subregions) {
     EXPECT_EQ(vm_region_size(&hi->r), 20 * PG);
     EXPECT_TRUE(mapping_at(as, base + 8 * PG) == NULL);
     for (int i = 0; i < 32; i++)
-        EXPECT_EQ(pte(as, base + i * PG, NULL, NULL), i < 8 || i >= 12);
+        EXPECT_EQ(aspace_check_pte(as, base + i * PG, NULL, NULL), i < 8 || i >= 12);
     EXPECT_TRUE(checks(as));
     // Trim the head of one and the tail of the other, spanning the hole.
     REQUIRE_OK(vmar_unmap(root, base + 6 * PG, 8 * PG));
@@ -534,9 +523,9 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     EXPECT_EQ(m->perms, R);
     EXPECT_EQ(m->vmo_offset, 4 * PG);
     uint32_t f;
-    REQUIRE_TRUE(pte(as, base + 5 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, base + 5 * PG, NULL, &f));
     EXPECT_FALSE(f & ARCH_MMU_FLAG_WRITE);
-    REQUIRE_TRUE(pte(as, base + 3 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, base + 3 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(checks(as));
     // A write there is refused; reads work.
@@ -547,16 +536,16 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     REQUIRE_OK(vmar_protect(root, R | W, base + 4 * PG, 4 * PG));
     m = mapping_at(as, base);
     EXPECT_EQ(vm_region_size(&m->r), 16 * PG);
-    REQUIRE_TRUE(pte(as, base + 5 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, base + 5 * PG, NULL, &f));
     EXPECT_FALSE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_OK(vm_aspace_fault(as, base + 5 * PG, VM_FAULT_WRITE, NULL));
-    REQUIRE_TRUE(pte(as, base + 5 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, base + 5 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     // Never above what the mapping was created with.
     EXPECT_STATUS(vmar_protect(root, R | X, base, PG), ZX_ERR_ACCESS_DENIED);
     // PERM 0 (no access): every PTE goes, every access faults.
     REQUIRE_OK(vmar_protect(root, 0, base, 2 * PG));
-    EXPECT_FALSE(pte(as, base, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, base, NULL, NULL));
     EXPECT_STATUS(vm_aspace_fault(as, base, 0, NULL), ZX_ERR_ACCESS_DENIED);
     EXPECT_TRUE(checks(as));
     // A gap or a sub-VMAR in the range: nothing changes.
@@ -642,8 +631,8 @@ KTEST(vmar, op_range_commit_decommit) {
     EXPECT_TRUE(checks(as));
     REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, base + 2 * PG, 4 * PG, rw));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo + 4);
-    EXPECT_FALSE(pte(as, base + 3 * PG, NULL, NULL));
-    EXPECT_TRUE(pte(as, base + 1 * PG, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, base + 3 * PG, NULL, NULL));
+    EXPECT_TRUE(aspace_check_pte(as, base + 1 * PG, NULL, NULL));
     EXPECT_TRUE(checks(as));
     // Errors.
     EXPECT_STATUS(vmar_op_range(root, 99, base, PG, rw), ZX_ERR_INVALID_ARGS);
@@ -689,18 +678,18 @@ KTEST(vmar, fault_zero_page_then_upgrade) {
     REQUIRE_OK(vm_aspace_fault(as, a + 100, 0, NULL));
     paddr_t zp, pa;
     uint32_t f;
-    REQUIRE_TRUE(pte(as, a, &zp, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, a, &zp, &f));
     EXPECT_EQ(pmm_page_from_paddr(zp)->state, PAGE_STATE_ZERO);
     EXPECT_FALSE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(f & ARCH_MMU_FLAG_USER);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo);
     // A second page reads the same zero page.
     REQUIRE_OK(vm_aspace_fault(as, a + PG, 0, NULL));
-    REQUIRE_TRUE(pte(as, a + PG, &pa, NULL));
+    REQUIRE_TRUE(aspace_check_pte(as, a + PG, &pa, NULL));
     EXPECT_EQ(pa, zp);
     // The write fault replaces it with a fresh zeroed page of the VMO's own, writable.
     REQUIRE_OK(vm_aspace_fault(as, a + 8, VM_FAULT_WRITE, NULL));
-    REQUIRE_TRUE(pte(as, a, &pa, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, a, &pa, &f));
     EXPECT_NE(pa, zp);
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_EQ(read64_pa(pa), 0);
@@ -713,7 +702,7 @@ KTEST(vmar, fault_zero_page_then_upgrade) {
     uint64_t x = 77;
     REQUIRE_OK(vmo_write(vmo, &x, 2 * PG, sizeof(x)));
     REQUIRE_OK(vm_aspace_fault(as, a + 2 * PG, 0, NULL));
-    REQUIRE_TRUE(pte(as, a + 2 * PG, &pa, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, a + 2 * PG, &pa, &f));
     EXPECT_EQ(read64_pa(pa), 77);
     EXPECT_TRUE(checks(as));
     // Outside any mapping; beyond the VMO's end; execute without EXECUTE.
@@ -753,9 +742,9 @@ KTEST(vmar, range_change_from_the_vmo) {
     EXPECT_GT(as->pt_seq, seq0);
     for (int i = 0; i < 8; i++) {
         uint32_t f;
-        REQUIRE_TRUE(pte(as, a + i * PG, NULL, &f));
+        REQUIRE_TRUE(aspace_check_pte(as, a + i * PG, NULL, &f));
         EXPECT_EQ(!!(f & ARCH_MMU_FLAG_WRITE), i < 6);
-        REQUIRE_TRUE(pte(as, b + i * PG, NULL, &f));
+        REQUIRE_TRUE(aspace_check_pte(as, b + i * PG, NULL, &f));
         EXPECT_EQ(!!(f & ARCH_MMU_FLAG_WRITE), i < 2 || i >= 6);
         EXPECT_TRUE(f & ARCH_MMU_FLAG_EXECUTE);
     }
@@ -764,12 +753,12 @@ KTEST(vmar, range_change_from_the_vmo) {
     vm_mapping_range_change(ma, 12 * PG, 4 * PG, VM_RANGE_UNMAP);
     EXPECT_EQ(as->pt_seq, seq0);
     vm_mapping_range_change(mb, 11 * PG, 2 * PG, VM_RANGE_UNMAP);
-    EXPECT_FALSE(pte(as, b + 7 * PG, NULL, NULL));
-    EXPECT_TRUE(pte(as, b + 6 * PG, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, b + 7 * PG, NULL, NULL));
+    EXPECT_TRUE(aspace_check_pte(as, b + 6 * PG, NULL, NULL));
     // The write fault upgrades again.
     REQUIRE_OK(vm_aspace_fault(as, a + 7 * PG, VM_FAULT_WRITE, NULL));
     uint32_t f;
-    REQUIRE_TRUE(pte(as, a + 7 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(as, a + 7 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(checks(as));
     end_aspace(as, root);
@@ -789,12 +778,12 @@ KTEST(vmar, fault_around_maps_present_neighbours) {
     vm_fault_around_pages = 16;
     REQUIRE_OK(vm_aspace_fault(as, a + 3 * PG, 0, NULL));
     for (int i = 0; i < 16; i++)
-        EXPECT_TRUE(pte(as, a + i * PG, NULL, NULL));
-    EXPECT_FALSE(pte(as, a + 16 * PG, NULL, NULL));
+        EXPECT_TRUE(aspace_check_pte(as, a + i * PG, NULL, NULL));
+    EXPECT_FALSE(aspace_check_pte(as, a + 16 * PG, NULL, NULL));
     // Only present pages: 16..19 committed, 20..31 not.
     REQUIRE_OK(vm_aspace_fault(as, a + 17 * PG, 0, NULL));
     for (int i = 16; i < 32; i++)
-        EXPECT_EQ(pte(as, a + i * PG, NULL, NULL), i < 20);
+        EXPECT_EQ(aspace_check_pte(as, a + i * PG, NULL, NULL), i < 20);
     vm_fault_around_pages = saved;
     EXPECT_TRUE(checks(as));
     end_aspace(as, root);
@@ -1164,6 +1153,22 @@ static int m_mapping_at(uint64_t a) {
 // An operation's result when it made no call (nothing suitable to act on).
 #define SKIPPED ZX_ERR_NEXT
 
+// Asserts that a real call's status is the model's prediction; on a mismatch, first prints the step
+// and the call (printf-style).
+static void model_status(int step, zx_status_t st, zx_status_t want, const char *fmt, ...)
+    PRINTF_LIKE(4, 5);
+static void model_status(int step, zx_status_t st, zx_status_t want, const char *fmt, ...) {
+    if (st == want)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    kprintf("step %d: ", step);
+    kvprintf(fmt, ap);
+    kprintf(": %d %s, want %d %s\n", st, expect_status_name(st), want, expect_status_name(want));
+    va_end(ap);
+    ASSERT(st == want);
+}
+
 // A sub-VMAR of a live VMAR: anywhere, SPECIFIC near something, or under an upper limit.
 static zx_status_t op_allocate(struct vm_aspace *as, int step) {
     int p = pick_live(true);
@@ -1207,10 +1212,8 @@ static zx_status_t op_allocate(struct vm_aspace *as, int step) {
         want = m_spot_exists(p, size, align, kind == 3 ? pe->base + offset : UINT64_MAX)
                    ? ZX_OK
                    : ZX_ERR_NO_RESOURCES;
-    if (st != want)
-        kprintf("step %d: allocate opts %#x offset %#llx size %#llx: %d, want %d\n", step, opts,
-                (unsigned long long)offset, (unsigned long long)size, st, want);
-    ASSERT(st == want);
+    model_status(step, st, want, "allocate opts %#x offset %#llx size %#llx", opts,
+                 (unsigned long long)offset, (unsigned long long)size);
     if (st == ZX_OK) {
         uint64_t b = vmar_base(out);
         ASSERT(m_free(p, b, size) && IS_ALIGNED(b, align));
@@ -1274,10 +1277,8 @@ static zx_status_t op_map(struct vm_aspace *as, int step) {
         want = m_spot_exists(p, len, PG, kind == 4 ? pe->base + offset : UINT64_MAX)
                    ? ZX_OK
                    : ZX_ERR_NO_RESOURCES;
-    if (st != want)
-        kprintf("step %d: map opts %#x offset %#llx len %#llx: %d, want %d\n", step, opts,
-                (unsigned long long)offset, (unsigned long long)len, st, want);
-    ASSERT(st == want);
+    model_status(step, st, want, "map opts %#x offset %#llx len %#llx", opts,
+                 (unsigned long long)offset, (unsigned long long)len);
     if (st == ZX_OK) {
         ASSERT(m_free(p, a, len));
         ASSERT(kind < 2 || kind == 4 || a == pe->base + offset);
@@ -1307,10 +1308,8 @@ static zx_status_t op_unmap(struct vm_aspace *as, int step) {
     }
     zx_status_t st = vmar_unmap(ents[p].obj, a, len);
     zx_status_t want = a + len > m_end(p) ? ZX_ERR_INVALID_ARGS : m_unmap(p, a, a + len, true);
-    if (st != want)
-        kprintf("step %d: unmap [%#llx, +%#llx): %d, want %d\n", step, (unsigned long long)a,
-                (unsigned long long)len, st, want);
-    ASSERT(st == want);
+    model_status(step, st, want, "unmap [%#llx, +%#llx)", (unsigned long long)a,
+                 (unsigned long long)len);
     return st;
 }
 
@@ -1332,10 +1331,8 @@ static zx_status_t op_protect(struct vm_aspace *as, int step) {
     zx_status_t want = ((perms & (W | X)) && !(perms & R)) || a + len > m_end(p)
                            ? ZX_ERR_INVALID_ARGS
                            : m_protect(p, perms, a, a + len);
-    if (st != want)
-        kprintf("step %d: protect %#x [%#llx, +%#llx): %d, want %d\n", step, perms,
-                (unsigned long long)a, (unsigned long long)len, st, want);
-    ASSERT(st == want);
+    model_status(step, st, want, "protect %#x [%#llx, +%#llx)", perms, (unsigned long long)a,
+                 (unsigned long long)len);
     return st;
 }
 
@@ -1385,14 +1382,11 @@ static zx_status_t op_fault(struct vm_aspace *as, int step) {
         want = off >= vmo_pages[ents[m].vmo] * PG ? ZX_ERR_NOT_FOUND : ZX_OK;
     }
     zx_status_t st = vm_aspace_fault(as, a + rnd(PG), flags, NULL);
-    if (st != want)
-        kprintf("step %d: fault %u at %#llx: %d, want %d\n", step, acc, (unsigned long long)a,
-                st, want);
-    ASSERT(st == want);
+    model_status(step, st, want, "fault %u at %#llx", acc, (unsigned long long)a);
     if (st == ZX_OK) {
         paddr_t pa;
         uint32_t f;
-        ASSERT(pte(as, a, &pa, &f));
+        ASSERT(aspace_check_pte(as, a, &pa, &f));
         uint64_t v0 = 0;
         ASSERT(vmo_read(vmos[ents[m].vmo], &v0, off, sizeof(v0)) == ZX_OK);
         ASSERT(read64_pa(pa) == v0);
