@@ -76,7 +76,7 @@ void expect_note_failure(void);
 #define EXPECT_STREQ(a, b) expect_check_str(__FILE__, __LINE__, #a, #b, (a), (b))
 #define EXPECT_STATUS(s, want) \
     expect_check_status((s), (want), (want), __FILE__, __LINE__, #s)
-// Where abi.md is silent and Zircon's revisions disagree: either status is accepted.
+// Where docs/abi.md is silent and Zircon's revisions disagree: either status is accepted.
 #define EXPECT_STATUS2(s, want, also) \
     expect_check_status((s), (want), (also), __FILE__, __LINE__, #s)
 #define EXPECT_OK(s) EXPECT_STATUS(s, ZX_OK)

@@ -54,7 +54,7 @@ static void print_memory_summary(void) {
     uint64_t in_use = phys_ranges_total(pr, MEM_KERNEL) + phys_ranges_total(pr, MEM_MODULE) +
                       phys_ranges_total(pr, MEM_BOOT);
     uint64_t reserved = 0;  // firmware ranges below the top of RAM
-    paddr_t top = arch_physmap_info.end;
+    paddr_t top = arch_mmu_physmap_info.end;
     for (size_t i = 0; i < pr->count; i++) {
         const struct phys_range *r = &pr->r[i];
         if (r->kind != MEM_AVAILABLE && r->kind != MEM_NONE && r->start < top &&

@@ -16,7 +16,6 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/dispatch.h"
 #include "vm/aspace.h"
 
 struct job *root_job;
@@ -54,11 +53,6 @@ struct uthread *uthread_current(void) {
 struct process *process_current(void) {
     struct uthread *ut = uthread_current();
     return ut ? ut->proc : NULL;
-}
-
-struct vm_aspace *vm_aspace_current(void) {
-    struct process *p = process_current();
-    return p ? p->aspace : NULL;
 }
 
 size_t process_count(void) {
@@ -145,18 +139,13 @@ void process_kill(struct process *p, int64_t code) {
         uthread_exit_current();
 }
 
-// On every return to user mode: threads of a dying process leave instead.
-static void leave_if_killed(struct trap_frame *tf) {
+void process_user_return(struct trap_frame *tf) {
     (void)tf;
     struct uthread *ut = uthread_current();
     if (ut && ut->kill_pending) {
         irq_enable();  // traps arrive with interrupts off; we never return to this frame
         uthread_exit_current();
     }
-}
-
-void syscall_exit_hook(struct trap_frame *tf) {
-    leave_if_killed(tf);
 }
 
 // A fault or exception in user mode that nothing resolved: the process dies.
@@ -216,7 +205,7 @@ void process_layer_init(void) {
     sched_switch_hook = process_switch_hook;
     trap_page_fault_hook = vm_page_fault;
     trap_user_exception_hook = process_user_exception;
-    trap_user_return_hook = leave_if_killed;
+    trap_user_return_hook = process_user_return;
 }
 
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,

@@ -1,4 +1,4 @@
-// Jobs, processes and user threads: the task objects of shared/abi.md.
+// Jobs, processes and user threads: the task objects of docs/abi.md.
 //
 // A process owns a handle table and an address space (vm/aspace.h) and runs user threads. Each
 // user thread (struct uthread, ZX_OBJ_TYPE_THREAD) wraps a kernel thread that spends its life
@@ -82,6 +82,10 @@ void process_mark_started(struct process *proc);
 void process_kill(struct process *proc, int64_t code);
 // The calling thread leaves for good (zx_thread_exit); the process ends with its last thread.
 NORETURN void uthread_exit_current(void);
+// Runs before every return to user mode, from a trap or a syscall: a thread of a process being
+// killed leaves here instead (does not return then).
+struct trap_frame;
+void process_user_return(struct trap_frame *tf);
 
 // The process and user thread of the caller (NULL for kernel threads).
 struct process *process_current(void);

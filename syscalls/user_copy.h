@@ -2,18 +2,16 @@
 // that the kernel never dereferences directly: only these helpers touch user memory, and a fault
 // inside them becomes a status, never a panic.
 //
-// Errors (shared/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
+// Errors (docs/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
 // USER_ASPACE_END), or one that wraps, is INVALID_ARGS; a page in the range that is not mapped is
 // NOT_FOUND; one mapped without the needed permission is ACCESS_DENIED. A zero length is always OK.
 #ifndef SYSCALLS_USER_COPY_H
 #define SYSCALLS_USER_COPY_H
 
 #include "kernel/types.h"
+#include "vm/aspace.h"  // USER_ASPACE_BASE, USER_ASPACE_END
 
 typedef uint64_t user_addr_t;
-
-#define USER_ASPACE_BASE 0x1000000ull
-#define USER_ASPACE_END 0x7ffffffff000ull
 
 // True if [addr, addr + len) lies inside the user address space (len 0: always true).
 bool user_range_ok(user_addr_t addr, size_t len);

@@ -21,7 +21,7 @@ uint64_t aslr_prng_next(struct aslr_prng *p);
 uint64_t aslr_prng_below(struct aslr_prng *p, uint64_t bound);
 
 // The boot-time policy: whether non-specific placement is randomised, and a seed for each new
-// address space's generator. Set up once by aslr_init (kernel: vm/aspace_kernel.c from the
+// address space's generator. Set up once by aslr_init (kernel: vm/aspace.c, from vm/fault.c's
 // command line and the TSC; host tests call it directly).
 void aslr_init(bool enabled, uint64_t seed);
 bool aslr_enabled(void);

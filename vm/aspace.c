@@ -19,11 +19,9 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/user_copy.h"
 #include "vm/pmm.h"
+#include "vm/upcalls.h"
 #include "vm/vmo.h"
-
-#pragma weak vmo_lookup_pages
 
 unsigned vm_fault_around_pages = 16;
 struct vm_fault_stats vm_fault_stats;
@@ -174,8 +172,7 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
                     rec.u.mapping.vmo_koid = vmo_object(m->vmo)->koid;
                     rec.u.mapping.vmo_offset = m->vmo_offset;
                     size_t pages = 0;
-                    if (vmo_lookup_pages &&
-                        vmo_lookup_pages(m->vmo, m->vmo_offset, rec.size, count_page, &pages) != ZX_OK)
+                    if (vmo_lookup_pages(m->vmo, m->vmo_offset, rec.size, count_page, &pages) != ZX_OK)
                         pages = 0;
                     rec.u.mapping.committed_pages = pages;
                 }
@@ -268,7 +265,7 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
             // Fault-around only where neighbours are likely present: a read or execute fault that
             // found a page the VMO already had (not the zero page; a write fault's neighbours are
             // usually as new as its own page).
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) && vmo_lookup_pages) {
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
                 if (p && p->state != PAGE_STATE_ZERO)
                     fault_around_locked(m, page);

@@ -1,13 +1,11 @@
 // aspace_check_pagetable. See aspace_check.h.
 #include "test/kernel/aspace_check.h"
 
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/printf.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
-
-#pragma weak vmo_lookup_pages
 
 struct one_page {
     bool found;
@@ -40,7 +38,7 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
     if (!arch_aspace_check(&as->arch))
         ok = bad(0, 0, "pt_check failed");
     struct vmiter it;
-    for (vmiter_init(&it, &as->arch, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
+    for (vmiter_init(&it, as->arch.root, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
          vmiter_next(&it)) {
         if (!vmiter_present(&it))
             continue;
@@ -76,19 +74,17 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
             ok = bad(va, pa, "writable PTE to the zero page");
             break;
         }
-        if (vmo_lookup_pages) {
-            uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-            struct one_page p = {0};
-            zx_status_t st = vmo_lookup_pages(m->vmo, off, PAGE_SIZE, one_page_cb, &p);
-            if (st != ZX_OK)
-                ok = bad(va, pa, "vmo_lookup_pages failed");
-            else if (zero && p.found)
-                ok = bad(va, p.pa, "zero page mapped where the VMO has a page");
-            else if (!zero && (!p.found || p.pa != pa))
-                ok = bad(va, p.found ? p.pa : 0, "PTE to another page than the VMO's");
-            else if (!zero && vmiter_writable(&it) && !p.writable)
-                ok = bad(va, pa, "writable PTE to a page the VMO shares");
-        }
+        uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
+        struct one_page p = {0};
+        zx_status_t st = vmo_lookup_pages(m->vmo, off, PAGE_SIZE, one_page_cb, &p);
+        if (st != ZX_OK)
+            ok = bad(va, pa, "vmo_lookup_pages failed");
+        else if (zero && p.found)
+            ok = bad(va, p.pa, "zero page mapped where the VMO has a page");
+        else if (!zero && (!p.found || p.pa != pa))
+            ok = bad(va, p.found ? p.pa : 0, "PTE to another page than the VMO's");
+        else if (!zero && vmiter_writable(&it) && !p.writable)
+            ok = bad(va, pa, "writable PTE to a page the VMO shares");
     }
     mutex_release(&as->lock);
     if (out_present)

@@ -4,6 +4,7 @@
 // clone (and write permission removed from the parent's mapping by the clone), a fault beyond the
 // VMO's end, PERM=0 and read-only mappings, executing data. aspace_check_pagetable after each step;
 // page counts come back. Kernel only.
+#include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/ktest.h"
 #include "kernel/string.h"

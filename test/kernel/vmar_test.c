@@ -18,9 +18,8 @@
 #include "vm/physmap.h"
 #include "vm/pmm.h"
 #include "vm/vmar.h"
+#include "vm/upcalls.h"
 #include "vm/vmo.h"
-
-#pragma weak vmo_lookup_pages
 
 #ifdef JASPER_KERNEL
 #define MODEL_STEPS 1500
@@ -164,8 +163,7 @@ KTEST(vmar, get_maps_depth_first) {
     EXPECT_EQ(maps[4].u.mapping.vmo_offset, 2 * PG);
     EXPECT_EQ(maps[4].u.mapping.vmo_koid, vmo_object(vmo)->koid);
     EXPECT_STREQ(maps[4].name, "data");
-    if (vmo_lookup_pages)
-        EXPECT_EQ(maps[4].u.mapping.committed_pages, 1);
+    EXPECT_EQ(maps[4].u.mapping.committed_pages, 1);
     EXPECT_EQ(maps[5].base, a);
     EXPECT_EQ(maps[5].size, 2 * PG);
     EXPECT_EQ(maps[5].depth, 2);
@@ -766,8 +764,6 @@ KTEST(vmar, range_change_from_the_vmo) {
 }
 
 KTEST(vmar, fault_around_maps_present_neighbours) {
-    if (!vmo_lookup_pages)
-        return;  // needs the VMO layer's look-up
     struct vmar *root;
     struct vm_aspace *as = new_aspace(&root);
     struct vmo *vmo = new_vmo(64 * PG);

@@ -227,7 +227,7 @@ zx_status_t ut_proc_create(struct ut_proc *p, const char *name, const struct ut_
 zx_status_t ut_proc_start(struct ut_proc *p, zx_handle_t arg1, uintptr_t arg2);
 void ut_proc_close(struct ut_proc *p);
 
-// A raw syscall (any number, any register values): the calling convention of abi.md §2.
+// A raw syscall (any number, any register values): the calling convention of docs/abi.md §2.
 int64_t ut_syscall(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
                    uint64_t a6, uint64_t a7, uint64_t a8);
 
