@@ -189,7 +189,8 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    ASSERT_MUTEX_HELD(&as->lock);
     struct vmar *v = as->root;
     while (v) {
         struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
@@ -221,7 +222,7 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
     vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
     zx_status_t st;
     mutex_acquire(&as->lock);
-    struct vm_mapping *m = find_mapping_locked(as, va);
+    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
     uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
                     : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
                                                      : ZX_VM_PERM_READ;
