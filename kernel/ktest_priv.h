@@ -1,4 +1,4 @@
-// Internal interface between the ktest checks and the runners (kernel/ktest.c, test/host/main.c).
+// Internal interface between the ktest checks and the runners (ktest_runner.c, host_main.c).
 #ifndef KERNEL_KTEST_PRIV_H
 #define KERNEL_KTEST_PRIV_H
 

@@ -1,54 +1,81 @@
 // Mutexes on the scheduler's wait queues. Not recursive: acquiring a mutex you hold is a bug.
 //
-// Fast paths: with one CPU, turning interrupts off is enough to take a free mutex or to release
-// one nobody waits for, so the common uncontended case skips the scheduler lock (a page fault
-// takes three mutexes). Every change of `owner` and of the waiter list happens with interrupts
-// off, so the fast and slow paths exclude each other.
+// Fast paths: taking a free mutex is one compare-and-swap of `state` from 0 to the caller, and
+// releasing one nobody waits for is one compare-and-swap back to 0 — no scheduler lock (a page
+// fault takes three mutexes). Only contention takes the scheduler lock.
+//
+// No lost wake-up: a waiter sets MUTEX_CONTENDED while holding the scheduler lock and stays
+// holding it until it is on the wait queue (blocking releases it). A release that finds the flag
+// set takes the scheduler lock too, so it sees the waiter queued, clears `state` and wakes one.
+// Invariant (under the scheduler lock): a non-empty wait queue means MUTEX_CONTENDED is set or a
+// woken waiter has yet to run; that waiter re-checks, so somebody always re-arms the flag.
 #include "kernel/mutex.h"
 
-#include "arch/x86_64/cpu.h"
 #include "kernel/assert.h"
 
 void mutex_init(struct mutex *m, const char *name) {
-    m->owner = NULL;
+    __atomic_store_n(&m->state, 0, __ATOMIC_RELAXED);
     wait_queue_init(&m->waiters);
     m->name = name;
 }
 
-void mutex_acquire(struct mutex *m) {
-    struct thread *self = thread_current();
-    uint64_t flags = irq_save();
-    if (!m->owner) {
-        m->owner = self;
-        irq_restore(flags);
-        return;
-    }
-    irq_restore(flags);
+static struct thread *owner_of(uintptr_t state) {
+    return (struct thread *)(state & ~MUTEX_CONTENDED);
+}
+
+static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
     uint64_t s = sched_lock_irqsave();
-    ASSERT_MSG(m->owner != self, "mutex %s acquired twice by %s", m->name, self->name);
-    while (m->owner)
+    uintptr_t v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    ASSERT_MSG(owner_of(v) != (struct thread *)self, "mutex %s acquired twice by %s", m->name,
+               thread_current()->name);
+    for (;;) {
+        if (v == 0) {
+            // Free: take it, keeping the flag if others still wait, so our release wakes them.
+            uintptr_t want = self | (list_is_empty(&m->waiters.waiters) ? 0 : MUTEX_CONTENDED);
+            if (__atomic_compare_exchange_n(&m->state, &v, want, false, __ATOMIC_ACQUIRE,
+                                            __ATOMIC_RELAXED))
+                break;
+            continue;  // `v` now holds the new state
+        }
+        if (!(v & MUTEX_CONTENDED) &&
+            !__atomic_compare_exchange_n(&m->state, &v, v | MUTEX_CONTENDED, false,
+                                         __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+            continue;
         (void)wait_queue_block_locked(&m->waiters, ZX_TIME_INFINITE);
-    m->owner = self;
+        v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    }
+    sched_unlock_irqrestore(s);
+}
+
+void mutex_acquire(struct mutex *m) {
+    uintptr_t self = (uintptr_t)thread_current();
+    uintptr_t expected = 0;
+    if (likely(__atomic_compare_exchange_n(&m->state, &expected, self, false, __ATOMIC_ACQUIRE,
+                                           __ATOMIC_RELAXED)))
+        return;
+    mutex_acquire_slow(m, self);
+}
+
+static void mutex_release_slow(struct mutex *m) {
+    uint64_t s = sched_lock_irqsave();
+    // Only the owner clears the owner bits, and waiters only add the flag, so this holds.
+    ASSERT(__atomic_load_n(&m->state, __ATOMIC_RELAXED) & MUTEX_CONTENDED);
+    __atomic_store_n(&m->state, 0, __ATOMIC_RELEASE);
+    (void)wait_queue_wake_one_locked(&m->waiters, ZX_OK);
     sched_unlock_irqrestore(s);
 }
 
 void mutex_release(struct mutex *m) {
-    uint64_t flags = irq_save();
-    ASSERT_MSG(m->owner == thread_current(), "mutex %s released by a non-owner", m->name);
-    if (list_is_empty(&m->waiters.waiters)) {
-        m->owner = NULL;
-        irq_restore(flags);
+    uintptr_t self = (uintptr_t)thread_current();
+    uintptr_t expected = self;
+    if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,
+                                           __ATOMIC_RELAXED)))
         return;
-    }
-    irq_restore(flags);
-    uint64_t s = sched_lock_irqsave();
-    ASSERT_MSG(m->owner == thread_current(), "mutex %s released by a non-owner", m->name);
-    m->owner = NULL;
-    // Wake everyone; the first to run takes it, the others block again. Contention is rare.
-    wait_queue_wake_all_locked(&m->waiters, ZX_OK);
-    sched_unlock_irqrestore(s);
+    ASSERT_MSG(owner_of(expected) == (struct thread *)self, "mutex %s released by %s, owner %p",
+               m->name, thread_current()->name, (void *)owner_of(expected));
+    mutex_release_slow(m);
 }
 
 bool mutex_held(const struct mutex *m) {
-    return m->owner == thread_current();
+    return owner_of(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == thread_current();
 }

@@ -5,21 +5,29 @@
 #define KERNEL_MUTEX_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "kernel/thread.h"
 
+// Set in `state` while threads may be waiting: the owner's release must take the slow path.
+#define MUTEX_CONTENDED ((uintptr_t)1)
+
 struct mutex {
-    struct thread *owner;  // NULL when free
-    struct wait_queue waiters;
+    // The owning thread's address | MUTEX_CONTENDED; 0 when free. Changed only by atomic
+    // compare-and-swap (threads are at least 2-byte aligned, so bit 0 is free for the flag).
+    uintptr_t state;
+    struct wait_queue waiters;  // guarded by the scheduler lock
     const char *name;
 };
 
-#define MUTEX_INIT(m, n) {NULL, WAIT_QUEUE_INIT((m).waiters), n}
+#define MUTEX_INIT(m, n) {.state = 0, .waiters = WAIT_QUEUE_INIT((m).waiters), .name = (n)}
 
 void mutex_init(struct mutex *m, const char *name);
+// Blocks until the calling thread owns `m`. Acquiring a mutex the caller holds panics.
 void mutex_acquire(struct mutex *m);
+// The caller must own `m`; wakes a waiter if there is one.
 void mutex_release(struct mutex *m);
-// True if the calling thread holds `m`.
+// True if the calling thread holds `m` (another thread holding it gives false).
 bool mutex_held(const struct mutex *m);
 
 #define ASSERT_MUTEX_HELD(m) ASSERT(mutex_held(m))

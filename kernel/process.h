@@ -1,4 +1,4 @@
-// Jobs, processes and user threads: the task objects of shared/abi.md.
+// Jobs, processes and user threads: the task objects of docs/abi.md.
 //
 // A process owns a handle table and an address space (vm/aspace.h) and runs user threads. Each
 // user thread (struct uthread, ZX_OBJ_TYPE_THREAD) wraps a kernel thread that spends its life

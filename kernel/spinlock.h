@@ -1,5 +1,7 @@
-// Spinlocks that also disable interrupts (Jasper runs on one CPU for now, so the lock word only
-// catches recursion bugs). Implemented in arch/ for the kernel; host builds get no-op versions.
+// Spinlocks that also disable interrupts: a ticket lock (FIFO among CPUs) that records which CPU
+// holds it, so ASSERT_HELD means "held by this CPU" and taking a lock this CPU already holds
+// panics instead of spinning forever. Implemented in arch/ for the kernel; host builds get a
+// checking version with one CPU (test/host/host_env.c).
 #ifndef KERNEL_SPINLOCK_H
 #define KERNEL_SPINLOCK_H
 
@@ -7,17 +9,21 @@
 #include <stdint.h>
 
 struct spinlock {
-    volatile uint32_t held;
+    uint32_t next;     // next ticket to hand out (atomic fetch-add)
+    uint32_t serving;  // ticket now allowed in; written only by the holder, on release
+    uint32_t holder;   // holding CPU's number + 1, 0 when free (checks only, not exclusion)
     const char *name;
 };
 
-#define SPINLOCK_INIT(n) {0, n}
+#define SPINLOCK_INIT(n) {.next = 0, .serving = 0, .holder = 0, .name = (n)}
 
 typedef uint64_t irqstate_t;
 
 // Disables interrupts, takes the lock and returns the previous interrupt state.
 irqstate_t spin_lock_irqsave(struct spinlock *lock);
+// Releases a lock this CPU holds and restores the interrupt state returned by the acquire.
 void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state);
+// True if the calling CPU holds `lock` (another CPU holding it gives false).
 bool spin_lock_held(const struct spinlock *lock);
 
 #define ASSERT_HELD(lock) ASSERT(spin_lock_held(lock))

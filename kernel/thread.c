@@ -354,3 +354,11 @@ size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status) {
     }
     return n;
 }
+
+size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status) {
+    ASSERT_HELD(&sched_lock);
+    if (list_is_empty(&wq->waiters))
+        return 0;
+    make_ready_locked(containerof(wq->waiters.next, struct thread, queue_node), status);
+    return 1;
+}

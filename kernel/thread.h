@@ -91,6 +91,9 @@ zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline);
 zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline);
 // Wakes every waiter with `status`; returns how many. Caller holds the scheduler lock.
 size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status);
+// Wakes the longest waiter with `status`; returns 1, or 0 if none waits. Caller holds the
+// scheduler lock.
+size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status);
 // The scheduler lock, for callers of the *_locked wait-queue functions.
 uint64_t sched_lock_irqsave(void);
 void sched_unlock_irqrestore(uint64_t state);

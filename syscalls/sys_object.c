@@ -165,7 +165,7 @@ int64_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_addr_t buff
         if (st != ZX_OK)
             return st;
         kobject_release(obj);
-        return ZX_ERR_NOT_SUPPORTED;  // an unknown topic (shared/abi.md §3)
+        return ZX_ERR_NOT_SUPPORTED;  // an unknown topic (docs/abi.md §3)
     }
 }
 

@@ -2,7 +2,7 @@
 // that the kernel never dereferences directly: only these helpers touch user memory, and a fault
 // inside them becomes a status, never a panic.
 //
-// Errors (shared/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
+// Errors (docs/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
 // USER_ASPACE_END), or one that wraps, is INVALID_ARGS; a page in the range that is not mapped is
 // NOT_FOUND; one mapped without the needed permission is ACCESS_DENIED. A zero length is always OK.
 #ifndef SYSCALLS_USER_COPY_H

@@ -2,7 +2,7 @@
 // mappings that says what may be there (vm/vmar.h), the page-fault entry that fills the tables
 // on demand, the range changes the VMO layer asks for, and the fault statistics.
 //
-// Contract between the mapping layer (issue 6) and the process layer (issue 7).
+// Contract between the mapping layer (vm/vmar.h) and the process layer (kernel/process.c).
 //
 // Locking (the order is in vm/README.md):
 // - `lock` (a mutex, the aspace lock) guards every VMAR tree of the space, every VMAR's `alive`

@@ -1,4 +1,4 @@
-// Copy-on-write clone trees: the page-owning nodes beneath VMOs (design.md "Copy-on-write clone
+// Copy-on-write clone trees: the page-owning nodes under VMOs (docs/design.md "Copy-on-write clone
 // trees"; docs/clone-trees.md has the diagrams). Pure code: the host tests and the fuzzer run it
 // over simulated RAM.
 //
@@ -155,7 +155,7 @@ static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_s
     return 0;  // references carry no count yet (no compression)
 }
 
-// --- Attribution (abi.md §3) ---
+// --- Attribution (docs/abi.md §3) ---
 
 struct cow_attribution {
     uint64_t committed_bytes, populated_bytes;

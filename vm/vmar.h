@@ -1,4 +1,4 @@
-// Regions (VMARs) and mappings of one address space, and the operations of shared/abi.md §2:
+// Regions (VMARs) and mappings of one address space, and the operations of docs/abi.md §2:
 // allocate, map, unmap, protect, destroy, op_range. The address space itself, its page-fault path
 // and its range changes are in vm/aspace.c (contract: vm/aspace.h); the syscalls in
 // syscalls/sys_vmar.c.
@@ -90,7 +90,7 @@ static inline struct vm_mapping *vm_region_mapping(struct vm_region *r) {
     return r->kind == VM_REGION_MAPPING ? containerof(r, struct vm_mapping, r) : NULL;
 }
 
-// --- Operations. Each takes the aspace lock itself. Errors follow shared/abi.md §2. ---
+// --- Operations. Each takes the aspace lock itself. Errors follow docs/abi.md §2. ---
 
 // Creates a sub-VMAR of `parent`. `options`: ZX_VM_SPECIFIC, ZX_VM_OFFSET_IS_UPPER_LIMIT,
 // ZX_VM_COMPACT, ZX_VM_CAN_MAP_SPECIFIC, ZX_VM_CAN_MAP_READ/WRITE/EXECUTE, ZX_VM_ALIGN_*.

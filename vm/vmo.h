@@ -1,9 +1,9 @@
 // The user-visible Virtual Memory Object: a kernel object (ZX_OBJ_TYPE_VMO) with a size, a content
 // size, a name, a place in a copy-on-write clone tree (vm/cow_pages.h) and the list of mappings
-// that show it. Semantics and errors follow shared/abi.md §2-3; every function below documents
+// that show it. Semantics and errors follow docs/abi.md §2-3; every function below documents
 // the statuses it returns.
 //
-// Contract between the VMO layer (issue 5), the mapping layer (issue 6) and the syscalls (issue 7).
+// Contract between the VMO layer, the mapping layer (vm/vmar.h) and the syscalls (sys_vmo.c).
 //
 // Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions (the
 // order is in vm/README.md). A VMO function never takes an address-space lock; to change the page
@@ -39,7 +39,7 @@ zx_status_t vmo_write(struct vmo *vmo, const void *src, uint64_t offset, size_t 
 uint64_t vmo_get_size(struct vmo *vmo);
 // ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflows or too large),
 // ZX_ERR_INVALID_ARGS (the offsets accumulated through the chain of parents plus the new size
-// overflow, as abi.md says), ZX_ERR_NO_MEMORY (nothing changed). Content size becomes `size`.
+// overflow, as docs/abi.md says), ZX_ERR_NO_MEMORY (nothing changed). Content size becomes `size`.
 // Shrinking frees what nothing can reach; bytes past the new size in the last page read zero;
 // mappings beyond the new end are unmapped.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) MUST_USE;
@@ -47,7 +47,7 @@ uint64_t vmo_get_content_size(struct vmo *vmo);
 // ZX_ERR_OUT_OF_RANGE if content_size > size.
 zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_USE;
 
-// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*), with abi.md's alignment, range and NOT_SUPPORTED rules:
+// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*) with docs/abi.md's alignment, range and NOT_SUPPORTED rules:
 // offset > size is ZX_ERR_OUT_OF_RANGE, lengths trim at the size. COMMIT rounds outward and
 // commits private pages (copies of shared content in a clone). DECOMMIT: ZX_ERR_NOT_SUPPORTED on
 // a snapshot (or a slice of one) and on a VMO whose node has open snapshot children, then
@@ -59,7 +59,7 @@ zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_US
 zx_status_t vmo_op_range(struct vmo *vmo, uint32_t op, uint64_t offset, uint64_t size) MUST_USE;
 
 // Creates a child (ZX_VMO_CHILD_* options, already validated for unknown bits by the caller or
-// here: ZX_ERR_INVALID_ARGS). Errors per abi.md, in this order: INVALID_ARGS (unknown bits, not
+// here: ZX_ERR_INVALID_ARGS). Errors per docs/abi.md in this order: INVALID_ARGS (unknown bits, not
 // exactly one kind, SLICE with RESIZABLE, unaligned offset), OUT_OF_RANGE (size rounding or
 // offset + size overflows), INVALID_ARGS (offsets accumulated through the chain overflow; a slice
 // outside the parent), NOT_SUPPORTED (a slice of a resizable VMO), NO_MEMORY (nothing changed).
@@ -77,7 +77,7 @@ bool vmo_is_resizable(struct vmo *vmo);
 struct kobject *vmo_object(struct vmo *vmo);
 struct vmo *vmo_from_object(struct kobject *obj);
 
-// --- For the mapping layer (issue 6) ---
+// --- For the mapping layer (vm/vmar.c) ---
 
 // Registers a mapping that shows [offset, offset + len) of the VMO; range changes reach it.
 void vmo_add_mapping(struct vmo *vmo, struct vm_mapping *m);

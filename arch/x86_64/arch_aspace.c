@@ -1,10 +1,12 @@
-// arch_aspace: address spaces on top of the page-table layer. Pure code (CR3 goes through
-// arch_mmu_load_root). See arch_aspace.h.
+// arch_aspace: address spaces on top of the page-table layer (the top of the layering in pt.h:
+// pt_range for runs, pt_map_entry for the fault path's one page, vmiter for look-ups, ptiter to
+// free, tlb for CR3). Pure code. See arch_aspace.h.
 #include "arch/x86_64/arch_aspace.h"
 
-#include "arch/x86_64/mmu_hw.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
+#include "arch/x86_64/pt_range.h"
 #include "arch/x86_64/ptiter.h"
+#include "arch/x86_64/tlb.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"
 
@@ -51,9 +53,7 @@ void arch_aspace_destroy(struct arch_aspace *as) {
     ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
     ASSERT_MSG(!arch_aspace_is_active(as), "address space %#llx is active",
                (unsigned long long)as->root_pa);
-    struct ptiter pi;
-    for (ptiter_init(&pi, as); ptiter_low(&pi); ptiter_next(&pi))
-        ptiter_free_ptp(&pi);
+    ptiter_free_tables(root_of(as), true);
     pt_table_free(root_of(as));
     *as = (struct arch_aspace){0};
 }
@@ -62,14 +62,11 @@ void arch_aspace_activate(struct arch_aspace *as) {
     if (!as)
         as = &arch_kernel_aspace;
     ASSERT(as->root);
-    if (pt_active_root == as->root_pa)
-        return;
-    pt_active_root = as->root_pa;
-    arch_mmu_load_root(as->root_pa);
+    tlb_activate(as->root_pa);
 }
 
 bool arch_aspace_is_active(const struct arch_aspace *as) {
-    return as->root && as->root_pa == pt_active_root;
+    return as->root && as->root_pa == tlb_active_root;
 }
 
 // True if [va, va + count pages) is page-aligned and inside the half `as` owns.
@@ -120,7 +117,7 @@ static zx_status_t map(struct arch_aspace *as, vaddr_t va, const paddr_t *pas, p
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)
         return ZX_OK;
-    return pt_map_range(root_of(as), va, pas, pa, count, perm);
+    return pt_range_map(root_of(as), va, pas, pa, count, perm);
 }
 
 zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
@@ -157,7 +154,7 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
 zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    return pt_unmap_range(root_of(as), va, count);
+    return pt_range_unmap(root_of(as), va, count);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
@@ -168,7 +165,7 @@ zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count
         return st;
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    return pt_protect_range(root_of(as), va, count, perm);
+    return pt_range_protect(root_of(as), va, count, perm);
 }
 
 zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,
@@ -176,7 +173,7 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_p
     if (!in_space(as, ROUNDDOWN(va, (vaddr_t)PAGE_SIZE), 1))
         return ZX_ERR_INVALID_ARGS;
     struct vmiter it;
-    vmiter_init(&it, as, va);
+    vmiter_init(&it, root_of(as), va);
     if (!vmiter_present(&it))
         return ZX_ERR_NOT_FOUND;
     *out_pa = vmiter_pa(&it);

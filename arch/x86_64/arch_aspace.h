@@ -7,7 +7,7 @@
 // points at the same ones, so a kernel mapping made once is seen everywhere. A user address space
 // owns only the lower half [0, 0x0000800000000000).
 //
-// Locking: the caller serialises operations on one address space (the VM's aspace lock); the
+// Locking: the caller serialises operations on one address space (vm_aspace.pt_lock); the
 // kernel's tables are changed only under the kernel aspace's lock.
 #ifndef ARCH_X86_64_ARCH_ASPACE_H
 #define ARCH_X86_64_ARCH_ASPACE_H

@@ -1,23 +1,40 @@
-// Spinlocks for a single CPU: disabling interrupts is the exclusion; the lock word catches
-// recursive acquisition (a kernel bug) instead of deadlocking silently.
+// Ticket spinlocks. A CPU takes a ticket with one atomic fetch-add and spins (with `pause`) until
+// `serving` reaches it; release hands the lock to the next ticket in order, so waiters are served
+// FIFO and none starves. Interrupts stay off while the lock is held (an interrupt handler that
+// took the same lock on this CPU would otherwise deadlock).
+//
+// `holder` is written only by the CPU that holds the lock and read racily by others: it never
+// decides who gets the lock, it only answers "does this CPU hold it?", which a CPU can ask about
+// itself without a race (only it can set or clear its own number there).
 #include "kernel/spinlock.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/percpu.h"
 #include "kernel/assert.h"
 
 irqstate_t spin_lock_irqsave(struct spinlock *lock) {
     irqstate_t state = irq_save();
-    ASSERT_MSG(!lock->held, "lock %s already held", lock->name);
-    lock->held = 1;
+    uint32_t me = arch_cpu_num() + 1;
+    ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
+               "lock %s already held by this CPU (%u)", lock->name, me - 1);
+    uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
+    while (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket)
+        cpu_pause();
+    __atomic_store_n(&lock->holder, me, __ATOMIC_RELAXED);
     return state;
 }
 
 void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) {
-    ASSERT_MSG(lock->held, "lock %s not held", lock->name);
-    lock->held = 0;
+    uint32_t me = arch_cpu_num() + 1;
+    uint32_t holder = __atomic_load_n(&lock->holder, __ATOMIC_RELAXED);
+    ASSERT_MSG(holder == me, "lock %s released by CPU %u, holder %d", lock->name, me - 1,
+               (int)holder - 1);
+    __atomic_store_n(&lock->holder, 0, __ATOMIC_RELAXED);
+    // Only the holder writes `serving`, so a plain read and a release store suffice.
+    __atomic_store_n(&lock->serving, lock->serving + 1, __ATOMIC_RELEASE);
     irq_restore(state);
 }
 
 bool spin_lock_held(const struct spinlock *lock) {
-    return lock->held != 0;
+    return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == arch_cpu_num() + 1;
 }

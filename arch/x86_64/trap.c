@@ -5,6 +5,7 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/faults.h"
+#include "arch/x86_64/ipi.h"
 #include "arch/x86_64/qemu.h"
 #include "kernel/backtrace.h"
 #include "kernel/extable.h"
@@ -101,6 +102,8 @@ static void kernel_exception(struct trap_frame *tf) {
         kprintf("    (the running test faulted)\n");
         ktest_abort_current();  // does not return
     }
+    ipi_report_self("faulted", tf->rip);
+    ipi_stop_others();
     kprintf("kernel stopped: unhandled exception\n");
     qemu_exit(false);
 }
@@ -112,6 +115,8 @@ static void handle_trap(struct trap_frame *tf) {
             fn(tf);
         return;
     }
+    if (tf->vector == TRAP_NMI && ipi_handle_nmi(tf))
+        return;  // (a stop never returns)
     if (tf->vector == TRAP_PF && trap_page_fault_hook && trap_page_fault_hook(tf))
         return;
     if ((tf->cs & 3) && trap_user_exception_hook && trap_user_exception_hook(tf))
@@ -119,6 +124,8 @@ static void handle_trap(struct trap_frame *tf) {
     if (tf->cs & 3) {
         // No process layer yet to kill the offender: report and stop.
         trap_report(tf);
+        ipi_report_self("faulted", tf->rip);
+        ipi_stop_others();
         kprintf("kernel stopped: unhandled user exception\n");
         qemu_exit(false);
     }

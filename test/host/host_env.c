@@ -122,21 +122,23 @@ void heap_get_stats(struct heap_stats *out) {
     *out = (struct heap_stats){0, 0, alloc_live};
 }
 
-// One CPU and no interrupts on the host: locks only check their own use.
+// One CPU (number 0, so holder 1) and no interrupts on the host: locks only check their own use.
 irqstate_t spin_lock_irqsave(struct spinlock *lock) {
-    ASSERT_MSG(!lock->held, "lock %s already held", lock->name);
-    lock->held = 1;
+    ASSERT_MSG(lock->holder != 1, "lock %s already held", lock->name);
+    lock->holder = 1;
+    lock->next++;
     return 0;
 }
 
 void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) {
     (void)state;
-    ASSERT_MSG(lock->held, "lock %s not held", lock->name);
-    lock->held = 0;
+    ASSERT_MSG(lock->holder == 1, "lock %s not held", lock->name);
+    lock->holder = 0;
+    lock->serving++;
 }
 
 bool spin_lock_held(const struct spinlock *lock) {
-    return lock->held != 0;
+    return lock->holder == 1;
 }
 
 void page_zero(void *page) {
@@ -149,20 +151,20 @@ void page_copy(void *dst, const void *src) {
 
 // Mutexes: one thread on the host; only misuse is checked. The owner is a dummy non-NULL value.
 void mutex_init(struct mutex *m, const char *name) {
-    m->owner = NULL;
+    m->state = 0;
     m->name = name;
 }
 
 void mutex_acquire(struct mutex *m) {
-    ASSERT_MSG(m->owner == NULL, "mutex %s acquired twice", m->name);
-    m->owner = (struct thread *)m;
+    ASSERT_MSG(m->state == 0, "mutex %s acquired twice", m->name);
+    m->state = (uintptr_t)m;
 }
 
 void mutex_release(struct mutex *m) {
-    ASSERT_MSG(m->owner != NULL, "mutex %s released while free", m->name);
-    m->owner = NULL;
+    ASSERT_MSG(m->state != 0, "mutex %s released while free", m->name);
+    m->state = 0;
 }
 
 bool mutex_held(const struct mutex *m) {
-    return m->owner != NULL;
+    return m->state != 0;
 }

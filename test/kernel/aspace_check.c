@@ -1,7 +1,7 @@
 // aspace_check_pagetable. See aspace_check.h.
 #include "test/kernel/aspace_check.h"
 
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/printf.h"
 #include "vm/pmm.h"
@@ -51,7 +51,7 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
     if (!arch_aspace_check(&as->arch))
         ok = bad(0, 0, "pt_check failed");
     struct vmiter it;
-    for (vmiter_init(&it, &as->arch, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
+    for (vmiter_init(&it, as->arch.root, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
          vmiter_next(&it)) {
         if (!vmiter_present(&it))
             continue;

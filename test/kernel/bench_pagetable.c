@@ -6,7 +6,7 @@
 //   pt_protect_64m    ns per page to change the permissions of 64 MiB (16 Ki pages).
 // Pure: also built natively as bench-host-pagetable (over simulated RAM).
 #include "arch/x86_64/arch_aspace.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"
 #include "kernel/kbench.h"
@@ -106,13 +106,13 @@ KBENCH(pt_next_sparse) {
     for (int r = 0; r < BENCH_RUNS; r++) {
         found = 0;
         uint64_t t0 = kbench_now();
-        for (vmiter_init(&it, &as, 0); !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
+        for (vmiter_init(&it, as.root, 0); !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
              vmiter_next(&it))
             found += vmiter_present(&it);
         sparse_s[r] = kbench_now() - t0;
         present = 0;
         t0 = kbench_now();
-        for (vmiter_init(&it, &as, 0); vmiter_va(&it) < PAGE_WALK_SPAN;
+        for (vmiter_init(&it, as.root, 0); vmiter_va(&it) < PAGE_WALK_SPAN;
              vmiter_advance(&it, PAGE_SIZE))
             present += vmiter_present(&it);
         page_s[r] = kbench_now() - t0;

@@ -10,6 +10,7 @@
 #include "kernel/object.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "test/kernel/oom_inject.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
@@ -243,24 +244,6 @@ static bool trees_ok(struct env *e) {
             return false;
     }
     return true;
-}
-
-enum inject { INJECT_PAGES, INJECT_HEAP };
-
-static void arm(enum inject what, size_t k) {
-    if (what == INJECT_PAGES)
-        pmm_fail_after(k);
-#ifdef JASPER_HOST
-    else
-        host_alloc_fail_after(k);
-#endif
-}
-
-static void disarm(void) {
-    pmm_fail_disarm();
-#ifdef JASPER_HOST
-    host_alloc_fail_disarm();
-#endif
 }
 
 // Returns the number of failure points exercised.

@@ -5,7 +5,7 @@
 #define TEST_KERNEL_PT_TEST_UTIL_H
 
 #include "arch/x86_64/arch_aspace.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/ptiter.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"

@@ -183,6 +183,74 @@ KTEST(mutex, excludes_and_hands_over) {
     EXPECT_FALSE(mutex_held(&test_mutex));
 }
 
+// Many rounds with the holder preempted or sleeping inside: every waiter must be woken (a lost
+// wake-up hangs the join), and the contended flag must be gone once everyone is done.
+static struct mutex churn_mutex = MUTEX_INIT(churn_mutex, "churn");
+static volatile int churn_count;
+
+static int churn_worker(void *arg) {
+    int id = (int)(uintptr_t)arg;
+    for (int i = 0; i < 200; i++) {
+        mutex_acquire(&churn_mutex);
+        int c = churn_count;
+        if ((i + id) % 7 == 0)
+            thread_sleep_until(current_time() + 20000);  // 20 us asleep while holding it
+        else if ((i + id) % 3 == 0)
+            thread_yield();
+        churn_count = c + 1;
+        mutex_release(&churn_mutex);
+        if (i % 5 == 0)
+            thread_yield();
+    }
+    return 0;
+}
+
+KTEST(mutex, no_lost_wakeup_under_churn) {
+    churn_count = 0;
+    struct thread *t[5];
+    for (int i = 0; i < 5; i++) {
+        t[i] = thread_create("churn", churn_worker, (void *)(uintptr_t)i);
+        REQUIRE_TRUE(t[i] != NULL);
+        thread_start(t[i]);
+    }
+    for (int i = 0; i < 5; i++) {
+        EXPECT_OK(thread_join(t[i], NULL, current_time() + 20ll * 1000 * 1000 * 1000));
+        thread_release(t[i]);
+    }
+    EXPECT_EQ(churn_count, 1000);
+    EXPECT_EQ(churn_mutex.state, 0);
+}
+
+static struct mutex held_mutex = MUTEX_INIT(held_mutex, "held");
+static volatile int held_phase;
+
+static int held_holder(void *arg) {
+    (void)arg;
+    mutex_acquire(&held_mutex);
+    held_phase = 1;
+    while (held_phase == 1)
+        thread_yield();
+    mutex_release(&held_mutex);
+    return 0;
+}
+
+KTEST(mutex, held_means_held_by_the_caller) {
+    held_phase = 0;
+    struct thread *t = thread_create("holder", held_holder, NULL);
+    REQUIRE_TRUE(t != NULL);
+    thread_start(t);
+    while (held_phase == 0)
+        thread_yield();
+    EXPECT_FALSE(mutex_held(&held_mutex));  // held, but by the other thread
+    held_phase = 2;
+    mutex_acquire(&held_mutex);  // blocks until the holder lets go
+    EXPECT_TRUE(mutex_held(&held_mutex));
+    mutex_release(&held_mutex);
+    EXPECT_FALSE(mutex_held(&held_mutex));
+    EXPECT_OK(thread_join(t, NULL, ZX_TIME_INFINITE));
+    thread_release(t);
+}
+
 static int long_sleeper(void *arg) {
     (void)arg;
     return thread_sleep_until(current_time() + 10ll * 1000 * 1000 * 1000);  // 10 s

@@ -104,7 +104,7 @@ KTEST(vmiter, replacing_a_mapping_keeps_counts) {
     REQUIRE_OK(vmiter_try_map(&it, 0xb000, PTE_P));
     EXPECT_EQ(vmiter_pa(&it), 0xb000);
     EXPECT_FALSE(vmiter_writable(&it));
-    EXPECT_EQ(pt_table_count(it.entry - pt_index(0x5000, 0)), 1);
+    EXPECT_EQ(pt_table_count(it.entry - pte_index(0x5000, 0)), 1);
     EXPECT_TRUE(pt_check(root));
     pt_test_free_tree(root);
 }
@@ -117,12 +117,13 @@ KTEST(vmiter, permissions_are_combined_along_the_walk) {
     EXPECT_TRUE(vmiter_writable(&it));
     EXPECT_TRUE(vmiter_user(&it));
     EXPECT_TRUE(vmiter_executable(&it));
-    pte_t *path[PT_LEVELS];
-    pte_t *leaf;
-    REQUIRE_EQ(pt_walk(root, 0x40201000, path, &leaf), 0);
-    pte_t *pdpte = &path[2][pt_index(0x40201000, 2)];
-    pte_t *pml4e = &path[3][pt_index(0x40201000, 3)];
-    pte_t *pde = &path[1][pt_index(0x40201000, 1)];
+    struct pt_path p;
+    pt_path_init(&p, root);
+    pt_walk(&p, 0x40201000, 0);
+    REQUIRE_EQ(p.level, 0);
+    pte_t *pdpte = &p.tab[2][pte_index(0x40201000, 2)];
+    pte_t *pml4e = &p.tab[3][pte_index(0x40201000, 3)];
+    pte_t *pde = &p.tab[1][pte_index(0x40201000, 1)];
     // Clearing W (or U) at any level above the leaf takes it away; NX anywhere forbids execution.
     *pdpte &= ~(pte_t)PTE_W;
     vmiter_find(&it, 0x40201000);
@@ -443,10 +444,10 @@ KTEST(ptiter, order_is_depth_first_lower_levels_first) {
         EXPECT_EQ(ptiter_va(&pi), want[i].va);
         EXPECT_EQ(ptiter_last_va(&pi), want[i].last);
         // The table is the one a walk passes through.
-        pte_t *path[PT_LEVELS];
-        pte_t *entry;
-        pt_walk(root, ptiter_va(&pi), path, &entry);
-        EXPECT_TRUE(path[ptiter_level(&pi)] == ptiter_ptp(&pi));
+        struct pt_path p;
+        pt_path_init(&p, root);
+        pt_walk(&p, ptiter_va(&pi), ptiter_level(&pi));
+        EXPECT_TRUE(p.tab[ptiter_level(&pi)] == ptiter_ptp(&pi));
         EXPECT_EQ(ptiter_ptp_pa(&pi), pt_table_paddr(ptiter_ptp(&pi)));
         low += ptiter_low(&pi);
     }
@@ -480,7 +481,7 @@ KTEST(ptiter, visits_every_table_once_after_its_children) {
     }
     EXPECT_EQ(n, pt_count_tables(root, false));
     for (size_t i = 0; i < n; i++) {
-        uint64_t span_i = pt_entry_size(seen[i].level + 1);
+        uint64_t span_i = pte_span(seen[i].level + 1);
         for (size_t j = i + 1; j < n; j++) {
             // A table visited later is never inside one visited earlier.
             if (seen[j].level < seen[i].level)

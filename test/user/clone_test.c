@@ -1,6 +1,6 @@
 // Copy-on-write children (SNAPSHOT, SNAPSHOT_AT_LEAST_ON_WRITE): creation rules and rights,
 // isolation in both directions, sizes, resizable clones, chains, and the page accounting of
-// shared/abi.md §2 "Observable page accounting" and §3 ZX_INFO_VMO (committed / private / scaled).
+// docs/abi.md §2 "Observable page accounting" and §3 ZX_INFO_VMO (committed / private / scaled).
 #include <stdio.h>
 
 #include "test/user/utest.h"

@@ -1,4 +1,4 @@
-// Handles and the calls on them: close, duplicate, replace (shared/abi.md §2), handle values,
+// Handles and the calls on them: close, duplicate, replace (docs/abi.md §2), handle values,
 // channels (create, write, read, handle transfer, signals) and object_wait_one with deadlines.
 #include <stdio.h>
 

@@ -1,4 +1,4 @@
-// zx_object_get_info for every topic of shared/abi.md §3 (layouts, BUFFER_TOO_SMALL, wrong types,
+// zx_object_get_info for every topic of docs/abi.md §3 (layouts, BUFFER_TOO_SMALL, wrong types,
 // rights, pointers, unknown topics), ZX_INFO_PROCESS_MAPS order and contents, ZX_INFO_VMO fields,
 // ZX_INFO_KMEM_STATS, and the name property.
 #include <stdio.h>

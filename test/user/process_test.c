@@ -1,7 +1,7 @@
 // Tasks: process_create/start/exit, thread_create/start/exit, task_kill, return codes and the
 // TERMINATED signal, the start-up registers, waits cancelled by close, and the small calls (clock,
 // ticks, nanosleep, debug_write), unknown syscall numbers and register preservation across
-// syscalls (shared/abi.md §2 calling convention, "process_create", "process_start").
+// syscalls (docs/abi.md §2 calling convention, "process_create", "process_start").
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -556,7 +556,7 @@ TEST(kill_errors) {
     // Handles that are not tasks (and lack DESTROY): the type is checked before rights.
     SKIP_IF_KNOWN_BUG(zx_task_kill(ut_channel) == ZX_ERR_ACCESS_DENIED,
                       "zx_task_kill on a non-task handle without DESTROY returns ACCESS_DENIED; "
-                      "abi.md section 2: WRONG_TYPE, checked before rights");
+                      "docs/abi.md section 2: WRONG_TYPE, checked before rights");
     EXPECT_HANDLE_ERRORS(zx_task_kill(h));
     zx_handle_t vmo = ut_vmo(P, -1);
     EXPECT_STATUS(zx_task_kill(vmo), ZX_ERR_WRONG_TYPE);

@@ -1,4 +1,4 @@
-// zx_vmar_protect (shared/abi.md §2 "map", "unmap/protect"): permission changes seen by the
+// zx_vmar_protect (docs/abi.md §2 "map", "unmap/protect"): permission changes seen by the
 // kernel's user copies and by the CPU (in child processes), splitting, gaps, the caps set by the
 // handles' rights and the VMAR's CAN_MAP_* flags, and every error.
 #include <stdio.h>

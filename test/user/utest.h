@@ -88,7 +88,7 @@ const char *ut_status_name(zx_status_t st);
 #define EXPECT_TRUE(c) ut_check(!!(c), __FILE__, __LINE__, #c)
 #define EXPECT_FALSE(c) ut_check(!(c), __FILE__, __LINE__, "!(" #c ")")
 #define EXPECT_STATUS(s, want) ut_check_status((s), (want), (want), __FILE__, __LINE__, #s)
-// Where abi.md is silent and Zircon's revisions disagree: either status is accepted.
+// Where docs/abi.md is silent and Zircon's revisions disagree: either status is accepted.
 #define EXPECT_STATUS2(s, want, also) ut_check_status((s), (want), (also), __FILE__, __LINE__, #s)
 #define EXPECT_OK(s) EXPECT_STATUS(s, ZX_OK)
 #define EXPECT_MEM(a, b, n) ut_check_mem((a), (b), (n), __FILE__, __LINE__, #a, #b)
@@ -273,7 +273,7 @@ zx_status_t ut_proc_create(struct ut_proc *p, const char *name, const struct ut_
 zx_status_t ut_proc_start(struct ut_proc *p, zx_handle_t arg1, uintptr_t arg2);
 void ut_proc_close(struct ut_proc *p);
 
-// A raw syscall (any number, any register values): the calling convention of abi.md §2.
+// A raw syscall (any number, any register values): the calling convention of docs/abi.md §2.
 int64_t ut_syscall(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
                    uint64_t a6, uint64_t a7, uint64_t a8);
 

@@ -1,4 +1,4 @@
-// VMARs: allocate, map, unmap, destroy and op_range (shared/abi.md §2 "VMAR options", "map",
+// VMARs: allocate, map, unmap, destroy and op_range (docs/abi.md §2 "VMAR options", "map",
 // "vmar_op_range", "unmap/protect"), their rights rules, and what ZX_INFO_PROCESS_MAPS shows.
 // Faults from accesses are checked in fault_test; protections in protect_test.
 #include <stdio.h>

@@ -1,4 +1,4 @@
-// ZX_VMO_OP_ZERO against ZX_VMO_OP_DECOMMIT (shared/abi.md §2 "op_range"): ZERO works on
+// ZX_VMO_OP_ZERO against ZX_VMO_OP_DECOMMIT (docs/abi.md §2 "op_range"): ZERO works on
 // unaligned ranges, commits nothing, frees the pages it fully covers and works on copy-on-write
 // VMOs; DECOMMIT needs page alignment and is refused on copy-on-write children and their parents.
 #include <stdio.h>
