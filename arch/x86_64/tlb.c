@@ -4,7 +4,7 @@
 #include "arch/x86_64/tlb_hw.h"
 #include "vm/pmm.h"
 
-paddr_t tlb_active_root;
+paddr_t tlb_active_roots[SMP_MAX_CPUS];
 struct tlb_stats tlb_stats;
 
 void tlb_activate(paddr_t root_pa) {
@@ -48,8 +48,4 @@ void tlb_batch_finish(struct tlb_batch *b) {
     struct list_node *n;
     while ((n = list_remove_head(&b->free_pages)) != NULL)
         pmm_free_page(containerof(n, vm_page_t, node));
-}
-
-void tlb_ipi_handler(void) {
-    tlb_flush_all(true);
 }
