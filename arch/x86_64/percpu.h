@@ -35,10 +35,6 @@ static inline struct percpu *percpu_get(void) {
     return p;
 }
 
-// Points GS (and KERNEL_GS_BASE, for swapgs) at CPU `cpu_num`'s block and fills in its number.
-// The BSP calls it with 0 first thing in kmain; each AP with its own number.
-void percpu_init(unsigned cpu_num);
-
 // The calling CPU's number. Callers that must stay on one CPU keep interrupts off (no migration).
 static inline uint32_t arch_cpu_num(void) {
     uint32_t n;
@@ -47,5 +43,9 @@ static inline uint32_t arch_cpu_num(void) {
                      : "i"(__builtin_offsetof(struct percpu, cpu_num)));
     return n;
 }
+
+// Points GS (and KERNEL_GS_BASE, for swapgs) at CPU `cpu_num`'s block and fills in its number.
+// The BSP calls it with 0 first thing in kmain; each AP with its own number.
+void percpu_init(unsigned cpu_num);
 
 #endif  // ARCH_X86_64_PERCPU_H

@@ -59,10 +59,6 @@ unsigned smp_cpus_found(void) {
     return have_madt ? madt_cpus.count : 1;
 }
 
-unsigned smp_cpu_num(void) {
-    return percpu_get()->cpu_num;
-}
-
 static void find_cpus(void) {
     const char *acpi = cmdline_get(&kernel_cmdline, "acpi");
     if (acpi && !cmdline_get_bool(&kernel_cmdline, "acpi")) {

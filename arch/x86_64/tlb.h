@@ -65,8 +65,4 @@ void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page);
 // pages. The batch is empty afterwards.
 void tlb_batch_finish(struct tlb_batch *b);
 
-// The IPI_TLB handler's work on the CPU that receives it (interrupts off), before the IPI is
-// counted and acknowledged.
-void tlb_ipi_handler(void);
-
 #endif  // ARCH_X86_64_TLB_H
