@@ -44,7 +44,7 @@ void sched_unlock_irqrestore(uint64_t state) {
 }
 
 struct thread *thread_current(void) {
-    return percpu0.current;
+    return percpu_current();
 }
 
 zx_time_t current_time(void) {
@@ -125,8 +125,9 @@ static void schedule_locked(void) {
     next->state = THREAD_RUNNING;
     quantum_left = QUANTUM_TICKS;
     need_resched = false;
-    percpu0.current = next;
-    percpu0.kernel_rsp = stack_top(next);
+    struct percpu *cpu = percpu_get();
+    cpu->current = next;
+    cpu->kernel_rsp = stack_top(next);
     arch_set_kernel_stack(stack_top(next));
     if (sched_switch_hook)
         sched_switch_hook(cur, next);
@@ -194,8 +195,9 @@ void sched_init(void) {
     b->refs = 1;
     wait_queue_init(&b->exit_wq);
     list_add_tail(&all_threads, &b->all_node);
-    percpu0.current = b;
-    percpu0.kernel_rsp = stack_top(b);
+    struct percpu *cpu = percpu_get();
+    cpu->current = b;
+    cpu->kernel_rsp = stack_top(b);
     idle_thread = thread_alloc("idle", idle_loop, NULL);
     ASSERT(idle_thread);
     // The idle thread is never counted as a live thread for leak checks.
