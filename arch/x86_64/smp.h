@@ -34,4 +34,7 @@ unsigned smp_cpus_found(void);
 // prints the first violation otherwise.
 bool smp_check(void);
 
+// Prints one line per online CPU: number, APIC id, ticks, running thread, IPIs handled.
+void smp_print_cpus(void);
+
 #endif  // ARCH_X86_64_SMP_H
