@@ -74,8 +74,6 @@ KTEST(fault, user_copy_faults_pages_in) {
     vaddr_t a, ro;
     REQUIRE_OK(vmar_map(e.root, R | W, 0, vmo, 0, 8 * PG, RWX, &a));
     REQUIRE_OK(vmar_map(e.root, R, 0, vmo, 0, 8 * PG, RWX, &ro));
-    trap_hook_fn old = trap_page_fault_hook;
-    trap_page_fault_hook = vm_page_fault;
     vm_aspace_activate(e.as);
     // A copy across three pages faults each in (write faults: fresh zeroed pages).
     static char buf[3 * 4096];
@@ -109,7 +107,6 @@ KTEST(fault, user_copy_faults_pages_in) {
     REQUIRE_OK(vmar_map(e.root, 0, 0, vmo, 0, PG, RWX, &none));
     EXPECT_STATUS(copy_from_user(&z, none, 8), ZX_ERR_ACCESS_DENIED);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    trap_page_fault_hook = old;
     kobject_release(vmo_object(vmo));
     env_end(&e);
 }

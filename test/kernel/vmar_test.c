@@ -1,5 +1,5 @@
 // The mapping layer through its own API (vm/vmar.h) and the fault path without user mode
-// (vm_aspace_fault): every operation's edge cases and errors, splits and merges, destroy and
+// (vm_fault): every operation's edge cases and errors, splits and merges, destroy and
 // BAD_STATE, op_range, range changes from the VMO layer, ZX_INFO_PROCESS_MAPS, page accounting,
 // and a random sequence of allocate / map / unmap / protect / destroy / fault / decommit checked
 // against an interval model, with vm_aspace_check and aspace_check_pagetable after every step.
@@ -118,8 +118,8 @@ KTEST(vmar, create_destroy_returns_every_page) {
     REQUIRE_OK(vmar_map(root, R | W, 0, vmo, 0, 16 * PG, RWX, &a));
     REQUIRE_OK(vmar_map(sub, R | W, 0, vmo, 16 * PG, 16 * PG, RWX, &b));
     for (int i = 0; i < 16; i++) {
-        EXPECT_OK(vm_aspace_fault(as, a + i * PG, VM_FAULT_WRITE, NULL));
-        EXPECT_OK(vm_aspace_fault(as, b + i * PG, i & 1 ? VM_FAULT_WRITE : 0, NULL));
+        EXPECT_OK(vm_fault(as, a + i * PG, VM_FAULT_WRITE, NULL));
+        EXPECT_OK(vm_fault(as, b + i * PG, i & 1 ? VM_FAULT_WRITE : 0, NULL));
     }
     EXPECT_TRUE(checks(as));
     EXPECT_GT(pmm_count(PAGE_STATE_PAGE_TABLE), c0.pt + 3);
@@ -350,11 +350,11 @@ KTEST(vmar, map_holds_its_own_vmo_reference) {
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R | W, 0, vmo, 0, 2 * PG, RWX, &a));
     put_vmo(vmo);  // the "handle" goes; the mapping keeps the VMO alive
-    EXPECT_OK(vm_aspace_fault(as, a, VM_FAULT_WRITE, NULL));
+    EXPECT_OK(vm_fault(as, a, VM_FAULT_WRITE, NULL));
     paddr_t pa;
     REQUIRE_TRUE(pte(as, a, &pa, NULL));
     *(volatile uint64_t *)paddr_to_kva(pa) = 0x1234;
-    EXPECT_OK(vm_aspace_fault(as, a + PG, 0, NULL));
+    EXPECT_OK(vm_fault(as, a + PG, 0, NULL));
     EXPECT_TRUE(checks(as));
     REQUIRE_OK(vmar_unmap(root, a, 2 * PG));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo);
@@ -370,7 +370,7 @@ KTEST(vmar, map_specific_overwrite) {
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R | W | ZX_VM_SPECIFIC, off, v1, 0, 16 * PG, RWX, &a));
     for (int i = 0; i < 16; i++)
-        REQUIRE_OK(vm_aspace_fault(as, base + i * PG, VM_FAULT_WRITE, NULL));
+        REQUIRE_OK(vm_fault(as, base + i * PG, VM_FAULT_WRITE, NULL));
     // Replace pages 4..7 in the middle: v1 is split around the new mapping.
     REQUIRE_OK(vmar_map(root, R | ZX_VM_SPECIFIC_OVERWRITE, off + 4 * PG, v2, 0, 4 * PG, RWX, &a));
     EXPECT_EQ(a, base + 4 * PG);
@@ -454,7 +454,7 @@ KTEST(vmar, unmap_splits_spans_gaps_and_destroys_subregions) {
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R | W | ZX_VM_SPECIFIC, off, vmo, 0, 32 * PG, RWX, &a));
     for (int i = 0; i < 32; i++)
-        REQUIRE_OK(vm_aspace_fault(as, base + i * PG, VM_FAULT_WRITE, NULL));
+        REQUIRE_OK(vm_fault(as, base + i * PG, VM_FAULT_WRITE, NULL));
     // A hole in the middle: two mappings with the right offsets, PTEs gone only in the hole.
     REQUIRE_OK(vmar_unmap(root, base + 8 * PG, 4 * PG));
     struct vm_mapping *lo = mapping_at(as, base), *hi = mapping_at(as, base + 12 * PG);
@@ -502,7 +502,7 @@ KTEST(vmar, unmap_frees_page_tables) {
     struct vmo *vmo = new_vmo(PG);
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R, 0, vmo, 0, PG, RWX, &a));
-    REQUIRE_OK(vm_aspace_fault(as, a, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a, 0, NULL));
     EXPECT_GT(pmm_count(PAGE_STATE_PAGE_TABLE), pt0);
     REQUIRE_OK(vmar_unmap(root, a, PG));
     EXPECT_EQ(pmm_count(PAGE_STATE_PAGE_TABLE), pt0);
@@ -521,7 +521,7 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R | W | ZX_VM_SPECIFIC, off, vmo, 0, 16 * PG, R | W, &a));
     for (int i = 0; i < 16; i++)
-        REQUIRE_OK(vm_aspace_fault(as, base + i * PG, i < 8 ? VM_FAULT_WRITE : 0, NULL));
+        REQUIRE_OK(vm_fault(as, base + i * PG, i < 8 ? VM_FAULT_WRITE : 0, NULL));
     // Read-only in the middle: three mappings; PTEs there lose WRITE.
     REQUIRE_OK(vmar_protect(root, R, base + 4 * PG, 4 * PG));
     struct vm_mapping *m = mapping_at(as, base + 4 * PG);
@@ -537,8 +537,8 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(checks(as));
     // A write there is refused; reads work.
-    EXPECT_STATUS(vm_aspace_fault(as, base + 5 * PG, VM_FAULT_WRITE, NULL), ZX_ERR_ACCESS_DENIED);
-    EXPECT_OK(vm_aspace_fault(as, base + 5 * PG, 0, NULL));
+    EXPECT_STATUS(vm_fault(as, base + 5 * PG, VM_FAULT_WRITE, NULL), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(vm_fault(as, base + 5 * PG, 0, NULL));
     // Back to R|W: the three pieces merge into one mapping again; PTEs stay read-only until a
     // write fault upgrades them.
     REQUIRE_OK(vmar_protect(root, R | W, base + 4 * PG, 4 * PG));
@@ -546,7 +546,7 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     EXPECT_EQ(vm_region_size(&m->r), 16 * PG);
     REQUIRE_TRUE(pte(as, base + 5 * PG, NULL, &f));
     EXPECT_FALSE(f & ARCH_MMU_FLAG_WRITE);
-    EXPECT_OK(vm_aspace_fault(as, base + 5 * PG, VM_FAULT_WRITE, NULL));
+    EXPECT_OK(vm_fault(as, base + 5 * PG, VM_FAULT_WRITE, NULL));
     REQUIRE_TRUE(pte(as, base + 5 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     // Never above what the mapping was created with.
@@ -554,7 +554,7 @@ KTEST(vmar, protect_splits_merges_and_checks) {
     // PERM 0 (no access): every PTE goes, every access faults.
     REQUIRE_OK(vmar_protect(root, 0, base, 2 * PG));
     EXPECT_FALSE(pte(as, base, NULL, NULL));
-    EXPECT_STATUS(vm_aspace_fault(as, base, 0, NULL), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_fault(as, base, 0, NULL), ZX_ERR_ACCESS_DENIED);
     EXPECT_TRUE(checks(as));
     // A gap or a sub-VMAR in the range: nothing changes.
     REQUIRE_OK(vmar_unmap(root, base + 10 * PG, PG));
@@ -599,7 +599,7 @@ KTEST(vmar, destroy_nested) {
         REQUIRE_OK(vmar_allocate(v[i - 1], CAN_RWX, 0, (64 >> (i - 1)) * 0x100000, &v[i]));
         vaddr_t a;
         REQUIRE_OK(vmar_map(v[i], R | W, 0, vmo, 0, PG, RWX, &a));
-        REQUIRE_OK(vm_aspace_fault(as, a, VM_FAULT_WRITE, NULL));
+        REQUIRE_OK(vm_fault(as, a, VM_FAULT_WRITE, NULL));
     }
     EXPECT_TRUE(checks(as));
     REQUIRE_OK(vmar_destroy(v[2]));
@@ -635,7 +635,7 @@ KTEST(vmar, op_range_commit_decommit) {
     REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_COMMIT, base, 12 * PG, rw));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo + 8);
     for (int i = 0; i < 8; i++)
-        REQUIRE_OK(vm_aspace_fault(as, base + i * PG, 0, NULL));
+        REQUIRE_OK(vm_fault(as, base + i * PG, 0, NULL));
     EXPECT_TRUE(checks(as));
     REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, base + 2 * PG, 4 * PG, rw));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo + 4);
@@ -683,7 +683,7 @@ KTEST(vmar, fault_zero_page_then_upgrade) {
     vaddr_t a;
     REQUIRE_OK(vmar_map(root, R | W, 0, vmo, 0, 4 * PG, RWX, &a));
     // A read of zero content maps the shared zero page read-only and commits nothing.
-    REQUIRE_OK(vm_aspace_fault(as, a + 100, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a + 100, 0, NULL));
     paddr_t zp, pa;
     uint32_t f;
     REQUIRE_TRUE(pte(as, a, &zp, &f));
@@ -692,11 +692,11 @@ KTEST(vmar, fault_zero_page_then_upgrade) {
     EXPECT_TRUE(f & ARCH_MMU_FLAG_USER);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo);
     // A second page reads the same zero page.
-    REQUIRE_OK(vm_aspace_fault(as, a + PG, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a + PG, 0, NULL));
     REQUIRE_TRUE(pte(as, a + PG, &pa, NULL));
     EXPECT_EQ(pa, zp);
     // The write fault replaces it with a fresh zeroed page of the VMO's own, writable.
-    REQUIRE_OK(vm_aspace_fault(as, a + 8, VM_FAULT_WRITE, NULL));
+    REQUIRE_OK(vm_fault(as, a + 8, VM_FAULT_WRITE, NULL));
     REQUIRE_TRUE(pte(as, a, &pa, &f));
     EXPECT_NE(pa, zp);
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
@@ -709,20 +709,27 @@ KTEST(vmar, fault_zero_page_then_upgrade) {
     // A page the VMO already has is mapped writable on a read fault.
     uint64_t x = 77;
     REQUIRE_OK(vmo_write(vmo, &x, 2 * PG, sizeof(x)));
-    REQUIRE_OK(vm_aspace_fault(as, a + 2 * PG, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a + 2 * PG, 0, NULL));
     REQUIRE_TRUE(pte(as, a + 2 * PG, &pa, &f));
     EXPECT_EQ(read64_pa(pa), 77);
     EXPECT_TRUE(checks(as));
     // Outside any mapping; beyond the VMO's end; execute without EXECUTE.
-    EXPECT_STATUS(vm_aspace_fault(as, a + 4 * PG, 0, NULL), ZX_ERR_NOT_FOUND);
-    EXPECT_STATUS(vm_aspace_fault(as, a, VM_FAULT_EXEC, NULL), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_fault(as, a + 4 * PG, 0, NULL), ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(vm_fault(as, a, VM_FAULT_INSTRUCTION, NULL), ZX_ERR_ACCESS_DENIED);
     vaddr_t b;
     REQUIRE_OK(vmar_map(root, R, 0, vmo, 2 * PG, 4 * PG, RWX, &b));
-    EXPECT_OK(vm_aspace_fault(as, b + PG, 0, NULL));
+    EXPECT_OK(vm_fault(as, b + PG, 0, NULL));
     const char *why = NULL;
-    EXPECT_STATUS(vm_aspace_fault(as, b + 2 * PG, 0, &why), ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(vm_fault(as, b + 2 * PG, 0, &why), ZX_ERR_NOT_FOUND);
     EXPECT_TRUE(why && strcmp(why, "beyond the end of the VMO") == 0);
-    EXPECT_STATUS(vm_aspace_fault(as, b, VM_FAULT_WRITE, NULL), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(vm_fault(as, b, VM_FAULT_WRITE, NULL), ZX_ERR_ACCESS_DENIED);
+    // No address space, or an address outside the user half: NOT_FOUND before any look-up.
+    why = NULL;
+    EXPECT_STATUS(vm_fault(NULL, b, 0, &why), ZX_ERR_NOT_FOUND);
+    EXPECT_TRUE(why && strcmp(why, "no address space") == 0);
+    EXPECT_STATUS(vm_fault(as, USER_ASPACE_END, VM_FAULT_USER, &why), ZX_ERR_NOT_FOUND);
+    EXPECT_TRUE(why && strcmp(why, "outside the user address space") == 0);
+    EXPECT_STATUS(vm_fault(as, USER_ASPACE_BASE - 1, VM_FAULT_USER, NULL), ZX_ERR_NOT_FOUND);
     EXPECT_TRUE(checks(as));
     end_aspace(as, root);
     put_vmo(vmo);
@@ -739,8 +746,8 @@ KTEST(vmar, range_change_from_the_vmo) {
     REQUIRE_OK(vmar_map(root, R | W, 0, vmo, 0, 8 * PG, RWX, &a));
     REQUIRE_OK(vmar_map(root, R | W | X, 0, vmo, 4 * PG, 8 * PG, RWX, &b));
     for (int i = 0; i < 8; i++) {
-        REQUIRE_OK(vm_aspace_fault(as, a + i * PG, VM_FAULT_WRITE, NULL));
-        REQUIRE_OK(vm_aspace_fault(as, b + i * PG, VM_FAULT_WRITE, NULL));
+        REQUIRE_OK(vm_fault(as, a + i * PG, VM_FAULT_WRITE, NULL));
+        REQUIRE_OK(vm_fault(as, b + i * PG, VM_FAULT_WRITE, NULL));
     }
     struct vm_mapping *ma = mapping_at(as, a), *mb = mapping_at(as, b);
     uint64_t seq0 = as->pt_seq;
@@ -764,7 +771,7 @@ KTEST(vmar, range_change_from_the_vmo) {
     EXPECT_FALSE(pte(as, b + 7 * PG, NULL, NULL));
     EXPECT_TRUE(pte(as, b + 6 * PG, NULL, NULL));
     // The write fault upgrades again.
-    REQUIRE_OK(vm_aspace_fault(as, a + 7 * PG, VM_FAULT_WRITE, NULL));
+    REQUIRE_OK(vm_fault(as, a + 7 * PG, VM_FAULT_WRITE, NULL));
     uint32_t f;
     REQUIRE_TRUE(pte(as, a + 7 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
@@ -782,12 +789,12 @@ KTEST(vmar, fault_around_maps_present_neighbours) {
     REQUIRE_OK(vmar_map(root, R | ZX_VM_ALIGN_64KB, 0, vmo, 0, 64 * PG, RWX, &a));
     unsigned saved = vm_fault_around_pages;
     vm_fault_around_pages = 16;
-    REQUIRE_OK(vm_aspace_fault(as, a + 3 * PG, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a + 3 * PG, 0, NULL));
     for (int i = 0; i < 16; i++)
         EXPECT_TRUE(pte(as, a + i * PG, NULL, NULL));
     EXPECT_FALSE(pte(as, a + 16 * PG, NULL, NULL));
     // Only present pages: 16..19 committed, 20..31 not.
-    REQUIRE_OK(vm_aspace_fault(as, a + 17 * PG, 0, NULL));
+    REQUIRE_OK(vm_fault(as, a + 17 * PG, 0, NULL));
     for (int i = 16; i < 32; i++)
         EXPECT_EQ(pte(as, a + i * PG, NULL, NULL), i < 20);
     vm_fault_around_pages = saved;
@@ -1348,7 +1355,7 @@ static void model_step(struct vm_aspace *as, int step) {
         uint32_t acc = (uint32_t)rnd(3);
         if (rnd(2) && !(ents[j].perms & (acc == 1 ? W : acc == 2 ? X : R)))
             acc = (ents[j].perms & W) ? 1 : 0;
-        uint32_t flags = acc == 1 ? VM_FAULT_WRITE : acc == 2 ? VM_FAULT_EXEC : 0;
+        uint32_t flags = acc == 1 ? VM_FAULT_WRITE : acc == 2 ? VM_FAULT_INSTRUCTION : 0;
         uint32_t need = acc == 1 ? W : acc == 2 ? X : R;
         // The model's answer: descend to the mapping.
         int v = 0, m = -1;
@@ -1376,7 +1383,7 @@ static void model_step(struct vm_aspace *as, int step) {
             off = ents[m].off + (a - ents[m].base);
             want = off >= vmo_pages[ents[m].vmo] * PG ? ZX_ERR_NOT_FOUND : ZX_OK;
         }
-        st = vm_aspace_fault(as, a + rnd(PG), flags, NULL);
+        st = vm_fault(as, a + rnd(PG), flags, NULL);
         if (st != want)
             kprintf("step %d: fault %u at %#llx: %d, want %d\n", step, acc, (unsigned long long)a,
                     st, want);
