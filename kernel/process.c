@@ -94,26 +94,40 @@ static void process_finish(struct process *p) {
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
 }
 
+// Runs in the reaper once the exited thread's stack is freed: only now is the thread really gone,
+// so only now may its end (and, for the last one, the process's) be observed.
+static void uthread_reaped(void *arg) {
+    struct uthread *ut = arg;
+    struct process *p = ut->proc;
+    kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
+    if (ut->ended_process)
+        process_finish(p);
+    kobject_release(&ut->obj);  // the running thread's reference
+}
+
 void uthread_exit_current(void) {
     struct thread *self = thread_current();
     struct uthread *ut = self->owner;
     ASSERT(ut);
     struct process *p = ut->proc;
+    // Leave the user address space first: once live_threads reaches zero the space may be
+    // destroyed, and no CPU may still run on it (its bit in the active mask is clear by then).
+    uint64_t s = sched_lock_irqsave();
+    arch_fpu_save(ut->fpu_state);
+    self->owner = NULL;  // from here on a plain kernel thread
+    vm_aspace_activate(NULL);
+    sched_unlock_irqrestore(s);
     mutex_acquire(&p->lock);
     ut->state = TASK_DEAD;
     list_delete(&ut->proc_node);
-    bool last = --p->live_threads == 0;
+    ut->ended_process = --p->live_threads == 0;
+    // The last thread ends the process: from now on zx_thread_start fails with BAD_STATE, so no
+    // thread can start in a process whose memory is about to go.
+    if (ut->ended_process && p->state == TASK_RUNNING)
+        p->state = TASK_DYING;
     mutex_release(&p->lock);
-    kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
-    // From here on this is a plain kernel thread: leave the user address space.
-    uint64_t s = sched_lock_irqsave();
-    arch_fpu_save(ut->fpu_state);
-    self->owner = NULL;
-    vm_aspace_activate(NULL);
-    sched_unlock_irqrestore(s);
-    if (last)
-        process_finish(p);
-    kobject_release(&ut->obj);  // the running thread's reference
+    self->on_reaped = uthread_reaped;
+    self->on_reaped_arg = ut;
     thread_exit(0);
 }
 

@@ -15,6 +15,7 @@
 //   5. optionally map already-present neighbours (fault-around), release the aspace lock.
 #include "vm/vmar.h"
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -26,8 +27,8 @@
 unsigned vm_fault_around_pages = 16;
 struct vm_fault_stats vm_fault_stats;
 
-// The address space in CR3 (one CPU).
-static struct vm_aspace *active_aspace;
+// Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot.
+static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
     ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
@@ -67,7 +68,9 @@ void vm_aspace_release(struct vm_aspace *as) {
 }
 
 void vm_aspace_destroy(struct vm_aspace *as) {
-    ASSERT_MSG(active_aspace != as, "address space '%s' destroyed while active", as->name);
+    ASSERT_MSG(__atomic_load_n(&as->arch.active_cpus, __ATOMIC_ACQUIRE) == 0,
+               "address space '%s' destroyed while active on CPUs %#llx", as->name,
+               (unsigned long long)as->arch.active_cpus);
     struct vmar *releases = NULL;
     struct vm_mapping *frees = NULL;
     mutex_acquire(&as->lock);
@@ -93,12 +96,12 @@ void vm_aspace_destroy(struct vm_aspace *as) {
 }
 
 void vm_aspace_activate(struct vm_aspace *as) {
-    active_aspace = as;
+    active_aspace[smp_cpu_num()] = as;
     arch_aspace_activate(as ? &as->arch : NULL);
 }
 
 struct vm_aspace *vm_aspace_active(void) {
-    return active_aspace;
+    return active_aspace[smp_cpu_num()];
 }
 
 struct vmar *vm_aspace_root_vmar(struct vm_aspace *as) {
@@ -186,7 +189,8 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    ASSERT_MUTEX_HELD(&as->lock);
     struct vmar *v = as->root;
     while (v) {
         struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
@@ -218,7 +222,7 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
     vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
     zx_status_t st;
     mutex_acquire(&as->lock);
-    struct vm_mapping *m = find_mapping_locked(as, va);
+    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
     uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
                     : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
                                                      : ZX_VM_PERM_READ;

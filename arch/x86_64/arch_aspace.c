@@ -6,11 +6,14 @@
 #include "arch/x86_64/pt.h"
 #include "arch/x86_64/pt_range.h"
 #include "arch/x86_64/ptiter.h"
+#include "arch/x86_64/smp.h"
 #include "arch/x86_64/tlb.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"
 
 struct arch_aspace arch_kernel_aspace;
+// Per CPU: the address space in its CR3 (NULL before its first activation). Its own CPU's slot only.
+static struct arch_aspace *active_on_cpu[SMP_MAX_CPUS];
 
 static pte_t *root_of(const struct arch_aspace *as) {
     return (pte_t *)as->root;
@@ -32,7 +35,7 @@ zx_status_t arch_aspace_init_kernel(void) {
         }
         pt_entry_set(&root[i], pt_table_paddr(pdpt) | pt_link_flags(VA_HIGH_START));
     }
-    arch_kernel_aspace = (struct arch_aspace){root, pt_table_paddr(root), true};
+    arch_kernel_aspace = (struct arch_aspace){root, pt_table_paddr(root), true, 0};
     return ZX_OK;
 }
 
@@ -45,14 +48,15 @@ zx_status_t arch_aspace_create(struct arch_aspace *as) {
         return ZX_ERR_NO_MEMORY;
     for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
         pt_entry_set(&root[i], kroot[i]);
-    *as = (struct arch_aspace){root, pt_table_paddr(root), false};
+    *as = (struct arch_aspace){root, pt_table_paddr(root), false, 0};
     return ZX_OK;
 }
 
 void arch_aspace_destroy(struct arch_aspace *as) {
     ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
-    ASSERT_MSG(!arch_aspace_is_active(as), "address space %#llx is active",
-               (unsigned long long)as->root_pa);
+    ASSERT_MSG(__atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE) == 0,
+               "address space %#llx is active on CPUs %#llx", (unsigned long long)as->root_pa,
+               (unsigned long long)as->active_cpus);
     ptiter_free_tables(root_of(as), true);
     pt_table_free(root_of(as));
     *as = (struct arch_aspace){0};
@@ -62,11 +66,27 @@ void arch_aspace_activate(struct arch_aspace *as) {
     if (!as)
         as = &arch_kernel_aspace;
     ASSERT(as->root);
+    unsigned cpu = smp_cpu_num();
+    struct arch_aspace *old = active_on_cpu[cpu];
+    if (old == as)
+        return;
+    arch_aspace_mark_active(as, cpu);
+    active_on_cpu[cpu] = as;
     tlb_activate(as->root_pa);
+    if (old)
+        arch_aspace_mark_inactive(old, cpu);  // after the switch: this CPU no longer uses it
+}
+
+void arch_aspace_mark_active(struct arch_aspace *as, unsigned cpu) {
+    __atomic_or_fetch(&as->active_cpus, 1ull << cpu, __ATOMIC_ACQ_REL);
+}
+
+void arch_aspace_mark_inactive(struct arch_aspace *as, unsigned cpu) {
+    __atomic_and_fetch(&as->active_cpus, ~(1ull << cpu), __ATOMIC_ACQ_REL);
 }
 
 bool arch_aspace_is_active(const struct arch_aspace *as) {
-    return as->root && as->root_pa == tlb_active_root;
+    return as->root && active_on_cpu[smp_cpu_num()] == as;
 }
 
 // True if [va, va + count pages) is page-aligned and inside the half `as` owns.

@@ -33,9 +33,8 @@ static void count(enum ipi ipi) {
 static void reschedule_irq(struct trap_frame *tf) {
     (void)tf;
     lapic_eoi();
-    // TODO(SMP scheduler): ask the scheduler to pick again here. Until APs run threads, taking
-    // the interrupt is the whole effect: it ends the target's hlt.
     count(IPI_RESCHEDULE);
+    sched_ipi_reschedule();  // may switch threads: after the EOI and the count
 }
 
 static void tlb_irq(struct trap_frame *tf) {

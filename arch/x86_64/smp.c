@@ -20,6 +20,7 @@
 #include "arch/x86_64/timer.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
+#include "kernel/thread.h"
 #include "kernel/cmdline.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
@@ -150,13 +151,9 @@ void smp_ap_main(struct percpu *p) {
     arch_fpu_init();
     lapic_init_cpu();
     ap_seen_lapic_id[cpu] = lapic_id();
-    // TODO(SMP scheduler): pass the scheduler's tick once its run queues are per CPU.
-    ap_timer_khz[cpu] = arch_timer_init_ap(NULL);
+    ap_timer_khz[cpu] = arch_timer_init_ap(NULL);  // sched_enter_ap installs the scheduler's tick
     __atomic_fetch_add(&cpus_online, 1, __ATOMIC_RELEASE);
-    // TODO(SMP scheduler): run threads. Until the scheduler and its locks are SMP-safe an AP
-    // only idles: it takes its ticks and answers IPIs.
-    for (;;)
-        __asm__ volatile("sti; hlt" ::: "memory");
+    sched_enter_ap();
 }
 
 // Starts the AP with local APIC id `apic_id` as CPU `cpu` (the next number). Returns ZX_OK once it
@@ -273,6 +270,10 @@ bool smp_check(void) {
         }
     }
     return true;
+}
+
+unsigned smp_cpu_num(void) {
+    return arch_cpu_num();
 }
 
 void smp_print_cpus(void) {

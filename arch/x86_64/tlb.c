@@ -4,7 +4,7 @@
 #include "arch/x86_64/tlb_hw.h"
 #include "vm/pmm.h"
 
-paddr_t tlb_active_root;
+paddr_t tlb_active_roots[SMP_MAX_CPUS];
 struct tlb_stats tlb_stats;
 
 void tlb_activate(paddr_t root_pa) {

@@ -2,10 +2,11 @@
 // of invalidations one operation collects and issues once, at its end, before it frees the table
 // pages it unlinked. Pure code: the hardware is reached only through tlb_hw.h. A later SMP
 // shootdown grows this file: tlb_batch_finish then also reaches the other CPUs that may hold the
-// tree (and every CPU for the shared upper half), and tlb_active_root becomes per CPU.
+// tree (and every CPU for the shared upper half). tlb_active_root is per CPU already.
 #ifndef ARCH_X86_64_TLB_H
 #define ARCH_X86_64_TLB_H
 
+#include "arch/x86_64/smp.h"
 #include "arch/x86_64/va.h"
 #include "kernel/list.h"
 #include "kernel/types.h"
@@ -14,9 +15,10 @@
 // How many pages one operation invalidates one by one before it flushes the whole TLB instead.
 #define TLB_BATCH_MAX 32
 
-// Physical address of the root in CR3 (0 before the kernel's tables are live). Changes to that
-// tree, and to the upper half of any tree (shared by every address space), reach the TLB.
-extern paddr_t tlb_active_root;
+// Physical address of the root in this CPU's CR3 (0 before the kernel's tables are live). Changes
+// to that tree, and to the upper half of any tree (shared by every address space), reach the TLB.
+extern paddr_t tlb_active_roots[SMP_MAX_CPUS];
+#define tlb_active_root (tlb_active_roots[smp_cpu_num()])
 
 // Counters for tests and benchmarks (never reset).
 struct tlb_stats {
