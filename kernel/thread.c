@@ -79,9 +79,7 @@ void sched_unlock_irqrestore(uint64_t state) {
 
 // One GS-relative load: atomic with respect to migration, so it needs no lock.
 struct thread *thread_current(void) {
-    struct thread *t;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(struct percpu, current)));
-    return t;
+    return percpu_current();
 }
 
 zx_time_t current_time(void) {
