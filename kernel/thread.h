@@ -8,6 +8,7 @@
 #define KERNEL_THREAD_H
 
 #include "kernel/list.h"
+#include "kernel/lockdep.h"
 #include "kernel/types.h"
 
 #define THREAD_STACK_PAGES 4
@@ -50,6 +51,9 @@ struct thread {
     void *owner;                 // the user thread object wrapping this one, or NULL
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
+#if JASPER_LOCKDEP
+    struct lockdep_held lockdep_held;  // the mutexes this thread holds (kernel/lockdep.h)
+#endif
 };
 
 // Sets up the scheduler with the boot code as the first thread, and the idle thread.
