@@ -33,7 +33,7 @@ static struct {
     unsigned nedges;
 } table;
 
-// Not a struct spinlock: that would check itself.
+// Not a struct spinlock: that would check itself. The holder's CPU number + 1, 0 when free.
 static uint32_t table_lock;
 
 static struct lockdep_held cpu_held[LOCKDEP_MAX_CPUS];
@@ -41,9 +41,18 @@ static struct lockdep_held cpu_held[LOCKDEP_MAX_CPUS];
 // Interrupts go off while it is held: interrupt handlers take spinlocks, which come here.
 static uint64_t table_acquire(void) {
     uint64_t flags = irq_save();
-    while (__atomic_exchange_n(&table_lock, 1, __ATOMIC_ACQUIRE))
+    uint32_t me = arch_cpu_num() + 1;
+    uint32_t free = 0;
+    while (!__atomic_compare_exchange_n(&table_lock, &free, me, false, __ATOMIC_ACQUIRE,
+                                        __ATOMIC_RELAXED)) {
+        free = 0;
         cpu_pause();
+    }
     return flags;
+}
+
+static bool table_held(void) {
+    return __atomic_load_n(&table_lock, __ATOMIC_RELAXED) == arch_cpu_num() + 1;
 }
 
 static void table_release(uint64_t flags) {
@@ -65,6 +74,7 @@ static struct lockdep_held *this_thread_held(void) {
 
 // The class id for `name`; the caller holds table_lock. Panics when the table is full.
 static uint16_t class_lookup_locked(const char *name, uint64_t flags) {
+    ASSERT(table_held());
     for (unsigned i = 0; i < table.classes; i++)
         if (table.names[i] == name || strcmp(table.names[i], name) == 0)
             return (uint16_t)i;
@@ -126,6 +136,7 @@ static void print_path(uint16_t from, uint16_t to) {
 // Records held→taking, or panics if taking→...→held is already known. Caller holds table_lock.
 static void order_add_locked(const struct lockdep_entry *held, uint16_t taking, const char *name,
                              vaddr_t site, uint64_t flags) {
+    ASSERT(table_held());
     uint16_t h = held->class_id;
     if (table.direct[h] & (1ull << taking))
         return;  // another CPU recorded it meanwhile
@@ -200,11 +211,14 @@ static void check_and_record(const struct lockdep_held *mine, const struct lockd
     table_release(flags);
 }
 
-void lockdep_spin_acquire(uint16_t *class_cache, const char *name, const void *lock, vaddr_t site,
-                          bool with_thread_locks) {
-    // Interrupts are off: this CPU's stack is ours alone.
+void lockdep_spin_acquire(uint16_t *class_cache, const char *name, const void *lock,
+                          vaddr_t site) {
+    // Interrupts are off: this CPU's stack is ours alone. The current thread's mutexes count
+    // too. In an interrupt handler they belong to the interrupted thread, which gives extra
+    // "mutex before spinlock" orders; those can only clash with a spinlock held while taking a
+    // mutex, which is a bug anyway (a mutex may sleep).
     struct lockdep_held *mine = this_cpu_held();
-    struct lockdep_held *thread = with_thread_locks ? this_thread_held() : NULL;
+    struct lockdep_held *thread = this_thread_held();
     uint16_t c = class_of(class_cache, name);
     if (unlikely(!all_known(mine->classes | classes_of(thread), c)))
         check_and_record(mine, thread, c, name, site);

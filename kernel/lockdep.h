@@ -46,19 +46,17 @@ struct lockdep_held {
 
 // Checks taking `lock` (class `name`; *class_cache memoises its class, 0 = not looked up yet) at
 // `site` against every lock the caller holds, records new orders, and panics on an inversion.
-// Then pushes it on this CPU's stack (spinlocks) or the current thread's (mutexes).
-// `with_thread_locks`: spinlocks taken from thread context (interrupts were on) are checked
-// against the thread's mutexes too; from interrupt handlers they are not.
+// Then pushes it on this CPU's stack (spinlocks) or the current thread's (mutexes). A spinlock
+// is checked against this CPU's spinlocks and the current thread's mutexes.
 #if JASPER_LOCKDEP
-void lockdep_spin_acquire(uint16_t *class_cache, const char *name, const void *lock, vaddr_t site,
-                          bool with_thread_locks);
+void lockdep_spin_acquire(uint16_t *class_cache, const char *name, const void *lock, vaddr_t site);
 void lockdep_spin_release(const void *lock);
 void lockdep_mutex_acquire(uint16_t *class_cache, const char *name, const void *lock,
                            vaddr_t site);
 void lockdep_mutex_release(const void *lock);
 #else
 static inline void lockdep_spin_acquire(uint16_t *class_cache, const char *name,
-                                        const void *lock, vaddr_t site, bool with_thread_locks) {}
+                                        const void *lock, vaddr_t site) {}
 static inline void lockdep_spin_release(const void *lock) {}
 static inline void lockdep_mutex_acquire(uint16_t *class_cache, const char *name,
                                          const void *lock, vaddr_t site) {}

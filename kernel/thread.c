@@ -43,6 +43,10 @@ void sched_unlock_irqrestore(uint64_t state) {
     spin_unlock_irqrestore(&sched_lock, state);
 }
 
+bool sched_lock_held(void) {
+    return spin_lock_held(&sched_lock);
+}
+
 struct thread *thread_current(void) {
     return percpu0.current;
 }
@@ -67,6 +71,7 @@ static void free_stack(struct thread *t) {
 }
 
 static void free_thread_locked(struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     list_delete(&t->all_node);
     live_threads--;
     kfree(t);
@@ -74,6 +79,7 @@ static void free_thread_locked(struct thread *t) {
 
 // Frees the stacks of dead threads other than the current one.
 static void reap_locked(void) {
+    ASSERT_HELD(&sched_lock);
     struct list_node *n;
     while ((n = list_remove_head(&reap_list)) != NULL) {
         struct thread *t = containerof(n, struct thread, queue_node);
@@ -84,6 +90,7 @@ static void reap_locked(void) {
 }
 
 static void sleep_insert_locked(struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     list_for_each(&sleep_list, it) {
         struct thread *o = containerof(it, struct thread, sleep_node);
         if (o->deadline > t->deadline) {
@@ -95,6 +102,7 @@ static void sleep_insert_locked(struct thread *t) {
 }
 
 static void make_ready_locked(struct thread *t, zx_status_t status) {
+    ASSERT_HELD(&sched_lock);
     if (t->waiting_on) {
         list_delete(&t->queue_node);
         t->waiting_on = NULL;
@@ -109,6 +117,7 @@ static void make_ready_locked(struct thread *t, zx_status_t status) {
 // Switches to the next ready thread (or idle). The caller holds sched_lock and has already put the
 // current thread where it belongs (run queue, wait queue, reap list).
 static void schedule_locked(void) {
+    ASSERT_HELD(&sched_lock);
     struct thread *cur = thread_current();
     struct list_node *n = list_remove_head(&run_queue);
     struct thread *next = n ? containerof(n, struct thread, queue_node) : idle_thread;
@@ -314,6 +323,7 @@ void thread_interrupt(struct thread *t) {
 }
 
 zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline) {
+    ASSERT_HELD(&sched_lock);
     struct thread *t = thread_current();
     if (t->interrupted)
         return ZX_ERR_CANCELED;

@@ -101,6 +101,8 @@ size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status);
 // The scheduler lock, for callers of the *_locked wait-queue functions.
 uint64_t sched_lock_irqsave(void);
 void sched_unlock_irqrestore(uint64_t state);
+// True if this CPU holds the scheduler lock (for ASSERTs in *_locked callers of the above).
+bool sched_lock_held(void);
 
 // Threads alive (not yet freed), for leak checks.
 size_t thread_count(void);

@@ -191,6 +191,7 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 // --- Faults ---
 
 static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    ASSERT_MUTEX_HELD(&as->lock);
     struct vmar *v = as->root;
     while (v) {
         struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
@@ -206,6 +207,7 @@ static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) 
 // Maps the present pages of the fault-around window holding `page` (an aligned block of
 // vm_fault_around_pages pages, clipped to the mapping).
 static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     uint64_t window = (uint64_t)vm_fault_around_pages * PAGE_SIZE;
     vaddr_t s = MAX(ROUNDDOWN(page, window), vm_region_base(&m->r));
     vaddr_t e = MIN(ROUNDDOWN(page, window) + window, vm_region_end(&m->r));

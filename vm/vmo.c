@@ -346,6 +346,7 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
 // Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
 // if its content is not zero already. Tree lock held.
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     uint64_t page = ROUNDDOWN(offset, P);
     if (!cow_lookup_locked(v->cow, v->cow_offset + page, NULL))
         return ZX_OK;
@@ -429,6 +430,7 @@ bool vmo_is_resizable(struct vmo *v) {
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
 static bool can_decommit_locked(struct vmo *v) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->flags & VMO_F_CLONE_NODE)
         return false;
     list_for_each(&v->cow->vmos, it) {
@@ -601,6 +603,7 @@ void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
 
 // Distinct address spaces among the mappings (at least 1 for a live VMO, as in Zircon).
 static size_t share_count_locked(struct vmo *v) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->num_mappings < 2)
         return 1;
     size_t n = 0;

@@ -19,7 +19,7 @@ irqstate_t spin_lock_irqsave(struct spinlock *lock) {
     ASSERT_MSG(__atomic_load_n(&lock->holder, __ATOMIC_RELAXED) != me,
                "lock %s already held by this CPU (%u)", lock->name, me - 1);
     lockdep_spin_acquire(&lock->lockdep_class, lock->name, lock,
-                         (vaddr_t)__builtin_return_address(0), state & RFLAGS_IF);
+                         (vaddr_t)__builtin_return_address(0));
     uint32_t ticket = __atomic_fetch_add(&lock->next, 1, __ATOMIC_RELAXED);
     while (__atomic_load_n(&lock->serving, __ATOMIC_ACQUIRE) != ticket)
         cpu_pause();
