@@ -1,11 +1,13 @@
 // kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
 // with the multiboot2 magic and the physical address of the boot information.
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/entropy.h"
 #include "arch/x86_64/mmu.h"
 #include "arch/x86_64/multiboot2.h"
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/qemu.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
 #include "arch/x86_64/syscall.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
@@ -20,6 +22,7 @@
 #include "kernel/thread.h"
 #include "kernel/userboot.h"
 #include "syscalls/user_copy.h"
+#include "vm/aslr.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -32,7 +35,10 @@ static const char *const known_keys[] = {
     "shell",  // after boot, run the serial monitor instead of powering off
     "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
     "userboot",  // start userboot from the first boot module; its return code is the verdict
-    "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
+    "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/aslr.h)
+    "acpi",   // acpi=off: ignore the ACPI tables (so: one CPU)
+    "cpus",   // cpus=N: start at most N CPUs (the BSP included)
+    "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
 };
 
 static void check_cmdline(void) {
@@ -54,7 +60,7 @@ static void print_memory_summary(void) {
     uint64_t in_use = phys_ranges_total(pr, MEM_KERNEL) + phys_ranges_total(pr, MEM_MODULE) +
                       phys_ranges_total(pr, MEM_BOOT);
     uint64_t reserved = 0;  // firmware ranges below the top of RAM
-    paddr_t top = arch_physmap_info.end;
+    paddr_t top = arch_mmu_physmap_info.end;
     for (size_t i = 0; i < pr->count; i++) {
         const struct phys_range *r = &pr->r[i];
         if (r->kind != MEM_AVAILABLE && r->kind != MEM_NONE && r->start < top &&
@@ -82,7 +88,7 @@ void kmain(uint32_t magic, paddr_t info_pa);
 void kmain(uint32_t magic, paddr_t info_pa) {
     serial_init();
     arch_descriptors_init();
-    percpu_init();
+    percpu_init(0);
     arch_syscall_init();
     user_copy_init();
     kprintf("\nJasper %s: a small x86-64 microkernel with a Zircon-style VM\n", "0.1");
@@ -97,9 +103,12 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (st != ZX_OK)
         panic("kmain: cannot read the multiboot2 boot information (%d)", st);
     check_cmdline();
+    aslr_init(!cmdline_get(&kernel_cmdline, "aslr") || cmdline_get_bool(&kernel_cmdline, "aslr"),
+              arch_boot_entropy());  // on unless aslr=0 (or false/off/no)
     kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
             boot_info.cmdline, boot_info.module_count);
 
+    smp_init_early();  // reads ACPI through the boot tables, before arch_mmu_init drops them
     ASSERT(phys_ranges_check(&physical_ranges));
     st = pmm_init(&physical_ranges);
     if (st != ZX_OK)
@@ -108,7 +117,10 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     print_memory_summary();
     sched_init();
     sched_start_preemption();
+    smp_start_aps();
     process_layer_init();
+    if (cmdline_get(&kernel_cmdline, "panic"))
+        panic("kmain: deliberate panic (panic on the command line)");
 
     const char *ktest = cmdline_get(&kernel_cmdline, "ktest");
     if (ktest) {

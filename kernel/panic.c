@@ -2,6 +2,7 @@
 #include <stdarg.h>
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/ipi.h"
 #include "arch/x86_64/qemu.h"
 #include "kernel/assert.h"
 #include "kernel/backtrace.h"
@@ -33,6 +34,8 @@ void panic(const char *fmt, ...) {
         kprintf("    (the running test panicked)\n");
         ktest_abort_current();
     }
+    ipi_report_self("panicked", (uint64_t)__builtin_return_address(0));
+    ipi_stop_others();
     kprintf("kernel stopped: panic\n");
     qemu_exit(false);
 }

@@ -16,7 +16,6 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/dispatch.h"
 #include "vm/aspace.h"
 
 struct job *root_job;
@@ -54,11 +53,6 @@ struct uthread *uthread_current(void) {
 struct process *process_current(void) {
     struct uthread *ut = uthread_current();
     return ut ? ut->proc : NULL;
-}
-
-struct vm_aspace *vm_aspace_current(void) {
-    struct process *p = process_current();
-    return p ? p->aspace : NULL;
 }
 
 size_t process_count(void) {
@@ -100,26 +94,40 @@ static void process_finish(struct process *p) {
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
 }
 
+// Runs in the reaper once the exited thread's stack is freed: only now is the thread really gone,
+// so only now may its end (and, for the last one, the process's) be observed.
+static void uthread_reaped(void *arg) {
+    struct uthread *ut = arg;
+    struct process *p = ut->proc;
+    kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
+    if (ut->ended_process)
+        process_finish(p);
+    kobject_release(&ut->obj);  // the running thread's reference
+}
+
 void uthread_exit_current(void) {
     struct thread *self = thread_current();
     struct uthread *ut = self->owner;
     ASSERT(ut);
     struct process *p = ut->proc;
+    // Leave the user address space first: once live_threads reaches zero the space may be
+    // destroyed, and no CPU may still run on it (its bit in the active mask is clear by then).
+    uint64_t s = sched_lock_irqsave();
+    arch_fpu_save(ut->fpu_state);
+    self->owner = NULL;  // from here on a plain kernel thread
+    vm_aspace_activate(NULL);
+    sched_unlock_irqrestore(s);
     mutex_acquire(&p->lock);
     ut->state = TASK_DEAD;
     list_delete(&ut->proc_node);
-    bool last = --p->live_threads == 0;
+    ut->ended_process = --p->live_threads == 0;
+    // The last thread ends the process: from now on zx_thread_start fails with BAD_STATE, so no
+    // thread can start in a process whose memory is about to go.
+    if (ut->ended_process && p->state == TASK_RUNNING)
+        p->state = TASK_DYING;
     mutex_release(&p->lock);
-    kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
-    // From here on this is a plain kernel thread: leave the user address space.
-    uint64_t s = sched_lock_irqsave();
-    arch_fpu_save(ut->fpu_state);
-    self->owner = NULL;
-    vm_aspace_activate(NULL);
-    sched_unlock_irqrestore(s);
-    if (last)
-        process_finish(p);
-    kobject_release(&ut->obj);  // the running thread's reference
+    self->on_reaped = uthread_reaped;
+    self->on_reaped_arg = ut;
     thread_exit(0);
 }
 
@@ -145,18 +153,13 @@ void process_kill(struct process *p, int64_t code) {
         uthread_exit_current();
 }
 
-// On every return to user mode: threads of a dying process leave instead.
-static void leave_if_killed(struct trap_frame *tf) {
+void process_user_return(struct trap_frame *tf) {
     (void)tf;
     struct uthread *ut = uthread_current();
     if (ut && ut->kill_pending) {
         irq_enable();  // traps arrive with interrupts off; we never return to this frame
         uthread_exit_current();
     }
-}
-
-void syscall_exit_hook(struct trap_frame *tf) {
-    leave_if_killed(tf);
 }
 
 // A fault or exception in user mode that nothing resolved: the process dies.
@@ -214,9 +217,8 @@ void process_layer_init(void) {
     kobject_init(&root_job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
     copy_name(root_job->name, "root", 4);
     sched_switch_hook = process_switch_hook;
-    trap_page_fault_hook = vm_page_fault;
     trap_user_exception_hook = process_user_exception;
-    trap_user_return_hook = leave_if_killed;
+    trap_user_return_hook = process_user_return;
 }
 
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,

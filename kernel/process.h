@@ -1,11 +1,13 @@
-// Jobs, processes and user threads: the task objects of shared/abi.md.
+// Jobs, processes and user threads: the task objects of docs/abi.md.
 //
 // A process owns a handle table and an address space (vm/aspace.h) and runs user threads. Each
 // user thread (struct uthread, ZX_OBJ_TYPE_THREAD) wraps a kernel thread that spends its life
 // entering and leaving user mode. A process ends when its last thread exits, when a thread calls
 // zx_process_exit, when it is killed (zx_task_kill) or when a thread takes a fault nothing can
-// resolve (return code ZX_TASK_RETCODE_EXCEPTION_KILL). Its memory and handles are freed then,
-// synchronously, and ZX_PROCESS_TERMINATED is asserted.
+// resolve (return code ZX_TASK_RETCODE_EXCEPTION_KILL). Once its last thread is really gone
+// (kernel stack freed by the reaper, address space active on no CPU), its memory and handles are
+// freed and ZX_PROCESS_TERMINATED is asserted; ZX_THREAD_TERMINATED likewise waits for the
+// thread's reaping.
 #ifndef KERNEL_PROCESS_H
 #define KERNEL_PROCESS_H
 
@@ -54,6 +56,7 @@ struct uthread {
     struct list_node proc_node;
     enum task_state state;
     bool kill_pending;              // leave for good at the next return to user mode
+    bool ended_process;             // its exit took live_threads to zero (process lock)
     // User register state to start with (entry, stack, two arguments).
     uint64_t entry, stack, arg1, arg2;
     uint8_t fpu_state[512] ALIGNED(16);  // FXSAVE area while not running
@@ -82,6 +85,10 @@ void process_mark_started(struct process *proc);
 void process_kill(struct process *proc, int64_t code);
 // The calling thread leaves for good (zx_thread_exit); the process ends with its last thread.
 NORETURN void uthread_exit_current(void);
+// Runs before every return to user mode, from a trap or a syscall: a thread of a process being
+// killed leaves here instead (does not return then).
+struct trap_frame;
+void process_user_return(struct trap_frame *tf);
 
 // The process and user thread of the caller (NULL for kernel threads).
 struct process *process_current(void);

@@ -1,9 +1,11 @@
-// Kernel threads and the scheduler: one CPU, a round-robin run queue, preemption on the timer tick,
-// sleeping until a deadline, and wait queues with deadlines. User threads are kernel threads that
-// also have a user context (kernel/process.h).
+// Kernel threads and the scheduler: every CPU runs threads from its own run queue, round-robin,
+// with preemption on its timer tick; sleeping until a deadline; wait queues with deadlines. User
+// threads are kernel threads that also have a user context (kernel/process.h). docs/smp.md
+// ("Scheduler") describes placement, stealing and the switch handoff.
 //
-// Locking: one lock, `sched_lock`, guards every run queue, wait queue and thread state. Code that
-// blocks calls into this module with no other spinlock held.
+// Locking: one lock, `sched_lock` (a spinlock, taken with interrupts off), guards every run queue,
+// wait queue, the sleep and reap lists, every CPU's scheduler state and every thread's state. Code
+// that blocks calls into this module with no other spinlock held.
 #ifndef KERNEL_THREAD_H
 #define KERNEL_THREAD_H
 
@@ -15,13 +17,17 @@
 // Bytes kept free at the top of every kernel stack for the user-mode trap frame.
 #define THREAD_STACK_TOP_RESERVE 256
 #define THREAD_NAME_LEN 32
+// CPUs the scheduler can drive: one bit each in a 64-bit mask (affinity, address-space masks).
+#define SCHED_MAX_CPUS 64
+#define SCHED_ALL_CPUS (~0ull)
 
 enum thread_state {
     THREAD_INITIAL,   // created, not started
-    THREAD_READY,     // on the run queue
-    THREAD_RUNNING,   // the current thread
+    THREAD_READY,     // on the run queue of CPU `cpu` (an idle thread not running: on none)
+    THREAD_RUNNING,   // the current thread of CPU `cpu`
     THREAD_BLOCKED,   // on a wait queue and/or the sleep list
-    THREAD_DEAD,      // finished; its stack is freed once nobody runs on it
+    THREAD_DYING,     // exited, on the reap list; its stack may still be in use by its last switch
+    THREAD_DEAD,      // reaped: stack freed, joiners woken; the struct goes with the last reference
 };
 
 struct wait_queue {
@@ -36,8 +42,10 @@ struct thread {
     char name[THREAD_NAME_LEN];
     enum thread_state state;
     uint64_t saved_rsp;         // while not running
+    uint32_t cpu;               // the CPU it runs on, is queued on, or last ran on
+    uint64_t affinity;          // CPUs it may run on (bit i: CPU i); set before it starts
     vaddr_t stack_base;         // kernel stack [stack_base, stack_base + THREAD_STACK_PAGES pages)
-    struct list_node queue_node;  // run queue or a wait queue
+    struct list_node queue_node;  // a run queue, a wait queue or the reap list
     struct list_node sleep_node;  // the sleep list (blocked with a deadline)
     struct list_node all_node;    // every thread
     struct wait_queue *waiting_on;
@@ -49,6 +57,10 @@ struct thread {
     struct wait_queue exit_wq;   // woken when the thread dies
     uint32_t refs;               // freed when it reaches zero after death (thread_release)
     void *owner;                 // the user thread object wrapping this one, or NULL
+    // Called by the reaper, in a thread context, after the stack is freed and before joiners wake
+    // (process.c signals termination from here: the thread is then really gone).
+    void (*on_reaped)(void *arg);
+    void *on_reaped_arg;
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
 #if JASPER_LOCKDEP
@@ -56,22 +68,46 @@ struct thread {
 #endif
 };
 
-// Sets up the scheduler with the boot code as the first thread, and the idle thread.
+// Sets up the scheduler on the boot CPU (CPU 0): the boot code becomes the first thread (pinned
+// to CPU 0), plus CPU 0's idle thread and the reaper thread.
 void sched_init(void);
 // Starts the timer tick and preemption; interrupts are enabled from here on.
 void sched_start_preemption(void);
+// The AP bring-up's last step, on the AP itself (GS, GDT/TSS, LAPIC ready; interrupts off; after
+// sched_init on the boot CPU): makes this CPU's idle thread and starts scheduling here. The boot
+// stack it was called on is abandoned.
+NORETURN void sched_enter_ap(void);
+// The reschedule IPI's handler calls this (interrupt context, interrupts off, after the EOI: the
+// thread may resume on another CPU): switch if this CPU was asked to.
+void sched_ipi_reschedule(void);
+// CPUs that have entered the scheduler (1 until APs arrive).
+uint32_t sched_cpus_online(void);
+
+// Per-CPU counters for tests and docs (not exact while the CPU runs).
+struct sched_cpu_stats {
+    uint64_t switches;   // context switches on this CPU
+    uint64_t steals;     // threads this CPU took from another CPU's queue
+    uint64_t ipis_sent;  // reschedule IPIs sent to this CPU
+    uint32_t queued;     // run queue length now
+};
+void sched_get_cpu_stats(uint32_t cpu, struct sched_cpu_stats *out);
 
 // Creates a thread that will run entry(arg); start it with thread_start. Returns NULL when out of
 // memory. The creator holds one reference (thread_release).
 struct thread *thread_create(const char *name, thread_entry_fn entry, void *arg) MUST_USE;
-// Makes a created thread runnable.
+// Restricts a created (not yet started) thread to the CPUs in `mask` (not 0). If none of them is
+// online when it becomes ready, it waits on the queue of the lowest one until that CPU arrives.
+void thread_set_affinity(struct thread *t, uint64_t mask);
+// Makes a created thread runnable, on an idle CPU if there is one (sending it an IPI).
 void thread_start(struct thread *t);
 // Ends the calling thread with `code` (returning from the entry function does the same).
 NORETURN void thread_exit(int code);
-// Waits until `t` has died (or the deadline passes: ZX_ERR_TIMED_OUT) and stores its exit code.
+// Waits until `t` has died and been reaped (its stack freed; or the deadline passes:
+// ZX_ERR_TIMED_OUT) and stores its exit code.
 zx_status_t thread_join(struct thread *t, int *out_code, zx_time_t deadline) MUST_USE;
 // Marks `t` interrupted: an interruptible wait it is in (or enters later) ends with
-// ZX_ERR_CANCELED. Used to stop the threads of a process being killed.
+// ZX_ERR_CANCELED; if it runs on another CPU, that CPU gets a reschedule IPI so that it passes
+// through a kernel exit soon. Used to stop the threads of a process being killed.
 void thread_interrupt(struct thread *t);
 // Drops a reference; the thread's memory goes once it is dead and unreferenced.
 void thread_retain(struct thread *t);
@@ -104,7 +140,7 @@ void sched_unlock_irqrestore(uint64_t state);
 // True if this CPU holds the scheduler lock (for ASSERTs in *_locked callers of the above).
 bool sched_lock_held(void);
 
-// Threads alive (not yet freed), for leak checks.
+// Threads alive (not yet freed), for leak checks; idle threads and the reaper do not count.
 size_t thread_count(void);
 
 #endif  // KERNEL_THREAD_H

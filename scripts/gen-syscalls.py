@@ -5,7 +5,6 @@ Usage: gen-syscalls.py TABLE KIND OUT
 KIND:
   kernel-decls  prototypes of the kernel handlers: int64_t sys_NAME(args), pointers as user_addr_t
   kernel-table  the dispatch switch body (included by syscalls/dispatch.c)
-  kernel-weak   weak fallback handlers answering ZX_ERR_BAD_SYSCALL for calls not yet wired
   user-decls    the user-side prototypes included by <zircon/syscalls.h>
   user-stubs    x86-64 assembly stubs for ulib (number in rax, args in rdi rsi rdx r10 r8 r9 r12 r13)
 """
@@ -61,16 +60,6 @@ def gen(calls, kind):
             params = ", ".join(f"{kernel_type(t)} {n}" for t, n in args) or "void"
             out.append(f"int64_t sys_{name}({params});")
         out.append(f"#define SYSCALL_COUNT {max(c[0] for c in calls) + 1}")
-    elif kind == "kernel-weak":
-        out.append('#include "syscall_decls.h"')
-        out.append("// Calls not wired to a handler yet answer as unknown calls do.")
-        for nr, name, ret, args in calls:
-            params = ", ".join(f"{kernel_type(t)} {n}" for t, n in args) or "void"
-            out.append(f"__attribute__((weak)) int64_t sys_{name}({params}) {{")
-            for t, n in args:
-                out.append(f"    (void){n};")
-            out.append("    return -13;  // ZX_ERR_BAD_SYSCALL")
-            out.append("}")
     elif kind == "kernel-table":
         for nr, name, ret, args in calls:
             casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(args))

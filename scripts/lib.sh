@@ -105,12 +105,16 @@ jasper_mkiso() {
 
 # The QEMU command line shared by every run: headless, serial on stdio, the debug-exit device.
 # The CPU model has NX, SMEP, SMAP and 1 GiB pages. JASPER_QEMU_ACCEL=kvm opts in to KVM.
+# JASPER_QEMU_SMP=N gives the machine N CPUs (default 1); with more than one, TCG runs one host
+# thread per CPU (thread=multi), except under -icount (JASPER_QEMU_ICOUNT), which needs one thread.
 jasper_qemu_args() {
     local iso=$1
     local accel=${JASPER_QEMU_ACCEL:-tcg}
+    local smp=${JASPER_QEMU_SMP:-1}
     local cpu="qemu64,+nx,+smep,+smap,+pdpe1gb,+fsgsbase"
     [[ $accel == kvm ]] && cpu=host
-    QEMU_ARGS=(-machine q35 -accel "$accel" -cpu "$cpu" -m "${JASPER_QEMU_MEM:-512M}"
+    [[ $accel == tcg && $smp -gt 1 && -z ${JASPER_QEMU_ICOUNT:-} ]] && accel="tcg,thread=multi"
+    QEMU_ARGS=(-machine q35 -accel "$accel" -cpu "$cpu" -smp "$smp" -m "${JASPER_QEMU_MEM:-512M}"
         -display none -serial stdio -monitor none -no-reboot
         -device isa-debug-exit,iobase=0xf4,iosize=0x04
         -cdrom "$iso" -boot d)

@@ -1,11 +1,12 @@
 // Syscall dispatch: the generated switch maps a number to its handler (syscalls/syscalls.table).
-// Calls whose handler is not linked in fall back to generated weak definitions
-// (syscall_unwired.c) that answer ZX_ERR_BAD_SYSCALL, as for an unknown number.
+// Every call in the table has a handler, and nothing stands in for a missing one: a call without
+// its sys_NAME fails the link. Only a number outside the table answers ZX_ERR_BAD_SYSCALL.
 #include "syscalls/dispatch.h"
 
 #include <zircon/types.h>
 
 #include "arch/x86_64/syscall.h"
+#include "kernel/process.h"
 #include "syscalls/user_copy.h"
 #include "syscall_decls.h"
 
@@ -20,10 +21,5 @@ int64_t syscall_invoke(uint64_t nr, const uint64_t a[8]) {
 void syscall_dispatch(struct trap_frame *tf) {
     const uint64_t args[8] = {tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->r12, tf->r13};
     tf->rax = (uint64_t)syscall_invoke(tf->rax, args);
-    syscall_exit_hook(tf);
-}
-
-// Until the process layer exists, nothing happens on the way out.
-__attribute__((weak)) void syscall_exit_hook(struct trap_frame *tf) {
-    (void)tf;
+    process_user_return(tf);
 }

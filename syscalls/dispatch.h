@@ -7,9 +7,8 @@
 
 // Runs syscall `nr` with its eight raw arguments; returns the value for rax.
 int64_t syscall_invoke(uint64_t nr, const uint64_t args[8]);
-// Called by syscall.S with the user's registers; puts the result in tf->rax.
+// Called by syscall.S with the user's registers; puts the result in tf->rax, then lets the
+// process layer end the thread if its process is being killed (process_user_return).
 void syscall_dispatch(struct trap_frame *tf);
-// Runs on the way back to user mode (the process layer ends threads of killed processes here).
-void syscall_exit_hook(struct trap_frame *tf);
 
 #endif  // SYSCALLS_DISPATCH_H

@@ -40,7 +40,7 @@ int64_t sys_handle_duplicate(zx_handle_t handle, zx_rights_t rights, user_addr_t
     return st;
 }
 
-// Always consumes `handle`, even on failure (shared/abi.md).
+// Always consumes `handle`, even on failure (docs/abi.md).
 int64_t sys_handle_replace(zx_handle_t handle, zx_rights_t rights, user_addr_t out) {
     struct kobject *obj;
     zx_rights_t have;

@@ -7,7 +7,7 @@
 #include "kernel/string.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
-#include "vm/aspace.h"
+#include "vm/vmar.h"
 
 #define ROOT_VMAR_RIGHTS (ZX_DEFAULT_VMAR_RIGHTS | ZX_RIGHT_READ | ZX_RIGHT_WRITE | ZX_RIGHT_EXECUTE)
 

@@ -1,7 +1,7 @@
 // VMAR calls: vmar_allocate, vmar_destroy, vmar_map, vmar_unmap, vmar_protect, vmar_op_range.
 // Decode here (handles: type before rights; the rights each option needs; output pointers), then
 // perform through vm/vmar.h, which checks the remaining arguments and the tree's state.
-// Semantics and errors: shared/abi.md §2.
+// Semantics and errors: docs/abi.md §2.
 #include <zircon/rights.h>
 #include <zircon/types.h>
 

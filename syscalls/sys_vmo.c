@@ -1,7 +1,7 @@
 // VMO calls: vmo_create, vmo_read, vmo_write, vmo_get_size, vmo_set_size, vmo_op_range,
 // vmo_create_child, vmo_replace_as_executable. Decode here (handles: type before rights; the
 // rights each operation needs; user pointers), perform through vm/vmo.h. Semantics and errors:
-// shared/abi.md §2. ZX_INFO_VMO and the VMO properties are in sys_object.c.
+// docs/abi.md §2. ZX_INFO_VMO and the VMO properties are in sys_object.c.
 //
 // read and write bounce through a kernel page, one page at a time, so that no user copy happens
 // while the VMO's tree lock is held: the user buffer may be a mapping of the same VMO, and a fault
@@ -137,7 +137,7 @@ int64_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, uint6
     return st;
 }
 
-// A child's rights (abi.md §2): the parent's plus GET/SET_PROPERTY; NO_WRITE drops WRITE;
+// A child's rights (docs/abi.md §2): the parent's plus GET/SET_PROPERTY; NO_WRITE drops WRITE;
 // otherwise a snapshot gains WRITE and loses EXECUTE.
 static zx_rights_t child_rights(zx_rights_t parent, uint32_t options) {
     zx_rights_t r = parent | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY;

@@ -2,18 +2,16 @@
 // that the kernel never dereferences directly: only these helpers touch user memory, and a fault
 // inside them becomes a status, never a panic.
 //
-// Errors (shared/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
+// Errors (docs/abi.md §2): a range outside the user address space [USER_ASPACE_BASE,
 // USER_ASPACE_END), or one that wraps, is INVALID_ARGS; a page in the range that is not mapped is
 // NOT_FOUND; one mapped without the needed permission is ACCESS_DENIED. A zero length is always OK.
 #ifndef SYSCALLS_USER_COPY_H
 #define SYSCALLS_USER_COPY_H
 
 #include "kernel/types.h"
+#include "vm/aspace.h"  // USER_ASPACE_BASE, USER_ASPACE_END
 
 typedef uint64_t user_addr_t;
-
-#define USER_ASPACE_BASE 0x1000000ull
-#define USER_ASPACE_END 0x7ffffffff000ull
 
 // True if [addr, addr + len) lies inside the user address space (len 0: always true).
 bool user_range_ok(user_addr_t addr, size_t len);
@@ -26,9 +24,5 @@ zx_status_t copy_str_from_user(char *dst, user_addr_t src, size_t max) MUST_USE;
 
 // Reads CPUID once to learn whether stac/clac exist (SMAP).
 void user_copy_init(void);
-
-// The page-fault handler's verdict on a fault inside a user copy: NOT_FOUND or ACCESS_DENIED.
-// Set by the VM layer before the copy's fixup runs.
-void user_copy_set_fault_status(zx_status_t status);
 
 #endif  // SYSCALLS_USER_COPY_H

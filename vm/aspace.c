@@ -1,9 +1,9 @@
 // Address spaces: creation and teardown, activation, ZX_INFO_PROCESS_MAPS, the fault path and the
-// range changes the VMO layer asks for. Pure code: the trap entry (CR2, the user-copy
-// instruction, the console report) is in vm/fault.c. Contract: vm/aspace.h; locks and invariants:
-// vm/vmar.h.
+// range changes the VMO layer asks for. Pure code: the trap entry (CR2, the error code, the
+// user-copy instruction, the console report) is the arch's (arch/x86_64/faults.c). Contract and
+// locks: vm/aspace.h; invariants: vm/vmar.h.
 //
-// The fault path, step by step (vm_aspace_fault):
+// The fault path, step by step (vm_fault):
 //   1. aspace lock; descend from the root VMAR through nested VMARs to the mapping holding va
 //      (O(depth x log n)); none: ZX_ERR_NOT_FOUND;
 //   2. check the access against the mapping's perms: ZX_ERR_ACCESS_DENIED;
@@ -15,25 +15,23 @@
 //   5. optionally map already-present neighbours (fault-around), release the aspace lock.
 #include "vm/vmar.h"
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/user_copy.h"
 #include "vm/pmm.h"
+#include "vm/upcalls.h"
 #include "vm/vmo.h"
-
-#pragma weak vmo_lookup_pages
 
 unsigned vm_fault_around_pages = 16;
 struct vm_fault_stats vm_fault_stats;
 
-// The address space in CR3 (one CPU).
-static struct vm_aspace *active_aspace;
+// Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot.
+static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
-    if (!aslr_initialized())
-        aslr_init(aslr_boot_enabled(), aslr_boot_entropy());
+    ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
     struct vm_aspace *as = kzalloc(sizeof(*as));
     if (!as)
         return ZX_ERR_NO_MEMORY;
@@ -70,7 +68,9 @@ void vm_aspace_release(struct vm_aspace *as) {
 }
 
 void vm_aspace_destroy(struct vm_aspace *as) {
-    ASSERT_MSG(active_aspace != as, "address space '%s' destroyed while active", as->name);
+    ASSERT_MSG(__atomic_load_n(&as->arch.active_cpus, __ATOMIC_ACQUIRE) == 0,
+               "address space '%s' destroyed while active on CPUs %#llx", as->name,
+               (unsigned long long)as->arch.active_cpus);
     struct vmar *releases = NULL;
     struct vm_mapping *frees = NULL;
     mutex_acquire(&as->lock);
@@ -96,12 +96,12 @@ void vm_aspace_destroy(struct vm_aspace *as) {
 }
 
 void vm_aspace_activate(struct vm_aspace *as) {
-    active_aspace = as;
+    active_aspace[smp_cpu_num()] = as;
     arch_aspace_activate(as ? &as->arch : NULL);
 }
 
 struct vm_aspace *vm_aspace_active(void) {
-    return active_aspace;
+    return active_aspace[smp_cpu_num()];
 }
 
 struct vmar *vm_aspace_root_vmar(struct vm_aspace *as) {
@@ -174,8 +174,7 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
                     rec.u.mapping.vmo_koid = vmo_object(m->vmo)->koid;
                     rec.u.mapping.vmo_offset = m->vmo_offset;
                     size_t pages = 0;
-                    if (vmo_lookup_pages &&
-                        vmo_lookup_pages(m->vmo, m->vmo_offset, rec.size, count_page, &pages) != ZX_OK)
+                    if (vmo_lookup_pages(m->vmo, m->vmo_offset, rec.size, count_page, &pages) != ZX_OK)
                         pages = 0;
                     rec.u.mapping.committed_pages = pages;
                 }
@@ -190,7 +189,7 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
     ASSERT_MUTEX_HELD(&as->lock);
     struct vmar *v = as->root;
     while (v) {
@@ -214,16 +213,20 @@ static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
     (void)vm_mapping_map_present_locked(m, s, e - s, page);
 }
 
-zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
-                            const char **out_reason) {
+zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const char **out_reason) {
+    if (!as || va < USER_ASPACE_BASE || va >= USER_ASPACE_END) {
+        if (out_reason)
+            *out_reason = as ? "outside the user address space" : "no address space";
+        return ZX_ERR_NOT_FOUND;
+    }
     const char *why = "resolved";
     vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
     zx_status_t st;
     mutex_acquire(&as->lock);
-    struct vm_mapping *m = find_mapping_locked(as, va);
-    uint32_t need = (flags & VM_FAULT_WRITE)  ? ZX_VM_PERM_WRITE
-                    : (flags & VM_FAULT_EXEC) ? ZX_VM_PERM_EXECUTE
-                                              : ZX_VM_PERM_READ;
+    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
+    uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
+                    : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
+                                                     : ZX_VM_PERM_READ;
     if (!m) {
         st = ZX_ERR_NOT_FOUND;
         why = "no mapping";
@@ -269,7 +272,7 @@ zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
             // Fault-around only where neighbours are likely present: a read or execute fault that
             // found a page the VMO already had (not the zero page; a write fault's neighbours are
             // usually as new as its own page).
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) && vmo_lookup_pages) {
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
                 if (p && p->state != PAGE_STATE_ZERO)
                     fault_around_locked(m, page);

@@ -184,7 +184,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     if (!cow_own_zero(n, slot, offset))
         src = cow_find_locked(n, offset, true, &owner, &ooff);
     if (src && cow_slot_share_count(owner, *src) == 0) {
-        // Only n reaches it: move it, never copy (abi.md §2). The physical page stays the same,
+        // Only n reaches it: move, never copy (docs/abi.md §2). The physical page stays the same,
         // so n's read-only mappings of it stay valid.
         zx_status_t st = vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &slot, NULL);
         if (st != ZX_OK)

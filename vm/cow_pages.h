@@ -1,4 +1,4 @@
-// Copy-on-write clone trees: the page-owning nodes beneath VMOs (design.md "Copy-on-write clone
+// Copy-on-write clone trees: the page-owning nodes under VMOs (docs/design.md "Copy-on-write clone
 // trees"; docs/clone-trees.md has the diagrams). Pure code: the host tests and the fuzzer run it
 // over simulated RAM.
 //
@@ -31,7 +31,7 @@
 //
 // Locking: tree->lock guards every field of every node of the tree and the pages they hold.
 // Functions named *_locked need it held. Range changes reach the mapping layer through
-// vmo_cow_range_change (vm/vmo.c) with the lock held.
+// vmo_cow_range_change (vm/upcalls.h) with the lock held.
 //
 // Robustness: no function recurses over clone depth (walks keep their state in the nodes'
 // scratch fields); every operation allocates what it needs before changing anything, or stops at
@@ -45,7 +45,7 @@
 #include "kernel/mutex.h"
 #include "kernel/types.h"
 #include "vm/page_list.h"
-#include "vm/vmo.h"
+#include "vm/upcalls.h"
 
 struct cow_tree {
     struct mutex lock;
@@ -155,7 +155,7 @@ static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_s
     return 0;  // references carry no count yet (no compression)
 }
 
-// --- Attribution (abi.md §3) ---
+// --- Attribution (docs/abi.md §3) ---
 
 struct cow_attribution {
     uint64_t committed_bytes, populated_bytes;
@@ -178,17 +178,5 @@ size_t cow_tree_count_pages_locked(struct cow_tree *tree);
 // Depth of `n` (0 for a root) and the number of hidden nodes of its tree (tests).
 size_t cow_node_depth_locked(const struct cow_node *n);
 size_t cow_tree_hidden_count_locked(const struct cow_tree *tree);
-
-// --- Supplied by vm/vmo.c ---
-
-// For tests: the node a VMO shows; cow_check_tree_locked and cow_tree_count_pages_locked of its
-// tree, taking the tree lock.
-struct cow_node *vmo_cow_node(struct vmo *v);
-bool vmo_check_tree(struct vmo *v);
-size_t vmo_tree_pages(struct vmo *v);
-
-// Applies `op` to every mapping of every VMO that shows visible node `n` over
-// [offset, offset + len) of n's offsets.
-void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len, enum vm_range_op op);
 
 #endif  // VM_COW_PAGES_H

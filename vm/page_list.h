@@ -179,10 +179,6 @@ struct vmpl {
 typedef zx_status_t (*vmpl_slot_fn)(vmpl_slot_t *slot, uint64_t offset, void *ctx);
 // Called for each gap [start, end): offsets that are Empty and not inside an interval.
 typedef zx_status_t (*vmpl_gap_fn)(uint64_t start, uint64_t end, void *ctx);
-// Selects slots for vmpl_for_each_run.
-typedef bool (*vmpl_cmp_fn)(vmpl_slot_t slot, uint64_t offset, void *ctx);
-// Called for each contiguous run [start, end) of vmpl_for_each_run.
-typedef zx_status_t (*vmpl_run_fn)(uint64_t start, uint64_t end, bool is_interval, void *ctx);
 // Receives ownership of a page or reference leaving a list (offset: where it was).
 typedef void (*vmpl_release_fn)(vmpl_slot_t content, uint64_t offset, void *ctx);
 // Sees each page, reference or marker moving between lists (offset: in the source list). It may
@@ -207,11 +203,6 @@ static inline uint64_t vmpl_skew(const struct vmpl *pl) {
 static inline bool vmpl_is_empty(const struct vmpl *pl) {
     return wavl_is_empty(&pl->nodes);
 }
-// True if the list holds no page and no reference. O(nodes).
-bool vmpl_has_no_page_or_ref(const struct vmpl *pl);
-static inline size_t vmpl_node_count(const struct vmpl *pl) {
-    return wavl_count(&pl->nodes);
-}
 // Heap bytes used by the list's nodes.
 static inline size_t vmpl_heap_bytes(const struct vmpl *pl) {
     return wavl_count(&pl->nodes) * sizeof(struct vmpl_node);
@@ -222,9 +213,6 @@ static inline size_t vmpl_heap_bytes(const struct vmpl *pl) {
 // pointer, but must not empty it (vmpl_remove) or write interval sentinels. Valid until the next
 // call that removes or moves slots. O(log n).
 vmpl_slot_t *vmpl_lookup(struct vmpl *pl, uint64_t offset);
-// The content at `offset` (Empty if none). Interior offsets of an interval read Empty: use
-// vmpl_is_offset_in_interval.
-vmpl_slot_t vmpl_get(const struct vmpl *pl, uint64_t offset);
 // True if `offset` lies in a zero interval (its sentinels included). O(log n).
 bool vmpl_is_offset_in_interval(const struct vmpl *pl, uint64_t offset);
 // True if [start, end) holds any content or lies (partly) in an interval. O(log n).
@@ -248,9 +236,6 @@ enum vmpl_interval_mode {
 // the list is unchanged), ZX_ERR_BAD_STATE (VMPL_CHECK_INTERVAL and offset lies in an interval).
 zx_status_t vmpl_lookup_or_alloc(struct vmpl *pl, uint64_t offset, enum vmpl_interval_mode mode,
                                  vmpl_slot_t **out_slot, bool *out_in_interval) MUST_USE;
-// Hands back a slot vmpl_lookup_or_alloc returned Empty and the caller left Empty: frees its node
-// if the node is now empty.
-void vmpl_return_empty_slot(struct vmpl *pl, uint64_t offset);
 // Removes and returns the content at `offset` (Empty if none); a page or reference returned is
 // now the caller's. The slot must not hold an interval sentinel. Frees the node if emptied.
 vmpl_slot_t vmpl_remove(struct vmpl *pl, uint64_t offset);
@@ -263,6 +248,62 @@ void vmpl_remove_all(struct vmpl *pl, vmpl_release_fn release, void *ctx);
 // ZX_OK (walk finished or fn returned ZX_ERR_STOP) or fn's error. O(log n + slots in range).
 zx_status_t vmpl_for_each(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_slot_fn fn,
                           void *ctx);
+// vmpl_remove_range with gaps reported as in vmpl_for_each_and_gap.
+zx_status_t vmpl_remove_range_and_gaps(struct vmpl *pl, uint64_t start, uint64_t end,
+                                       vmpl_slot_fn fn, vmpl_gap_fn gap_fn, void *ctx);
+// Removes everything in [start, end): pages and references go to release (which may be NULL
+// only if there are none), markers are dropped, and intervals crossing start or end are clipped
+// to outside the range. Returns ZX_OK, or ZX_ERR_NO_MEMORY (clipping needed a node; the list is
+// unchanged).
+zx_status_t vmpl_clear_range(struct vmpl *pl, uint64_t start, uint64_t end,
+                             vmpl_release_fn release, void *ctx) MUST_USE;
+
+// Adds a zero interval over [start, end) with `dirty`, merging with an adjacent interval on
+// either side that has the same state. The range must hold nothing and lie in no interval
+// (asserted). Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
+zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end,
+                                   enum vmpl_dirty dirty) MUST_USE;
+// Moves src's content in [offset, end) onto dst, where src offset o becomes dst offset o - offset,
+// and empties src. Requires (src->skew + offset) % VMPL_NODE_SPAN == dst->skew. Where dst
+// already has content at o - offset or the offset lies in one of dst's intervals, dst's content
+// wins and src's is discarded. Otherwise pages, references and markers pass through
+// migrate(slot, o, ctx) (may be NULL) and move; intervals move, split around dst's content and
+// merged with dst's adjacent intervals. Discarded pages and references, and those outside
+// [offset, end), go to release(content, o, ctx) (may be NULL only if there are none). Whole
+// nodes move when dst has none at their place. Allocates only to split src intervals around
+// dst content: returns ZX_OK, or ZX_ERR_NO_MEMORY with both lists unchanged. O(k log n).
+zx_status_t vmpl_merge_onto(struct vmpl *src, struct vmpl *dst, uint64_t offset, uint64_t end,
+                            vmpl_migrate_fn migrate, vmpl_release_fn release, void *ctx) MUST_USE;
+
+// Checks the invariants above and the tree's (wavl_check). Prints the first violation and returns
+// false. O(n).
+bool vmpl_check(const struct vmpl *pl);
+
+// ---------------------------------------------------------------------------------------------
+// Test-only. Nothing in the kernel outside vm/page_list*.c calls what follows; the host and
+// in-kernel tests, the model test and the fuzzer (test/fuzz/vmpl.c) do. These complete the
+// operations of Zircon's page list that docs/page-list.md describes (gap and run walks, interval
+// clipping and population, take/splice) and are kept, tested, for their first users in the kernel
+// (the pager and compression). A function that gains a kernel caller moves above this line.
+// ---------------------------------------------------------------------------------------------
+
+// Selects slots for vmpl_for_each_run.
+typedef bool (*vmpl_cmp_fn)(vmpl_slot_t slot, uint64_t offset, void *ctx);
+// Called for each contiguous run [start, end) of vmpl_for_each_run.
+typedef zx_status_t (*vmpl_run_fn)(uint64_t start, uint64_t end, bool is_interval, void *ctx);
+
+// True if the list holds no page and no reference. O(nodes).
+bool vmpl_has_no_page_or_ref(const struct vmpl *pl);
+static inline size_t vmpl_node_count(const struct vmpl *pl) {
+    return wavl_count(&pl->nodes);
+}
+// The content at `offset` (Empty if none). Interior offsets of an interval read Empty: use
+// vmpl_is_offset_in_interval.
+vmpl_slot_t vmpl_get(const struct vmpl *pl, uint64_t offset);
+// Hands back a slot vmpl_lookup_or_alloc returned Empty and the caller left Empty: frees its node
+// if the node is now empty.
+void vmpl_return_empty_slot(struct vmpl *pl, uint64_t offset);
+
 // Like vmpl_for_each, and calls gap_fn on every maximal gap in [start, end): a run of Empty
 // offsets not inside an interval (the interior of an interval is not a gap). Either callback can
 // stop the walk; no gap is reported after a stop.
@@ -283,21 +324,7 @@ zx_status_t vmpl_for_each_run(struct vmpl *pl, uint64_t start, uint64_t end, vmp
 // sentinels of an interval or neither; see vmpl_clear_range for a range that cuts intervals).
 zx_status_t vmpl_remove_range(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_slot_fn fn,
                               void *ctx);
-// vmpl_remove_range with gaps reported as in vmpl_for_each_and_gap.
-zx_status_t vmpl_remove_range_and_gaps(struct vmpl *pl, uint64_t start, uint64_t end,
-                                       vmpl_slot_fn fn, vmpl_gap_fn gap_fn, void *ctx);
-// Removes everything in [start, end): pages and references go to release (which may be NULL
-// only if there are none), markers are dropped, and intervals crossing start or end are clipped
-// to outside the range. Returns ZX_OK, or ZX_ERR_NO_MEMORY (clipping needed a node; the list is
-// unchanged).
-zx_status_t vmpl_clear_range(struct vmpl *pl, uint64_t start, uint64_t end,
-                             vmpl_release_fn release, void *ctx) MUST_USE;
 
-// Adds a zero interval over [start, end) with `dirty`, merging with an adjacent interval on
-// either side that has the same state. The range must hold nothing and lie in no interval
-// (asserted). Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
-zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end,
-                                   enum vmpl_dirty dirty) MUST_USE;
 // Moves an interval's Start from `interval_start` (which must hold a Start sentinel) to
 // interval_start + len, emptying the offsets in between; len must be less than the interval's
 // length. Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged).
@@ -318,18 +345,6 @@ zx_status_t vmpl_populate_slots_in_interval(struct vmpl *pl, uint64_t start,
 // not fill: it merges again with adjacent intervals of the same state. Handing back a slot that a
 // neighbour's return already merged is allowed and changes nothing more. Never allocates.
 void vmpl_return_interval_slot(struct vmpl *pl, uint64_t offset);
-
-// Moves src's content in [offset, end) onto dst, where src offset o becomes dst offset o - offset,
-// and empties src. Requires (src->skew + offset) % VMPL_NODE_SPAN == dst->skew. Where dst
-// already has content at o - offset or the offset lies in one of dst's intervals, dst's content
-// wins and src's is discarded. Otherwise pages, references and markers pass through
-// migrate(slot, o, ctx) (may be NULL) and move; intervals move, split around dst's content and
-// merged with dst's adjacent intervals. Discarded pages and references, and those outside
-// [offset, end), go to release(content, o, ctx) (may be NULL only if there are none). Whole
-// nodes move when dst has none at their place. Allocates only to split src intervals around
-// dst content: returns ZX_OK, or ZX_ERR_NO_MEMORY with both lists unchanged. O(k log n).
-zx_status_t vmpl_merge_onto(struct vmpl *src, struct vmpl *dst, uint64_t offset, uint64_t end,
-                            vmpl_migrate_fn migrate, vmpl_release_fn release, void *ctx) MUST_USE;
 
 // Content taken out of a list by vmpl_take, handed out one offset at a time. Partial first and
 // last nodes are copied slot by slot into `head` and `tail`; whole nodes move into `middle`
@@ -363,10 +378,6 @@ vmpl_slot_t vmpl_splice_pop(struct vmpl_splice *sp);
 // Releases what was not popped (pages and references to release, which may be NULL only if there
 // are none) and frees the splice's nodes. O(nodes), not O(length).
 void vmpl_splice_destroy(struct vmpl_splice *sp, vmpl_release_fn release, void *ctx);
-
-// Checks the invariants above and the tree's (wavl_check). Prints the first violation and returns
-// false. O(n).
-bool vmpl_check(const struct vmpl *pl);
 
 // Nodes allocated by all lists (for leak checks in tests).
 size_t vmpl_nodes_live(void);

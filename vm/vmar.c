@@ -1,11 +1,12 @@
 // Regions and mappings: allocate, map, unmap, protect, destroy, op_range, placement (ASLR) and
 // the checker. See vmar.h for the shape, the locks and the invariants.
 //
-// Every operation follows one pattern: check all arguments, take the aspace lock, check the state
-// and everything the tree must allow, allocate every structure the change needs (so that
-// ZX_ERR_NO_MEMORY leaves nothing changed), then change. References and memory that the change
-// gives up (VMAR objects leaving a tree, mappings with their VMO references) are dropped after
-// the aspace lock is released.
+// Every operation that changes the tree is split as seL4 splits a syscall: decode the arguments
+// (no lock), then, under the aspace lock, a check phase (`*_check_locked`: the state, everything
+// the tree must allow, and every structure the change needs, allocated; it may fail and then
+// changes nothing) and an apply phase (`*_apply_locked`: trusts its input and cannot fail).
+// References and memory that the change gives up (VMAR objects leaving a tree, mappings with
+// their VMO references) are dropped after the aspace lock is released.
 #include "vm/vmar.h"
 
 #include <zircon/syscalls.h>
@@ -14,12 +15,8 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
-#include "syscalls/user_copy.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
-
-// Provided by the VMO layer once it exists (see vm/vmo.h); NULL until then.
-#pragma weak vmo_lookup_pages
 
 static inline uint32_t caps_perms(uint32_t flags) {
     return (flags & VMAR_CAN_MAP_RWX) >> VMAR_CAN_MAP_SHIFT;
@@ -348,59 +345,7 @@ zx_status_t vmar_allocate(struct vmar *parent, uint32_t options, uint64_t offset
     return ZX_OK;
 }
 
-// --- unmap ---
-
-// Checks that unmapping [addr, end) from v's children is allowed: ZX_ERR_INVALID_ARGS if it cuts
-// a sub-VMAR (or touches one at all when !destroy_vmars). *need_split: one mapping strictly
-// contains the range (a hole in its middle needs a second struct).
-static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
-                                      bool destroy_vmars, bool *need_split) {
-    ASSERT_MUTEX_HELD(&v->aspace->lock);
-    *need_split = false;
-    for (struct vmar_tree_node *n = vmar_tree_first_ending_after(&v->children, addr);
-         n && n->base < end; n = vmar_tree_next(n)) {
-        if (region_of(n)->kind == VM_REGION_VMAR) {
-            if (!destroy_vmars || n->base < addr || vmar_tree_node_end(n) > end)
-                return ZX_ERR_INVALID_ARGS;
-        } else if (n->base < addr && vmar_tree_node_end(n) > end) {
-            *need_split = true;
-        }
-    }
-    return ZX_OK;
-}
-
-// Unmaps [addr, end) from v's children, as checked by unmap_check_locked (`*spare` holds a
-// struct if it said a split is needed; it is used and cleared).
-static void unmap_locked(struct vmar *v, vaddr_t addr, vaddr_t end, struct vm_mapping **spare,
-                         struct vmar **releases, struct vm_mapping **frees) {
-    ASSERT_MUTEX_HELD(&v->aspace->lock);
-    // The PTEs of the whole range first, in one pass that skips holes at every level.
-    pt_unmap(v->aspace, addr, end - addr);
-    struct vmar_tree_node *n = vmar_tree_first_ending_after(&v->children, addr);
-    while (n && n->base < end) {
-        struct vmar_tree_node *next = vmar_tree_next(n);
-        struct vm_region *r = region_of(n);
-        if (r->kind == VM_REGION_VMAR) {
-            vmar_destroy_locked(vm_region_vmar(r), releases, frees);
-        } else {
-            struct vm_mapping *m = vm_region_mapping(r);
-            vaddr_t mb = vm_region_base(r), me = vm_region_end(r);
-            if (mb >= addr && me <= end) {
-                mapping_remove_locked(m, frees);
-            } else if (mb < addr && me > end) {
-                ASSERT(*spare);
-                mapping_split_locked(m, end, *spare);
-                *spare = NULL;
-                mapping_set_range_locked(m, mb, addr - mb, m->vmo_offset);
-            } else if (mb < addr) {
-                mapping_set_range_locked(m, mb, addr - mb, m->vmo_offset);
-            } else {
-                mapping_set_range_locked(m, end, me - end, m->vmo_offset + (end - mb));
-            }
-        }
-        n = next;
-    }
-}
+// --- Ranges: the checks unmap, protect and op_range share ---
 
 // Rounds len up to pages: false if it is 0 or overflows.
 static bool round_len(uint64_t *len) {
@@ -416,27 +361,168 @@ static bool in_vmar(const struct vmar *v, vaddr_t addr, uint64_t len) {
            len <= vmar_size(v) - (addr - vmar_base(v));
 }
 
+// The state check every range operation starts with: ZX_ERR_BAD_STATE (v destroyed), `outside`
+// if [addr, addr + len) is not inside v.
+static zx_status_t check_range_locked(struct vmar *v, vaddr_t addr, uint64_t len,
+                                      zx_status_t outside) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
+    if (!v->alive)
+        return ZX_ERR_BAD_STATE;
+    return in_vmar(v, addr, len) ? ZX_OK : outside;
+}
+
+// The first mapping at any depth below `v` that ends after `addr`, or NULL: mappings in address
+// order, seen through nested VMARs.
+static struct vm_mapping *first_mapping_ending_after(struct vmar *v, vaddr_t addr) {
+    struct vmar *cur = v;
+    for (;;) {
+        struct vmar_tree_node *n = vmar_tree_first_ending_after(&cur->children, addr);
+        if (n) {
+            struct vm_region *r = region_of(n);
+            if (r->kind == VM_REGION_MAPPING)
+                return vm_region_mapping(r);
+            cur = vm_region_vmar(r);
+            continue;
+        }
+        if (cur == v)
+            return NULL;
+        addr = MAX(addr, vmar_base(cur) + vmar_size(cur));
+        cur = cur->r.parent;
+    }
+}
+
+// The mappings at any depth below `v` that overlap [addr, end), in address order:
+//   for (m = mapping_in_range(v, addr, end); m; m = mapping_in_range(v, vm_region_end(&m->r), end))
+static struct vm_mapping *mapping_in_range(struct vmar *v, vaddr_t addr, vaddr_t end) {
+    struct vm_mapping *m = first_mapping_ending_after(v, addr);
+    return m && vm_region_base(&m->r) < end ? m : NULL;
+}
+
+// Says whether an operation may go ahead on `m`: ZX_OK or the status to fail with.
+typedef zx_status_t (*mapping_check_fn)(struct vm_mapping *m, void *ctx);
+
+// The one "mappings cover the whole range" check: mappings at any depth below `v` cover [addr,
+// end) without a gap, and `check` accepts each of them. Walks in address order (as Zircon's
+// enumerator does) and returns the first failure met: `gap` at a hole, or what `check` returns.
+// Changes nothing.
+static zx_status_t check_covered_locked(struct vmar *v, vaddr_t addr, vaddr_t end, zx_status_t gap,
+                                        mapping_check_fn check, void *ctx) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
+    vaddr_t expected = addr;
+    for (struct vm_mapping *m = mapping_in_range(v, addr, end); expected < end;
+         m = mapping_in_range(v, expected, end)) {
+        if (!m || vm_region_base(&m->r) > expected)
+            return gap;
+        zx_status_t st = check(m, ctx);
+        if (st != ZX_OK)
+            return st;
+        expected = vm_region_end(&m->r);
+    }
+    return ZX_OK;
+}
+
+// --- Spares: the memory a check phase reserves for the splits its apply phase makes ---
+
+#define SPARES_MAX 2  // a range has two ends: at most two mappings are split
+
+struct spares {
+    struct vm_mapping *m[SPARES_MAX];
+    size_t n;  // reserved
+};
+
+// Frees what is still reserved (a check phase that fails after reserving).
+static void spares_release(struct spares *s) {
+    while (s->n > 0)
+        kfree(s->m[--s->n]);
+}
+
+// Reserves `n` mapping structures. ZX_ERR_NO_MEMORY with nothing reserved.
+static zx_status_t spares_reserve(struct spares *s, size_t n) {
+    ASSERT_MSG(n <= SPARES_MAX, "spares_reserve: %zu splits", n);
+    for (s->n = 0; s->n < n; s->n++) {
+        if (!(s->m[s->n] = kmalloc(sizeof(struct vm_mapping)))) {
+            spares_release(s);
+            return ZX_ERR_NO_MEMORY;
+        }
+    }
+    return ZX_OK;
+}
+
+// One reserved structure; the check phase reserved enough (a kernel bug otherwise).
+static struct vm_mapping *spares_take(struct spares *s) {
+    ASSERT_MSG(s->n > 0, "spares_take: the check phase reserved too few (%zu)", s->n);
+    return s->m[--s->n];
+}
+
+// --- unmap ---
+
+// Check phase of unmapping [addr, end) from v's children: ZX_ERR_INVALID_ARGS if it cuts a
+// sub-VMAR (or touches one at all when !destroy_vmars); reserves in *out the struct a mapping
+// that strictly contains the range needs (a hole in its middle). ZX_ERR_NO_MEMORY. On failure
+// nothing is reserved.
+static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
+                                      bool destroy_vmars, struct spares *out) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
+    out->n = 0;
+    size_t splits = 0;
+    for (struct vmar_tree_node *n = vmar_tree_first_ending_after(&v->children, addr);
+         n && n->base < end; n = vmar_tree_next(n)) {
+        if (region_of(n)->kind == VM_REGION_VMAR) {
+            if (!destroy_vmars || n->base < addr || vmar_tree_node_end(n) > end)
+                return ZX_ERR_INVALID_ARGS;
+        } else if (n->base < addr && vmar_tree_node_end(n) > end) {
+            splits = 1;
+        }
+    }
+    return spares_reserve(out, splits);
+}
+
+// Apply phase: unmaps [addr, end) from v's children as unmap_check_locked allowed, taking what it
+// reserved. Cannot fail.
+static void unmap_apply_locked(struct vmar *v, vaddr_t addr, vaddr_t end, struct spares *spares,
+                               struct vmar **releases, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
+    // The PTEs of the whole range first, in one pass that skips holes at every level.
+    pt_unmap(v->aspace, addr, end - addr);
+    struct vmar_tree_node *n = vmar_tree_first_ending_after(&v->children, addr);
+    while (n && n->base < end) {
+        struct vmar_tree_node *next = vmar_tree_next(n);
+        struct vm_region *r = region_of(n);
+        if (r->kind == VM_REGION_VMAR) {
+            vmar_destroy_locked(vm_region_vmar(r), releases, frees);
+        } else {
+            struct vm_mapping *m = vm_region_mapping(r);
+            vaddr_t mb = vm_region_base(r), me = vm_region_end(r);
+            if (mb >= addr && me <= end) {
+                mapping_remove_locked(m, frees);
+            } else if (mb < addr && me > end) {
+                mapping_split_locked(m, end, spares_take(spares));
+                mapping_set_range_locked(m, mb, addr - mb, m->vmo_offset);
+            } else if (mb < addr) {
+                mapping_set_range_locked(m, mb, addr - mb, m->vmo_offset);
+            } else {
+                mapping_set_range_locked(m, end, me - end, m->vmo_offset + (end - mb));
+            }
+        }
+        n = next;
+    }
+    ASSERT_MSG(spares->n == 0, "unmap_apply_locked: %zu reserved structs unused", spares->n);
+}
+
 zx_status_t vmar_unmap(struct vmar *vmar, vaddr_t addr, uint64_t len) {
     if (!IS_ALIGNED(addr, PAGE_SIZE) || !round_len(&len))
         return ZX_ERR_INVALID_ARGS;
     struct vm_aspace *as = vmar->aspace;
     struct vmar *releases = NULL;
-    struct vm_mapping *frees = NULL, *spare = NULL;
-    zx_status_t st = ZX_OK;
+    struct vm_mapping *frees = NULL;
+    struct spares spares;
     mutex_acquire(&as->lock);
-    bool need_split = false;
-    if (!vmar->alive)
-        st = ZX_ERR_BAD_STATE;
-    else if (!in_vmar(vmar, addr, len))
-        st = ZX_ERR_INVALID_ARGS;
-    else
-        st = unmap_check_locked(vmar, addr, addr + len, true, &need_split);
-    if (st == ZX_OK && need_split && !(spare = kmalloc(sizeof(*spare))))
-        st = ZX_ERR_NO_MEMORY;
+    zx_status_t st = check_range_locked(vmar, addr, len, ZX_ERR_INVALID_ARGS);
     if (st == ZX_OK)
-        unmap_locked(vmar, addr, addr + len, &spare, &releases, &frees);
+        st = unmap_check_locked(vmar, addr, addr + len, true, &spares);
+    if (st == ZX_OK)
+        unmap_apply_locked(vmar, addr, addr + len, &spares, &releases, &frees);
     mutex_release(&as->lock);
-    kfree(spare);
     vmar_finish_deferred(releases, frees);
     return st;
 }
@@ -476,50 +562,32 @@ zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint
         return ZX_OK;
     struct present_ctx c = {.m = m, .skip = skip};
     uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-    if (vmo_lookup_pages) {
-        zx_status_t st = vmo_lookup_pages(m->vmo, off, len, map_present_cb, &c);
-        vm_fault_stats.around += c.mapped;
-        return st;
-    }
-    // Without the VMO's look-up: read faults, skipping the shared zero page (uncommitted content).
-    struct vm_aspace *as = m->aspace;
-    for (uint64_t i = 0; i < len; i += PAGE_SIZE) {
-        if (va + i == skip)
-            continue;
-        mutex_acquire(&as->pt_lock);
-        uint64_t seq = as->pt_seq;
-        mutex_release(&as->pt_lock);
-        paddr_t pa;
-        bool writable;
-        zx_status_t st = vmo_fault_page(m->vmo, off + i, 0, &pa, &writable);
-        if (st == ZX_ERR_OUT_OF_RANGE)
-            break;
-        if (st != ZX_OK)
-            return st;
-        vm_page_t *page = pmm_page_from_paddr(pa);
-        if (page && page->state == PAGE_STATE_ZERO)
-            continue;
-        mutex_acquire(&as->pt_lock);
-        paddr_t cur;
-        if (as->pt_seq == seq && arch_aspace_query(&as->arch, va + i, &cur, NULL) != ZX_OK)
-            st = arch_aspace_map_pages(&as->arch, va + i, &pa, 1,
-                                       vmar_mmu_flags(m->perms, writable));
-        mutex_release(&as->pt_lock);
-        if (st != ZX_OK)
-            return st;
-    }
-    return ZX_OK;
+    zx_status_t st = vmo_lookup_pages(m->vmo, off, len, map_present_cb, &c);
+    vm_fault_stats.around += c.mapped;
+    return st;
 }
 
-zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, struct vmo *vmo,
-                     uint64_t vmo_offset, uint64_t len, uint32_t max_perms, vaddr_t *out_addr) {
+// vmar_map's arguments, decoded: everything that needs no lock.
+struct map_args {
+    uint32_t perms;       // ZX_VM_PERM_*
+    uint32_t max_perms;   // what the caller's handles allow
+    bool specific, upper, overwrite, map_range;
+    uint64_t align;       // bytes
+    uint64_t vmar_offset; // relative to the VMAR's base
+    uint64_t vmo_offset;
+    uint64_t len;         // rounded up to pages
+};
+
+// Decode: checks every argument of vmar_map that needs no lock (statuses as in vmar.h).
+static zx_status_t map_decode(uint32_t options, uint64_t vmar_offset, struct vmo *vmo,
+                              uint64_t vmo_offset, uint64_t len, uint32_t max_perms,
+                              struct map_args *out) {
     const uint32_t allowed = VMAR_PERM_RWX | ZX_VM_SPECIFIC | ZX_VM_SPECIFIC_OVERWRITE |
                              ZX_VM_OFFSET_IS_UPPER_LIMIT | ZX_VM_MAP_RANGE | ZX_VM_ALLOW_FAULTS |
                              ZX_VM_REQUIRE_NON_RESIZABLE | VMAR_ALIGN_MASK;
     if (options & ~allowed)
         return ZX_ERR_INVALID_ARGS;
-    uint64_t align;
-    zx_status_t st = decode_align(options, &align);
+    zx_status_t st = decode_align(options, &out->align);
     if (st != ZX_OK)
         return st;
     uint32_t perms = options & VMAR_PERM_RWX;
@@ -537,66 +605,114 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
         return ZX_ERR_ACCESS_DENIED;
     if ((options & ZX_VM_REQUIRE_NON_RESIZABLE) && vmo_is_resizable(vmo))
         return ZX_ERR_NOT_SUPPORTED;
+    out->perms = perms;
+    out->max_perms = max_perms;
+    out->specific = specific;
+    out->upper = upper;
+    out->overwrite = overwrite;
+    out->map_range = options & ZX_VM_MAP_RANGE;
+    out->vmar_offset = vmar_offset;
+    out->vmo_offset = vmo_offset;
+    out->len = len;
+    return ZX_OK;
+}
 
-    struct vm_mapping *m = kzalloc(sizeof(*m));
-    if (!m)
+// What vmar_map's check phase hands its apply phase.
+struct map_plan {
+    vaddr_t base;             // where the mapping goes
+    bool replace;             // an overwrite: unmap [base, base + len) first
+    struct spares spares;     // for the split that unmapping makes, if any
+    struct vm_mapping *m;     // the new mapping's memory
+};
+
+// Check phase: the VMAR's state, its capabilities, the placement, what an overwrite would replace
+// (mappings only, never sub-VMARs); reserves all the memory the apply phase needs. On failure
+// nothing changed and nothing is reserved.
+static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
+                                    struct map_plan *out) {
+    ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    if (!vmar->alive)
+        return ZX_ERR_BAD_STATE;
+    if (a->perms & ~caps_perms(vmar->flags))
+        return ZX_ERR_ACCESS_DENIED;
+    if ((a->specific || a->upper) && !(vmar->flags & ZX_VM_CAN_MAP_SPECIFIC))
+        return ZX_ERR_ACCESS_DENIED;
+    out->replace = false;
+    out->spares.n = 0;  // nothing to unmap unless an overwrite finds mappings in the way
+    zx_status_t st =
+        place_locked(vmar, a->specific, a->upper, a->vmar_offset, a->len, a->align, &out->base);
+    if (st == ZX_ERR_ALREADY_EXISTS && a->overwrite) {
+        st = unmap_check_locked(vmar, out->base, out->base + a->len, false, &out->spares);
+        out->replace = st == ZX_OK;
+    }
+    if (st != ZX_OK)
+        return st;
+    if (!(out->m = kzalloc(sizeof(*out->m)))) {
+        spares_release(&out->spares);
         return ZX_ERR_NO_MEMORY;
+    }
+    return ZX_OK;
+}
+
+// Apply phase: unmaps what an overwrite replaces and inserts the mapping (taking a reference on
+// `vmo`). Cannot fail; returns the mapping.
+static struct vm_mapping *map_apply_locked(struct vmar *vmar, struct vmo *vmo,
+                                           const struct map_args *a, struct map_plan *p,
+                                           struct vmar **releases, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    if (p->replace)
+        unmap_apply_locked(vmar, p->base, p->base + a->len, &p->spares, releases, frees);
+    struct vm_mapping *m = p->m;
+    m->r.kind = VM_REGION_MAPPING;
+    m->r.node.base = p->base;
+    m->r.node.size = a->len;
+    m->r.parent = vmar;
+    m->aspace = vmar->aspace;
+    m->vmo = vmo;
+    kobject_retain(vmo_object(vmo));
+    m->vmo_offset = a->vmo_offset;
+    m->perms = a->perms;
+    m->max_perms = a->max_perms & caps_perms(vmar->flags);
+    vmar_tree_insert(&vmar->children, &m->r.node);
+    vmo_add_mapping(vmo, m);
+    return m;
+}
+
+zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, struct vmo *vmo,
+                     uint64_t vmo_offset, uint64_t len, uint32_t max_perms, vaddr_t *out_addr) {
+    struct map_args a;
+    zx_status_t st = map_decode(options, vmar_offset, vmo, vmo_offset, len, max_perms, &a);
+    if (st != ZX_OK)
+        return st;
     struct vm_aspace *as = vmar->aspace;
     struct vmar *releases = NULL;
-    struct vm_mapping *frees = NULL, *spare = NULL;
-    vaddr_t base = 0;
+    struct vm_mapping *frees = NULL;
+    struct map_plan plan;
+    struct vm_mapping *m;
     mutex_acquire(&as->lock);
-    if (!vmar->alive)
-        st = ZX_ERR_BAD_STATE;
-    else if (perms & ~caps_perms(vmar->flags))
-        st = ZX_ERR_ACCESS_DENIED;
-    else if ((specific || upper) && !(vmar->flags & ZX_VM_CAN_MAP_SPECIFIC))
-        st = ZX_ERR_ACCESS_DENIED;
-    else
-        st = place_locked(vmar, specific, upper, vmar_offset, len, align, &base);
-    if (st == ZX_ERR_ALREADY_EXISTS && overwrite) {
-        // Replace whatever mappings are there (never sub-VMARs), all or nothing.
-        bool need_split;
-        st = unmap_check_locked(vmar, base, base + len, false, &need_split);
-        if (st == ZX_OK && need_split && !(spare = kmalloc(sizeof(*spare))))
-            st = ZX_ERR_NO_MEMORY;
-        if (st == ZX_OK)
-            unmap_locked(vmar, base, base + len, &spare, &releases, &frees);
-    }
-    if (st == ZX_OK) {
-        m->r.kind = VM_REGION_MAPPING;
-        m->r.node.base = base;
-        m->r.node.size = len;
-        m->r.parent = vmar;
-        m->aspace = as;
-        m->vmo = vmo;
-        kobject_retain(vmo_object(vmo));
-        m->vmo_offset = vmo_offset;
-        m->perms = perms;
-        m->max_perms = max_perms & caps_perms(vmar->flags);
-        vmar_tree_insert(&vmar->children, &m->r.node);
-        vmo_add_mapping(vmo, m);
-        if (options & ZX_VM_MAP_RANGE) {
-            st = vm_mapping_map_present_locked(m, base, len, 0);
-            if (st != ZX_OK) {
-                pt_unmap(as, base, len);
-                mapping_remove_locked(m, &frees);
-            }
+    st = map_check_locked(vmar, &a, &plan);
+    if (st != ZX_OK)
+        goto unlock;
+    m = map_apply_locked(vmar, vmo, &a, &plan, &releases, &frees);
+    // MAP_RANGE fills the PTEs of pages the VMO already has; a page table it cannot allocate
+    // takes the new mapping away again. (MAP_RANGE excludes an overwrite, so nothing else
+    // changed.) TODO(page tables reserved in the check phase): then this could not fail.
+    if (a.map_range) {
+        st = vm_mapping_map_present_locked(m, plan.base, a.len, 0);
+        if (st != ZX_OK) {
+            pt_unmap(as, plan.base, a.len);
+            mapping_remove_locked(m, &frees);
         }
-    } else {
-        kfree(m);
     }
+unlock:
     mutex_release(&as->lock);
-    kfree(spare);
     vmar_finish_deferred(releases, frees);
     if (st == ZX_OK)
-        *out_addr = base;
+        *out_addr = plan.base;
     return st;
 }
 
 // --- protect ---
-
-static struct vm_mapping *first_mapping_ending_after(struct vmar *v, vaddr_t addr);
 
 static bool mergeable(const struct vm_region *a, const struct vm_region *b) {
     const struct vm_mapping *ma = a->kind == VM_REGION_MAPPING ? containerof(a, struct vm_mapping, r)
@@ -645,81 +761,90 @@ static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) {
     mutex_release(&as->pt_lock);
 }
 
+struct protect_check {
+    struct vmar *vmar;
+    uint32_t perms;
+    vaddr_t addr, end;
+    size_t splits;  // mappings that change and reach past an end of the range
+};
+
+// protect changes this VMAR's own mappings only, within their max_perms.
+static zx_status_t protect_check_mapping(struct vm_mapping *m, void *ctx) {
+    struct protect_check *c = ctx;
+    if (c->perms & ~m->max_perms)
+        return ZX_ERR_ACCESS_DENIED;
+    if (m->r.parent != c->vmar)
+        return ZX_ERR_INVALID_ARGS;
+    if (m->perms != c->perms)
+        c->splits += (vm_region_base(&m->r) < c->addr) + (vm_region_end(&m->r) > c->end);
+    return ZX_OK;
+}
+
+// Check phase of protecting [addr, end): the VMAR's state, the coverage (a gap is NOT_FOUND) and
+// each mapping (protect_check_mapping); reserves in *out the structs the splits at the two ends
+// need. ZX_ERR_NO_MEMORY. On failure nothing is reserved.
+static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr,
+                                        vaddr_t end, struct spares *out) {
+    ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    zx_status_t st = check_range_locked(vmar, addr, end - addr, ZX_ERR_INVALID_ARGS);
+    if (st != ZX_OK)
+        return st;
+    struct protect_check c = {.vmar = vmar, .perms = perms, .addr = addr, .end = end};
+    st = check_covered_locked(vmar, addr, end, ZX_ERR_NOT_FOUND, protect_check_mapping, &c);
+    if (st != ZX_OK)
+        return st;
+    return spares_reserve(out, c.splits);
+}
+
+// Apply phase: splits the mappings that change at the ends of [addr, end) (taking what the check
+// phase reserved), gives them `perms`, then merges equal neighbours from the mapping before the
+// range to the one after it. Cannot fail.
+static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr, vaddr_t end,
+                                 struct spares *spares, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    struct vmar_tree_node *n = vmar_tree_find(&vmar->children, addr);
+    while (n && n->base < end) {
+        struct vmar_tree_node *next = vmar_tree_next(n);
+        struct vm_mapping *m = vm_region_mapping(region_of(n));
+        if (m->perms != perms) {
+            if (vm_region_base(&m->r) < addr)
+                m = mapping_split_locked(m, addr, spares_take(spares));
+            if (vm_region_end(&m->r) > end)
+                mapping_split_locked(m, end, spares_take(spares));
+            mapping_protect_locked(m, perms);
+        }
+        n = next;
+    }
+    ASSERT_MSG(spares->n == 0, "protect_apply_locked: %zu reserved structs unused", spares->n);
+    n = vmar_tree_find(&vmar->children, addr);
+    struct vmar_tree_node *p = vmar_tree_prev(n);
+    if (p)
+        n = p;
+    while (n && n->base < end) {
+        struct vmar_tree_node *next = vmar_tree_next(n);
+        if (!next)
+            break;
+        if (mergeable(region_of(n), region_of(next)))
+            merge_locked(vm_region_mapping(region_of(n)), vm_region_mapping(region_of(next)),
+                         frees);
+        else
+            n = next;
+    }
+}
+
 zx_status_t vmar_protect(struct vmar *vmar, uint32_t perms, vaddr_t addr, uint64_t len) {
     if ((perms & ~VMAR_PERM_RWX) ||
         ((perms & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(perms & ZX_VM_PERM_READ)) ||
         !IS_ALIGNED(addr, PAGE_SIZE) || !round_len(&len))
         return ZX_ERR_INVALID_ARGS;
     struct vm_aspace *as = vmar->aspace;
-    struct vm_mapping *frees = NULL, *spares[2] = {NULL, NULL};
-    vaddr_t end = addr + len;
-    zx_status_t st = ZX_OK;
+    struct vm_mapping *frees = NULL;
+    struct spares spares;
     mutex_acquire(&as->lock);
-    if (!vmar->alive)
-        st = ZX_ERR_BAD_STATE;
-    else if (!in_vmar(vmar, addr, len))
-        st = ZX_ERR_INVALID_ARGS;
-    // Check the whole range first, over the mappings at any depth in address order (as Zircon's
-    // enumerator does): a gap is NOT_FOUND, perms beyond a mapping's max_perms ACCESS_DENIED, and
-    // a mapping inside a sub-VMAR INVALID_ARGS (protect changes this VMAR's own mappings only).
-    size_t splits = 0;
-    vaddr_t expected = addr;
-    for (struct vm_mapping *m = first_mapping_ending_after(vmar, addr); st == ZX_OK && expected < end;
-         m = first_mapping_ending_after(vmar, expected)) {
-        if (!m || vm_region_base(&m->r) > expected)
-            st = ZX_ERR_NOT_FOUND;
-        else if (perms & ~m->max_perms)
-            st = ZX_ERR_ACCESS_DENIED;
-        else if (m->r.parent != vmar)
-            st = ZX_ERR_INVALID_ARGS;
-        else if (m->perms != perms)
-            splits += (vm_region_base(&m->r) < addr) + (vm_region_end(&m->r) > end);
-        if (st == ZX_OK)
-            expected = vm_region_end(&m->r);
-    }
-    struct vmar_tree_node *first = st == ZX_OK ? vmar_tree_find(&vmar->children, addr) : NULL;
-    for (size_t i = 0; st == ZX_OK && i < splits; i++) {
-        if (!(spares[i] = kmalloc(sizeof(struct vm_mapping))))
-            st = ZX_ERR_NO_MEMORY;
-    }
-    if (st == ZX_OK) {
-        size_t used = 0;
-        struct vmar_tree_node *n = first;
-        while (n && n->base < end) {
-            struct vmar_tree_node *next = vmar_tree_next(n);
-            struct vm_mapping *m = vm_region_mapping(region_of(n));
-            if (m->perms != perms) {
-                if (vm_region_base(&m->r) < addr) {
-                    m = mapping_split_locked(m, addr, spares[used]);
-                    spares[used++] = NULL;
-                }
-                if (vm_region_end(&m->r) > end) {
-                    mapping_split_locked(m, end, spares[used]);
-                    spares[used++] = NULL;
-                }
-                mapping_protect_locked(m, perms);
-            }
-            n = next;
-        }
-        // Merge equal neighbours from the mapping before the range to the one after it.
-        n = vmar_tree_find(&vmar->children, addr);
-        struct vmar_tree_node *p = vmar_tree_prev(n);
-        if (p)
-            n = p;
-        while (n && n->base < end) {
-            struct vmar_tree_node *next = vmar_tree_next(n);
-            if (!next)
-                break;
-            if (mergeable(region_of(n), region_of(next)))
-                merge_locked(vm_region_mapping(region_of(n)), vm_region_mapping(region_of(next)),
-                             &frees);
-            else
-                n = next;
-        }
-    }
+    zx_status_t st = protect_check_locked(vmar, perms, addr, addr + len, &spares);
+    if (st == ZX_OK)
+        protect_apply_locked(vmar, perms, addr, addr + len, &spares, &frees);
     mutex_release(&as->lock);
-    kfree(spares[0]);
-    kfree(spares[1]);
     vmar_finish_deferred(NULL, frees);
     return st;
 }
@@ -771,27 +896,13 @@ struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t 
     }
 }
 
-// The first mapping at any depth below `v` that ends after `addr`, or NULL: mappings in address
-// order, seen through nested VMARs (op_range).
-static struct vm_mapping *first_mapping_ending_after(struct vmar *v, vaddr_t addr) {
-    struct vmar *cur = v;
-    for (;;) {
-        struct vmar_tree_node *n = vmar_tree_first_ending_after(&cur->children, addr);
-        if (n) {
-            struct vm_region *r = region_of(n);
-            if (r->kind == VM_REGION_MAPPING)
-                return vm_region_mapping(r);
-            cur = vm_region_vmar(r);
-            continue;
-        }
-        if (cur == v)
-            return NULL;
-        addr = MAX(addr, vmar_base(cur) + vmar_size(cur));
-        cur = cur->r.parent;
-    }
-}
-
 // --- op_range ---
+
+// COMMIT and DECOMMIT write: every mapping they reach must allow it.
+static zx_status_t op_check_mapping(struct vm_mapping *m, void *ctx) {
+    bool writes = *(const bool *)ctx;
+    return writes && !(m->max_perms & ZX_VM_PERM_WRITE) ? ZX_ERR_ACCESS_DENIED : ZX_OK;
+}
 
 zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t len,
                           zx_rights_t rights) {
@@ -801,28 +912,16 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
     bool writes = op == ZX_VMAR_OP_COMMIT || op == ZX_VMAR_OP_DECOMMIT;
     struct vm_aspace *as = vmar->aspace;
     vaddr_t end = addr + len;
-    zx_status_t st = ZX_OK;
     mutex_acquire(&as->lock);
-    if (!vmar->alive)
-        st = ZX_ERR_BAD_STATE;
-    else if (!in_vmar(vmar, addr, len))
-        st = ZX_ERR_OUT_OF_RANGE;
-    else if (writes && !(rights & ZX_RIGHT_WRITE))
+    // Check all before doing anything: the range must be covered by mappings without gaps.
+    zx_status_t st = check_range_locked(vmar, addr, len, ZX_ERR_OUT_OF_RANGE);
+    if (st == ZX_OK && writes && !(rights & ZX_RIGHT_WRITE))
         st = ZX_ERR_ACCESS_DENIED;
-    // The range must be covered by mappings without gaps; check all before doing anything.
-    vaddr_t expected = addr;
-    for (struct vm_mapping *m = first_mapping_ending_after(vmar, addr); st == ZX_OK && expected < end;
-         m = first_mapping_ending_after(vmar, expected)) {
-        if (!m || vm_region_base(&m->r) > expected)
-            st = ZX_ERR_BAD_STATE;
-        else if (writes && !(m->max_perms & ZX_VM_PERM_WRITE))
-            st = ZX_ERR_ACCESS_DENIED;
-        else
-            expected = vm_region_end(&m->r);
-    }
-    for (struct vm_mapping *m = first_mapping_ending_after(vmar, addr);
-         st == ZX_OK && m && vm_region_base(&m->r) < end;
-         m = first_mapping_ending_after(vmar, vm_region_end(&m->r))) {
+    if (st == ZX_OK)
+        st = check_covered_locked(vmar, addr, end, ZX_ERR_BAD_STATE, op_check_mapping, &writes);
+    // The VMO's own errors (ZX_ERR_NO_MEMORY) stop the walk; pages done stay done, as in the VMO.
+    for (struct vm_mapping *m = mapping_in_range(vmar, addr, end); st == ZX_OK && m;
+         m = mapping_in_range(vmar, vm_region_end(&m->r), end)) {
         vaddr_t s = MAX(addr, vm_region_base(&m->r));
         vaddr_t e = MIN(end, vm_region_end(&m->r));
         uint64_t off = m->vmo_offset + (s - vm_region_base(&m->r));

@@ -1,22 +1,17 @@
-// Regions (VMARs) and mappings of one address space, and the operations of shared/abi.md §2:
-// allocate, map, unmap, protect, destroy, op_range. The page-fault path and the address-space
-// object itself are in vm/aspace.c (contract: vm/aspace.h); the syscalls in syscalls/sys_vmar.c.
+// Regions (VMARs) and mappings of one address space, and the operations of docs/abi.md §2:
+// allocate, map, unmap, protect, destroy, op_range. The address space itself, its page-fault path
+// and its range changes are in vm/aspace.c (contract: vm/aspace.h); the syscalls in
+// syscalls/sys_vmar.c.
 //
 // Shape: every VMAR keeps its children (sub-VMARs and mappings, both a `struct vm_region`) in a
 // vmar_tree keyed by base; children never overlap and lie inside the parent. A VMAR is a kernel
 // object (handles name it); a mapping is owned by its parent's tree alone and holds a reference
 // on its VMO and a place in the VMO's list of mappings (vmo_add_mapping).
 //
-// Locking (order: aspace lock -> clone-tree lock -> pmm -> page-table lock):
+// Locking: the address space's locks (vm/aspace.h; the order is in vm/README.md).
 // - `vm_aspace.lock` (a mutex) guards every tree, every VMAR's `alive` and every mapping field.
-// - `vm_aspace.pt_lock` (a mutex, the lowest VM lock) guards the hardware tables, `pt_seq`, and —
-//   together with the aspace lock for writers — a mapping's base, size, vmo_offset and perms, so
-//   that vm_mapping_range_change (called by the VMO layer under its tree lock, never taking the
-//   aspace lock) reads them consistently.
-// - `pt_seq` counts range changes: the fault path reads it before asking the VMO for a page and
-//   installs the page only if it has not moved, so a page the VMO frees or replaces in between is
-//   never mapped. Changes made by a thread holding this space's aspace lock (its own operations,
-//   e.g. the faulting thread's commit over the zero page) do not count: no fault can be in flight.
+// - `vm_aspace.pt_lock` guards, together with the aspace lock for writers, a mapping's base, size,
+//   vmo_offset and perms (vm_mapping_range_change reads them under pt_lock alone).
 //
 // Invariants (vmar_check_locked, aspace_check_pagetable in the tests):
 // - children of an alive VMAR are alive, page-aligned, non-empty and inside it; the root covers
@@ -32,11 +27,8 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 
-#include "arch/x86_64/arch_aspace.h"
 #include "kernel/list.h"
-#include "kernel/mutex.h"
 #include "kernel/object.h"
-#include "vm/aslr.h"
 #include "vm/aspace.h"
 #include "vm/vmar_tree.h"
 
@@ -79,18 +71,6 @@ struct vm_mapping {
     struct vm_mapping *free_next; // a deferred free (operation-local list)
 };
 
-struct vm_aspace {
-    struct mutex lock;            // the aspace lock (see the top of this file)
-    struct mutex pt_lock;         // the page-table lock
-    struct arch_aspace arch;      // pt_lock
-    uint64_t pt_seq;              // pt_lock: bumped by range changes (not those made under `lock`)
-    struct vmar *root;            // aspace lock; holds a reference; NULL once destroyed
-    uint32_t refs;                // atomic: the owner (until vm_aspace_destroy) + every struct vmar
-    struct aslr_prng prng;        // aspace lock
-    bool aslr;                    // randomised placement (fixed at creation)
-    char name[ZX_MAX_NAME_LEN];
-};
-
 static inline vaddr_t vm_region_base(const struct vm_region *r) {
     return r->node.base;
 }
@@ -110,7 +90,7 @@ static inline struct vm_mapping *vm_region_mapping(struct vm_region *r) {
     return r->kind == VM_REGION_MAPPING ? containerof(r, struct vm_mapping, r) : NULL;
 }
 
-// --- Operations. Each takes the aspace lock itself. Errors follow shared/abi.md §2. ---
+// --- Operations. Each takes the aspace lock itself. Errors follow docs/abi.md §2. ---
 
 // Creates a sub-VMAR of `parent`. `options`: ZX_VM_SPECIFIC, ZX_VM_OFFSET_IS_UPPER_LIMIT,
 // ZX_VM_COMPACT, ZX_VM_CAN_MAP_SPECIFIC, ZX_VM_CAN_MAP_READ/WRITE/EXECUTE, ZX_VM_ALIGN_*.
@@ -163,6 +143,10 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
 // The rights a new handle to `vmar` gets: ZX_DEFAULT_VMAR_RIGHTS plus READ/WRITE/EXECUTE for each
 // CAN_MAP_* it has.
 zx_rights_t vmar_default_rights(const struct vmar *vmar);
+struct kobject *vmar_object(struct vmar *vmar);
+struct vmar *vmar_from_object(struct kobject *obj);
+// ZX_INFO_VMAR for `vmar`: its base and length. ZX_ERR_BAD_STATE if it was destroyed.
+zx_status_t vmar_get_info(struct vmar *vmar, zx_info_vmar_t *out) MUST_USE;
 vaddr_t vmar_base(const struct vmar *vmar);
 uint64_t vmar_size(const struct vmar *vmar);
 
@@ -175,6 +159,10 @@ bool vm_aspace_check(struct vm_aspace *as);
 // address order within each VMAR; *depth is 1 for root's children. Aspace lock held.
 struct vm_region *vmar_walk_first(struct vmar *root, size_t *depth);
 struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t *depth);
+
+// The mapping holding user address `va` (descending through nested VMARs), or NULL. Aspace lock
+// held. Defined by vm/aspace.c (the fault path's look-up); the tests' page-table checker uses it.
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va);
 
 // --- Used by vm/aspace.c ---
 
@@ -191,32 +179,5 @@ zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint
                                           vaddr_t skip);
 // Creates the root VMAR of `as`; one reference for the caller.
 zx_status_t vmar_create_root(struct vm_aspace *as, struct vmar **out) MUST_USE;
-void vm_aspace_release(struct vm_aspace *as);
-
-// --- Faults ---
-
-#define VM_FAULT_WRITE (1u << 0)
-#define VM_FAULT_EXEC (1u << 1)
-
-// Resolves a fault at user address `va` of `as` (VM_FAULT_* flags; neither: a read): finds the
-// mapping, checks the access, asks the VMO for the page and maps it. ZX_OK; ZX_ERR_NOT_FOUND (no
-// mapping, or beyond the VMO's end), ZX_ERR_ACCESS_DENIED (not permitted), ZX_ERR_NO_MEMORY.
-// Takes the aspace lock. `out_reason` (may be NULL) gets a word for the console.
-zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
-                            const char **out_reason) MUST_USE;
-
-// The address space in CR3 (set by vm_aspace_activate), NULL for the kernel's.
-struct vm_aspace *vm_aspace_active(void);
-
-// Fault-around: how many already-present neighbours a fault also maps (0 turns it off).
-extern unsigned vm_fault_around_pages;
-
-// Counters for tests and benchmarks (not locked; single CPU).
-struct vm_fault_stats {
-    uint64_t faults;    // resolved
-    uint64_t retries;   // the VMO changed between lookup and install
-    uint64_t around;    // pages mapped by fault-around
-};
-extern struct vm_fault_stats vm_fault_stats;
 
 #endif  // VM_VMAR_H

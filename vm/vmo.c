@@ -18,6 +18,7 @@
 #include "kernel/string.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
+#include "vm/upcalls.h"
 #include "vm/vmar.h"
 
 #define P ((uint64_t)PAGE_SIZE)
@@ -196,8 +197,18 @@ static void vmo_destroy(struct kobject *obj) {
     zero_page_put();
 }
 
-zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,
-                             struct vmo **out) {
+// vmo_create_child's arguments, decoded.
+struct child_args {
+    bool slice;
+    uint32_t options;  // ZX_VMO_CHILD_*
+    uint64_t offset;   // bytes in the parent, page-aligned
+    uint64_t size;     // as asked (the content size)
+    uint64_t rsize;    // rounded up to pages
+};
+
+// Decode: every argument check that needs no lock (statuses as in vmo.h, in that order).
+static zx_status_t child_decode(uint32_t options, uint64_t offset, uint64_t size,
+                                struct child_args *out) {
     const uint32_t kinds = ZX_VMO_CHILD_SNAPSHOT | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE |
                            ZX_VMO_CHILD_SLICE;
     const uint32_t known = kinds | ZX_VMO_CHILD_RESIZABLE | ZX_VMO_CHILD_NO_WRITE;
@@ -209,77 +220,65 @@ zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offs
         return ZX_ERR_INVALID_ARGS;
     if (!IS_ALIGNED(offset, P))
         return ZX_ERR_INVALID_ARGS;
-    uint64_t rsize;
-    if (!round_size(size, &rsize) || offset > UINT64_MAX - rsize)
+    if (!round_size(size, &out->rsize) || offset > UINT64_MAX - out->rsize)
         return ZX_ERR_OUT_OF_RANGE;
+    out->slice = slice;
+    out->options = options;
+    out->offset = offset;
+    out->size = size;
+    return ZX_OK;
+}
 
-    struct vmo *c = vmo_alloc();
-    if (!c)
-        return ZX_ERR_NO_MEMORY;
-    struct cow_node *node = NULL, *hidden = NULL;
-    if (!slice && (cow_node_alloc(parent->tree, &node) != ZX_OK ||
-                   cow_node_alloc(parent->tree, &hidden) != ZX_OK)) {
-        if (node)
-            cow_node_free_unlinked(node);
-        kfree(c);
-        return ZX_ERR_NO_MEMORY;
-    }
-    if (zero_page_get() != ZX_OK) {
-        if (node) {
-            cow_node_free_unlinked(node);
-            cow_node_free_unlinked(hidden);
-        }
-        kfree(c);
-        return ZX_ERR_NO_MEMORY;
-    }
-
-    vmo_lock(parent);
-    zx_status_t st = ZX_OK;
+// The check phase's part under the tree lock: the offsets accumulated through the chain, and a
+// slice's window and parent. ZX_ERR_INVALID_ARGS, ZX_ERR_NOT_SUPPORTED. Changes nothing.
+static zx_status_t child_check_locked(struct vmo *parent, const struct child_args *a,
+                                      uint64_t *out_root_offset) {
+    ASSERT_MUTEX_HELD(&parent->tree->lock);
     uint64_t root_offset;
-    if (__builtin_add_overflow(parent->root_offset, offset, &root_offset) ||
-        root_offset > UINT64_MAX - rsize) {
-        st = ZX_ERR_INVALID_ARGS;  // offsets overflow accumulated through the chain
-    } else if (slice) {
-        if (offset > parent->size || rsize > parent->size - offset)
-            st = ZX_ERR_INVALID_ARGS;
-        else if (parent->flags & VMO_F_RESIZABLE)
-            st = ZX_ERR_NOT_SUPPORTED;
+    if (__builtin_add_overflow(parent->root_offset, a->offset, &root_offset) ||
+        root_offset > UINT64_MAX - a->rsize)
+        return ZX_ERR_INVALID_ARGS;
+    if (a->slice) {
+        if (a->offset > parent->size || a->rsize > parent->size - a->offset)
+            return ZX_ERR_INVALID_ARGS;
+        if (parent->flags & VMO_F_RESIZABLE)
+            return ZX_ERR_NOT_SUPPORTED;
     }
-    if (st != ZX_OK) {
-        vmo_unlock(parent);
-        zero_page_put();
-        if (node) {
-            cow_node_free_unlinked(node);
-            cow_node_free_unlinked(hidden);
-        }
-        kfree(c);
-        return st;
-    }
+    *out_root_offset = root_offset;
+    return ZX_OK;
+}
 
+// Apply phase: makes `c` the child, showing the parent's node (a slice) or the new snapshot node
+// `node` (with `hidden` if the snapshot needs it, else freed). Cannot fail.
+static void child_apply_locked(struct vmo *parent, const struct child_args *a,
+                               uint64_t root_offset, struct vmo *c, struct cow_node *node,
+                               struct cow_node *hidden) {
+    ASSERT_MUTEX_HELD(&parent->tree->lock);
     c->tree = parent->tree;
-    c->size = rsize;
-    c->content_size = size;
+    c->size = a->rsize;
+    c->content_size = a->size;
     c->root_offset = root_offset;
     c->parent = parent;
     c->parent_koid = parent->obj.koid;
     memcpy(c->name, parent->name, sizeof(c->name));
-    if (slice) {
+    if (a->slice) {
         c->flags = VMO_F_SLICE | (parent->flags & VMO_F_CLONE_NODE);
         c->cow = parent->cow;
-        c->cow_offset = parent->cow_offset + offset;
+        c->cow_offset = parent->cow_offset + a->offset;
     } else {
         c->flags = VMO_F_COW_CLONE | VMO_F_CLONE_NODE |
-                   ((options & ZX_VMO_CHILD_RESIZABLE) ? VMO_F_RESIZABLE : 0);
-        uint64_t limit = offset >= parent->size ? 0 : MIN(rsize, parent->size - offset);
+                   ((a->options & ZX_VMO_CHILD_RESIZABLE) ? VMO_F_RESIZABLE : 0);
+        uint64_t limit =
+            a->offset >= parent->size ? 0 : MIN(a->rsize, parent->size - a->offset);
         bool used_hidden;
-        cow_snapshot_locked(parent->cow, parent->cow_offset + offset, limit, rsize, node, hidden,
-                            &used_hidden);
+        cow_snapshot_locked(parent->cow, parent->cow_offset + a->offset, limit, a->rsize, node,
+                            hidden, &used_hidden);
         if (!used_hidden)
             cow_node_free_unlinked(hidden);
         c->cow = node;
         // The cloned range is copy-on-write now: nothing may write it through a mapping.
         if (limit > 0)
-            vmo_cow_range_change(parent->cow, parent->cow_offset + offset, limit,
+            vmo_cow_range_change(parent->cow, parent->cow_offset + a->offset, limit,
                                  VM_RANGE_REMOVE_WRITE);
         parent->num_cow_children++;
     }
@@ -289,9 +288,46 @@ zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offs
         kobject_signal(&parent->obj, ZX_VMO_ZERO_CHILDREN, 0);
     kobject_init(&c->obj, ZX_OBJ_TYPE_VMO, &vmo_ops);
     kobject_signal(&c->obj, 0, ZX_VMO_ZERO_CHILDREN);
+}
+
+zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,
+                             struct vmo **out) {
+    struct child_args a;
+    zx_status_t st = child_decode(options, offset, size, &a);
+    if (st != ZX_OK)
+        return st;
+    // Check phase: allocate everything the apply phase needs (before the tree lock: the nodes
+    // and the zero page's reference), then check the parent's state under the lock.
+    struct vmo *c = vmo_alloc();
+    if (!c)
+        return ZX_ERR_NO_MEMORY;
+    struct cow_node *node = NULL, *hidden = NULL;
+    uint64_t root_offset;
+    st = ZX_ERR_NO_MEMORY;
+    if (!a.slice && (cow_node_alloc(parent->tree, &node) != ZX_OK ||
+                     cow_node_alloc(parent->tree, &hidden) != ZX_OK))
+        goto free_nodes;
+    if (zero_page_get() != ZX_OK)
+        goto free_nodes;
+    vmo_lock(parent);
+    st = child_check_locked(parent, &a, &root_offset);
+    if (st != ZX_OK)
+        goto unlock;
+    child_apply_locked(parent, &a, root_offset, c, node, hidden);
     vmo_unlock(parent);
     *out = c;
     return ZX_OK;
+
+unlock:
+    vmo_unlock(parent);
+    zero_page_put();
+free_nodes:
+    if (hidden)
+        cow_node_free_unlinked(hidden);
+    if (node)
+        cow_node_free_unlinked(node);
+    kfree(c);
+    return st;
 }
 
 // --- Reading and writing ---
@@ -426,7 +462,7 @@ bool vmo_is_resizable(struct vmo *v) {
 
 // --- op_range ---
 
-// DECOMMIT is for VMOs from vmo_create without snapshot children, and their slices (abi.md §2).
+// DECOMMIT is for VMOs from vmo_create without snapshot children and their slices (docs/abi.md §2).
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
 static bool can_decommit_locked(struct vmo *v) {

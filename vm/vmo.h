@@ -1,14 +1,14 @@
 // The user-visible Virtual Memory Object: a kernel object (ZX_OBJ_TYPE_VMO) with a size, a content
 // size, a name, a place in a copy-on-write clone tree (vm/cow_pages.h) and the list of mappings
-// that show it. Semantics and errors follow shared/abi.md §2-3; every function below documents
+// that show it. Semantics and errors follow docs/abi.md §2-3; every function below documents
 // the statuses it returns.
 //
-// Contract between the VMO layer (issue 5), the mapping layer (issue 6) and the syscalls (issue 7).
+// Contract between the VMO layer, the mapping layer (vm/vmar.h) and the syscalls (sys_vmo.c).
 //
-// Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions. Lock
-// order: address space (VMAR) lock -> tree lock -> pmm -> page tables. A VMO function never takes
-// an address-space lock; to change the page tables of mappings it calls
-// vm_mapping_range_change(), which only touches page tables (and their own lower lock).
+// Locking: each clone tree has one mutex (the "tree lock"), taken inside these functions (the
+// order is in vm/README.md). A VMO function never takes an address-space lock; to change the page
+// tables of mappings it calls up with vm_mapping_range_change (vm/upcalls.h), which only touches
+// page tables (and their own lower lock).
 #ifndef VM_VMO_H
 #define VM_VMO_H
 
@@ -18,9 +18,9 @@
 #include "kernel/object.h"
 #include "kernel/types.h"
 
+struct cow_node;
 struct vmo;
 struct vm_mapping;
-
 
 // Creates a VMO of `size` bytes (rounded up to pages; 0 allowed). `options`: 0 or
 // ZX_VMO_RESIZABLE. Content size starts at `size`; ZX_VMO_ZERO_CHILDREN is asserted.
@@ -39,7 +39,7 @@ zx_status_t vmo_write(struct vmo *vmo, const void *src, uint64_t offset, size_t 
 uint64_t vmo_get_size(struct vmo *vmo);
 // ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflows or too large),
 // ZX_ERR_INVALID_ARGS (the offsets accumulated through the chain of parents plus the new size
-// overflow, as abi.md says), ZX_ERR_NO_MEMORY (nothing changed). Content size becomes `size`.
+// overflow, as docs/abi.md says), ZX_ERR_NO_MEMORY (nothing changed). Content size becomes `size`.
 // Shrinking frees what nothing can reach; bytes past the new size in the last page read zero;
 // mappings beyond the new end are unmapped.
 zx_status_t vmo_set_size(struct vmo *vmo, uint64_t size) MUST_USE;
@@ -47,7 +47,7 @@ uint64_t vmo_get_content_size(struct vmo *vmo);
 // ZX_ERR_OUT_OF_RANGE if content_size > size.
 zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_USE;
 
-// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*), with abi.md's alignment, range and NOT_SUPPORTED rules:
+// COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*) with docs/abi.md's alignment, range and NOT_SUPPORTED rules:
 // offset > size is ZX_ERR_OUT_OF_RANGE, lengths trim at the size. COMMIT rounds outward and
 // commits private pages (copies of shared content in a clone). DECOMMIT: ZX_ERR_NOT_SUPPORTED on
 // a snapshot (or a slice of one) and on a VMO whose node has open snapshot children, then
@@ -59,7 +59,7 @@ zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_US
 zx_status_t vmo_op_range(struct vmo *vmo, uint32_t op, uint64_t offset, uint64_t size) MUST_USE;
 
 // Creates a child (ZX_VMO_CHILD_* options, already validated for unknown bits by the caller or
-// here: ZX_ERR_INVALID_ARGS). Errors per abi.md, in this order: INVALID_ARGS (unknown bits, not
+// here: ZX_ERR_INVALID_ARGS). Errors per docs/abi.md in this order: INVALID_ARGS (unknown bits, not
 // exactly one kind, SLICE with RESIZABLE, unaligned offset), OUT_OF_RANGE (size rounding or
 // offset + size overflows), INVALID_ARGS (offsets accumulated through the chain overflow; a slice
 // outside the parent), NOT_SUPPORTED (a slice of a resizable VMO), NO_MEMORY (nothing changed).
@@ -77,7 +77,7 @@ bool vmo_is_resizable(struct vmo *vmo);
 struct kobject *vmo_object(struct vmo *vmo);
 struct vmo *vmo_from_object(struct kobject *obj);
 
-// --- For the mapping layer (issue 6) ---
+// --- For the mapping layer (vm/vmar.c) ---
 
 // Registers a mapping that shows [offset, offset + len) of the VMO; range changes reach it.
 void vmo_add_mapping(struct vmo *vmo, struct vm_mapping *m);
@@ -100,21 +100,20 @@ zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flag
 // what vmo_fault_page would say for a read fault there (the page is this VMO's own). fn runs with
 // the tree lock held, so it may only touch page tables (vm_mapping_range_change's rules). fn
 // returns ZX_ERR_NEXT to go on or ZX_ERR_STOP to end the walk (then ZX_OK); any other status ends
-// it and is returned. Until the VMO layer provides it, the mapping layer falls back to
-// vmo_fault_page read faults (it references this symbol weakly).
+// it and is returned.
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
 
-// Implemented by the mapping layer; the VMO layer calls it, with the tree lock held, for every
-// mapping that can see [vmo_offset, vmo_offset + len) of `m`'s VMO:
-//   VM_RANGE_UNMAP        remove the PTEs (a page is being replaced or freed)
-//   VM_RANGE_REMOVE_WRITE make the PTEs read-only (the range was cloned)
-enum vm_range_op { VM_RANGE_UNMAP, VM_RANGE_REMOVE_WRITE };
-void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
-                             enum vm_range_op op);
-
 // Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
 uint64_t vmo_total_bytes(void);
+
+// --- For tests ---
+
+// The clone-tree node `v` shows; cow_check_tree_locked and cow_tree_count_pages_locked of its
+// tree, taking the tree lock.
+struct cow_node *vmo_cow_node(struct vmo *v);
+bool vmo_check_tree(struct vmo *v);
+size_t vmo_tree_pages(struct vmo *v);
 
 #endif  // VM_VMO_H

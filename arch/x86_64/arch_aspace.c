@@ -1,14 +1,19 @@
-// arch_aspace: address spaces on top of the page-table layer. Pure code (CR3 goes through
-// arch_mmu_load_root). See arch_aspace.h.
+// arch_aspace: address spaces on top of the page-table layer (the top of the layering in pt.h:
+// pt_range for runs, pt_map_entry for the fault path's one page, vmiter for look-ups, ptiter to
+// free, tlb for CR3). Pure code. See arch_aspace.h.
 #include "arch/x86_64/arch_aspace.h"
 
-#include "arch/x86_64/mmu_hw.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
+#include "arch/x86_64/pt_range.h"
 #include "arch/x86_64/ptiter.h"
+#include "arch/x86_64/smp.h"
+#include "arch/x86_64/tlb.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"
 
 struct arch_aspace arch_kernel_aspace;
+// Per CPU: the address space in its CR3 (NULL before its first activation). Its own CPU's slot only.
+static struct arch_aspace *active_on_cpu[SMP_MAX_CPUS];
 
 static pte_t *root_of(const struct arch_aspace *as) {
     return (pte_t *)as->root;
@@ -30,7 +35,7 @@ zx_status_t arch_aspace_init_kernel(void) {
         }
         pt_entry_set(&root[i], pt_table_paddr(pdpt) | pt_link_flags(VA_HIGH_START));
     }
-    arch_kernel_aspace = (struct arch_aspace){root, pt_table_paddr(root), true};
+    arch_kernel_aspace = (struct arch_aspace){root, pt_table_paddr(root), true, 0};
     return ZX_OK;
 }
 
@@ -43,17 +48,16 @@ zx_status_t arch_aspace_create(struct arch_aspace *as) {
         return ZX_ERR_NO_MEMORY;
     for (unsigned i = PT_ENTRIES / 2; i < PT_ENTRIES; i++)
         pt_entry_set(&root[i], kroot[i]);
-    *as = (struct arch_aspace){root, pt_table_paddr(root), false};
+    *as = (struct arch_aspace){root, pt_table_paddr(root), false, 0};
     return ZX_OK;
 }
 
 void arch_aspace_destroy(struct arch_aspace *as) {
     ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
-    ASSERT_MSG(!arch_aspace_is_active(as), "address space %#llx is active",
-               (unsigned long long)as->root_pa);
-    struct ptiter pi;
-    for (ptiter_init(&pi, as); ptiter_low(&pi); ptiter_next(&pi))
-        ptiter_free_ptp(&pi);
+    ASSERT_MSG(__atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE) == 0,
+               "address space %#llx is active on CPUs %#llx", (unsigned long long)as->root_pa,
+               (unsigned long long)as->active_cpus);
+    ptiter_free_tables(root_of(as), true);
     pt_table_free(root_of(as));
     *as = (struct arch_aspace){0};
 }
@@ -62,14 +66,27 @@ void arch_aspace_activate(struct arch_aspace *as) {
     if (!as)
         as = &arch_kernel_aspace;
     ASSERT(as->root);
-    if (pt_active_root == as->root_pa)
+    unsigned cpu = smp_cpu_num();
+    struct arch_aspace *old = active_on_cpu[cpu];
+    if (old == as)
         return;
-    pt_active_root = as->root_pa;
-    arch_mmu_load_root(as->root_pa);
+    arch_aspace_mark_active(as, cpu);
+    active_on_cpu[cpu] = as;
+    tlb_activate(as->root_pa);
+    if (old)
+        arch_aspace_mark_inactive(old, cpu);  // after the switch: this CPU no longer uses it
+}
+
+void arch_aspace_mark_active(struct arch_aspace *as, unsigned cpu) {
+    __atomic_or_fetch(&as->active_cpus, 1ull << cpu, __ATOMIC_ACQ_REL);
+}
+
+void arch_aspace_mark_inactive(struct arch_aspace *as, unsigned cpu) {
+    __atomic_and_fetch(&as->active_cpus, ~(1ull << cpu), __ATOMIC_ACQ_REL);
 }
 
 bool arch_aspace_is_active(const struct arch_aspace *as) {
-    return as->root && as->root_pa == pt_active_root;
+    return as->root && active_on_cpu[smp_cpu_num()] == as;
 }
 
 // True if [va, va + count pages) is page-aligned and inside the half `as` owns.
@@ -120,7 +137,7 @@ static zx_status_t map(struct arch_aspace *as, vaddr_t va, const paddr_t *pas, p
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)
         return ZX_OK;
-    return pt_map_range(root_of(as), va, pas, pa, count, perm);
+    return pt_range_map(root_of(as), va, pas, pa, count, perm);
 }
 
 zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
@@ -157,7 +174,7 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
 zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    return pt_unmap_range(root_of(as), va, count);
+    return pt_range_unmap(root_of(as), va, count);
 }
 
 zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
@@ -168,7 +185,7 @@ zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count
         return st;
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    return pt_protect_range(root_of(as), va, count, perm);
+    return pt_range_protect(root_of(as), va, count, perm);
 }
 
 zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,
@@ -176,7 +193,7 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_p
     if (!in_space(as, ROUNDDOWN(va, (vaddr_t)PAGE_SIZE), 1))
         return ZX_ERR_INVALID_ARGS;
     struct vmiter it;
-    vmiter_init(&it, as, va);
+    vmiter_init(&it, root_of(as), va);
     if (!vmiter_present(&it))
         return ZX_ERR_NOT_FOUND;
     *out_pa = vmiter_pa(&it);

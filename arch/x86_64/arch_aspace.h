@@ -7,7 +7,7 @@
 // points at the same ones, so a kernel mapping made once is seen everywhere. A user address space
 // owns only the lower half [0, 0x0000800000000000).
 //
-// Locking: the caller serialises operations on one address space (the VM's aspace lock); the
+// Locking: the caller serialises operations on one address space (vm_aspace.pt_lock); the
 // kernel's tables are changed only under the kernel aspace's lock.
 #ifndef ARCH_X86_64_ARCH_ASPACE_H
 #define ARCH_X86_64_ARCH_ASPACE_H
@@ -27,6 +27,7 @@ struct arch_aspace {
     uint64_t *root;   // the PML4 (physmap address); NULL if not created
     paddr_t root_pa;
     bool is_kernel;
+    uint64_t active_cpus;  // atomic: bit i set while CPU i has this space in CR3 (TLB shootdowns)
 };
 
 // The kernel's address space (upper half). Set up by arch_mmu_init in the kernel, by
@@ -41,12 +42,16 @@ zx_status_t arch_aspace_init_kernel(void) MUST_USE;
 // Returns ZX_ERR_NO_MEMORY, or ZX_ERR_BAD_STATE if the kernel's address space does not exist.
 zx_status_t arch_aspace_create(struct arch_aspace *as) MUST_USE;
 // Frees every table page of a user address space (not the pages it maps: those belong to the VM).
-// `as` must not be active. Page counts return to what they were before arch_aspace_create.
+// `as` must not be active on any CPU. Page counts return to what they were before arch_aspace_create.
 void arch_aspace_destroy(struct arch_aspace *as);
-// Makes `as` (NULL: the kernel's) the address space the CPU translates with (CR3).
+// Makes `as` (NULL: the kernel's) the address space this CPU translates with (CR3). The caller
+// keeps interrupts off (or cannot migrate) across the call.
 void arch_aspace_activate(struct arch_aspace *as);
-// True if `as` is the one in CR3.
+// True if `as` is the one in this CPU's CR3.
 bool arch_aspace_is_active(const struct arch_aspace *as);
+// Record that CPU `cpu` loaded `as` into CR3 / left it (arch_aspace_activate calls them).
+void arch_aspace_mark_active(struct arch_aspace *as, unsigned cpu);
+void arch_aspace_mark_inactive(struct arch_aspace *as, unsigned cpu);
 
 // Maps `count` pages at `va` to the physical pages pas[0..count) with `mmu_flags`. Every page of
 // the range must be unmapped. Returns ZX_OK, ZX_ERR_INVALID_ARGS (alignment, flags without READ or

@@ -108,6 +108,8 @@ static inline void irq_restore(uint64_t flags) {
 #define CR4_PGE (1ull << 7)
 #define CR4_SMEP (1ull << 20)
 #define CR4_SMAP (1ull << 21)
+#define EFER_SCE (1ull << 0)
+#define EFER_LME (1ull << 8)
 #define EFER_NXE (1ull << 11)
 
 #endif  // ARCH_X86_64_CPU_H

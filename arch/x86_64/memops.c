@@ -1,5 +1,5 @@
 // Memory fills and copies with string instructions. Whole pages use rep stosq / rep movsq: under
-// QEMU's TCG rep stosb is several times slower and icount counts every byte (design.md).
+// QEMU's TCG rep stosb is several times slower and icount counts every byte (docs/design.md).
 #include "kernel/string.h"
 #include "kernel/types.h"
 

@@ -1,11 +1,13 @@
-// The kernel's MMU set-up and the hardware side of the page-table layer (invlpg, CR3, CR4).
+// The kernel's MMU set-up: CPU protections and the kernel's own tables, built at boot with the
+// page-table layer (pt_range_map for the image and 4 KiB runs, pt_map_entry for large pages).
+// Kernel only. The TLB and CR3 primitives live in tlb_hw.c.
 #include "arch/x86_64/mmu.h"
 
 #include "arch/x86_64/arch_aspace.h"
 #include "arch/x86_64/cpu.h"
-#include "arch/x86_64/mmu_hw.h"
-#include "arch/x86_64/pagetable.h"
-#include "arch/x86_64/vmiter.h"
+#include "arch/x86_64/pt.h"
+#include "arch/x86_64/pt_range.h"
+#include "arch/x86_64/tlb.h"
 #include "kernel/assert.h"
 #include "kernel/printf.h"
 
@@ -14,28 +16,7 @@ extern char kernel_rodata_start[], kernel_rodata_end[];
 extern char kernel_data_start[], kernel_end[];
 
 struct arch_mmu_features arch_mmu_features;
-struct arch_physmap_info arch_physmap_info;
-
-void arch_tlb_invalidate_page(vaddr_t va) {
-    invlpg(va);
-}
-
-void arch_tlb_flush_all(bool global) {
-    uint64_t flags = irq_save();
-    uint64_t cr4 = read_cr4();
-    if (global && (cr4 & CR4_PGE)) {
-        // Clearing PGE drops every TLB entry, global ones included.
-        write_cr4(cr4 & ~CR4_PGE);
-        write_cr4(cr4);
-    } else {
-        write_cr3(read_cr3());
-    }
-    irq_restore(flags);
-}
-
-void arch_mmu_load_root(paddr_t root_pa) {
-    write_cr3(root_pa);
-}
+struct arch_mmu_physmap_info arch_mmu_physmap_info;
 
 static void detect_features(void) {
     struct arch_mmu_features *f = &arch_mmu_features;
@@ -73,7 +54,7 @@ static void enable_protections(void) {
     write_cr4(cr4);
 }
 
-bool arch_physmap_maps(enum mem_kind kind) {
+bool arch_mmu_physmap_maps(enum mem_kind kind) {
     switch (kind) {
     case MEM_AVAILABLE:
     case MEM_KERNEL:
@@ -87,13 +68,48 @@ bool arch_physmap_maps(enum mem_kind kind) {
     }
 }
 
+bool arch_mmu_physmap_next_run(size_t *cursor, paddr_t *out_start, paddr_t *out_end) {
+    const struct phys_ranges *pr = &physical_ranges;
+    size_t i = *cursor;
+    while (i < pr->count) {
+        if (!arch_mmu_physmap_maps(pr->r[i].kind)) {
+            i++;
+            continue;
+        }
+        // Adjacent RAM ranges of different kinds make one run.
+        paddr_t start = pr->r[i].start, end = pr->r[i].end;
+        while (i + 1 < pr->count && arch_mmu_physmap_maps(pr->r[i + 1].kind) &&
+               pr->r[i + 1].start == end)
+            end = pr->r[++i].end;
+        i++;
+        start = ROUNDUP(start, (paddr_t)PAGE_SIZE);
+        end = ROUNDDOWN(end, (paddr_t)PAGE_SIZE);
+        if (start < end) {
+            *cursor = i;
+            *out_start = start;
+            *out_end = end;
+            return true;
+        }
+    }
+    *cursor = i;
+    return false;
+}
+
+uint64_t arch_mmu_physmap_page_size(paddr_t pa, paddr_t end) {
+    if (arch_mmu_features.page_1g && IS_ALIGNED(pa, PAGE_SIZE_1G) && end - pa >= PAGE_SIZE_1G)
+        return PAGE_SIZE_1G;
+    if (IS_ALIGNED(pa, PAGE_SIZE_2M) && end - pa >= PAGE_SIZE_2M)
+        return PAGE_SIZE_2M;
+    return PAGE_SIZE;
+}
+
 static void map_kernel_section(const char *start, const char *end, pte_t perm) {
     vaddr_t va = (vaddr_t)start;
     size_t count = (size_t)(end - start) / PAGE_SIZE;
     ASSERT(IS_ALIGNED(va, (vaddr_t)PAGE_SIZE) && IS_ALIGNED((vaddr_t)end, (vaddr_t)PAGE_SIZE));
     if (count == 0)
         return;
-    zx_status_t st = pt_map_range((pte_t *)arch_kernel_aspace.root, va, NULL, va - KERNEL_VMA,
+    zx_status_t st = pt_range_map((pte_t *)arch_kernel_aspace.root, va, NULL, va - KERNEL_VMA,
                                   count, perm | PTE_G);
     if (st != ZX_OK)
         panic("arch_mmu_init: cannot map the kernel at %#llx (%d)", (unsigned long long)va, st);
@@ -102,55 +118,40 @@ static void map_kernel_section(const char *start, const char *end, pte_t perm) {
 // Maps the physical run [start, end) (page-aligned) into the physmap with the largest pages.
 static void map_physmap_run(paddr_t start, paddr_t end) {
     const pte_t perm = PTE_P | PTE_W | PTE_G | PTE_NX;
-    struct arch_physmap_info *info = &arch_physmap_info;
-    struct vmiter it;
-    vmiter_init(&it, &arch_kernel_aspace, PHYSMAP_BASE + start);
+    pte_t *root = (pte_t *)arch_kernel_aspace.root;
+    struct arch_mmu_physmap_info *info = &arch_mmu_physmap_info;
     paddr_t pa = start;
     while (pa < end) {
-        vmiter_find(&it, PHYSMAP_BASE + pa);
-        if (arch_mmu_features.page_1g && IS_ALIGNED(pa, PAGE_SIZE_1G) && end - pa >= PAGE_SIZE_1G) {
-            vmiter_map_large(&it, pa, perm, PAGE_SIZE_1G);
-            pa += PAGE_SIZE_1G;
-            info->pages_1g++;
-        } else if (IS_ALIGNED(pa, PAGE_SIZE_2M) && end - pa >= PAGE_SIZE_2M) {
-            vmiter_map_large(&it, pa, perm, PAGE_SIZE_2M);
-            pa += PAGE_SIZE_2M;
-            info->pages_2m++;
+        uint64_t size = arch_mmu_physmap_page_size(pa, end);
+        paddr_t at = pa;
+        zx_status_t st;
+        if (size > PAGE_SIZE) {
+            st = pt_map_entry(root, PHYSMAP_BASE + pa, pa, perm, size == PAGE_SIZE_1G ? 2 : 1);
+            pa += size;
+            if (size == PAGE_SIZE_1G)
+                info->pages_1g++;
+            else
+                info->pages_2m++;
         } else {
             // 4 KiB pages up to the next 2 MiB boundary (or the end of the run).
             paddr_t stop = MIN(ROUNDDOWN(pa, (paddr_t)PAGE_SIZE_2M) + PAGE_SIZE_2M, end);
             size_t count = (size_t)((stop - pa) / PAGE_SIZE);
-            zx_status_t st = pt_map_range((pte_t *)arch_kernel_aspace.root, PHYSMAP_BASE + pa,
-                                          NULL, pa, count, perm);
-            if (st != ZX_OK)
-                panic("arch_mmu_init: cannot map physical %#llx (%d)", (unsigned long long)pa, st);
+            st = pt_range_map(root, PHYSMAP_BASE + pa, NULL, pa, count, perm);
             pa = stop;
             info->pages_4k += count;
         }
+        if (st != ZX_OK)
+            panic("arch_mmu_init: cannot map physical %#llx (%d)", (unsigned long long)at, st);
     }
     if (end > info->end)
         info->end = end;
 }
 
 static void map_physmap(void) {
-    const struct phys_ranges *pr = &physical_ranges;
-    size_t i = 0;
-    while (i < pr->count) {
-        if (!arch_physmap_maps(pr->r[i].kind)) {
-            i++;
-            continue;
-        }
-        // Adjacent RAM ranges of different kinds make one run.
-        paddr_t start = pr->r[i].start, end = pr->r[i].end;
-        while (i + 1 < pr->count && arch_physmap_maps(pr->r[i + 1].kind) &&
-               pr->r[i + 1].start == end)
-            end = pr->r[++i].end;
-        i++;
-        start = ROUNDUP(start, (paddr_t)PAGE_SIZE);
-        end = ROUNDDOWN(end, (paddr_t)PAGE_SIZE);
-        if (start < end)
-            map_physmap_run(start, end);
-    }
+    size_t cursor = 0;
+    paddr_t start, end;
+    while (arch_mmu_physmap_next_run(&cursor, &start, &end))
+        map_physmap_run(start, end);
 }
 
 void arch_mmu_init(void) {
@@ -165,10 +166,10 @@ void arch_mmu_init(void) {
     map_physmap();
     ASSERT(pt_check((pte_t *)arch_kernel_aspace.root));
     arch_aspace_activate(NULL);
-    arch_tlb_flush_all(true);
+    tlb_flush_all(true);
 
     const struct arch_mmu_features *f = &arch_mmu_features;
-    const struct arch_physmap_info *info = &arch_physmap_info;
+    const struct arch_mmu_physmap_info *info = &arch_mmu_physmap_info;
     kprintf("mmu: kernel tables %#llx (%zu table pages); physmap up to %llu MiB: %zu x 1 GiB, "
             "%zu x 2 MiB, %zu x 4 KiB pages; nx %d smep %d smap %d pge %d 1g %d\n",
             (unsigned long long)arch_kernel_aspace.root_pa,

@@ -1,5 +1,5 @@
-// The kernel's MMU set-up: CPU protection features and the kernel's own page tables, built with
-// the page-table layer. Kernel only.
+// The kernel's MMU set-up: CPU protection features and the kernel's own page tables, built at boot
+// with the page-table layer (the last file of the layering in arch/x86_64/pt.h). Kernel only.
 #ifndef ARCH_X86_64_MMU_H
 #define ARCH_X86_64_MMU_H
 
@@ -17,13 +17,13 @@ struct arch_mmu_features {
 extern struct arch_mmu_features arch_mmu_features;
 
 // How the physmap was built (for the boot log and the tests).
-struct arch_physmap_info {
+struct arch_mmu_physmap_info {
     paddr_t end;       // one past the highest physical address mapped
     size_t pages_1g;
     size_t pages_2m;
     size_t pages_4k;
 };
-extern struct arch_physmap_info arch_physmap_info;
+extern struct arch_mmu_physmap_info arch_mmu_physmap_info;
 
 // Turns on NX, WP, PGE, SMEP and SMAP where the CPU has them, builds the kernel's tables
 // (arch_kernel_aspace) and switches CR3 to them:
@@ -38,6 +38,13 @@ void arch_mmu_init(void);
 
 // True for the kinds of physical memory the physmap maps (RAM: available, kernel, modules, boot
 // information, ACPI tables and NVS). Firmware-reserved ranges and holes are not mapped.
-bool arch_physmap_maps(enum mem_kind kind);
+bool arch_mmu_physmap_maps(enum mem_kind kind);
+// The runs of physical memory the physmap maps, in address order: adjacent ranges of
+// physical_ranges that it maps, merged, then rounded inwards to pages; empty runs skipped. Start
+// with *cursor = 0; each call sets [*out_start, *out_end) to the next run, or returns false.
+bool arch_mmu_physmap_next_run(size_t *cursor, paddr_t *out_start, paddr_t *out_end);
+// The page size the physmap maps `pa` with, in a run that ends at `end`: 1 GiB if pa is aligned,
+// the run holds it and the CPU has 1 GiB pages; else 2 MiB if aligned and it fits; else 4 KiB.
+uint64_t arch_mmu_physmap_page_size(paddr_t pa, paddr_t end);
 
 #endif  // ARCH_X86_64_MMU_H

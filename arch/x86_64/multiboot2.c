@@ -10,6 +10,8 @@
 #define TAG_LOADER_NAME 2
 #define TAG_MODULE 3
 #define TAG_MMAP 6
+#define TAG_ACPI_OLD 14  // a copy of the ACPI 1.0 RSDP
+#define TAG_ACPI_NEW 15  // a copy of the ACPI 2.0+ RSDP (with the XSDT)
 
 #define MMAP_AVAILABLE 1
 #define MMAP_ACPI 3
@@ -77,6 +79,13 @@ zx_status_t multiboot2_parse(uint32_t magic, paddr_t info_pa) {
             break;
         case TAG_MMAP:
             mmap = tag;
+            break;
+        case TAG_ACPI_OLD:
+        case TAG_ACPI_NEW:
+            if (tag->type == TAG_ACPI_NEW || !boot_info.acpi_rsdp) {
+                boot_info.acpi_rsdp = tag + 1;
+                boot_info.acpi_rsdp_len = tag->size - sizeof(*tag);
+            }
             break;
         case TAG_MODULE:
             if (boot_info.module_count < BOOT_MODULES_MAX) {

@@ -20,6 +20,8 @@ struct boot_info {
     struct boot_module modules[BOOT_MODULES_MAX];
     size_t module_count;
     paddr_t info_start, info_end;  // the boot information itself
+    const void *acpi_rsdp;   // the loader's copy of the ACPI RSDP (new tag over old), or NULL
+    size_t acpi_rsdp_len;    // bytes in that copy
 };
 
 extern struct boot_info boot_info;

@@ -1,10 +1,10 @@
-// Range operations on a page-table tree: map, unmap and protect runs of pages. See pagetable.h.
+// Range operations on a page-table tree: map, unmap and protect runs of pages. See pt_range.h.
 //
-// A cursor keeps the tables on the path to the current position (tab[L] for L from `low` up to the
-// root) together with the address each one starts at. Moving to a new address climbs only until a
-// cached table covers it and walks down from there, so a run of pages costs one table look-up per
-// 512 pages, not a walk from the root per page; the 4 KiB entries of one table are handled in a
-// tight loop. Holes are skipped a whole entry at a time, at the highest level they appear.
+// One struct pt_path serves a whole operation: pt_walk to the next address climbs only until a
+// table on the path covers it and walks down from there, so a run of pages costs one table
+// look-up per 512 pages, not a walk from the root per page; the 4 KiB entries of one table are
+// handled in a tight loop. Holes are skipped a whole entry at a time, at the highest level they
+// appear.
 //
 // Failure handling follows "allocate before you change, or roll back":
 //   - map: tables are allocated as the run reaches them; on failure (no memory, or something
@@ -12,61 +12,25 @@
 //     the run created, since the tree had no empty tables before;
 //   - unmap and protect allocate only to split large pages that straddle an end of the range;
 //     those tables (at most two per end) are allocated before anything changes.
-// TLB work goes into one pt_tlb_batch per operation, and unlinked tables are freed only after it.
-#include "arch/x86_64/pagetable.h"
+// TLB work goes into one tlb_batch per operation, and unlinked tables are freed only after it.
+#include "arch/x86_64/pt_range.h"
+
 #include "kernel/assert.h"
-
-struct cursor {
-    pte_t *tab[PT_LEVELS];     // tab[L]: the level-L table on the path to the last position
-    vaddr_t base[PT_LEVELS];   // first address tab[L] covers
-    int low;                   // tab[low..3] are valid; tab[3] is the root
-};
-
-static void cursor_init(struct cursor *c, pte_t *root) {
-    c->tab[PT_ROOT_LEVEL] = root;
-    c->base[PT_ROOT_LEVEL] = 0;
-    c->low = PT_ROOT_LEVEL;
-}
-
-// Moves to `va` (canonical). Returns the level of the entry where the walk stops (a leaf or an
-// empty entry), in *out_entry; afterwards tab[level..3] is the path to it.
-static int cursor_seek(struct cursor *c, vaddr_t va, pte_t **out_entry) {
-    int level = c->low;
-    while (level < PT_ROOT_LEVEL && va - c->base[level] >= pt_entry_size(level + 1))
-        level++;
-    for (;;) {
-        pte_t *entry = &c->tab[level][pt_index(va, level)];
-        if (!pte_present(*entry) || pte_is_leaf(*entry, level)) {
-            c->low = level;
-            *out_entry = entry;
-            return level;
-        }
-        level--;
-        c->tab[level] = pte_table(*entry);
-        c->base[level] = ROUNDDOWN(va, pt_entry_size(level + 1));
-    }
-}
 
 // Moves to `va` and returns (in *out_pt) the page table (level 0) that holds its entry, creating
 // the missing tables on the way. ZX_ERR_ALREADY_EXISTS if a large page covers va;
 // ZX_ERR_NO_MEMORY if a table cannot be allocated (tables created before stay linked: prune).
-static zx_status_t cursor_make_pt(struct cursor *c, vaddr_t va, pte_t **out_pt) {
-    pte_t *entry;
-    int level = cursor_seek(c, va, &entry);
-    while (level > 0) {
+static zx_status_t make_pt(struct pt_path *p, vaddr_t va, pte_t **out_pt) {
+    pte_t *entry = pt_walk(p, va, 0);
+    while (p->level > 0) {
         if (pte_present(*entry))
             return ZX_ERR_ALREADY_EXISTS;
         pte_t *table = pt_table_alloc();
         if (!table)
             return ZX_ERR_NO_MEMORY;
-        pt_entry_set(entry, pt_table_paddr(table) | pt_link_flags(va));
-        level--;
-        c->tab[level] = table;
-        c->base[level] = ROUNDDOWN(va, pt_entry_size(level + 1));
-        c->low = level;
-        entry = &table[pt_index(va, level)];
+        entry = pt_walk_down(p, va, table);
     }
-    *out_pt = c->tab[0];
+    *out_pt = p->tab[0];
     return ZX_OK;
 }
 
@@ -80,7 +44,7 @@ static bool range_ok(vaddr_t va, size_t count) {
 
 // Pages from `va` to the end of the level-`level` entry holding it.
 static size_t pages_to_entry_end(vaddr_t va, int level) {
-    uint64_t size = pt_entry_size(level);
+    uint64_t size = pte_span(level);
     return (size_t)((size - (va & (size - 1))) >> PAGE_SHIFT);
 }
 
@@ -90,11 +54,11 @@ enum walk_op { WALK_UNMAP, WALK_PROTECT };
 // Applies `op` to the `n` entries from `slot` on (one page table; the first maps `va`). Returns
 // how many present entries it cleared. The hot loop of unmap and protect.
 static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t bits,
-                       struct pt_tlb_batch *b) {
+                       struct tlb_batch *b) {
     // Whether the TLB can hold these pages is the same for the whole table; the batch is filled
     // through locals so that the stores to the table do not force it to be reloaded.
-    bool track = va_is_upper(va) || b->root_pa == pt_active_root;
-    size_t room = track && !b->overflow ? PT_TLB_BATCH_MAX - b->count : 0;
+    bool track = tlb_batch_tracks(b, va);
+    size_t room = track && !b->overflow ? TLB_BATCH_MAX - b->count : 0;
     vaddr_t *note = &b->va[b->count];
     size_t noted = 0;
     bool over = false;
@@ -125,38 +89,38 @@ static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t
 // wholly inside it (the callers split the ends first). For WALK_PROTECT, `bits` replaces the
 // PTE_PERM_BITS of each leaf.
 static void walk_range(pte_t *root, vaddr_t va, size_t count, enum walk_op op, pte_t bits,
-                       struct pt_tlb_batch *b) {
-    struct cursor c;
-    cursor_init(&c, root);
+                       struct tlb_batch *b) {
+    struct pt_path p;
+    pt_path_init(&p, root);
     vaddr_t cur = va;
     size_t left = count;
     while (left > 0) {
-        pte_t *entry;
-        int level = cursor_seek(&c, cur, &entry);
+        pte_t *entry = pt_walk(&p, cur, 0);
+        int level = p.level;
         size_t n = MIN(left, pages_to_entry_end(cur, level + 1));
         if (level == 0) {
-            pte_t *pt = c.tab[0];
-            uint32_t cleared = pt_run(&pt[pt_index(cur, 0)], n, cur, op, bits, b);
+            pte_t *pt = p.tab[0];
+            uint32_t cleared = pt_run(&pt[pte_index(cur, 0)], n, cur, op, bits, b);
             if (cleared) {
                 pt_table_page(pt)->pt.entries -= cleared;
-                c.low = pt_prune(c.tab, 0, cur, b);
+                pt_prune(&p, cur, b);
             }
         } else {
             n = MIN(left, pages_to_entry_end(cur, level));
             pte_t e = *entry;
             if (pte_present(e)) {
-                ASSERT_MSG((cur & (pt_entry_size(level) - 1)) == 0 &&
-                               n == (pt_entry_size(level) >> PAGE_SHIFT),
+                ASSERT_MSG((cur & (pte_span(level) - 1)) == 0 &&
+                               n == (pte_span(level) >> PAGE_SHIFT),
                            "large page at %#llx straddles the range", (unsigned long long)cur);
                 if (op == WALK_UNMAP) {
                     pt_entry_set(entry, 0);
-                    pt_tlb_add(b, cur);
-                    c.low = pt_prune(c.tab, level, cur, b);
+                    tlb_batch_add(b, cur);
+                    pt_prune(&p, cur, b);
                 } else {
                     pte_t ne = (e & ~PTE_PERM_BITS) | bits;
                     if (ne != e) {
                         *entry = ne;
-                        pt_tlb_add(b, cur);
+                        tlb_batch_add(b, cur);
                     }
                 }
             }
@@ -166,23 +130,23 @@ static void walk_range(pte_t *root, vaddr_t va, size_t count, enum walk_op op, p
     }
 }
 
-zx_status_t pt_map_range(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa, size_t count,
+zx_status_t pt_range_map(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa, size_t count,
                          pte_t perm) {
     if (!range_ok(va, count) || !(perm & PTE_P) || (va_is_upper(va) && (perm & PTE_U)) ||
         (!pas && (pa & ~PTE_ADDR_MASK)))
         return ZX_ERR_INVALID_ARGS;
     pte_t flags = pt_leaf_flags(perm);
-    struct cursor c;
-    cursor_init(&c, root);
+    struct pt_path p;
+    pt_path_init(&p, root);
     size_t done = 0;
     zx_status_t st = ZX_OK;
     while (done < count) {
         vaddr_t cur = va + done * PAGE_SIZE;
         pte_t *pt;
-        st = cursor_make_pt(&c, cur, &pt);
+        st = make_pt(&p, cur, &pt);
         if (st != ZX_OK)
             break;
-        unsigned first = pt_index(cur, 0);
+        unsigned first = pte_index(cur, 0);
         size_t n = MIN(count - done, (size_t)(PT_ENTRIES - first));
         size_t k = 0;
         pte_t *slot = &pt[first];
@@ -209,13 +173,13 @@ zx_status_t pt_map_range(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa
         }
     }
     if (st != ZX_OK) {
-        struct pt_tlb_batch b;
+        struct tlb_batch b;
         pt_tlb_init(&b, root);
         // Tables created for the position that failed may be empty.
-        pt_prune(c.tab, c.low, va + done * PAGE_SIZE, &b);
+        pt_prune(&p, va + done * PAGE_SIZE, &b);
         if (done > 0)
             walk_range(root, va, done, WALK_UNMAP, 0, &b);
-        pt_tlb_finish(&b);
+        tlb_batch_finish(&b);
     }
     return st;
 }
@@ -248,6 +212,16 @@ static int range_ends(vaddr_t va, size_t count, vaddr_t ends[2]) {
     return n;
 }
 
+// Walks `p` to `x`; returns the level of the large page that `x` falls inside of (not at its
+// start), or 0 if there is none.
+static int cut_large_page(struct pt_path *p, vaddr_t x) {
+    pte_t *entry = pt_walk(p, x, 0);
+    int level = p->level;
+    if (level == 0 || !pte_present(*entry) || (x & (pte_span(level) - 1)) == 0)
+        return 0;
+    return level;
+}
+
 static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
     struct split s[4];
     int n = 0;
@@ -255,12 +229,12 @@ static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
     int nends = range_ends(va, count, ends);
     for (int i = 0; i < nends; i++) {
         vaddr_t x = ends[i];
-        pte_t *path[PT_LEVELS];
-        pte_t *entry;
-        int level = pt_walk(root, x, path, &entry);
-        if (level == 0 || !pte_present(*entry) || (x & (pt_entry_size(level) - 1)) == 0)
+        struct pt_path p;
+        pt_path_init(&p, root);
+        int level = cut_large_page(&p, x);
+        if (level == 0)
             continue;
-        n = add_split(s, n, level, ROUNDDOWN(x, pt_entry_size(level)));
+        n = add_split(s, n, level, ROUNDDOWN(x, pte_span(level)));
         if (level == 2 && (x & (PAGE_SIZE_2M - 1)) != 0)
             n = add_split(s, n, 1, ROUNDDOWN(x, PAGE_SIZE_2M));
     }
@@ -268,19 +242,16 @@ static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
 }
 
 static void do_splits(pte_t *root, vaddr_t va, size_t count, struct pt_pool *pool,
-                      struct pt_tlb_batch *b) {
+                      struct tlb_batch *b) {
     vaddr_t ends[2];
     int nends = range_ends(va, count, ends);
     for (int i = 0; i < nends; i++) {
         vaddr_t x = ends[i];
-        for (;;) {
-            pte_t *path[PT_LEVELS];
-            pte_t *entry;
-            int level = pt_walk(root, x, path, &entry);
-            if (level == 0 || !pte_present(*entry) || (x & (pt_entry_size(level) - 1)) == 0)
-                break;
-            pt_split_large(entry, level, x, pt_pool_take(pool));
-            pt_tlb_add(b, x);
+        struct pt_path p;
+        pt_path_init(&p, root);
+        while (cut_large_page(&p, x) != 0) {
+            tlb_batch_add(b, x);
+            pt_walk_down(&p, x, pt_pool_take(pool));  // splits the large page
         }
     }
     ASSERT_MSG(pool->count == 0, "%d split tables left over", pool->count);
@@ -293,15 +264,15 @@ static zx_status_t split_and_walk(pte_t *root, vaddr_t va, size_t count, enum wa
     zx_status_t st = pt_pool_fill(&pool, plan_splits(root, va, count));
     if (st != ZX_OK)
         return st;
-    struct pt_tlb_batch b;
+    struct tlb_batch b;
     pt_tlb_init(&b, root);
     do_splits(root, va, count, &pool, &b);
     walk_range(root, va, count, op, bits, &b);
-    pt_tlb_finish(&b);
+    tlb_batch_finish(&b);
     return ZX_OK;
 }
 
-zx_status_t pt_unmap_range(pte_t *root, vaddr_t va, size_t count) {
+zx_status_t pt_range_unmap(pte_t *root, vaddr_t va, size_t count) {
     if (!range_ok(va, count))
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)
@@ -309,7 +280,7 @@ zx_status_t pt_unmap_range(pte_t *root, vaddr_t va, size_t count) {
     return split_and_walk(root, va, count, WALK_UNMAP, 0);
 }
 
-zx_status_t pt_protect_range(pte_t *root, vaddr_t va, size_t count, pte_t perm) {
+zx_status_t pt_range_protect(pte_t *root, vaddr_t va, size_t count, pte_t perm) {
     if (!range_ok(va, count) || (va_is_upper(va) && (perm & PTE_U)))
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)

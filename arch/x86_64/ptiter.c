@@ -29,7 +29,7 @@ static void descend_first(struct ptiter *pi, pte_t *link, int level, vaddr_t bas
             return;
         }
         link = &table[i];
-        base = pt_entry_va(base, i, level);
+        base = pte_va(base, i, level);
         level--;
     }
 }
@@ -39,23 +39,19 @@ static void descend_first(struct ptiter *pi, pte_t *link, int level, vaddr_t bas
 static bool scan_from(struct ptiter *pi, pte_t *table, int level, vaddr_t base, unsigned first) {
     for (unsigned i = first; i < PT_ENTRIES; i++) {
         if (pte_present(table[i]) && !pte_is_leaf(table[i], level)) {
-            descend_first(pi, &table[i], level - 1, pt_entry_va(base, i, level));
+            descend_first(pi, &table[i], level - 1, pte_va(base, i, level));
             return true;
         }
     }
     return false;
 }
 
-void ptiter_init_root(struct ptiter *pi, pte_t *root) {
+void ptiter_init(struct ptiter *pi, pte_t *root) {
     ASSERT(root != NULL);
     pi->root = root;
     pi->done = false;
     if (!scan_from(pi, root, PT_ROOT_LEVEL, 0, 0))
         set_done(pi);
-}
-
-void ptiter_init_aspace(struct ptiter *pi, struct arch_aspace *as) {
-    ptiter_init_root(pi, (pte_t *)as->root);
 }
 
 void ptiter_next(struct ptiter *pi) {
@@ -64,24 +60,22 @@ void ptiter_next(struct ptiter *pi) {
     vaddr_t va = pi->va;
     int parent_level = pi->level + 1;
     // Walk from the root to the parent of the current table (it is still there: post-order).
-    pte_t *parent = pi->root;
-    pte_t *parent_link = NULL;
-    vaddr_t parent_base = 0;
-    for (int l = PT_ROOT_LEVEL; l > parent_level; l--) {
-        unsigned i = pt_index(va, l);
-        parent_link = &parent[i];
-        parent_base = pt_entry_va(parent_base, i, l);
-        parent = pte_table(*parent_link);
-    }
+    struct pt_path p;
+    pt_path_init(&p, pi->root);
+    pt_walk(&p, va, parent_level);
+    ASSERT_MSG(p.level == parent_level, "ptiter: the path to %#llx is gone",
+               (unsigned long long)va);
+    pte_t *parent = p.tab[parent_level];
+    vaddr_t parent_base = p.base[parent_level];
     // The next sibling subtree, if any; else the parent itself (never the root).
-    unsigned next = pt_index(va, parent_level) + 1;
+    unsigned next = pte_index(va, parent_level) + 1;
     if (next < PT_ENTRIES && scan_from(pi, parent, parent_level, parent_base, next))
         return;
     if (parent_level == PT_ROOT_LEVEL) {
         set_done(pi);
         return;
     }
-    pi->entry = parent_link;
+    pi->entry = &p.tab[parent_level + 1][pte_index(va, parent_level + 1)];
     pi->level = parent_level;
     pi->va = parent_base;
 }
@@ -91,4 +85,11 @@ void ptiter_free_ptp(struct ptiter *pi) {
     pte_t *table = ptiter_ptp(pi);
     pt_entry_set(pi->entry, 0);
     pt_table_free(table);
+}
+
+void ptiter_free_tables(pte_t *root, bool lower_only) {
+    struct ptiter pi;
+    for (ptiter_init(&pi, root); lower_only ? ptiter_low(&pi) : !ptiter_done(&pi);
+         ptiter_next(&pi))
+        ptiter_free_ptp(&pi);
 }

@@ -4,19 +4,20 @@
 // space's own tables, and a loop can free them as it goes:
 //
 //     struct ptiter pi;
-//     for (ptiter_init(&pi, aspace); ptiter_low(&pi); ptiter_next(&pi))
+//     for (ptiter_init(&pi, root); ptiter_low(&pi); ptiter_next(&pi))
 //         ptiter_free_ptp(&pi);
+//
+// (that loop is ptiter_free_tables).
 //
 // For a tree holding one page at 0 and one at 0x200000 the order is
 //     [0x0, 0x1fffff] level 0;  [0x200000, 0x3fffff] level 0;  [0x0, 0x3fffffff] level 1;
 //     [0x0, 0x7fffffffff] level 2
-// Pure code. Each step walks from the root to the current table's parent (no cached pointers to
-// tables that a loop may have freed).
+// Pure code on top of pt.h. Each step walks (pt_walk) from the root to the current table's parent
+// (no cached pointers to tables that a loop may have freed).
 #ifndef ARCH_X86_64_PTITER_H
 #define ARCH_X86_64_PTITER_H
 
-#include "arch/x86_64/arch_aspace.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 
 struct ptiter {
     pte_t *root;
@@ -26,11 +27,8 @@ struct ptiter {
     bool done;
 };
 
-void ptiter_init_root(struct ptiter *pi, pte_t *root);
-void ptiter_init_aspace(struct ptiter *pi, struct arch_aspace *as);
-// ptiter_init(&pi, aspace_or_pml4): positions at the first table in post-order.
-#define ptiter_init(pi, root) \
-    _Generic((root), struct arch_aspace *: ptiter_init_aspace, pte_t *: ptiter_init_root)((pi), (root))
+// Positions `pi` at the first table, in post-order, of the tree whose PML4 is `root`.
+void ptiter_init(struct ptiter *pi, pte_t *root);
 
 static inline bool ptiter_done(const struct ptiter *pi) {
     return pi->done;
@@ -47,7 +45,7 @@ static inline vaddr_t ptiter_va(const struct ptiter *pi) {
 }
 // Last address the current table covers (inclusive).
 static inline vaddr_t ptiter_last_va(const struct ptiter *pi) {
-    return pi->va + (pt_entry_size(pi->level + 1) - 1);
+    return pi->va + (pte_span(pi->level + 1) - 1);
 }
 // The current table (physmap address) and its physical address.
 static inline pte_t *ptiter_ptp(const struct ptiter *pi) {
@@ -63,5 +61,8 @@ void ptiter_next(struct ptiter *pi);
 // ptiter_next. Whatever the table still maps is simply dropped (those pages are not freed), and
 // the TLB is not touched: for trees that are not active (being destroyed).
 void ptiter_free_ptp(struct ptiter *pi);
+// Frees every table below `root` (in the lower half only if `lower_only`), not the root, with the
+// loop above; as ptiter_free_ptp, for trees that are not active.
+void ptiter_free_tables(pte_t *root, bool lower_only);
 
 #endif  // ARCH_X86_64_PTITER_H

@@ -6,7 +6,6 @@
 
 void syscall_entry(void);
 
-#define EFER_SCE (1ull << 0)
 #define RFLAGS_TF (1ull << 8)
 #define RFLAGS_IF (1ull << 9)
 #define RFLAGS_DF (1ull << 10)

@@ -4,6 +4,8 @@
 #include "arch/x86_64/trap.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/faults.h"
+#include "arch/x86_64/ipi.h"
 #include "arch/x86_64/qemu.h"
 #include "kernel/backtrace.h"
 #include "kernel/extable.h"
@@ -82,8 +84,9 @@ void trap_report(const struct trap_frame *tf) {
     }
 }
 
-// Hooks other layers install (user faults, page faults). NULL until they exist.
-trap_hook_fn trap_page_fault_hook;
+// Hooks: the page-fault one is the arch's own (faults.c; a test may stand in for it), the user
+// ones the process layer's, NULL until it exists.
+trap_hook_fn trap_page_fault_hook = arch_page_fault;
 trap_hook_fn trap_user_exception_hook;
 void (*trap_user_return_hook)(struct trap_frame *tf);
 
@@ -99,6 +102,8 @@ static void kernel_exception(struct trap_frame *tf) {
         kprintf("    (the running test faulted)\n");
         ktest_abort_current();  // does not return
     }
+    ipi_report_self("faulted", tf->rip);
+    ipi_stop_others();
     kprintf("kernel stopped: unhandled exception\n");
     qemu_exit(false);
 }
@@ -110,6 +115,8 @@ static void handle_trap(struct trap_frame *tf) {
             fn(tf);
         return;
     }
+    if (tf->vector == TRAP_NMI && ipi_handle_nmi(tf))
+        return;  // (a stop never returns)
     if (tf->vector == TRAP_PF && trap_page_fault_hook && trap_page_fault_hook(tf))
         return;
     if ((tf->cs & 3) && trap_user_exception_hook && trap_user_exception_hook(tf))
@@ -117,6 +124,8 @@ static void handle_trap(struct trap_frame *tf) {
     if (tf->cs & 3) {
         // No process layer yet to kill the offender: report and stop.
         trap_report(tf);
+        ipi_report_self("faulted", tf->rip);
+        ipi_stop_others();
         kprintf("kernel stopped: unhandled user exception\n");
         qemu_exit(false);
     }

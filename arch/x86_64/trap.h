@@ -33,8 +33,14 @@ _Static_assert(sizeof(struct trap_frame) == 22 * 8, "trap frame layout is fixed 
 #define PF_RSVD 0x8
 #define PF_FETCH 0x10
 
-// Loads the GDT, TSS (with IST stacks for double fault, NMI and machine check) and IDT.
+// On the BSP, first thing: fills the IDT and loads it with CPU 0's GDT and TSS (with IST stacks
+// for double fault, NMI and machine check).
 void arch_descriptors_init(void);
+// On the BSP, for AP `cpu` before starting it: allocates its IST stacks and fills its GDT and TSS.
+// Returns ZX_ERR_NO_MEMORY if the stacks cannot be had.
+zx_status_t arch_descriptors_prepare(unsigned cpu) MUST_USE;
+// On CPU `cpu`: loads its GDT and TSS and the shared IDT.
+void arch_descriptors_load(unsigned cpu);
 
 // Called by traps.S for every trap.
 void trap_dispatch(struct trap_frame *tf);
@@ -51,7 +57,7 @@ void trap_set_irq_handler(unsigned vector, irq_handler_fn fn);
 
 // A hook returns true if it handled the trap (the faulting code may resume).
 typedef bool (*trap_hook_fn)(struct trap_frame *tf);
-// Tried first for every #PF (the VM layer's fault handler).
+// Tried first for every #PF: arch_page_fault (arch/x86_64/faults.h) unless a test stands in.
 extern trap_hook_fn trap_page_fault_hook;
 // Tried for exceptions from user mode the page-fault hook did not handle (kills the process).
 extern trap_hook_fn trap_user_exception_hook;
@@ -60,7 +66,7 @@ extern trap_hook_fn trap_user_exception_hook;
 // processes here).
 extern void (*trap_user_return_hook)(struct trap_frame *tf);
 
-// Sets the stack the CPU switches to on a trap from user mode (TSS.rsp0).
+// Sets the stack the calling CPU switches to on a trap from user mode (its TSS.rsp0).
 void arch_set_kernel_stack(vaddr_t top);
 
 #endif  // ARCH_X86_64_TRAP_H

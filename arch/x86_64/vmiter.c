@@ -3,14 +3,10 @@
 
 #include "kernel/assert.h"
 
-void vmiter_init_root(struct vmiter *it, pte_t *root, vaddr_t va) {
+void vmiter_init(struct vmiter *it, pte_t *root, vaddr_t va) {
     ASSERT(root != NULL);
     it->root = root;
     vmiter_find(it, va);
-}
-
-void vmiter_init_aspace(struct vmiter *it, struct arch_aspace *as, vaddr_t va) {
-    vmiter_init_root(it, (pte_t *)as->root, va);
 }
 
 void vmiter_find(struct vmiter *it, vaddr_t va) {
@@ -22,26 +18,24 @@ void vmiter_find(struct vmiter *it, vaddr_t va) {
         it->level = PT_ROOT_LEVEL;
         return;
     }
+    struct pt_path p;
+    pt_path_init(&p, it->root);
+    pte_t *entry = pt_walk(&p, va, 0);
+    it->entry = entry;
+    it->level = p.level;
+    if (!pte_present(*entry))
+        return;
+    // P, W and U of the entries on the path (all present), ANDed; NX ORed.
     const pte_t path_bits = PTE_P | PTE_W | PTE_U;
-    pte_t allowed = path_bits;  // AND of P, W, U so far
-    pte_t nx = 0;               // OR of NX so far
-    pte_t *table = it->root;
-    for (int level = PT_ROOT_LEVEL;; level--) {
-        pte_t *entry = &table[pt_index(va, level)];
-        pte_t e = *entry;
-        it->entry = entry;
-        it->level = level;
-        if (!pte_present(e))
-            return;
+    pte_t allowed = path_bits;
+    pte_t nx = 0;
+    for (int level = PT_ROOT_LEVEL; level >= p.level; level--) {
+        pte_t e = p.tab[level][pte_index(va, level)];
         allowed &= e;
         nx |= e & PTE_NX;
-        if (pte_is_leaf(e, level)) {
-            pte_t other = e & ~(PTE_ADDR_MASK | (pte_t)PTE_PS | path_bits | PTE_NX);
-            it->perm = other | allowed | nx;
-            return;
-        }
-        table = pte_table(e);
     }
+    pte_t other = *entry & ~(PTE_ADDR_MASK | (pte_t)PTE_PS | path_bits | PTE_NX);
+    it->perm = other | allowed | nx;
 }
 
 // The index of the first present entry of `table` at or after `i` (PT_ENTRIES if none): the
@@ -66,7 +60,7 @@ static bool find_next_present(pte_t *root, vaddr_t start, vaddr_t *out) {
     unsigned idx[PT_LEVELS];
     int level = PT_ROOT_LEVEL;
     tables[level] = root;
-    idx[level] = pt_index(start, level);
+    idx[level] = pte_index(start, level);
     bool on_path = true;  // every index so far is start's own
     for (;;) {
         if (idx[level] == PT_ENTRIES) {
@@ -91,14 +85,14 @@ static bool find_next_present(pte_t *root, vaddr_t start, vaddr_t *out) {
             } else {
                 uint64_t va = 0;
                 for (int l = PT_ROOT_LEVEL; l >= level; l--)
-                    va |= (uint64_t)idx[l] << pt_shift(l);
+                    va |= (uint64_t)idx[l] << pte_shift(l);
                 *out = va_sign_extend(va);
             }
             return true;
         }
         tables[level - 1] = pte_table(e);
         level--;
-        idx[level] = on_path ? pt_index(start, level) : 0;
+        idx[level] = on_path ? pte_index(start, level) : 0;
     }
 }
 
@@ -120,52 +114,6 @@ bool vmiter_next(struct vmiter *it) {
     it->perm = 0;
     it->done = true;
     return false;
-}
-
-static bool perm_ok(vaddr_t va, pte_t perm) {
-    return (perm & PTE_P) && !(perm & (PTE_ADDR_MASK | (pte_t)PTE_PS)) &&
-           !(va_is_upper(va) && (perm & PTE_U));
-}
-
-// Maps one page of level `target` (0: 4 KiB, 1: 2 MiB, 2: 1 GiB) at it->va.
-zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int target) {
-    uint64_t size = pt_entry_size(target);
-    if (!va_is_canonical(va) || (va & (size - 1)) || (pa & (size - 1)) || (pa & ~PTE_ADDR_MASK) ||
-        !perm_ok(va, perm))
-        return ZX_ERR_INVALID_ARGS;
-    pte_t *path[PT_LEVELS];
-    pte_t *entry;
-    int level = pt_walk(root, va, path, &entry);
-    if (level < target)
-        return ZX_ERR_ALREADY_EXISTS;  // a table below the large page's slot
-    // One new table per level between the stop and the target: fresh for a hole, or the pieces
-    // of a large page being split.
-    struct pt_pool pool;
-    zx_status_t st = pt_pool_fill(&pool, level - target);
-    if (st != ZX_OK)
-        return st;
-    struct pt_tlb_batch b;
-    pt_tlb_init(&b, root);
-    bool invalidated = false;
-    while (level > target) {
-        pte_t *table = pt_pool_take(&pool);
-        if (pte_present(*entry)) {
-            pt_split_large(entry, level, va, table);
-            if (!invalidated)
-                pt_tlb_add(&b, va);
-            invalidated = true;
-        } else {
-            pt_entry_set(entry, pt_table_paddr(table) | pt_link_flags(va));
-        }
-        level--;
-        entry = &table[pt_index(va, level)];
-    }
-    pte_t old = *entry;
-    pt_entry_set(entry, pa | pt_leaf_flags(perm) | (target > 0 ? (pte_t)PTE_PS : 0));
-    if (pte_present(old) && !invalidated)
-        pt_tlb_add(&b, va);
-    pt_tlb_finish(&b);
-    return ZX_OK;
 }
 
 static zx_status_t map_at_level(struct vmiter *it, paddr_t pa, pte_t perm, int target) {
@@ -206,16 +154,16 @@ void vmiter_unmap(struct vmiter *it) {
     if (!va_is_canonical(it->va))
         return;
     vaddr_t va = it->va;
-    pte_t *path[PT_LEVELS];
-    pte_t *entry;
-    int level = pt_walk(it->root, va, path, &entry);
+    struct pt_path p;
+    pt_path_init(&p, it->root);
+    pte_t *entry = pt_walk(&p, va, 0);
     if (pte_present(*entry)) {
-        struct pt_tlb_batch b;
+        struct tlb_batch b;
         pt_tlb_init(&b, it->root);
         pt_entry_set(entry, 0);
-        pt_tlb_add(&b, va);
-        pt_prune(path, level, va, &b);
-        pt_tlb_finish(&b);
+        tlb_batch_add(&b, va);
+        pt_prune(&p, va, &b);
+        tlb_batch_finish(&b);
     }
     vmiter_find(it, va);
 }
@@ -226,19 +174,19 @@ zx_status_t vmiter_protect(struct vmiter *it, pte_t perm) {
         return ZX_ERR_NOT_FOUND;
     if (va_is_upper(va) && (perm & PTE_U))
         return ZX_ERR_INVALID_ARGS;
-    pte_t *path[PT_LEVELS];
-    pte_t *entry;
-    pt_walk(it->root, va, path, &entry);
+    struct pt_path p;
+    pt_path_init(&p, it->root);
+    pte_t *entry = pt_walk(&p, va, 0);
     pte_t e = *entry;
     if (!pte_present(e))
         return ZX_ERR_NOT_FOUND;
     pte_t ne = (e & ~PTE_PERM_BITS) | (pt_leaf_flags(perm) & PTE_PERM_BITS);
     if (ne != e) {
-        struct pt_tlb_batch b;
+        struct tlb_batch b;
         pt_tlb_init(&b, it->root);
         *entry = ne;
-        pt_tlb_add(&b, va);
-        pt_tlb_finish(&b);
+        tlb_batch_add(&b, va);
+        tlb_batch_finish(&b);
     }
     vmiter_find(it, va);
     return ZX_OK;

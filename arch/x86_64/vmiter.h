@@ -4,7 +4,7 @@
 // level the walk found nothing) that contains va.
 //
 //     struct vmiter it;
-//     for (vmiter_init(&it, aspace, 0); !vmiter_done(&it) && vmiter_va(&it) < end;
+//     for (vmiter_init(&it, root, 0); !vmiter_done(&it) && vmiter_va(&it) < end;
 //          vmiter_next(&it))
 //         if (vmiter_present(&it))
 //             kprintf("%#lx -> %#lx\n", vmiter_va(&it), vmiter_pa(&it));
@@ -14,15 +14,14 @@
 // Addresses in both canonical halves work; a non-canonical va is a hole that ends at the start of
 // the upper half, and next() from the lower half crosses into the upper half.
 //
-// Pure code. Changes keep the invariants listed in pagetable.h and invalidate the TLB themselves
-// (when the tree is active, or for upper-half addresses). An iterator does not cache tables between
-// calls, so it stays valid when the tree is changed by other means (call vmiter_find to refresh
-// what it reports).
+// Pure code on top of pt.h: every look-up is one pt_walk from the root. Changes keep the
+// invariants listed in pt.h and invalidate the TLB themselves (when the tree is active, or for
+// upper-half addresses). An iterator does not cache tables between calls, so it stays valid when
+// the tree is changed by other means (call vmiter_find to refresh what it reports).
 #ifndef ARCH_X86_64_VMITER_H
 #define ARCH_X86_64_VMITER_H
 
-#include "arch/x86_64/arch_aspace.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 
 struct vmiter {
     pte_t *root;   // the PML4
@@ -33,12 +32,8 @@ struct vmiter {
     bool done;     // next() went past the top of the address space
 };
 
-void vmiter_init_root(struct vmiter *it, pte_t *root, vaddr_t va);
-void vmiter_init_aspace(struct vmiter *it, struct arch_aspace *as, vaddr_t va);
-// vmiter_init(&it, aspace_or_pml4, va): an iterator over a struct arch_aspace * or a bare PML4.
-#define vmiter_init(it, root, va)                                                         \
-    _Generic((root), struct arch_aspace *: vmiter_init_aspace, pte_t *: vmiter_init_root)( \
-        (it), (root), (va))
+// Positions `it` at `va` in the tree whose PML4 is `root` (an address space's: arch_aspace.root).
+void vmiter_init(struct vmiter *it, pte_t *root, vaddr_t va);
 
 // --- Queries ---------------------------------------------------------------------------------
 
@@ -50,14 +45,14 @@ static inline int vmiter_level(const struct vmiter *it) {
 }
 // Bytes in the current range (4 KiB, 2 MiB, 1 GiB, or the size of the empty entry).
 static inline uint64_t vmiter_range_size(const struct vmiter *it) {
-    return it->entry ? pt_entry_size(it->level) : VA_HIGH_START - VA_LOW_END;
+    return it->entry ? pte_span(it->level) : VA_HIGH_START - VA_LOW_END;
 }
 // The last address of the current range, inclusive (so the top range ends at 2^64 - 1 without
 // wrapping). For a non-canonical va: VA_HIGH_START - 1.
 static inline vaddr_t vmiter_last_va(const struct vmiter *it) {
     if (!it->entry)
         return VA_HIGH_START - 1;
-    return (it->va | (pt_entry_size(it->level) - 1));
+    return (it->va | (pte_span(it->level) - 1));
 }
 // P, W and U are the AND of those bits along the walk, NX the OR; the leaf's other flags (G, A, D,
 // PCD, PWT) as they are. 0 if va is not mapped.
@@ -84,7 +79,7 @@ static inline bool vmiter_large(const struct vmiter *it) {
 static inline paddr_t vmiter_pa(const struct vmiter *it) {
     if (!vmiter_present(it))
         return PADDR_NONE;
-    return pte_leaf_paddr(*it->entry, it->level) + (it->va & (pt_entry_size(it->level) - 1));
+    return pte_leaf_paddr(*it->entry, it->level) + (it->va & (pte_span(it->level) - 1));
 }
 // True once vmiter_next has run past the last mapping of the address space.
 static inline bool vmiter_done(const struct vmiter *it) {

@@ -1,4 +1,4 @@
-// Status codes: a source-compatible subset of Zircon's <zircon/errors.h> (values per shared/abi.md).
+// Status codes: a source-compatible subset of Zircon's <zircon/errors.h> (values per docs/abi.md).
 #ifndef ZIRCON_ERRORS_H
 #define ZIRCON_ERRORS_H
 

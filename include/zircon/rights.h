@@ -1,4 +1,4 @@
-// Handle rights: a source-compatible subset of Zircon's <zircon/rights.h> (values per shared/abi.md).
+// Handle rights: a source-compatible subset of Zircon's <zircon/rights.h> (values per docs/abi.md).
 #ifndef ZIRCON_RIGHTS_H
 #define ZIRCON_RIGHTS_H
 

@@ -19,7 +19,7 @@ extern "C" {
 }
 #endif
 
-// Default rights of new objects (shared/abi.md §1).
+// Default rights of new objects (docs/abi.md §1).
 #define ZX_DEFAULT_VMO_RIGHTS ((zx_rights_t)0xD0EFu)
 #define ZX_DEFAULT_CHANNEL_RIGHTS ((zx_rights_t)0xF00Fu)
 #define ZX_DEFAULT_PROCESS_RIGHTS ((zx_rights_t)0x6D3CFu)

@@ -1,5 +1,5 @@
 // Jasper's public ABI types: a source-compatible subset of Zircon's <zircon/types.h>.
-// Shared by the kernel and user programs; every value here is fixed by shared/abi.md.
+// Shared by the kernel and user programs; every value here is fixed by docs/abi.md.
 #ifndef ZIRCON_TYPES_H
 #define ZIRCON_TYPES_H
 

@@ -1,6 +1,7 @@
-// Host stand-in the VMO layer needs from the mapping layer: a recording vm_mapping_range_change, so
-// tests can check that range changes reach every mapping with the right ranges
-// (test/host/cow_host_env.h). Kernel objects come from test/host/host_objects.c.
+// Host stand-in for the one upcall of the VMO layer into the mapping layer (vm/upcalls.h): a
+// recording vm_mapping_range_change, so tests can check that range changes reach every mapping
+// with the right ranges (test/host/cow_host_env.h). Kernel objects come from
+// test/host/host_objects.c.
 #include "test/host/cow_host_env.h"
 
 

@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 
+#include "vm/upcalls.h"
 #include "vm/vmo.h"
 
 struct range_change {

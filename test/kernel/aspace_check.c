@@ -1,26 +1,11 @@
 // aspace_check_pagetable. See aspace_check.h.
 #include "test/kernel/aspace_check.h"
 
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/printf.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
-
-#pragma weak vmo_lookup_pages
-
-struct vm_mapping *aspace_check_find_mapping(struct vm_aspace *as, vaddr_t va) {
-    struct vmar *v = as->root;
-    while (v) {
-        struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
-        if (!r)
-            return NULL;
-        if (r->kind == VM_REGION_MAPPING)
-            return vm_region_mapping(r);
-        v = vm_region_vmar(r);
-    }
-    return NULL;
-}
 
 struct one_page {
     bool found;
@@ -53,7 +38,7 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
     if (!arch_aspace_check(&as->arch))
         ok = bad(0, 0, "pt_check failed");
     struct vmiter it;
-    for (vmiter_init(&it, &as->arch, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
+    for (vmiter_init(&it, as->arch.root, 0); ok && !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END;
          vmiter_next(&it)) {
         if (!vmiter_present(&it))
             continue;
@@ -64,7 +49,7 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
             ok = bad(va, pa, "large page in a user address space");
             break;
         }
-        struct vm_mapping *m = aspace_check_find_mapping(as, va);
+        struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
         if (!m) {
             ok = bad(va, pa, "PTE outside every mapping");
             break;
@@ -89,22 +74,31 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
             ok = bad(va, pa, "writable PTE to the zero page");
             break;
         }
-        if (vmo_lookup_pages) {
-            uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-            struct one_page p = {0};
-            zx_status_t st = vmo_lookup_pages(m->vmo, off, PAGE_SIZE, one_page_cb, &p);
-            if (st != ZX_OK)
-                ok = bad(va, pa, "vmo_lookup_pages failed");
-            else if (zero && p.found)
-                ok = bad(va, p.pa, "zero page mapped where the VMO has a page");
-            else if (!zero && (!p.found || p.pa != pa))
-                ok = bad(va, p.found ? p.pa : 0, "PTE to another page than the VMO's");
-            else if (!zero && vmiter_writable(&it) && !p.writable)
-                ok = bad(va, pa, "writable PTE to a page the VMO shares");
-        }
+        uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
+        struct one_page p = {0};
+        zx_status_t st = vmo_lookup_pages(m->vmo, off, PAGE_SIZE, one_page_cb, &p);
+        if (st != ZX_OK)
+            ok = bad(va, pa, "vmo_lookup_pages failed");
+        else if (zero && p.found)
+            ok = bad(va, p.pa, "zero page mapped where the VMO has a page");
+        else if (!zero && (!p.found || p.pa != pa))
+            ok = bad(va, p.found ? p.pa : 0, "PTE to another page than the VMO's");
+        else if (!zero && vmiter_writable(&it) && !p.writable)
+            ok = bad(va, pa, "writable PTE to a page the VMO shares");
     }
     mutex_release(&as->lock);
     if (out_present)
         *out_present = present;
     return ok;
+}
+
+bool aspace_check_pte(struct vm_aspace *as, vaddr_t va, paddr_t *out_pa, uint32_t *out_flags) {
+    paddr_t pa = 0;
+    uint32_t flags = 0;
+    bool present = arch_aspace_query(&as->arch, va, &pa, &flags) == ZX_OK;
+    if (out_pa)
+        *out_pa = pa;
+    if (out_flags)
+        *out_flags = flags;
+    return present;
 }

@@ -10,6 +10,7 @@
 #include "kernel/object.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "test/kernel/oom_inject.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
@@ -245,24 +246,6 @@ static bool trees_ok(struct env *e) {
     return true;
 }
 
-enum inject { INJECT_PAGES, INJECT_HEAP };
-
-static void arm(enum inject what, size_t k) {
-    if (what == INJECT_PAGES)
-        pmm_fail_after(k);
-#ifdef JASPER_HOST
-    else
-        host_alloc_fail_after(k);
-#endif
-}
-
-static void disarm(void) {
-    pmm_fail_disarm();
-#ifdef JASPER_HOST
-    host_alloc_fail_disarm();
-#endif
-}
-
 // Returns the number of failure points exercised.
 static size_t run_scenario(const struct scenario *sc, enum inject what) {
     struct snapshot_of_env golden, before, after;
@@ -301,7 +284,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
         } else {
             failures++;
             if (!EXPECT_STATUS(st, ZX_ERR_NO_MEMORY))
-                ktest_check(false, __FILE__, __LINE__, sc->name);
+                EXPECT_FAILF("in scenario %s", sc->name);
             for (int i = 0; i < NV; i++) {
                 EXPECT_EQ(after.size[i], before.size[i]);
                 if (after.size[i] == UINT64_MAX || after.size[i] != before.size[i])
@@ -313,7 +296,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
                                memcmp(after.bytes + at, golden.bytes + at, PAGE_SIZE) == 0;
                     if (!old && !new) {
                         EXPECT_TRUE(old || new);
-                        ktest_check(false, __FILE__, __LINE__, sc->name);
+                        EXPECT_FAILF("in scenario %s", sc->name);
                         break;
                     }
                 }
@@ -324,7 +307,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
         EXPECT_EQ(pmm_count(PAGE_STATE_FREE), base_free);
         EXPECT_EQ(vmpl_nodes_live(), base_nodes);
         if (ktest_failed()) {
-            ktest_check(false, __FILE__, __LINE__, sc->name);
+            EXPECT_FAILF("in scenario %s", sc->name);
             break;
         }
         if (done)

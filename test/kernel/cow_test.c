@@ -1,5 +1,5 @@
 // Clone-tree tests on the real pmm (in the kernel) and over simulated RAM (host): snapshots and
-// slices, the clone behaviours and attribution examples of abi.md §2-3, hanging as high as
+// slices, the clone behaviours and attribution examples of docs/abi.md §2-3, hanging as high as
 // allowed, write forks (copy or move), zero markers and intervals, leaf death and hidden-node
 // merges, a 10,000-deep chain, and out-of-memory at every allocation point of every operation.
 // cow_check_tree_locked runs after every step that changes a tree.
@@ -124,7 +124,7 @@ KTEST(cow, snapshot_isolated_both_ways) {
     EXPECT_EQ(vmo_pages(), base);
 }
 
-// abi.md §2-3 and test/user/clone_test.c: each write to shared content makes exactly one copy;
+// docs/abi.md §2-3 and test/user/clone_test.c: each write to shared content makes exactly one copy;
 // a page only one VMO can reach moves; attribution follows.
 KTEST(cow, attribution_one_copy_per_write) {
     uint64_t base = vmo_pages();

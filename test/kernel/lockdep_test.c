@@ -2,7 +2,6 @@
 // through a longer cycle, for mutexes and for spinlocks; the VM's real lock order (vm/README.md)
 // passes and is what the checker records. Each test uses lock classes of its own ("ld_*"), so the
 // orders they record cannot clash with the kernel's. Kernel only.
-#include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/ktest.h"
 #include "kernel/ktest_runner.h"
@@ -119,13 +118,10 @@ KTEST(lockdep, vm_lock_order_passes) {
     vaddr_t va;
     EXPECT_OK(vmar_map(root, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0, 4 * PAGE_SIZE,
                        ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, &va));
-    trap_hook_fn old = trap_page_fault_hook;
-    trap_page_fault_hook = vm_page_fault;
     vm_aspace_activate(as);
     static const char msg[] = "lock order";
     EXPECT_OK(copy_to_user(va + PAGE_SIZE - 4, msg, sizeof(msg)));  // two pages
     vm_aspace_activate(NULL);
-    trap_page_fault_hook = old;
     vm_aspace_destroy(as);
     kobject_release(vmar_object(root));
     kobject_release(vmo_object(vmo));

@@ -8,7 +8,7 @@
 #include "arch/x86_64/arch_aspace.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/mmu.h"
-#include "arch/x86_64/pagetable.h"
+#include "arch/x86_64/pt.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/ktest.h"
@@ -119,39 +119,18 @@ static bool in_section(vaddr_t va, const char *start, const char *end) {
     return va >= (vaddr_t)start && va < (vaddr_t)end;
 }
 
-// Calls fn(start, end) for every maximal run of physical memory the physmap must map.
-static void for_each_ram_run(void (*fn)(paddr_t start, paddr_t end)) {
-    const struct phys_ranges *pr = &physical_ranges;
-    for (size_t i = 0; i < pr->count;) {
-        if (!arch_physmap_maps(pr->r[i].kind)) {
-            i++;
-            continue;
-        }
-        paddr_t start = pr->r[i].start, end = pr->r[i].end;
-        while (i + 1 < pr->count && arch_physmap_maps(pr->r[i + 1].kind) &&
-               pr->r[i + 1].start == end)
-            end = pr->r[++i].end;
-        i++;
-        fn(ROUNDUP(start, (paddr_t)PAGE_SIZE), ROUNDDOWN(end, (paddr_t)PAGE_SIZE));
-    }
-}
-
-// Every page of the run is in the physmap at its place, with pages as large as fit.
+// Every page of the run is in the physmap at its place, with the page size the physmap promises
+// (the largest that fits).
 static void check_ram_run(paddr_t start, paddr_t end) {
     struct vmiter it;
-    vmiter_init(&it, &arch_kernel_aspace, PHYSMAP_BASE + start);
+    vmiter_init(&it, arch_kernel_aspace.root, PHYSMAP_BASE + start);
     for (paddr_t pa = start; pa < end;) {
         vmiter_find(&it, PHYSMAP_BASE + pa);
         if (!EXPECT_TRUE(vmiter_present(&it)) || !EXPECT_EQ(vmiter_pa(&it), pa)) {
             kprintf("    physical %#llx is not in the physmap\n", (unsigned long long)pa);
             return;
         }
-        uint64_t fits = 0;  // the largest page that fits at pa
-        if (IS_ALIGNED(pa, PAGE_SIZE_1G) && end - pa >= PAGE_SIZE_1G && arch_mmu_features.page_1g)
-            fits = PAGE_SIZE_1G;
-        else if (IS_ALIGNED(pa, PAGE_SIZE_2M) && end - pa >= PAGE_SIZE_2M)
-            fits = PAGE_SIZE_2M;
-        if (fits && !EXPECT_EQ(vmiter_range_size(&it), fits))
+        if (!EXPECT_EQ(vmiter_range_size(&it), arch_mmu_physmap_page_size(pa, end)))
             return;
         pa = vmiter_last_va(&it) - PHYSMAP_BASE + 1;
     }
@@ -160,7 +139,7 @@ static void check_ram_run(paddr_t start, paddr_t end) {
 static bool all_ram(paddr_t pa, uint64_t size) {
     for (paddr_t p = pa; p < pa + size;) {
         const struct phys_range *r = phys_ranges_find(&physical_ranges, p);
-        if (!r || !arch_physmap_maps(r->kind))
+        if (!r || !arch_mmu_physmap_maps(r->kind))
             return false;
         p = r->end;
     }
@@ -170,10 +149,10 @@ static bool all_ram(paddr_t pa, uint64_t size) {
 KTEST(mmu, kernel_mappings_are_sound) {
     struct arch_aspace *k = &arch_kernel_aspace;
     EXPECT_TRUE(arch_aspace_check(k));
-    const vaddr_t physmap_end = PHYSMAP_BASE + arch_physmap_info.end;
+    const vaddr_t physmap_end = PHYSMAP_BASE + arch_mmu_physmap_info.end;
     size_t text = 0, rodata = 0, data = 0, physmap = 0;
     struct vmiter it;
-    for (vmiter_init(&it, k, 0); !vmiter_done(&it) && !ktest_failed(); vmiter_next(&it)) {
+    for (vmiter_init(&it, k->root, 0); !vmiter_done(&it) && !ktest_failed(); vmiter_next(&it)) {
         if (!vmiter_present(&it))
             continue;
         vaddr_t va = vmiter_va(&it);
@@ -210,12 +189,29 @@ KTEST(mmu, kernel_mappings_are_sound) {
     EXPECT_EQ(text, (size_t)(kernel_text_end - kernel_text_start) / PAGE_SIZE);
     EXPECT_EQ(rodata, (size_t)(kernel_rodata_end - kernel_rodata_start) / PAGE_SIZE);
     EXPECT_EQ(data, (size_t)(kernel_end - kernel_data_start) / PAGE_SIZE);
-    EXPECT_EQ(physmap, arch_physmap_info.pages_4k + arch_physmap_info.pages_2m * 512 +
-                           arch_physmap_info.pages_1g * 512 * 512);
-    for_each_ram_run(check_ram_run);
+    EXPECT_EQ(physmap, arch_mmu_physmap_info.pages_4k + arch_mmu_physmap_info.pages_2m * 512 +
+                           arch_mmu_physmap_info.pages_1g * 512 * 512);
+    size_t cursor = 0, run_pages = 0;
+    paddr_t start, end;
+    while (arch_mmu_physmap_next_run(&cursor, &start, &end) && !ktest_failed()) {
+        check_ram_run(start, end);
+        run_pages += (size_t)((end - start) / PAGE_SIZE);
+    }
+    EXPECT_EQ(run_pages, physmap);  // the runs are exactly what the walk found
     // Nothing between the kernel's window and its image (the boot code's physical home).
     vmiter_find(&it, KERNEL_VMA);
     EXPECT_FALSE(vmiter_present(&it));
+}
+
+KTEST(mmu, physmap_page_size_is_the_largest_that_fits) {
+    const uint64_t G = PAGE_SIZE_1G, M = PAGE_SIZE_2M;
+    REQUIRE_TRUE(arch_mmu_features.page_1g);
+    EXPECT_EQ(arch_mmu_physmap_page_size(0, 4 * G), G);
+    EXPECT_EQ(arch_mmu_physmap_page_size(G, 2 * G), G);
+    EXPECT_EQ(arch_mmu_physmap_page_size(G, 2 * G - PAGE_SIZE), M);  // a 1 GiB page does not fit
+    EXPECT_EQ(arch_mmu_physmap_page_size(M, 4 * G), M);              // aligned to 2 MiB only
+    EXPECT_EQ(arch_mmu_physmap_page_size(3 * M, 4 * M - PAGE_SIZE), PAGE_SIZE);
+    EXPECT_EQ(arch_mmu_physmap_page_size(M + PAGE_SIZE, 4 * G), PAGE_SIZE);
 }
 
 KTEST(mmu, protection_features_are_on) {
@@ -228,7 +224,7 @@ KTEST(mmu, protection_features_are_on) {
     EXPECT_EQ(pt_nx_enabled, f->nx);
     // The CPU model scripts/lib.sh asks QEMU for has every one of them.
     EXPECT_TRUE(f->nx && f->smep && f->smap && f->pge && f->page_1g);
-    EXPECT_EQ(read_cr3() & PTE_ADDR_MASK, pt_active_root);
+    EXPECT_EQ(read_cr3() & PTE_ADDR_MASK, tlb_active_root);
 }
 
 KTEST(mmu, nx_wp_and_the_missing_identity_map_fault) {
@@ -298,7 +294,7 @@ KTEST(mmu, tlb_invalidation_reaches_the_cpu) {
     EXPECT_EQ(v, 0xaaaa);
     // Replace it through vmiter: the old translation must be gone.
     struct vmiter it;
-    vmiter_init(&it, k, TEST_KVA);
+    vmiter_init(&it, k->root, TEST_KVA);
     REQUIRE_OK(vmiter_try_map(&it, vm_page_paddr(b), PTE_P | PTE_W | PTE_G | PTE_NX));
     EXPECT_TRUE(probe_read(TEST_KVA, &v));
     EXPECT_EQ(v, 0xbbbb);
@@ -308,7 +304,7 @@ KTEST(mmu, tlb_invalidation_reaches_the_cpu) {
     EXPECT_FALSE(probe_write(TEST_KVA, 0xdead));
     EXPECT_EQ(*(volatile uint64_t *)vm_page_kva(b), 0xb0b0);
     // Past the batch threshold: one global flush must drop all of them.
-    paddr_t pas[2 * PT_TLB_BATCH_MAX];
+    paddr_t pas[2 * TLB_BATCH_MAX];
     for (size_t i = 0; i < countof(pas); i++)
         pas[i] = vm_page_paddr(a);
     REQUIRE_OK(arch_aspace_map_pages(k, TEST_KVA + PAGE_SIZE, pas, countof(pas), R));
@@ -316,9 +312,9 @@ KTEST(mmu, tlb_invalidation_reaches_the_cpu) {
     for (size_t i = 0; i <= countof(pas); i++)
         readable += probe_read(TEST_KVA + i * PAGE_SIZE, NULL);
     EXPECT_EQ(readable, countof(pas) + 1);
-    uint64_t flushes = pt_stats.tlb_flush_global;
+    uint64_t flushes = tlb_stats.flush_global;
     REQUIRE_OK(arch_aspace_unmap(k, TEST_KVA, countof(pas) + 1));
-    EXPECT_EQ(pt_stats.tlb_flush_global, flushes + 1);
+    EXPECT_EQ(tlb_stats.flush_global, flushes + 1);
     readable = 0;
     for (size_t i = 0; i <= countof(pas); i++)
         readable += probe_read(TEST_KVA + i * PAGE_SIZE, NULL);

@@ -104,7 +104,7 @@ KTEST(vmiter, replacing_a_mapping_keeps_counts) {
     REQUIRE_OK(vmiter_try_map(&it, 0xb000, PTE_P));
     EXPECT_EQ(vmiter_pa(&it), 0xb000);
     EXPECT_FALSE(vmiter_writable(&it));
-    EXPECT_EQ(pt_table_count(it.entry - pt_index(0x5000, 0)), 1);
+    EXPECT_EQ(pt_table_count(it.entry - pte_index(0x5000, 0)), 1);
     EXPECT_TRUE(pt_check(root));
     pt_test_free_tree(root);
 }
@@ -117,12 +117,13 @@ KTEST(vmiter, permissions_are_combined_along_the_walk) {
     EXPECT_TRUE(vmiter_writable(&it));
     EXPECT_TRUE(vmiter_user(&it));
     EXPECT_TRUE(vmiter_executable(&it));
-    pte_t *path[PT_LEVELS];
-    pte_t *leaf;
-    REQUIRE_EQ(pt_walk(root, 0x40201000, path, &leaf), 0);
-    pte_t *pdpte = &path[2][pt_index(0x40201000, 2)];
-    pte_t *pml4e = &path[3][pt_index(0x40201000, 3)];
-    pte_t *pde = &path[1][pt_index(0x40201000, 1)];
+    struct pt_path p;
+    pt_path_init(&p, root);
+    pt_walk(&p, 0x40201000, 0);
+    REQUIRE_EQ(p.level, 0);
+    pte_t *pdpte = &p.tab[2][pte_index(0x40201000, 2)];
+    pte_t *pml4e = &p.tab[3][pte_index(0x40201000, 3)];
+    pte_t *pde = &p.tab[1][pte_index(0x40201000, 1)];
     // Clearing W (or U) at any level above the leaf takes it away; NX anywhere forbids execution.
     *pdpte &= ~(pte_t)PTE_W;
     vmiter_find(&it, 0x40201000);
@@ -271,43 +272,21 @@ KTEST(vmiter, unmap_frees_tables_that_become_empty) {
     EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
 }
 
-// Runs `attempt` with the n-th page allocation failing, for n = 1, 2, ... until it succeeds; each
-// failure must be ZX_ERR_NO_MEMORY and leave the tree and the page counts exactly as they were.
-// Returns the number of failures seen.
-static int fail_every_allocation(pte_t *root, zx_status_t (*attempt)(pte_t *root)) {
-    for (int n = 1; n < 32; n++) {
-        size_t free0 = pmm_count(PAGE_STATE_FREE);
-        uint64_t digest0 = pt_test_digest(root);
-        pmm_fail_after((size_t)n);
-        zx_status_t st = attempt(root);
-        pmm_fail_disarm();
-        if (st == ZX_OK)
-            return n - 1;
-        EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
-        EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
-        EXPECT_EQ(pt_test_digest(root), digest0);
-        EXPECT_TRUE(pt_check(root));
-        if (ktest_failed())
-            return -1;
-    }
-    return -1;
-}
-
-static zx_status_t map_deep(pte_t *root) {
+static zx_status_t map_deep(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0x0000123456789000ull);
+    vmiter_init(&it, (pte_t *)root, 0x0000123456789000ull);
     return vmiter_try_map(&it, 0x5000, RW);
 }
 
-static zx_status_t map_inside_1g(pte_t *root) {
+static zx_status_t map_inside_1g(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0xc0345000);
+    vmiter_init(&it, (pte_t *)root, 0xc0345000);
     return vmiter_try_map(&it, 0x5000, RW);
 }
 
-static zx_status_t map_2m_upper(pte_t *root) {
+static zx_status_t map_2m_upper(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0xffffc00000200000ull);
+    vmiter_init(&it, (pte_t *)root, 0xffffc00000200000ull);
     return vmiter_try_map_large(&it, 0x200000, RW, PAGE_SIZE_2M);
 }
 
@@ -317,9 +296,10 @@ KTEST(vmiter, out_of_memory_at_every_allocation_leaves_no_trace) {
     struct vmiter it;
     vmiter_init(&it, root, 0xc0000000);
     REQUIRE_OK(vmiter_try_map_large(&it, 0x40000000, RW, PAGE_SIZE_1G));
-    EXPECT_EQ(fail_every_allocation(root, map_deep), 3);      // PDPT, PD, PT
-    EXPECT_EQ(fail_every_allocation(root, map_inside_1g), 2);  // split 1 GiB, split 2 MiB
-    EXPECT_EQ(fail_every_allocation(root, map_2m_upper), 2);   // PDPT, PD
+    // PDPT, PD, PT; then split 1 GiB, split 2 MiB; then PDPT, PD.
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_deep, root), 3);
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_inside_1g, root), 2);
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_2m_upper, root), 2);
     vmiter_find(&it, 0xc0345000);
     EXPECT_EQ(vmiter_pa(&it), 0x5000);
     vmiter_find(&it, 0xc0346000);
@@ -443,10 +423,10 @@ KTEST(ptiter, order_is_depth_first_lower_levels_first) {
         EXPECT_EQ(ptiter_va(&pi), want[i].va);
         EXPECT_EQ(ptiter_last_va(&pi), want[i].last);
         // The table is the one a walk passes through.
-        pte_t *path[PT_LEVELS];
-        pte_t *entry;
-        pt_walk(root, ptiter_va(&pi), path, &entry);
-        EXPECT_TRUE(path[ptiter_level(&pi)] == ptiter_ptp(&pi));
+        struct pt_path p;
+        pt_path_init(&p, root);
+        pt_walk(&p, ptiter_va(&pi), ptiter_level(&pi));
+        EXPECT_TRUE(p.tab[ptiter_level(&pi)] == ptiter_ptp(&pi));
         EXPECT_EQ(ptiter_ptp_pa(&pi), pt_table_paddr(ptiter_ptp(&pi)));
         low += ptiter_low(&pi);
     }
@@ -480,7 +460,7 @@ KTEST(ptiter, visits_every_table_once_after_its_children) {
     }
     EXPECT_EQ(n, pt_count_tables(root, false));
     for (size_t i = 0; i < n; i++) {
-        uint64_t span_i = pt_entry_size(seen[i].level + 1);
+        uint64_t span_i = pte_span(seen[i].level + 1);
         for (size_t j = i + 1; j < n; j++) {
             // A table visited later is never inside one visited earlier.
             if (seen[j].level < seen[i].level)

@@ -1,4 +1,4 @@
-// Faults, each in a child process (shared/abi.md §2 "Faults"): an access with no mapping, beyond
+// Faults, each in a child process (docs/abi.md §2 "Faults"): an access with no mapping, beyond
 // the VMO, or against the mapping's permissions kills only that process with return code -1028
 // and ZX_PROCESS_TERMINATED; so do CPU exceptions and privileged instructions. Also hostile
 // register states around syscalls (a kernel stack pointer, the trap flag, a syscall whose return

@@ -1,7 +1,7 @@
 // Tasks: process_create/start/exit, thread_create/start/exit, task_kill, return codes and the
 // TERMINATED signal, the start-up registers, waits cancelled by close, and the small calls (clock,
 // ticks, nanosleep, debug_write), unknown syscall numbers and register preservation across
-// syscalls (shared/abi.md §2 calling convention, "process_create", "process_start").
+// syscalls (docs/abi.md §2 calling convention, "process_create", "process_start").
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -17,7 +17,7 @@ static zx_info_process_t proc_info(zx_handle_t proc) {
     memset(&info, 0xa5, sizeof(info));
     zx_status_t st = zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_PROCESS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_PROCESS failed: %d", st);
     return info;
 }
 
@@ -25,7 +25,7 @@ static void get_name(zx_handle_t h, char name[ZX_MAX_NAME_LEN]) {
     memset(name, 0x7f, ZX_MAX_NAME_LEN);
     zx_status_t st = zx_object_get_property(h, ZX_PROP_NAME, name, ZX_MAX_NAME_LEN);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "get ZX_PROP_NAME failed: %d", st);
+        EXPECT_FAILF("get ZX_PROP_NAME failed: %d", st);
         name[0] = 0;
     }
 }
@@ -522,6 +522,42 @@ static int child_threads(int argc, char **argv) {
     return 0;
 }
 
+static void thread_spin_forever(uintptr_t arg1, uintptr_t arg2) {
+    (void)arg1;
+    (void)arg2;
+    for (volatile uint64_t i = 0;; i++) {
+    }
+}
+
+// Four threads spinning in user mode: on four CPUs, each on its own one.
+static int child_spin_threads(int argc, char **argv) {
+    (void)argc;
+    (void)argv;
+    struct thread_ctx t[3];
+    for (int i = 0; i < 3; i++) {
+        if (thread_spawn(&t[i], thread_spin_forever, 0, 0) != ZX_OK)
+            return 1;
+    }
+    thread_spin_forever(0, 0);
+    return 2;
+}
+
+// A kill must reach threads running in user mode on other CPUs (a reschedule IPI makes each pass
+// through a kernel exit), and TERMINATED comes only once every one of them is gone.
+TEST(kill_process_spinning_on_many_threads) {
+    for (int round = 0; round < 5; round++) {
+        zx_handle_t proc = ut_start_child("spin-threads", NULL);
+        REQUIRE_TRUE(proc);
+        zx_nanosleep(ut_deadline_after(30 * MS));
+        EXPECT_FALSE(ut_signaled(proc, ZX_PROCESS_TERMINATED));
+        EXPECT_OK(zx_task_kill(proc));
+        EXPECT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ut_deadline_after(5000 * MS),
+                                     NULL));
+        EXPECT_EQ(ut_wait_process(proc, 5), ZX_TASK_RETCODE_SYSCALL_KILL);
+        zx_handle_close(proc);
+    }
+}
+
 TEST(return_codes) {
     EXPECT_EQ(ut_run_child("exit-big", NULL), 0x123456789ll);
     EXPECT_EQ(ut_run_child("exit-neg", NULL), -5);
@@ -556,7 +592,7 @@ TEST(kill_errors) {
     // Handles that are not tasks (and lack DESTROY): the type is checked before rights.
     SKIP_IF_KNOWN_BUG(zx_task_kill(ut_channel) == ZX_ERR_ACCESS_DENIED,
                       "zx_task_kill on a non-task handle without DESTROY returns ACCESS_DENIED; "
-                      "abi.md section 2: WRONG_TYPE, checked before rights");
+                      "docs/abi.md section 2: WRONG_TYPE, checked before rights");
     EXPECT_HANDLE_ERRORS(zx_task_kill(h));
     zx_handle_t vmo = ut_vmo(P, -1);
     EXPECT_STATUS(zx_task_kill(vmo), ZX_ERR_WRONG_TYPE);
@@ -738,9 +774,8 @@ static void check_preserved(uint64_t nr, uint64_t rdi) {
                                0xffffffffffffffffull, io[15]};
     for (int i = 0; i < 13; i++) {
         if (io[i] != want[i])
-            ut_fail(__FILE__, __LINE__, "syscall %llu changed %s: %#llx, was %#llx",
-                    (unsigned long long)nr, names[i], (unsigned long long)io[i],
-                    (unsigned long long)want[i]);
+            EXPECT_FAILF("syscall %llu changed %s: %#llx, was %#llx", (unsigned long long)nr,
+                         names[i], (unsigned long long)io[i], (unsigned long long)want[i]);
     }
 }
 
@@ -765,6 +800,7 @@ static const struct ut_child children[] = {
     {"commit-and-exit", child_commit_and_exit},
     {"cancel-wait", child_cancel_wait},
     {"threads", child_threads},
+    {"spin-threads", child_spin_threads},
     {NULL, NULL},
 };
 UTEST_MAIN(children)

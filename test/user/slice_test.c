@@ -1,6 +1,6 @@
 // Slices (ZX_VMO_CHILD_SLICE): a window onto the parent's pages. Bounds and options, sharing in
 // both directions (syscalls and mappings), nesting, snapshots of and next to slices, op_range
-// through a slice, and attribution (shared/abi.md §2 "create_child", §3 ZX_INFO_VMO).
+// through a slice, and attribution (docs/abi.md §2 "create_child", §3 ZX_INFO_VMO).
 #include <stdio.h>
 
 #include "test/user/utest.h"

@@ -1,6 +1,6 @@
 // VMO calls: create, read, write, get_size, set_size, op_range (COMMIT/DECOMMIT and the
 // unsupported ops), replace_as_executable, the content size property, and exact page accounting
-// (shared/abi.md §2 "VMO create", "read/write", "set_size", "op_range", §3 ZX_INFO_VMO).
+// (docs/abi.md §2 "VMO create", "read/write", "set_size", "op_range", §3 ZX_INFO_VMO).
 #include <stdio.h>
 
 #include "test/user/utest.h"

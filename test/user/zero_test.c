@@ -1,4 +1,4 @@
-// ZX_VMO_OP_ZERO against ZX_VMO_OP_DECOMMIT (shared/abi.md §2 "op_range"): ZERO works on
+// ZX_VMO_OP_ZERO against ZX_VMO_OP_DECOMMIT (docs/abi.md §2 "op_range"): ZERO works on
 // unaligned ranges, commits nothing, frees the pages it fully covers and works on copy-on-write
 // VMOs; DECOMMIT needs page alignment and is refused on copy-on-write children and their parents.
 #include <stdio.h>
@@ -21,7 +21,7 @@ static zx_handle_t snapshot(zx_handle_t parent, uint64_t size) {
     zx_handle_t c = ZX_HANDLE_INVALID;
     zx_status_t st = zx_vmo_create_child(parent, SNAP, 0, size, &c);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "snapshot failed: %d", st);
+        EXPECT_FAILF("snapshot failed: %d", st);
     return c;
 }
 

@@ -1,5 +1,5 @@
 // Information topics for zx_object_get_info: a source-compatible subset of Zircon's
-// <zircon/syscalls/object.h>. Layouts are fixed by shared/abi.md §3 (sizes asserted below).
+// <zircon/syscalls/object.h>. Layouts are fixed by docs/abi.md §3 (sizes asserted below).
 #ifndef ZIRCON_SYSCALLS_OBJECT_H
 #define ZIRCON_SYSCALLS_OBJECT_H
 

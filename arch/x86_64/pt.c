@@ -1,15 +1,14 @@
-// The shared machinery of the page-table layer: table pages and their present counts, splitting
-// large pages, preallocation pools, TLB batches, walks, pruning of empty tables, and the checker.
-#include "arch/x86_64/pagetable.h"
+// The core of the page-table layer: table pages and their present counts, splitting large pages,
+// preallocation pools, the walker and pt_map_entry on it, pruning of empty tables, and the checker.
+// See pt.h.
+#include "arch/x86_64/pt.h"
 
-#include "arch/x86_64/mmu_hw.h"
 #include "kernel/assert.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "vm/pmm.h"
 
 bool pt_nx_enabled = true;
-paddr_t pt_active_root;
 struct pt_stats pt_stats;
 
 pte_t *pt_table_alloc(void) {
@@ -67,7 +66,7 @@ void pt_split_large(pte_t *entry, int level, vaddr_t va, pte_t *table) {
     pte_t flags = e & ~(PTE_ADDR_MASK | PTE_PAT_LARGE);
     if (level == 1)
         flags &= ~(pte_t)PTE_PS;
-    uint64_t step = pt_entry_size(level - 1);
+    uint64_t step = pte_span(level - 1);
     for (unsigned i = 0; i < PT_ENTRIES; i++)
         table[i] = (pa + i * step) | flags;
     pt_table_page(table)->pt.entries = PT_ENTRIES;
@@ -99,62 +98,93 @@ void pt_pool_release(struct pt_pool *pool) {
         pt_table_free(pool->tables[--pool->count]);
 }
 
-void pt_tlb_init(struct pt_tlb_batch *b, const pte_t *root) {
-    b->root_pa = pt_table_paddr(root);
-    b->count = 0;
-    b->overflow = false;
-    b->global = false;
-    list_init(&b->free_tables);
-}
+// --- The walker ------------------------------------------------------------------------------
 
-void pt_tlb_defer_free(struct pt_tlb_batch *b, pte_t *table) {
-    list_add_tail(&b->free_tables, &pt_table_page(table)->node);
-}
-
-void pt_tlb_finish(struct pt_tlb_batch *b) {
-    if (b->overflow) {
-        arch_tlb_flush_all(b->global);
-        if (b->global)
-            pt_stats.tlb_flush_global++;
-        else
-            pt_stats.tlb_flush++;
-    } else {
-        for (size_t i = 0; i < b->count; i++)
-            arch_tlb_invalidate_page(b->va[i]);
-        pt_stats.tlb_invlpg += b->count;
-    }
-    b->count = 0;
-    b->overflow = false;
-    b->global = false;
-    struct list_node *n;
-    while ((n = list_remove_head(&b->free_tables)) != NULL)
-        pt_table_free(vm_page_kva(containerof(n, vm_page_t, node)));
-}
-
-int pt_walk(pte_t *root, vaddr_t va, pte_t *path[PT_LEVELS], pte_t **out_entry) {
-    pte_t *table = root;
-    int level = PT_ROOT_LEVEL;
+pte_t *pt_walk(struct pt_path *p, vaddr_t va, int stop) {
+    DEBUG_ASSERT(stop >= 0 && stop <= PT_ROOT_LEVEL && va_is_canonical(va));
+    int level = p->level;
+    while (level < PT_ROOT_LEVEL && va - p->base[level] >= pte_span(level + 1))
+        level++;
+    if (level < stop)
+        level = stop;  // tab[stop] covers va: it is an ancestor of tab[level]
     for (;;) {
-        path[level] = table;
-        pte_t *entry = &table[pt_index(va, level)];
-        if (!pte_present(*entry) || pte_is_leaf(*entry, level)) {
-            *out_entry = entry;
-            return level;
+        pte_t *entry = &p->tab[level][pte_index(va, level)];
+        pte_t e = *entry;
+        if (level == stop || !pte_present(e) || pte_is_leaf(e, level)) {
+            p->level = level;
+            return entry;
         }
-        table = pte_table(*entry);
         level--;
+        p->tab[level] = pte_table(e);
+        p->base[level] = ROUNDDOWN(va, pte_span(level + 1));
     }
 }
 
-int pt_prune(pte_t *path[PT_LEVELS], int level, vaddr_t va, struct pt_tlb_batch *b) {
-    while (level < PT_ROOT_LEVEL && pt_table_count(path[level]) == 0 &&
+pte_t *pt_walk_down(struct pt_path *p, vaddr_t va, pte_t *table) {
+    int level = p->level;
+    ASSERT_MSG(level > 0, "va %#llx: nothing below a page table", (unsigned long long)va);
+    pte_t *entry = pt_path_entry(p, va);
+    if (pte_present(*entry))
+        pt_split_large(entry, level, va, table);
+    else
+        pt_entry_set(entry, pt_table_paddr(table) | pt_link_flags(va));
+    level--;
+    p->tab[level] = table;
+    p->base[level] = ROUNDDOWN(va, pte_span(level + 1));
+    p->level = level;
+    return &table[pte_index(va, level)];
+}
+
+void pt_prune(struct pt_path *p, vaddr_t va, struct tlb_batch *b) {
+    int level = p->level;
+    while (level < PT_ROOT_LEVEL && pt_table_count(p->tab[level]) == 0 &&
            !pt_table_is_permanent(level, va)) {
-        pt_entry_set(&path[level + 1][pt_index(va, level + 1)], 0);
-        pt_tlb_defer_free(b, path[level]);
-        path[level] = NULL;
+        pt_entry_set(&p->tab[level + 1][pte_index(va, level + 1)], 0);
+        pt_stats.tables_freed++;
+        tlb_batch_defer_free(b, pt_table_page(p->tab[level]));
+        p->tab[level] = NULL;
         level++;
     }
-    return level;
+    p->level = level;
+}
+
+static bool perm_ok(vaddr_t va, pte_t perm) {
+    return (perm & PTE_P) && !(perm & (PTE_ADDR_MASK | (pte_t)PTE_PS)) &&
+           !(va_is_upper(va) && (perm & PTE_U));
+}
+
+zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int target) {
+    uint64_t size = pte_span(target);
+    if (!va_is_canonical(va) || (va & (size - 1)) || (pa & (size - 1)) || (pa & ~PTE_ADDR_MASK) ||
+        !perm_ok(va, perm))
+        return ZX_ERR_INVALID_ARGS;
+    struct pt_path p;
+    pt_path_init(&p, root);
+    pte_t *entry = pt_walk(&p, va, target);
+    if (target > 0 && p.level == target && pte_present(*entry) && !pte_is_leaf(*entry, target))
+        return ZX_ERR_ALREADY_EXISTS;  // a table below the large page's slot
+    // One new table per level between the stop and the target: fresh for a hole, or the pieces
+    // of a large page being split.
+    struct pt_pool pool;
+    zx_status_t st = pt_pool_fill(&pool, p.level - target);
+    if (st != ZX_OK)
+        return st;
+    struct tlb_batch b;
+    pt_tlb_init(&b, root);
+    bool invalidated = false;
+    while (p.level > target) {
+        if (pte_present(*entry) && !invalidated) {
+            tlb_batch_add(&b, va);  // the large page being split
+            invalidated = true;
+        }
+        entry = pt_walk_down(&p, va, pt_pool_take(&pool));
+    }
+    pte_t old = *entry;
+    pt_entry_set(entry, pa | pt_leaf_flags(perm) | (target > 0 ? (pte_t)PTE_PS : 0));
+    if (pte_present(old) && !invalidated)
+        tlb_batch_add(&b, va);
+    tlb_batch_finish(&b);
+    return ZX_OK;
 }
 
 // --- The checker ---------------------------------------------------------------------------
@@ -176,7 +206,7 @@ static bool check_table(const pte_t *table, int level, vaddr_t base) {
         if (!pte_present(e))
             continue;
         present++;
-        vaddr_t va = pt_entry_va(base, i, level);
+        vaddr_t va = pte_va(base, i, level);
         if (va_is_upper(va) && (e & PTE_U))
             return check_fail("user bit in the upper half", level, va, e);
         if (!pt_nx_enabled && (e & PTE_NX))

@@ -1,0 +1,42 @@
+// vm/'s upcall interface: every call a lower layer of vm/ makes into a layer above it, declared
+// here and nowhere else. The layers, lowest first: cow_pages (clone trees) < vmo < vmar and
+// aspace (mappings and address spaces) < the process layer and syscalls. Calls downward are plain
+// calls through each layer's own header; calls upward are only the functions below.
+//
+// The mechanism (the one Zircon's arch/exception.h uses for dispatch_user_exception): plain
+// functions, each implemented by the layer named next to it and bound by the linker. There are no
+// hook pointers to register and no weak symbols: a program that links a lower layer without the
+// layer above fails to link until it supplies a stand-in, so a missing implementation can never
+// go unnoticed. Stand-ins: test/host/cow_host_env.c implements vm_mapping_range_change for the
+// VMO layer's host tests (it records the calls); every other program links the real layers.
+//
+// vm/ makes no call into kernel/process or syscalls/: what it needs from above is handed down as
+// arguments instead (the address space a fault is in, to vm_fault; the ASLR policy and seed, to
+// aslr_init from kmain).
+#ifndef VM_UPCALLS_H
+#define VM_UPCALLS_H
+
+#include "kernel/types.h"
+
+struct cow_node;
+struct vm_mapping;
+
+// What a range change does to the page tables of the mappings that see the range.
+enum vm_range_op {
+    VM_RANGE_UNMAP,         // remove the PTEs (a page is being replaced or freed)
+    VM_RANGE_REMOVE_WRITE,  // make the PTEs read-only (the range was cloned)
+};
+
+// cow_pages -> vmo. Implemented by the VMO layer (vm/vmo.c). Applies `op` to every mapping of
+// every VMO that shows visible node `n` over [offset, offset + len) of n's offsets. Called with
+// the tree lock held.
+void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len, enum vm_range_op op);
+
+// vmo -> mappings. Implemented by the address-space layer (vm/aspace.c). Applies `op` to the
+// PTEs of mapping `m` over [vmo_offset, vmo_offset + len) of its VMO (clipped to the mapping).
+// Called with the tree lock held: it takes only the page-table lock of m's address space, never
+// its aspace lock (vm/README.md).
+void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
+                             enum vm_range_op op);
+
+#endif  // VM_UPCALLS_H
