@@ -6,7 +6,6 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/setjmp.h"
 #include "kernel/ktest.h"
-#include "kernel/ktest_priv.h"
 #include "kernel/printf.h"
 #include "vm/pmm.h"
 
@@ -19,12 +18,12 @@ bool ktest_running(void) {
 
 void ktest_abort_current(void) {
     in_test = false;
-    ktest_note_failure();
+    expect_note_failure();
     arch_longjmp(&test_jmp, 1);
 }
 
 static bool run_one(const struct ktest *t) {
-    ktest_reset_failure();
+    expect_reset();
     size_t free_before = pmm_count(PAGE_STATE_FREE);
     if (arch_setjmp(&test_jmp) == 0) {
         in_test = true;
@@ -34,7 +33,7 @@ static bool run_one(const struct ktest *t) {
         if (free_after != free_before) {
             kprintf("    page leak: %zu free pages before the test, %zu after\n", free_before,
                     free_after);
-            ktest_note_failure();
+            expect_note_failure();
         }
     } else {
         // Abandoned: the test's resources may be lost; interrupts may have been left off.

@@ -1,6 +1,7 @@
 // kmain: the kernel's init order. Called by arch/x86_64/boot.S on the boot stack, interrupts off,
 // with the multiboot2 magic and the physical address of the boot information.
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/entropy.h"
 #include "arch/x86_64/mmu.h"
 #include "arch/x86_64/multiboot2.h"
 #include "arch/x86_64/percpu.h"
@@ -21,6 +22,7 @@
 #include "kernel/thread.h"
 #include "kernel/userboot.h"
 #include "syscalls/user_copy.h"
+#include "vm/aslr.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -33,7 +35,7 @@ static const char *const known_keys[] = {
     "shell",  // after boot, run the serial monitor instead of powering off
     "bench",  // run the benchmarks (optionally =NAME[,NAME...]) and power off
     "userboot",  // start userboot from the first boot module; its return code is the verdict
-    "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/fault.c)
+    "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/aslr.h)
     "acpi",   // acpi=off: ignore the ACPI tables (so: one CPU)
     "cpus",   // cpus=N: start at most N CPUs (the BSP included)
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
@@ -101,6 +103,8 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (st != ZX_OK)
         panic("kmain: cannot read the multiboot2 boot information (%d)", st);
     check_cmdline();
+    aslr_init(!cmdline_get(&kernel_cmdline, "aslr") || cmdline_get_bool(&kernel_cmdline, "aslr"),
+              arch_boot_entropy());  // on unless aslr=0 (or false/off/no)
     kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
             boot_info.cmdline, boot_info.module_count);
 

@@ -217,7 +217,6 @@ void process_layer_init(void) {
     kobject_init(&root_job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
     copy_name(root_job->name, "root", 4);
     sched_switch_hook = process_switch_hook;
-    trap_page_fault_hook = vm_page_fault;
     trap_user_exception_hook = process_user_exception;
     trap_user_return_hook = process_user_return;
 }

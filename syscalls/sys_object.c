@@ -1,6 +1,9 @@
 // Object calls: object_get_info, object_get_property, object_set_property, object_wait_one.
+// object_get_info is one table of topics (topic -> handle type, rights, record size, handler); a
+// new topic is a handler and a row.
 #include <zircon/syscalls.h>
 
+#include "kernel/assert.h"
 #include "kernel/channel.h"
 #include "kernel/heap.h"
 #include "kernel/process.h"
@@ -12,20 +15,37 @@
 #include "vm/pmm.h"
 #include "vm/vmo.h"
 
-// Writes a single-record topic: BUFFER_TOO_SMALL (actual 0, avail 1) if it does not fit.
-static zx_status_t put_record(const void *rec, size_t size, user_addr_t buffer, size_t buffer_size,
-                              user_addr_t actual, user_addr_t avail) {
-    size_t n = buffer_size >= size ? 1 : 0;
-    zx_status_t st = n ? copy_to_user(buffer, rec, size) : ZX_OK;
-    size_t one = 1;
-    if (st == ZX_OK && actual)
-        st = copy_to_user(actual, &n, sizeof(n));
-    if (st == ZX_OK && avail)
-        st = copy_to_user(avail, &one, sizeof(one));
-    if (st == ZX_OK && !n)
-        st = ZX_ERR_BUFFER_TOO_SMALL;
-    return st;
-}
+// --- object_get_info: a table of topics ---
+
+// Where a topic's handler writes: room for `max` records of the topic's size at `records`
+// (kernel memory), then how many it wrote and how many there are. A single-record topic's
+// handler finds max, actual and avail at 1 and writes its one record.
+struct info_out {
+    void *records;
+    size_t max, actual, avail;
+};
+
+// Fills `out` for the object `obj` that a handle with `rights` names (type and rights already
+// checked). Returns ZX_OK or the call's status.
+typedef zx_status_t (*info_fill_fn)(struct kobject *obj, zx_rights_t rights, struct info_out *out);
+
+struct info_topic {
+    uint32_t topic;
+    zx_obj_type_t type;    // the handle's type; ZX_OBJ_TYPE_NONE: any
+    zx_rights_t rights;    // rights the handle must have
+    size_t record_size;    // bytes of one record; 0: no record (the call only checks the handle)
+    bool list;             // up to buffer_size / record_size records, never BUFFER_TOO_SMALL
+    info_fill_fn fill;
+};
+
+// The record of every single-record topic: the call fills one on its stack.
+union info_record {
+    zx_info_handle_basic_t handle_basic;
+    zx_info_process_t process;
+    zx_info_vmar_t vmar;
+    zx_info_vmo_t vmo;
+    zx_info_kmem_stats_t kmem_stats;
+};
 
 static zx_koid_t related_koid(struct kobject *obj) {
     switch (obj->type) {
@@ -40,7 +60,37 @@ static zx_koid_t related_koid(struct kobject *obj) {
     }
 }
 
-static void kmem_stats(zx_info_kmem_stats_t *k) {
+static zx_status_t info_handle_basic(struct kobject *obj, zx_rights_t rights,
+                                     struct info_out *out) {
+    *(zx_info_handle_basic_t *)out->records = (zx_info_handle_basic_t){
+        .koid = obj->koid, .rights = rights, .type = obj->type, .related_koid = related_koid(obj),
+    };
+    return ZX_OK;
+}
+
+static zx_status_t info_process(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    struct process *p = process_from_object(obj);
+    mutex_acquire(&p->lock);
+    *(zx_info_process_t *)out->records = (zx_info_process_t){
+        .return_code = p->return_code, .start_time = p->start_time, .flags = p->info_flags,
+    };
+    mutex_release(&p->lock);
+    return ZX_OK;
+}
+
+static zx_status_t info_vmar(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    return vmar_get_info(vmar_from_object(obj), out->records);
+}
+
+static zx_status_t info_vmo(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    zx_info_vmo_t *info = out->records;
+    vmo_get_info(vmo_from_object(obj), info);
+    info->handle_rights = rights;
+    info->flags |= ZX_INFO_VMO_VIA_HANDLE;
+    return ZX_OK;
+}
+
+static zx_status_t info_kmem_stats(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
     size_t total = 0;
     for (int s = 0; s < PAGE_STATE_COUNT; s++) {
         if (s != PAGE_STATE_RESERVED)
@@ -48,7 +98,7 @@ static void kmem_stats(zx_info_kmem_stats_t *k) {
     }
     struct heap_stats hs;
     heap_get_stats(&hs);
-    *k = (zx_info_kmem_stats_t){
+    *(zx_info_kmem_stats_t *)out->records = (zx_info_kmem_stats_t){
         .total_bytes = total * PAGE_SIZE,
         .free_bytes = pmm_count(PAGE_STATE_FREE) * PAGE_SIZE,
         .wired_bytes = pmm_count(PAGE_STATE_WIRED) * PAGE_SIZE,
@@ -59,6 +109,71 @@ static void kmem_stats(zx_info_kmem_stats_t *k) {
         .ipc_bytes = 0,
         .other_bytes = (pmm_count(PAGE_STATE_ZERO) + pmm_count(PAGE_STATE_COMPRESSED)) * PAGE_SIZE,
     };
+    return ZX_OK;
+}
+
+static zx_status_t info_process_maps(struct kobject *obj, zx_rights_t rights,
+                                     struct info_out *out) {
+    struct process *p = process_from_object(obj);
+    zx_status_t st = ZX_OK;
+    mutex_acquire(&p->lock);
+    if (p->aspace)
+        vm_aspace_get_maps(p->aspace, out->records, out->max, &out->actual, &out->avail);
+    else
+        st = ZX_ERR_BAD_STATE;  // the process has ended
+    mutex_release(&p->lock);
+    return st;
+}
+
+static zx_status_t info_none(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    return ZX_OK;
+}
+
+static zx_status_t info_not_supported(struct kobject *obj, zx_rights_t rights,
+                                      struct info_out *out) {
+    return ZX_ERR_NOT_SUPPORTED;
+}
+
+static const struct info_topic info_topics[] = {
+    {ZX_INFO_HANDLE_VALID, ZX_OBJ_TYPE_NONE, 0, 0, false, info_none},
+    {ZX_INFO_HANDLE_BASIC, ZX_OBJ_TYPE_NONE, 0, sizeof(zx_info_handle_basic_t), false,
+     info_handle_basic},
+    {ZX_INFO_PROCESS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_process_t), false,
+     info_process},
+    {ZX_INFO_VMAR, ZX_OBJ_TYPE_VMAR, ZX_RIGHT_INSPECT, sizeof(zx_info_vmar_t), false, info_vmar},
+    {ZX_INFO_VMO, ZX_OBJ_TYPE_VMO, ZX_RIGHT_INSPECT, sizeof(zx_info_vmo_t), false, info_vmo},
+    {ZX_INFO_KMEM_STATS, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, sizeof(zx_info_kmem_stats_t), false,
+     info_kmem_stats},
+    {ZX_INFO_PROCESS_MAPS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_maps_t), true,
+     info_process_maps},
+};
+
+// An unknown topic still needs a valid handle first (docs/abi.md §3).
+static const struct info_topic info_unknown = {0, ZX_OBJ_TYPE_NONE, 0, 0, false,
+                                               info_not_supported};
+
+static const struct info_topic *info_topic_find(uint32_t topic) {
+    for (size_t i = 0; i < countof(info_topics); i++) {
+        if (info_topics[i].topic == topic)
+            return &info_topics[i];
+    }
+    return &info_unknown;
+}
+
+// Copies the records that fit in the caller's buffer and the counts: a single record that does
+// not fit is BUFFER_TOO_SMALL (actual 0, avail 1); a list gives what fit.
+static zx_status_t info_copy_out(const struct info_topic *t, const struct info_out *out,
+                                 user_addr_t buffer, size_t buffer_size, user_addr_t actual,
+                                 user_addr_t avail) {
+    size_t n = t->list || buffer_size >= t->record_size ? out->actual : 0;
+    zx_status_t st = n ? copy_to_user(buffer, out->records, n * t->record_size) : ZX_OK;
+    if (st == ZX_OK && actual)
+        st = copy_to_user(actual, &n, sizeof(n));
+    if (st == ZX_OK && avail)
+        st = copy_to_user(avail, &out->avail, sizeof(out->avail));
+    if (st == ZX_OK && n < out->actual)
+        st = ZX_ERR_BUFFER_TOO_SMALL;
+    return st;
 }
 
 int64_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_addr_t buffer,
@@ -68,105 +183,30 @@ int64_t sys_object_get_info(zx_handle_t handle, uint32_t topic, user_addr_t buff
         return ZX_ERR_INVALID_ARGS;
     if (buffer_size && (buffer == 0 || !user_range_ok(buffer, buffer_size)))
         return ZX_ERR_INVALID_ARGS;
+    const struct info_topic *t = info_topic_find(topic);
     struct kobject *obj;
     zx_rights_t rights;
-    zx_status_t st;
-    switch (topic) {
-    case ZX_INFO_HANDLE_VALID:
-        st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, 0, &obj, NULL);
-        if (st == ZX_OK)
-            kobject_release(obj);
+    zx_status_t st = sys_get_object(handle, t->type, t->rights, &obj, &rights);
+    if (st != ZX_OK)
         return st;
-    case ZX_INFO_HANDLE_BASIC: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, 0, &obj, &rights);
-        if (st != ZX_OK)
-            return st;
-        zx_info_handle_basic_t info = {
-            .koid = obj->koid, .rights = rights, .type = obj->type,
-            .related_koid = related_koid(obj),
-        };
-        kobject_release(obj);
-        return put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
-    }
-    case ZX_INFO_PROCESS: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, &obj, NULL);
-        if (st != ZX_OK)
-            return st;
-        struct process *p = process_from_object(obj);
-        mutex_acquire(&p->lock);
-        zx_info_process_t info = {
-            .return_code = p->return_code, .start_time = p->start_time, .flags = p->info_flags,
-        };
-        mutex_release(&p->lock);
-        kobject_release(obj);
-        return put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
-    }
-    case ZX_INFO_VMAR: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_VMAR, ZX_RIGHT_INSPECT, &obj, NULL);
-        if (st != ZX_OK)
-            return st;
-        zx_info_vmar_t info;
-        st = vmar_get_info(vmar_from_object(obj), &info);
-        kobject_release(obj);
-        if (st != ZX_OK)
-            return st;
-        return put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
-    }
-    case ZX_INFO_VMO: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, ZX_RIGHT_INSPECT, &obj, &rights);
-        if (st != ZX_OK)
-            return st;
-        zx_info_vmo_t info;
-        vmo_get_info(vmo_from_object(obj), &info);
-        info.handle_rights = rights;
-        info.flags |= ZX_INFO_VMO_VIA_HANDLE;
-        kobject_release(obj);
-        return put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
-    }
-    case ZX_INFO_KMEM_STATS: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, &obj, NULL);
-        if (st != ZX_OK)
-            return st;
-        kobject_release(obj);
-        zx_info_kmem_stats_t info;
-        kmem_stats(&info);
-        return put_record(&info, sizeof(info), buffer, buffer_size, actual, avail);
-    }
-    case ZX_INFO_PROCESS_MAPS: {
-        st = sys_get_object(handle, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, &obj, NULL);
-        if (st != ZX_OK)
-            return st;
-        struct process *p = process_from_object(obj);
-        size_t max = buffer_size / sizeof(zx_info_maps_t);
-        zx_info_maps_t *maps = max ? kmalloc(max * sizeof(zx_info_maps_t)) : NULL;
-        size_t n = 0, total = 0;
-        if (max && !maps) {
+    // Records go to kernel memory first, and to the caller once the object is released.
+    union info_record one;
+    struct info_out out = {.records = &one, .max = 1, .actual = 1, .avail = 1};
+    ASSERT_MSG(t->list || t->record_size <= sizeof(one), "topic %#x: record of %zu bytes", topic,
+               t->record_size);
+    if (t->list) {
+        out = (struct info_out){.max = buffer_size / t->record_size};
+        if (out.max && !(out.records = kmalloc(out.max * t->record_size)))
             st = ZX_ERR_NO_MEMORY;
-        } else {
-            mutex_acquire(&p->lock);
-            if (p->aspace)
-                vm_aspace_get_maps(p->aspace, maps, max, &n, &total);
-            else
-                st = ZX_ERR_BAD_STATE;  // the process has ended
-            mutex_release(&p->lock);
-        }
-        kobject_release(obj);
-        if (st == ZX_OK && n)
-            st = copy_to_user(buffer, maps, n * sizeof(zx_info_maps_t));
-        if (st == ZX_OK && actual)
-            st = copy_to_user(actual, &n, sizeof(n));
-        if (st == ZX_OK && avail)
-            st = copy_to_user(avail, &total, sizeof(total));
-        kfree(maps);
-        return st;
     }
-    default:
-        st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, 0, &obj, NULL);
-        if (st != ZX_OK)
-            return st;
-        kobject_release(obj);
-        return ZX_ERR_NOT_SUPPORTED;  // an unknown topic (docs/abi.md §3)
-    }
+    if (st == ZX_OK)
+        st = t->fill(obj, rights, &out);
+    kobject_release(obj);
+    if (st == ZX_OK && t->record_size)
+        st = info_copy_out(t, &out, buffer, buffer_size, actual, avail);
+    if (t->list)
+        kfree(out.records);
+    return st;
 }
 
 // The name buffer of a task object (process, thread, job), or NULL for other objects.

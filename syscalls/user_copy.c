@@ -1,13 +1,12 @@
-// User-copy helpers: range checks here, the faulting copy in arch/x86_64/usercopy.S.
+// User-copy helpers: range checks here, the faulting copy and its fault verdict in arch/x86_64/
+// (usercopy.S, faults.c).
 #include "syscalls/user_copy.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/faults.h"
 #include "kernel/string.h"
 
 bool arch_has_smap;
-int arch_user_copy(void *dst, const void *src, size_t len);
-
-static zx_status_t fault_status = ZX_ERR_NOT_FOUND;
 
 void user_copy_init(void) {
     uint32_t r[4];
@@ -18,10 +17,6 @@ void user_copy_init(void) {
     }
 }
 
-void user_copy_set_fault_status(zx_status_t status) {
-    fault_status = status;
-}
-
 bool user_range_ok(user_addr_t addr, size_t len) {
     if (len == 0)
         return true;
@@ -29,10 +24,7 @@ bool user_range_ok(user_addr_t addr, size_t len) {
 }
 
 static zx_status_t copy(void *dst, const void *src, size_t len) {
-    fault_status = ZX_ERR_NOT_FOUND;  // unless the fault handler says otherwise
-    if (arch_user_copy(dst, src, len) == 0)
-        return ZX_OK;
-    return fault_status;
+    return arch_user_copy(dst, src, len);
 }
 
 zx_status_t copy_from_user(void *dst, user_addr_t src, size_t len) {

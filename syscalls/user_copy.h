@@ -25,8 +25,4 @@ zx_status_t copy_str_from_user(char *dst, user_addr_t src, size_t max) MUST_USE;
 // Reads CPUID once to learn whether stac/clac exist (SMAP).
 void user_copy_init(void);
 
-// The page-fault handler's verdict on a fault inside a user copy: NOT_FOUND or ACCESS_DENIED.
-// Set by the VM layer before the copy's fixup runs.
-void user_copy_set_fault_status(zx_status_t status);
-
 #endif  // SYSCALLS_USER_COPY_H

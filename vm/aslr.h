@@ -1,7 +1,7 @@
 // Address-space layout randomisation: the pseudo-random numbers that place VMARs and mappings
-// that were not given a specific address. The generator is pure (host tests seed it); the kernel
-// seeds the global one from the TSC when the first address space is created, and the command line
-// switch `aslr=0` turns randomisation off (placement is then lowest-address first fit).
+// that were not given a specific address. The generator is pure (host tests seed it); kmain seeds
+// the global one once at boot from the TSC, and the command line switch `aslr=0` turns
+// randomisation off (placement is then lowest-address first fit).
 //
 // Not cryptographic: xoshiro256** over a splitmix64-expanded seed.
 #ifndef VM_ASLR_H
@@ -20,9 +20,9 @@ uint64_t aslr_prng_next(struct aslr_prng *p);
 // A number in [0, bound) (bound > 0), without modulo bias.
 uint64_t aslr_prng_below(struct aslr_prng *p, uint64_t bound);
 
-// The boot-time policy: whether non-specific placement is randomised, and a seed for each new
-// address space's generator. Set up once by aslr_init (kernel: vm/aspace.c, from vm/fault.c's
-// command line and the TSC; host tests call it directly).
+// The boot-time policy: whether non-specific placement is randomised, and the seed of the
+// generator that seeds each new address space's. Set up once, before the first vm_aspace_create,
+// by aslr_init (kernel: kmain, from the command line and the TSC; host tests: their environment).
 void aslr_init(bool enabled, uint64_t seed);
 bool aslr_enabled(void);
 // A fresh seed from the global generator (for a new address space).
@@ -30,11 +30,5 @@ uint64_t aslr_next_seed(void);
 
 // True once aslr_init has run.
 bool aslr_initialized(void);
-
-// Supplied by the platform, asked once when the first address space is created: the kernel's
-// (vm/fault.c) read the TSC and the command line (`aslr=0` turns randomisation off); host test
-// programs that create address spaces supply their own.
-bool aslr_boot_enabled(void);
-uint64_t aslr_boot_entropy(void);
 
 #endif  // VM_ASLR_H

@@ -1,9 +1,9 @@
 // Address spaces: creation and teardown, activation, ZX_INFO_PROCESS_MAPS, the fault path and the
-// range changes the VMO layer asks for. Pure code: the trap entry (CR2, the user-copy
-// instruction, the console report) is in vm/fault.c. Contract: vm/aspace.h; locks and invariants:
-// vm/vmar.h.
+// range changes the VMO layer asks for. Pure code: the trap entry (CR2, the error code, the
+// user-copy instruction, the console report) is the arch's (arch/x86_64/faults.c). Contract and
+// locks: vm/aspace.h; invariants: vm/vmar.h.
 //
-// The fault path, step by step (vm_aspace_fault):
+// The fault path, step by step (vm_fault):
 //   1. aspace lock; descend from the root VMAR through nested VMARs to the mapping holding va
 //      (O(depth x log n)); none: ZX_ERR_NOT_FOUND;
 //   2. check the access against the mapping's perms: ZX_ERR_ACCESS_DENIED;
@@ -31,8 +31,7 @@ struct vm_fault_stats vm_fault_stats;
 static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
-    if (!aslr_initialized())
-        aslr_init(aslr_boot_enabled(), aslr_boot_entropy());
+    ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
     struct vm_aspace *as = kzalloc(sizeof(*as));
     if (!as)
         return ZX_ERR_NO_MEMORY;
@@ -190,7 +189,8 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-static struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    ASSERT_MUTEX_HELD(&as->lock);
     struct vmar *v = as->root;
     while (v) {
         struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
@@ -212,16 +212,20 @@ static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
     (void)vm_mapping_map_present_locked(m, s, e - s, page);
 }
 
-zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
-                            const char **out_reason) {
+zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const char **out_reason) {
+    if (!as || va < USER_ASPACE_BASE || va >= USER_ASPACE_END) {
+        if (out_reason)
+            *out_reason = as ? "outside the user address space" : "no address space";
+        return ZX_ERR_NOT_FOUND;
+    }
     const char *why = "resolved";
     vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
     zx_status_t st;
     mutex_acquire(&as->lock);
-    struct vm_mapping *m = find_mapping_locked(as, va);
-    uint32_t need = (flags & VM_FAULT_WRITE)  ? ZX_VM_PERM_WRITE
-                    : (flags & VM_FAULT_EXEC) ? ZX_VM_PERM_EXECUTE
-                                              : ZX_VM_PERM_READ;
+    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
+    uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
+                    : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
+                                                     : ZX_VM_PERM_READ;
     if (!m) {
         st = ZX_ERR_NOT_FOUND;
         why = "no mapping";

@@ -72,25 +72,21 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-// The page-fault handler (installed as trap_page_fault_hook). For a fault in user mode, or in a
-// user-copy helper on a user address, it finds the mapping of the current thread's address space,
-// checks the access and maps the page; it returns true if the faulting instruction can resume.
-// When it cannot resolve a user-copy fault it records ZX_ERR_NOT_FOUND (no mapping) or
-// ZX_ERR_ACCESS_DENIED (not permitted) with user_copy_set_fault_status and returns false (the
-// copy's fixup then returns that status). An unresolvable user-mode fault prints the address,
-// access and reason on the console and returns false (the process layer then kills the process).
-struct trap_frame;
-bool vm_page_fault(struct trap_frame *tf);
+// What a fault was, in arch-neutral terms (the arch's trap code decodes its hardware report,
+// e.g. arch/x86_64/faults.c). Neither WRITE nor INSTRUCTION: a read.
+#define VM_FAULT_WRITE (1u << 0)        // a write access
+#define VM_FAULT_INSTRUCTION (1u << 1)  // an instruction fetch
+#define VM_FAULT_USER (1u << 2)         // from user mode (else a kernel access to user memory)
+#define VM_FAULT_NOT_PRESENT (1u << 3)  // no translation (else a present one refused the access)
 
-#define VM_FAULT_WRITE (1u << 0)
-#define VM_FAULT_EXEC (1u << 1)
-
-// Resolves a fault at user address `va` of `as` (VM_FAULT_* flags; neither: a read): finds the
-// mapping, checks the access, asks the VMO for the page and maps it. ZX_OK; ZX_ERR_NOT_FOUND (no
-// mapping, or beyond the VMO's end), ZX_ERR_ACCESS_DENIED (not permitted), ZX_ERR_NO_MEMORY.
-// Takes the aspace lock. `out_reason` (may be NULL) gets a word for the console.
-zx_status_t vm_aspace_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
-                            const char **out_reason) MUST_USE;
+// The generic page-fault entry. Resolves a fault at `va` of `as` (NULL: the kernel's address
+// space, which has no user mappings): finds the mapping, checks the access, asks the VMO for the
+// page and maps it. ZX_OK; ZX_ERR_NOT_FOUND (no address space, va outside [USER_ASPACE_BASE,
+// USER_ASPACE_END), no mapping, or beyond the VMO's end), ZX_ERR_ACCESS_DENIED (not permitted by
+// the mapping), ZX_ERR_NO_MEMORY. Takes the aspace lock. `out_reason` (may be NULL) gets a few
+// words for the console.
+zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
+                     const char **out_reason) MUST_USE;
 
 // Fault-around: how many already-present neighbours a fault also maps (0 turns it off).
 extern unsigned vm_fault_around_pages;

@@ -457,6 +457,7 @@ static struct vm_mapping *spares_take(struct spares *s) {
 static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
                                       bool destroy_vmars, struct spares *out) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
+    out->n = 0;
     size_t splits = 0;
     for (struct vmar_tree_node *n = vmar_tree_first_ending_after(&v->children, addr);
          n && n->base < end; n = vmar_tree_next(n)) {
@@ -630,7 +631,7 @@ static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
     if ((a->specific || a->upper) && !(vmar->flags & ZX_VM_CAN_MAP_SPECIFIC))
         return ZX_ERR_ACCESS_DENIED;
     out->replace = false;
-    out->spares.n = 0;
+    out->spares.n = 0;  // nothing to unmap unless an overwrite finds mappings in the way
     zx_status_t st =
         place_locked(vmar, a->specific, a->upper, a->vmar_offset, a->len, a->align, &out->base);
     if (st == ZX_ERR_ALREADY_EXISTS && a->overwrite) {

@@ -160,6 +160,10 @@ bool vm_aspace_check(struct vm_aspace *as);
 struct vm_region *vmar_walk_first(struct vmar *root, size_t *depth);
 struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t *depth);
 
+// The mapping holding user address `va` (descending through nested VMARs), or NULL. Aspace lock
+// held. Defined by vm/aspace.c (the fault path's look-up); the tests' page-table checker uses it.
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va);
+
 // --- Used by vm/aspace.c ---
 
 // The mmu flags (ARCH_MMU_FLAG_*) a page of a mapping with `perms` gets; WRITE only if `writable`.

@@ -7,7 +7,7 @@
 #include "arch/x86_64/percpu.h"
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/timer.h"
-#include "arch/x86_64/tlb.h"
+#include "arch/x86_64/tlb_ipi.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/backtrace.h"
@@ -27,7 +27,7 @@ static const uint8_t ipi_vectors[IPI_COUNT] = {
 static uint64_t ipi_counts[SMP_MAX_CPUS][IPI_COUNT];
 
 static void count(enum ipi ipi) {
-    __atomic_fetch_add(&ipi_counts[percpu_get()->cpu_num][ipi], 1, __ATOMIC_RELEASE);
+    __atomic_fetch_add(&ipi_counts[arch_cpu_num()][ipi], 1, __ATOMIC_RELEASE);
 }
 
 static void reschedule_irq(struct trap_frame *tf) {
@@ -62,7 +62,7 @@ void ipi_send(unsigned cpu, enum ipi ipi) {
 }
 
 void ipi_send_others(enum ipi ipi) {
-    unsigned self = smp_cpu_num(), n = smp_cpus_online();
+    unsigned self = arch_cpu_num(), n = smp_cpus_online();
     for (unsigned cpu = 0; cpu < n; cpu++)
         if (cpu != self)
             ipi_send(cpu, ipi);
@@ -80,7 +80,7 @@ static uint32_t report_lock;   // serialises the reports' lines
 
 // The caller's number, safe before percpu_init has pointed GS at a block (very early panics).
 static unsigned cpu_num_safe(void) {
-    return rdmsr(MSR_GS_BASE) ? percpu_get()->cpu_num : 0;
+    return rdmsr(MSR_GS_BASE) ? arch_cpu_num() : 0;
 }
 
 static void report(const char *what, uint64_t rip) {

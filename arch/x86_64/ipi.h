@@ -9,7 +9,7 @@ struct trap_frame;
 
 enum ipi {
     IPI_RESCHEDULE,  // re-evaluate what runs on the target (for now: only ends its hlt)
-    IPI_TLB,         // the target runs tlb_ipi_handler() (arch/x86_64/tlb.h)
+    IPI_TLB,         // the target runs tlb_ipi_handler() (arch/x86_64/tlb_ipi.h)
     IPI_PING,        // the target only counts it (tests; checking that a CPU still answers)
     IPI_COUNT,
 };

@@ -104,7 +104,7 @@ static void error_irq(struct trap_frame *tf) {
     lapic_write(REG_ESR, 0);  // latch the errors
     uint32_t esr = lapic_read(REG_ESR);
     lapic_eoi();
-    kprintf("lapic: error status %#x on cpu %u\n", esr, percpu_get()->cpu_num);
+    kprintf("lapic: error status %#x on cpu %u\n", esr, arch_cpu_num());
 }
 
 void lapic_init_bsp(void) {

@@ -28,6 +28,13 @@ extern struct percpu percpu_cpus[SMP_MAX_CPUS];
 // The BSP's block, for code written before there were APs; new code uses percpu_get().
 #define percpu0 (percpu_cpus[0])
 
+// The calling CPU's block (kernel mode only: GS_BASE must be the kernel's).
+static inline struct percpu *percpu_get(void) {
+    struct percpu *p;
+    __asm__ volatile("movq %%gs:0, %0" : "=r"(p));
+    return p;
+}
+
 // The calling CPU's number. Callers that must stay on one CPU keep interrupts off (no migration).
 static inline uint32_t arch_cpu_num(void) {
     uint32_t n;
@@ -35,13 +42,6 @@ static inline uint32_t arch_cpu_num(void) {
                      : "=r"(n)
                      : "i"(__builtin_offsetof(struct percpu, cpu_num)));
     return n;
-}
-
-// The calling CPU's block (kernel mode only: GS_BASE must be the kernel's).
-static inline struct percpu *percpu_get(void) {
-    struct percpu *p;
-    __asm__ volatile("movq %%gs:0, %0" : "=r"(p));
-    return p;
 }
 
 // Points GS (and KERNEL_GS_BASE, for swapgs) at CPU `cpu_num`'s block and fills in its number.

@@ -214,6 +214,16 @@ static int range_ends(vaddr_t va, size_t count, vaddr_t ends[2]) {
     return n;
 }
 
+// Walks `p` to `x`; returns the level of the large page that `x` falls inside of (not at its
+// start), or 0 if there is none.
+static int cut_large_page(struct pt_path *p, vaddr_t x) {
+    pte_t *entry = pt_walk(p, x, 0);
+    int level = p->level;
+    if (level == 0 || !pte_present(*entry) || (x & (pte_span(level) - 1)) == 0)
+        return 0;
+    return level;
+}
+
 static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
     struct split s[4];
     int n = 0;
@@ -223,9 +233,8 @@ static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
         vaddr_t x = ends[i];
         struct pt_path p;
         pt_path_init(&p, root);
-        pte_t *entry = pt_walk(&p, x, 0);
-        int level = p.level;
-        if (level == 0 || !pte_present(*entry) || (x & (pte_span(level) - 1)) == 0)
+        int level = cut_large_page(&p, x);
+        if (level == 0)
             continue;
         n = add_split(s, n, level, ROUNDDOWN(x, pte_span(level)));
         if (level == 2 && (x & (PAGE_SIZE_2M - 1)) != 0)
@@ -242,11 +251,7 @@ static void do_splits(pte_t *root, vaddr_t va, size_t count, struct pt_pool *poo
         vaddr_t x = ends[i];
         struct pt_path p;
         pt_path_init(&p, root);
-        for (;;) {
-            pte_t *entry = pt_walk(&p, x, 0);
-            int level = p.level;
-            if (level == 0 || !pte_present(*entry) || (x & (pte_span(level) - 1)) == 0)
-                break;
+        while (cut_large_page(&p, x) != 0) {
             tlb_batch_add(b, x);
             pt_walk_down(&p, x, pt_pool_take(pool));  // splits the large page
         }

@@ -60,10 +60,6 @@ unsigned smp_cpus_found(void) {
     return have_madt ? madt_cpus.count : 1;
 }
 
-unsigned smp_cpu_num(void) {
-    return percpu_get()->cpu_num;
-}
-
 static void find_cpus(void) {
     const char *acpi = cmdline_get(&kernel_cmdline, "acpi");
     if (acpi && !cmdline_get_bool(&kernel_cmdline, "acpi")) {
@@ -273,4 +269,8 @@ bool smp_check(void) {
         }
     }
     return true;
+}
+
+unsigned smp_cpu_num(void) {
+    return arch_cpu_num();
 }

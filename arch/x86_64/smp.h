@@ -28,7 +28,8 @@ void smp_start_aps(void);
 unsigned smp_cpus_online(void);
 // CPUs the MADT listed (1 without ACPI).
 unsigned smp_cpus_found(void);
-// The calling CPU's number (interrupts off or preemption impossible, or the answer may be stale).
+// The calling CPU's number (arch_cpu_num, as a function that host builds can supply too). The
+// caller keeps interrupts off or cannot migrate, or the answer may be stale.
 unsigned smp_cpu_num(void);
 
 // Checks the per-CPU invariants of every online CPU (numbers dense, GS blocks distinct and

@@ -55,7 +55,3 @@ void tlb_batch_finish(struct tlb_batch *b) {
     while ((n = list_remove_head(&b->free_pages)) != NULL)
         pmm_free_page(containerof(n, vm_page_t, node));
 }
-
-void tlb_ipi_handler(void) {
-    tlb_hw_shootdown_answer();
-}

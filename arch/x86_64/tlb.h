@@ -70,8 +70,4 @@ void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page);
 // empty afterwards.
 void tlb_batch_finish(struct tlb_batch *b);
 
-// The TLB IPI's work on the CPU that receives it (interrupts off), before the IPI is counted and
-// acknowledged. Until shootdowns say what to invalidate: everything, global entries too.
-void tlb_ipi_handler(void);
-
 #endif  // ARCH_X86_64_TLB_H

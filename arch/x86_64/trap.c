@@ -4,6 +4,7 @@
 #include "arch/x86_64/trap.h"
 
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/faults.h"
 #include "arch/x86_64/ipi.h"
 #include "arch/x86_64/qemu.h"
 #include "kernel/backtrace.h"
@@ -83,8 +84,9 @@ void trap_report(const struct trap_frame *tf) {
     }
 }
 
-// Hooks other layers install (user faults, page faults). NULL until they exist.
-trap_hook_fn trap_page_fault_hook;
+// Hooks: the page-fault one is the arch's own (faults.c; a test may stand in for it), the user
+// ones the process layer's, NULL until it exists.
+trap_hook_fn trap_page_fault_hook = arch_page_fault;
 trap_hook_fn trap_user_exception_hook;
 void (*trap_user_return_hook)(struct trap_frame *tf);
 

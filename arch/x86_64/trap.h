@@ -57,7 +57,7 @@ void trap_set_irq_handler(unsigned vector, irq_handler_fn fn);
 
 // A hook returns true if it handled the trap (the faulting code may resume).
 typedef bool (*trap_hook_fn)(struct trap_frame *tf);
-// Tried first for every #PF (the VM layer's fault handler).
+// Tried first for every #PF: arch_page_fault (arch/x86_64/faults.h) unless a test stands in.
 extern trap_hook_fn trap_page_fault_hook;
 // Tried for exceptions from user mode the page-fault hook did not handle (kills the process).
 extern trap_hook_fn trap_user_exception_hook;

@@ -8,6 +8,7 @@
 #include "kernel/assert.h"
 #include "kernel/object.h"
 #include "test/host/host_env.h"
+#include "test/model_op.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
@@ -47,15 +48,18 @@ struct model {
     uint32_t seq;  // content generator
     size_t base_vmo_pages, base_free, base_nodes, base_heap, base_zero;
     struct cow_model_stats *stats;
+    const char *cur_op;  // the running operation's name, for failure messages
 };
 
+static struct model model;
 static uint8_t scratch[MAX_BYTES + 2 * PAGE_SIZE];
 static uint8_t scratch2[MAX_BYTES + 2 * PAGE_SIZE];
 
-#define FAIL(...)                                           \
-    do {                                                    \
-        fflush(stdout);                                     \
-        panic("cow_model: " __VA_ARGS__);                   \
+#define FAIL(...)                                                            \
+    do {                                                                     \
+        fflush(stdout);                                                      \
+        fprintf(stderr, "cow_model: in operation %s\n", model.cur_op);      \
+        panic("cow_model: " __VA_ARGS__);                                    \
     } while (0)
 
 static bool more(struct model *m) {
@@ -355,7 +359,7 @@ static void op_child(struct model *m, bool slice, bool injected) {
     }
 }
 
-static void op_close(struct model *m) {
+static void op_close(struct model *m, bool injected) {
     int s = pick(m);
     if (s < 0)
         return;
@@ -402,7 +406,7 @@ static void op_write(struct model *m, bool injected) {
     }
 }
 
-static void op_read(struct model *m) {
+static void op_read(struct model *m, bool injected) {
     int s = pick(m);
     uint64_t off = get16(m) % (MAX_BYTES + 64);
     uint64_t len = get16(m) % (3 * PAGE_SIZE + 1);
@@ -411,7 +415,7 @@ static void op_read(struct model *m) {
     struct slot *sl = &m->slots[s];
     zx_status_t want = off > sl->size || len > sl->size - off ? ZX_ERR_OUT_OF_RANGE : ZX_OK;
     zx_status_t st = vmo_read(sl->v, scratch, off, (size_t)len);
-    expect(m, "read", st, want, false);
+    expect(m, "read", st, want, false);  // a read allocates nothing: no failure to expect
     if (st == ZX_OK && memcmp(scratch, view(m, s) + off, (size_t)len) != 0)
         FAIL("slot %d: read [%#llx, +%#llx) differs", s, (unsigned long long)off,
              (unsigned long long)len);
@@ -522,8 +526,63 @@ static void op_fault(struct model *m, bool injected) {
     check_lookups(m, s);
 }
 
+static void op_snapshot(struct model *m, bool injected) {
+    op_child(m, false, injected);
+}
+
+static void op_slice(struct model *m, bool injected) {
+    op_child(m, true, injected);
+}
+
+static void op_zero(struct model *m, bool injected) {
+    op_range(m, ZX_VMO_OP_ZERO, injected);
+}
+
+static void op_commit(struct model *m, bool injected) {
+    op_range(m, ZX_VMO_OP_COMMIT, injected);
+}
+
+static void op_decommit(struct model *m, bool injected) {
+    op_range(m, ZX_VMO_OP_DECOMMIT, injected);
+}
+
+// Fails the nth allocation (pages, heap or both) of the next operation.
+static void op_inject(struct model *m, bool injected) {
+    uint8_t n = get8(m);
+    size_t k = 1 + n % 24;
+    if (n & 0x40)
+        pmm_fail_after(k);
+    if (n & 0x80 || !(n & 0x40))
+        host_alloc_fail_after(k + (n & 0x40 ? 0 : (n >> 5) % 3));
+}
+
+// The operations: an op byte modulo the weights' sum (16) selects one; see test/model_op.h. Each
+// decodes its operands, applies itself to the real VMOs and to the byte-array model, and checks
+// the status against the model's prediction (`injected`: a failure is armed, so ZX_ERR_NO_MEMORY
+// is also acceptable); check_all runs after every one except those that arm the next.
+struct cow_op {
+    const char *name;
+    unsigned weight;
+    void (*run)(struct model *m, bool injected);
+    bool arms_next;  // sets up a failure for the next operation: nothing to disarm or check yet
+};
+
+static const struct cow_op cow_ops[] = {
+    {"create", 2, op_create, false},
+    {"snapshot", 2, op_snapshot, false},
+    {"slice", 1, op_slice, false},
+    {"write", 2, op_write, false},
+    {"read", 1, op_read, false},
+    {"zero", 1, op_zero, false},
+    {"commit", 1, op_commit, false},
+    {"decommit", 1, op_decommit, false},
+    {"set_size", 1, op_set_size, false},
+    {"close", 1, op_close, false},
+    {"fault", 1, op_fault, false},
+    {"inject", 2, op_inject, true},
+};
+
 void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_model_stats *stats) {
-    static struct model model;
     struct model *m = &model;
     memset(m->slots, 0, sizeof(m->slots));
     for (int i = 0; i < MAX_BUFS; i++)
@@ -536,6 +595,7 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     m->verbose = verbose;
     m->seq = 1;
     m->stats = stats;
+    m->cur_op = "setup";
     m->base_vmo_pages = pmm_count(PAGE_STATE_VMO);
     m->base_free = pmm_count(PAGE_STATE_FREE);
     m->base_zero = pmm_count(PAGE_STATE_ZERO);
@@ -543,62 +603,18 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     m->base_heap = host_alloc_live();
     bool armed = false;
     while (more(m)) {
-        uint8_t op = get8(m);
+        const struct cow_op *op = MODEL_OP_PICK(cow_ops, get8(m));
         bool injected = armed;
         armed = false;
         if (stats) {
             stats->ops++;
             stats->injected += injected;
         }
-        switch (op % 16) {
-        case 0:
-        case 1:
-            op_create(m, injected);
-            break;
-        case 2:
-        case 3:
-            op_child(m, false, injected);
-            break;
-        case 4:
-            op_child(m, true, injected);
-            break;
-        case 5:
-        case 6:
-            op_write(m, injected);
-            break;
-        case 7:
-            op_read(m);
-            break;
-        case 8:
-            op_range(m, ZX_VMO_OP_ZERO, injected);
-            break;
-        case 9:
-            op_range(m, ZX_VMO_OP_COMMIT, injected);
-            break;
-        case 10:
-            op_range(m, ZX_VMO_OP_DECOMMIT, injected);
-            break;
-        case 11:
-            op_set_size(m, injected);
-            break;
-        case 12:
-            op_close(m);
-            break;
-        case 13:
-            op_fault(m, injected);
-            break;
-        case 14:
-        case 15: {
-            // Fail the nth allocation (pages, heap or both) of the next operation.
-            uint8_t n = get8(m);
-            size_t k = 1 + n % 24;
-            if (n & 0x40)
-                pmm_fail_after(k);
-            if (n & 0x80 || !(n & 0x40))
-                host_alloc_fail_after(k + (n & 0x40 ? 0 : (n >> 5) % 3));
-            armed = true;
+        m->cur_op = op->name;
+        op->run(m, injected);
+        if (op->arms_next) {
+            armed = true;  // the next operation runs with the failure armed, then disarms it
             continue;
-        }
         }
         if (injected) {
             pmm_fail_disarm();
@@ -606,6 +622,7 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
         }
         check_all(m);
     }
+    m->cur_op = "teardown";
     pmm_fail_disarm();
     host_alloc_fail_disarm();
     for (int s = 0; s < MAX_VMOS; s++) {

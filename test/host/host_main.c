@@ -8,7 +8,6 @@
 #include <unistd.h>
 
 #include "kernel/ktest.h"
-#include "kernel/ktest_priv.h"
 
 static int run_one(const struct ktest *t) {
     fflush(stdout);
@@ -18,7 +17,7 @@ static int run_one(const struct ktest *t) {
         return 1;
     }
     if (pid == 0) {
-        ktest_reset_failure();
+        expect_reset();
         t->fn();
         fflush(stdout);
         _exit(ktest_failed() ? 1 : 0);

@@ -1,14 +1,9 @@
 // What the mapping layer needs on the host besides simulated RAM and kernel objects
-// (test/host/host_objects.c): the boot-time ASLR inputs. The VMO layer itself is the real one
-// (vm/vmo.c, vm/cow_pages.c).
+// (test/host/host_objects.c): ASLR set up once before any test runs, as kmain does at boot; on,
+// with a fixed seed, so runs repeat. The VMO layer itself is the real one (vm/vmo.c,
+// vm/cow_pages.c).
 #include "vm/aslr.h"
 
-// --- ASLR inputs: on, with a fixed seed (runs repeat) ---
-
-bool aslr_boot_enabled(void) {
-    return true;
-}
-
-uint64_t aslr_boot_entropy(void) {
-    return 0x6a09e667f3bcc908ull;
+__attribute__((constructor)) static void host_aslr_init(void) {
+    aslr_init(true, 0x6a09e667f3bcc908ull);
 }

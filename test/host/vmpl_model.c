@@ -14,6 +14,7 @@
 
 #include "kernel/assert.h"
 #include "test/host/host_env.h"
+#include "test/model_op.h"
 #include "vm/page_list.h"
 
 #define P ((uint64_t)PAGE_SIZE)
@@ -39,10 +40,11 @@ static const uint8_t *in_data;
 static size_t in_size, in_pos;
 static bool verbose;
 static struct vmpl_model_stats *stats;
+static const char *cur_op = "setup";  // the running operation's name, for failure messages
 
 #define FAIL(...)                                                            \
     do {                                                                     \
-        fprintf(stderr, "vmpl_model: op %zu: ", stats->ops);                 \
+        fprintf(stderr, "vmpl_model: op %zu (%s): ", stats->ops, cur_op);    \
         fprintf(stderr, __VA_ARGS__);                                        \
         fprintf(stderr, "\n");                                               \
         panic("vmpl_model: the page list disagrees with the model");         \
@@ -834,10 +836,62 @@ static void op_query(void) {
     CHECK(vmpl_has_no_page_or_ref(&L->pl) == none, "has_no_page_or_ref");
 }
 
+static void op_clear_only(void) {
+    op_clear(false);
+}
+
+static void op_clear_then_zero(void) {
+    op_clear(true);
+}
+
+static void op_walk_slots(void) {
+    op_walk(false);
+}
+
+static void op_walk_and_gaps(void) {
+    op_walk(true);
+}
+
+// One byte more picks between emptying a list (1 in 8) and the two queries.
+static void op_remove_all_or_query(void) {
+    if ((u8() & 7) == 0)
+        op_remove_all();
+    else
+        op_query();
+}
+
+// The operations: an op byte modulo the weights' sum (20) selects one; see test/model_op.h. Each
+// decodes its operands from the input, applies itself to a list and to its model, and checks what
+// it can see; check_all runs after every one.
+struct vmpl_op {
+    const char *name;
+    unsigned weight;
+    void (*run)(void);
+};
+
+static const struct vmpl_op vmpl_ops[] = {
+    {"set", 4, op_set},
+    {"remove", 1, op_remove},
+    {"clear", 1, op_clear_only},
+    {"clear+zero", 2, op_clear_then_zero},
+    {"add_interval_if_empty", 1, op_add_interval_if_empty},
+    {"clip", 1, op_clip},
+    {"populate", 1, op_populate},
+    {"remove_range", 1, op_remove_range},
+    {"walk", 1, op_walk_slots},
+    {"walk_and_gap", 1, op_walk_and_gaps},
+    {"runs", 1, op_runs},
+    {"merge", 2, op_merge},
+    {"take", 1, op_take},
+    {"remove_all/query", 1, op_remove_all_or_query},
+    {"skew", 1, op_skew},
+};
+
 void vmpl_model_run(const uint8_t *data, size_t size, bool verbose_flag,
                     struct vmpl_model_stats *out) {
     static struct vmpl_model_stats local;
     stats = out ? out : &local;
+    cur_op = "setup";
     *stats = (struct vmpl_model_stats){0};
     in_data = data;
     in_size = size;
@@ -853,65 +907,13 @@ void vmpl_model_run(const uint8_t *data, size_t size, bool verbose_flag,
         vmpl_set_skew(&lists[l].pl, 0, (u8() % 16) * P);
     }
     while (in_pos < in_size) {
-        unsigned op = u8();
+        const struct vmpl_op *op = MODEL_OP_PICK(vmpl_ops, u8());
         stats->ops++;
-        switch (op % 20) {
-        case 0:
-        case 1:
-        case 2:
-        case 3:
-            op_set();
-            break;
-        case 4:
-            op_remove();
-            break;
-        case 5:
-            op_clear(false);
-            break;
-        case 6:
-        case 7:
-            op_clear(true);
-            break;
-        case 8:
-            op_add_interval_if_empty();
-            break;
-        case 9:
-            op_clip();
-            break;
-        case 10:
-            op_populate();
-            break;
-        case 11:
-            op_remove_range();
-            break;
-        case 12:
-            op_walk(false);
-            break;
-        case 13:
-            op_walk(true);
-            break;
-        case 14:
-            op_runs();
-            break;
-        case 15:
-        case 16:
-            op_merge();
-            break;
-        case 17:
-            op_take();
-            break;
-        case 18:
-            if ((u8() & 7) == 0)
-                op_remove_all();
-            else
-                op_query();
-            break;
-        default:
-            op_skew();
-            break;
-        }
+        cur_op = op->name;
+        op->run();
         check_all();
     }
+    cur_op = "teardown";
     for (int l = 0; l < 2; l++) {
         vmpl_remove_all(&lists[l].pl, release_cb, NULL);
         vmpl_destroy(&lists[l].pl);

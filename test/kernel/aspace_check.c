@@ -7,19 +7,6 @@
 #include "vm/pmm.h"
 #include "vm/vmo.h"
 
-struct vm_mapping *aspace_check_find_mapping(struct vm_aspace *as, vaddr_t va) {
-    struct vmar *v = as->root;
-    while (v) {
-        struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
-        if (!r)
-            return NULL;
-        if (r->kind == VM_REGION_MAPPING)
-            return vm_region_mapping(r);
-        v = vm_region_vmar(r);
-    }
-    return NULL;
-}
-
 struct one_page {
     bool found;
     paddr_t pa;
@@ -62,7 +49,7 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
             ok = bad(va, pa, "large page in a user address space");
             break;
         }
-        struct vm_mapping *m = aspace_check_find_mapping(as, va);
+        struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
         if (!m) {
             ok = bad(va, pa, "PTE outside every mapping");
             break;
@@ -103,4 +90,15 @@ bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present) {
     if (out_present)
         *out_present = present;
     return ok;
+}
+
+bool aspace_check_pte(struct vm_aspace *as, vaddr_t va, paddr_t *out_pa, uint32_t *out_flags) {
+    paddr_t pa = 0;
+    uint32_t flags = 0;
+    bool present = arch_aspace_query(&as->arch, va, &pa, &flags) == ZX_OK;
+    if (out_pa)
+        *out_pa = pa;
+    if (out_flags)
+        *out_flags = flags;
+    return present;
 }

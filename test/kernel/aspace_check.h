@@ -14,7 +14,8 @@
 // be NULL) gets the number of present PTEs.
 bool aspace_check_pagetable(struct vm_aspace *as, size_t *out_present);
 
-// The mapping holding `va`, or NULL (aspace lock held).
-struct vm_mapping *aspace_check_find_mapping(struct vm_aspace *as, vaddr_t va);
+// The PTE at `va` as arch_aspace_query sees it: true and its pa and ARCH_MMU_FLAG_* flags (either
+// out-parameter may be NULL) if present; false if not. Page-table lock not taken (tests only).
+bool aspace_check_pte(struct vm_aspace *as, vaddr_t va, paddr_t *out_pa, uint32_t *out_flags);
 
 #endif  // TEST_KERNEL_ASPACE_CHECK_H

@@ -5,13 +5,9 @@
 //                     beside a page-by-page walk of 64 MiB of the same tree, projected to 128 TiB;
 //   pt_protect_64m    ns per page to change the permissions of 64 MiB (16 Ki pages).
 // Pure: also built natively as bench-host-pagetable (over simulated RAM).
-#include "arch/x86_64/arch_aspace.h"
-#include "arch/x86_64/pt.h"
-#include "arch/x86_64/vmiter.h"
-#include "kernel/assert.h"
 #include "kernel/kbench.h"
 #include "kernel/printf.h"
-#include "vm/pmm.h"
+#include "test/kernel/pt_test_util.h"
 
 #define R ARCH_MMU_FLAG_READ
 #define W ARCH_MMU_FLAG_WRITE
@@ -20,18 +16,8 @@
 #define BENCH_RUNS 3
 
 static bool bench_setup(struct arch_aspace *as) {
-    if (!arch_kernel_aspace.root && arch_aspace_init_kernel() != ZX_OK)
-        return false;
+    pt_test_need_kernel_aspace();
     return arch_aspace_create(as) == ZX_OK;
-}
-
-static uint64_t bench_rand(uint64_t *state) {
-    uint64_t x = *state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    *state = x;
-    return x * 0x2545f4914f6cdd1dull;
 }
 
 #define MAP_PAGES (1u << 20)
@@ -94,7 +80,7 @@ KBENCH(pt_next_sparse) {
     uint64_t seed = 0xfeed;
     size_t mapped = 0;
     while (mapped < SPARSE_MAPPINGS) {
-        vaddr_t va = (bench_rand(&seed) % (SPARSE_SPAN / PAGE_SIZE)) * PAGE_SIZE;
+        vaddr_t va = (pt_test_rand(&seed) % (SPARSE_SPAN / PAGE_SIZE)) * PAGE_SIZE;
         zx_status_t st = arch_aspace_map_contiguous(&as, va, 0x1000, 1, R | U);
         if (st == ZX_ERR_NO_MEMORY)
             break;

@@ -284,7 +284,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
         } else {
             failures++;
             if (!EXPECT_STATUS(st, ZX_ERR_NO_MEMORY))
-                ktest_check(false, __FILE__, __LINE__, sc->name);
+                EXPECT_FAILF("in scenario %s", sc->name);
             for (int i = 0; i < NV; i++) {
                 EXPECT_EQ(after.size[i], before.size[i]);
                 if (after.size[i] == UINT64_MAX || after.size[i] != before.size[i])
@@ -296,7 +296,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
                                memcmp(after.bytes + at, golden.bytes + at, PAGE_SIZE) == 0;
                     if (!old && !new) {
                         EXPECT_TRUE(old || new);
-                        ktest_check(false, __FILE__, __LINE__, sc->name);
+                        EXPECT_FAILF("in scenario %s", sc->name);
                         break;
                     }
                 }
@@ -307,7 +307,7 @@ static size_t run_scenario(const struct scenario *sc, enum inject what) {
         EXPECT_EQ(pmm_count(PAGE_STATE_FREE), base_free);
         EXPECT_EQ(vmpl_nodes_live(), base_nodes);
         if (ktest_failed()) {
-            ktest_check(false, __FILE__, __LINE__, sc->name);
+            EXPECT_FAILF("in scenario %s", sc->name);
             break;
         }
         if (done)

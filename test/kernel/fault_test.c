@@ -48,17 +48,6 @@ static void env_end(struct env *e) {
     EXPECT_EQ(pmm_count(PAGE_STATE_PAGE_TABLE), e->pt_pages);
 }
 
-static bool pte(struct vm_aspace *as, vaddr_t va, paddr_t *pa, uint32_t *flags) {
-    paddr_t p = 0;
-    uint32_t f = 0;
-    bool present = arch_aspace_query(&as->arch, va, &p, &f) == ZX_OK;
-    if (pa)
-        *pa = p;
-    if (flags)
-        *flags = f;
-    return present;
-}
-
 static struct vmo *new_vmo(uint64_t size) {
     struct vmo *v = NULL;
     ASSERT(vmo_create(size, 0, &v) == ZX_OK);
@@ -74,8 +63,6 @@ KTEST(fault, user_copy_faults_pages_in) {
     vaddr_t a, ro;
     REQUIRE_OK(vmar_map(e.root, R | W, 0, vmo, 0, 8 * PG, RWX, &a));
     REQUIRE_OK(vmar_map(e.root, R, 0, vmo, 0, 8 * PG, RWX, &ro));
-    trap_hook_fn old = trap_page_fault_hook;
-    trap_page_fault_hook = vm_page_fault;
     vm_aspace_activate(e.as);
     // A copy across three pages faults each in (write faults: fresh zeroed pages).
     static char buf[3 * 4096];
@@ -109,7 +96,6 @@ KTEST(fault, user_copy_faults_pages_in) {
     REQUIRE_OK(vmar_map(e.root, 0, 0, vmo, 0, PG, RWX, &none));
     EXPECT_STATUS(copy_from_user(&z, none, 8), ZX_ERR_ACCESS_DENIED);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
-    trap_page_fault_hook = old;
     kobject_release(vmo_object(vmo));
     env_end(&e);
 }
@@ -134,7 +120,7 @@ KTEST(fault, user_zero_fill_write) {
     EXPECT_EQ(v, 0x1122334455667788);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), before + 1);  // the write; the read used the zero page
     uint32_t f;
-    REQUIRE_TRUE(pte(e.as, a + 2 * PG, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(e.as, a + 2 * PG, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
     kobject_release(vmo_object(vmo));
@@ -158,7 +144,7 @@ KTEST(fault, user_zero_page_read_then_write) {
     EXPECT_EQ(vm_fault_stats.faults - faults0, 3);
     paddr_t pa;
     uint32_t f;
-    REQUIRE_TRUE(pte(e.as, a, &pa, &f));
+    REQUIRE_TRUE(aspace_check_pte(e.as, a, &pa, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_EQ(pmm_page_from_paddr(pa)->state, PAGE_STATE_VMO);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
@@ -180,12 +166,12 @@ KTEST(fault, user_copy_on_write_after_clone) {
     REQUIRE_OK(user_run(e.as, e.code_va + USER_RW, &in, &out));
     EXPECT_EQ(out.vector, 6);
     uint32_t f;
-    REQUIRE_TRUE(pte(e.as, pa_va, NULL, &f));
+    REQUIRE_TRUE(aspace_check_pte(e.as, pa_va, NULL, &f));
     EXPECT_TRUE(f & ARCH_MMU_FLAG_WRITE);
     // ...and a snapshot takes write permission away from it.
     struct vmo *child = NULL;
     REQUIRE_OK(vmo_create_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, 2 * PG, &child));
-    if (pte(e.as, pa_va, NULL, &f))
+    if (aspace_check_pte(e.as, pa_va, NULL, &f))
         EXPECT_FALSE(f & ARCH_MMU_FLAG_WRITE);
     EXPECT_TRUE(aspace_check_pagetable(e.as, NULL));
     vaddr_t ch_va;

@@ -1,7 +1,6 @@
 // The test framework checks itself: a failed expectation must be reported as a failure, or every
 // other test proves nothing. Pure: runs at boot and on the host.
 #include "kernel/ktest.h"
-#include "kernel/ktest_priv.h"
 #include "kernel/string.h"
 #include "kernel/types.h"
 
@@ -14,7 +13,7 @@ static bool probe_marked;
         bool ok_ = (check);                                                 \
         probe_marked = ktest_failed() && !was_failed_;                      \
         if (!was_failed_)                                                   \
-            ktest_reset_failure();                                          \
+            expect_reset();                                          \
         ok_;                                                                \
     })
 

@@ -119,24 +119,8 @@ static bool in_section(vaddr_t va, const char *start, const char *end) {
     return va >= (vaddr_t)start && va < (vaddr_t)end;
 }
 
-// Calls fn(start, end) for every maximal run of physical memory the physmap must map.
-static void for_each_ram_run(void (*fn)(paddr_t start, paddr_t end)) {
-    const struct phys_ranges *pr = &physical_ranges;
-    for (size_t i = 0; i < pr->count;) {
-        if (!arch_mmu_physmap_maps(pr->r[i].kind)) {
-            i++;
-            continue;
-        }
-        paddr_t start = pr->r[i].start, end = pr->r[i].end;
-        while (i + 1 < pr->count && arch_mmu_physmap_maps(pr->r[i + 1].kind) &&
-               pr->r[i + 1].start == end)
-            end = pr->r[++i].end;
-        i++;
-        fn(ROUNDUP(start, (paddr_t)PAGE_SIZE), ROUNDDOWN(end, (paddr_t)PAGE_SIZE));
-    }
-}
-
-// Every page of the run is in the physmap at its place, with pages as large as fit.
+// Every page of the run is in the physmap at its place, with the page size the physmap promises
+// (the largest that fits).
 static void check_ram_run(paddr_t start, paddr_t end) {
     struct vmiter it;
     vmiter_init(&it, arch_kernel_aspace.root, PHYSMAP_BASE + start);
@@ -146,12 +130,7 @@ static void check_ram_run(paddr_t start, paddr_t end) {
             kprintf("    physical %#llx is not in the physmap\n", (unsigned long long)pa);
             return;
         }
-        uint64_t fits = 0;  // the largest page that fits at pa
-        if (IS_ALIGNED(pa, PAGE_SIZE_1G) && end - pa >= PAGE_SIZE_1G && arch_mmu_features.page_1g)
-            fits = PAGE_SIZE_1G;
-        else if (IS_ALIGNED(pa, PAGE_SIZE_2M) && end - pa >= PAGE_SIZE_2M)
-            fits = PAGE_SIZE_2M;
-        if (fits && !EXPECT_EQ(vmiter_range_size(&it), fits))
+        if (!EXPECT_EQ(vmiter_range_size(&it), arch_mmu_physmap_page_size(pa, end)))
             return;
         pa = vmiter_last_va(&it) - PHYSMAP_BASE + 1;
     }
@@ -212,10 +191,27 @@ KTEST(mmu, kernel_mappings_are_sound) {
     EXPECT_EQ(data, (size_t)(kernel_end - kernel_data_start) / PAGE_SIZE);
     EXPECT_EQ(physmap, arch_mmu_physmap_info.pages_4k + arch_mmu_physmap_info.pages_2m * 512 +
                            arch_mmu_physmap_info.pages_1g * 512 * 512);
-    for_each_ram_run(check_ram_run);
+    size_t cursor = 0, run_pages = 0;
+    paddr_t start, end;
+    while (arch_mmu_physmap_next_run(&cursor, &start, &end) && !ktest_failed()) {
+        check_ram_run(start, end);
+        run_pages += (size_t)((end - start) / PAGE_SIZE);
+    }
+    EXPECT_EQ(run_pages, physmap);  // the runs are exactly what the walk found
     // Nothing between the kernel's window and its image (the boot code's physical home).
     vmiter_find(&it, KERNEL_VMA);
     EXPECT_FALSE(vmiter_present(&it));
+}
+
+KTEST(mmu, physmap_page_size_is_the_largest_that_fits) {
+    const uint64_t G = PAGE_SIZE_1G, M = PAGE_SIZE_2M;
+    REQUIRE_TRUE(arch_mmu_features.page_1g);
+    EXPECT_EQ(arch_mmu_physmap_page_size(0, 4 * G), G);
+    EXPECT_EQ(arch_mmu_physmap_page_size(G, 2 * G), G);
+    EXPECT_EQ(arch_mmu_physmap_page_size(G, 2 * G - PAGE_SIZE), M);  // a 1 GiB page does not fit
+    EXPECT_EQ(arch_mmu_physmap_page_size(M, 4 * G), M);              // aligned to 2 MiB only
+    EXPECT_EQ(arch_mmu_physmap_page_size(3 * M, 4 * M - PAGE_SIZE), PAGE_SIZE);
+    EXPECT_EQ(arch_mmu_physmap_page_size(M + PAGE_SIZE, 4 * G), PAGE_SIZE);
 }
 
 KTEST(mmu, protection_features_are_on) {

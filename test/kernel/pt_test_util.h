@@ -1,6 +1,7 @@
-// Helpers shared by the page-table tests (pure: they run at boot and on the host over simulated
-// RAM): fresh trees, teardown with ptiter, a digest of a tree's mappings for "nothing changed"
-// checks, and a small PRNG.
+// Helpers shared by the page-table tests and benchmarks (pure: they run at boot and on the host
+// over simulated RAM): fresh trees and their teardown (ptiter_free_tables), a digest of a tree's
+// mappings for "nothing changed" checks, out of memory injected at every allocation of an
+// operation, and a small PRNG. They call the layer's own functions and re-implement none.
 #ifndef TEST_KERNEL_PT_TEST_UTIL_H
 #define TEST_KERNEL_PT_TEST_UTIL_H
 
@@ -9,6 +10,7 @@
 #include "arch/x86_64/ptiter.h"
 #include "arch/x86_64/vmiter.h"
 #include "kernel/assert.h"
+#include "kernel/ktest.h"
 #include "vm/pmm.h"
 
 // A fresh, empty tree (a bare PML4). Panics if the pmm is empty.
@@ -18,11 +20,9 @@ static inline pte_t *pt_test_tree(void) {
     return root;
 }
 
-// Frees every table of `root` (both halves) and the root: ptiter's post-order at work.
+// Frees every table of `root` (both halves) and the root.
 static inline void pt_test_free_tree(pte_t *root) {
-    struct ptiter pi;
-    for (ptiter_init(&pi, root); !ptiter_done(&pi); ptiter_next(&pi))
-        ptiter_free_ptp(&pi);
+    ptiter_free_tables(root, false);
     pt_table_free(root);
 }
 
@@ -37,12 +37,15 @@ static inline uint64_t pt_test_mix(uint64_t h, uint64_t v) {
     return h * 0xff51afd7ed558ccdull;
 }
 
-// A digest of every mapping in [from, 2^64) of `root` (address, physical address, permissions,
-// page size) and of the number of table pages: equal digests mean nothing visible changed.
-static inline uint64_t pt_test_digest_from(pte_t *root, vaddr_t from) {
-    uint64_t h = pt_count_tables(root, false);
+// A digest of every mapping of `root` (address, physical address, permissions, page size) and of
+// the number of table pages, in the lower half only if `lower_only` (a user address space: the
+// upper half is the kernel's, shared): equal digests mean nothing visible changed.
+static inline uint64_t pt_test_digest(pte_t *root, bool lower_only) {
+    uint64_t h = pt_count_tables(root, lower_only);
     struct vmiter it;
-    for (vmiter_init(&it, root, from); !vmiter_done(&it); vmiter_next(&it)) {
+    for (vmiter_init(&it, root, 0); !vmiter_done(&it); vmiter_next(&it)) {
+        if (lower_only && vmiter_va(&it) >= VA_LOW_END)
+            break;
         if (!vmiter_present(&it))
             continue;
         h = pt_test_mix(h, vmiter_va(&it));
@@ -53,8 +56,28 @@ static inline uint64_t pt_test_digest_from(pte_t *root, vaddr_t from) {
     return h;
 }
 
-static inline uint64_t pt_test_digest(pte_t *root) {
-    return pt_test_digest_from(root, 0);
+// Runs op(arg), which changes the tree `root`, with the n-th page allocation failing, for n = 1, 2,
+// ... until it succeeds. Each failure must be ZX_ERR_NO_MEMORY and leave the tree (its digest, as
+// pt_test_digest with `lower_only`), pt_check and the free page count exactly as they were.
+// Returns the number of failures seen, or -1 (with the test failed) if a check failed.
+static inline int pt_test_fail_every_allocation(pte_t *root, bool lower_only,
+                                                zx_status_t (*op)(void *arg), void *arg) {
+    for (int n = 1; n < 64; n++) {
+        size_t free0 = pmm_count(PAGE_STATE_FREE);
+        uint64_t digest0 = pt_test_digest(root, lower_only);
+        pmm_fail_after((size_t)n);
+        zx_status_t st = op(arg);
+        pmm_fail_disarm();
+        if (st == ZX_OK)
+            return n - 1;
+        EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
+        EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+        EXPECT_EQ(pt_test_digest(root, lower_only), digest0);
+        EXPECT_TRUE(pt_check(root));
+        if (ktest_failed())
+            return -1;
+    }
+    return -1;
 }
 
 // xorshift64*: deterministic pseudo-random numbers.

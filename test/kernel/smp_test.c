@@ -18,7 +18,7 @@ KTEST(smp, every_listed_cpu_is_online_and_consistent) {
 
 KTEST(smp, gs_reaches_this_cpus_block) {
     struct percpu *p = percpu_get();
-    EXPECT_EQ(p, &percpu_cpus[smp_cpu_num()]);
+    EXPECT_EQ(p, &percpu_cpus[arch_cpu_num()]);
     EXPECT_EQ(p->self, p);
     EXPECT_EQ(p->current, thread_current());
 }
@@ -50,7 +50,7 @@ KTEST(smp, ping_reaches_every_cpu_including_this_one) {
 }
 
 KTEST(smp, tlb_and_reschedule_reach_every_other_cpu) {
-    unsigned n = smp_cpus_online(), self = smp_cpu_num();
+    unsigned n = smp_cpus_online(), self = arch_cpu_num();
     static const enum ipi kinds[] = {IPI_TLB, IPI_RESCHEDULE};
     for (size_t k = 0; k < countof(kinds); k++) {
         uint64_t before[SMP_MAX_CPUS];

@@ -79,8 +79,7 @@ zx_status_t user_run(struct vm_aspace *as, vaddr_t entry, const struct user_regs
     struct thread *t = thread_create("user_run", run_thread, &r);
     if (!t)
         return ZX_ERR_NO_MEMORY;
-    trap_hook_fn old_pf = trap_page_fault_hook, old_ex = trap_user_exception_hook;
-    trap_page_fault_hook = vm_page_fault;
+    trap_hook_fn old_ex = trap_user_exception_hook;
     trap_user_exception_hook = run_exception;
     current_run = &r;
     thread_start(t);
@@ -89,7 +88,6 @@ zx_status_t user_run(struct vm_aspace *as, vaddr_t entry, const struct user_regs
     ASSERT(st == ZX_OK);
     thread_release(t);
     current_run = NULL;
-    trap_page_fault_hook = old_pf;
     trap_user_exception_hook = old_ex;
     vm_aspace_activate(NULL);
     return ZX_OK;

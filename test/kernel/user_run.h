@@ -5,7 +5,7 @@
 // address spaces under it) and enters user mode at `entry` with the given registers. The run ends at
 // the first exception the VM does not resolve: `ud2` is the normal end (vector 6); an unresolvable
 // page fault ends it with vector 14 and CR2. The faults the VM resolves are invisible, as for a
-// process. vm_page_fault is the page-fault hook for the duration.
+// process (the #PF handler is arch_page_fault, as always).
 #ifndef TEST_KERNEL_USER_RUN_H
 #define TEST_KERNEL_USER_RUN_H
 

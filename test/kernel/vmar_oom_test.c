@@ -57,10 +57,10 @@ static void setup(struct env *e) {
     vaddr_t a;
     ASSERT(vmar_map(e->root, R | W | SPEC, A, e->v[0], 0, 16 * P, RWX, &a) == ZX_OK);
     for (uint64_t i = 0; i < 16; i++)
-        ASSERT(vm_aspace_fault(e->as, a + i * P, i % 3 ? VM_FAULT_WRITE : 0, NULL) == ZX_OK);
+        ASSERT(vm_fault(e->as, a + i * P, i % 3 ? VM_FAULT_WRITE : 0, NULL) == ZX_OK);
     ASSERT(vmar_map(e->sub, R | W | SPEC, 0, e->v[1], 0, 8 * P, RWX, &a) == ZX_OK);
     for (uint64_t i = 0; i < 8; i++)
-        ASSERT(vm_aspace_fault(e->as, a + i * P, 0, NULL) == ZX_OK);
+        ASSERT(vm_fault(e->as, a + i * P, 0, NULL) == ZX_OK);
 }
 
 static void teardown(struct env *e) {

@@ -5,6 +5,7 @@
 #include "kernel/ktest.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "test/model_op.h"
 #include "vm/aslr.h"
 #include "vm/vmar_tree.h"
 
@@ -170,91 +171,138 @@ static uint64_t rand_range(struct aslr_prng *p, uint64_t lo, uint64_t hi) {
     return lo + aslr_prng_below(p, hi - lo);
 }
 
-KTEST(vmar_tree, random_against_model) {
+// --- Random operations against the model: a table of operations (test/model_op.h) ---
+
+// The run's state, shared by the operations.
+static struct {
     struct aslr_prng p;
-    aslr_prng_seed(&p, 0x5eed);
     struct vmar_tree t;
+    bool used[MODEL_NODES];  // nodes[i] is in the tree
+    size_t found, not_found;
+} run;
+
+static bool tree_not_full(void) {
+    return model.n < MODEL_NODES;
+}
+
+static bool tree_not_empty(void) {
+    return model.n > 0;
+}
+
+// Allocates a spot with a random size, alignment, start and limit; compares with the model.
+static void op_find_spot_insert(void) {
+    struct aslr_prng *p = &run.p;
+    uint64_t size = (1 + aslr_prng_below(p, aslr_prng_below(p, 4) == 0 ? 512 : 16)) * PG;
+    uint64_t align = PG << aslr_prng_below(p, 8);
+    uint64_t from = aslr_prng_below(p, 3) ? model.lo : rand_range(p, model.lo, model.hi);
+    uint64_t limit =
+        aslr_prng_below(p, 3) ? UINT64_MAX : rand_range(p, model.lo, model.hi + PG);
+    uint64_t got = 0, want = 0;
+    bool g = vmar_tree_find_spot(&run.t, size, align, from, limit, &got);
+    bool w = model_find_spot(&model, size, align, from, limit, &want);
+    REQUIRE_EQ(g, w);
+    if (!g) {
+        run.not_found++;
+        return;
+    }
+    REQUIRE_EQ(got, want);
+    run.found++;
+    size_t slot = 0;
+    while (run.used[slot])
+        slot++;
+    run.used[slot] = true;
+    nodes[slot] = (struct vmar_tree_node){.base = got, .size = size};
+    vmar_tree_insert(&run.t, &nodes[slot]);
+    model_insert(&model, got, size, &nodes[slot]);
+}
+
+static void op_remove(void) {
+    size_t i = aslr_prng_below(&run.p, model.n);
+    struct vmar_tree_node *nd = model.iv[i].node;
+    vmar_tree_remove(&run.t, nd);
+    run.used[nd - nodes] = false;
+    model_remove(&model, i);
+}
+
+// Resize: trim either end, or grow into the free space around it.
+static void op_resize(void) {
+    size_t i = aslr_prng_below(&run.p, model.n);
+    struct model_iv *iv = &model.iv[i];
+    uint64_t lo = i > 0 ? model.iv[i - 1].end : model.lo;
+    uint64_t hi = i + 1 < model.n ? model.iv[i + 1].base : model.hi;
+    uint64_t nb = rand_range(&run.p, lo / PG, iv->end / PG) * PG;
+    uint64_t ne = rand_range(&run.p, nb / PG + 1, hi / PG + 1) * PG;
+    vmar_tree_update(&run.t, iv->node, nb, ne - nb);
+    iv->base = nb;
+    iv->end = ne;
+}
+
+// Lookups at random addresses: find, first_ending_after, range_free.
+static void op_lookups(void) {
+    for (int k = 0; k < 8; k++) {
+        uint64_t a = rand_range(&run.p, model.lo - PG, model.hi + PG);
+        struct vmar_tree_node *want = NULL, *after = NULL;
+        for (size_t i = 0; i < model.n; i++) {
+            if (a >= model.iv[i].base && a < model.iv[i].end)
+                want = model.iv[i].node;
+            if (!after && model.iv[i].end > a)
+                after = model.iv[i].node;
+        }
+        REQUIRE_TRUE(vmar_tree_find(&run.t, a) == want);
+        REQUIRE_TRUE(vmar_tree_first_ending_after(&run.t, a) == after);
+        uint64_t len = (1 + aslr_prng_below(&run.p, 64)) * PG;
+        a = ROUNDDOWN(a, PG);
+        bool free = a >= model.lo && a + len <= model.hi;
+        for (size_t i = 0; free && i < model.n; i++)
+            free = model.iv[i].end <= a || model.iv[i].base >= a + len;
+        REQUIRE_EQ(vmar_tree_range_free(&run.t, a, len), free);
+    }
+}
+
+// aslr_prng_below(10) picks an entry; when it cannot apply (`applies` false), the first later one
+// that can runs instead (the last always can). vmar_tree_check and model_matches run after each.
+struct tree_op {
+    const char *name;
+    unsigned weight;
+    bool (*applies)(void);  // NULL: always
+    void (*run)(void);
+};
+
+static const struct tree_op tree_ops[] = {
+    {"find_spot+insert", 4, tree_not_full, op_find_spot_insert},
+    {"remove", 3, tree_not_empty, op_remove},
+    {"resize", 2, tree_not_empty, op_resize},
+    {"lookups", 1, NULL, op_lookups},
+};
+
+KTEST(vmar_tree, random_against_model) {
+    aslr_prng_seed(&run.p, 0x5eed);
     // A small window so that the tree fills up and exact fits and failures happen.
     model.lo = 0x1000000;
     model.hi = model.lo + 4096 * PG;
     model.n = 0;
-    vmar_tree_init(&t, model.lo, model.hi);
-    bool used[MODEL_NODES] = {0};
-    size_t found = 0, not_found = 0;
+    vmar_tree_init(&run.t, model.lo, model.hi);
+    memset(run.used, 0, sizeof(run.used));
+    run.found = run.not_found = 0;
     for (int step = 0; step < MODEL_STEPS; step++) {
-        uint32_t op = (uint32_t)aslr_prng_below(&p, 10);
-        if (op < 4 && model.n < MODEL_NODES) {
-            // Allocate a spot with a random size, alignment, start and limit; compare.
-            uint64_t size = (1 + aslr_prng_below(&p, aslr_prng_below(&p, 4) == 0 ? 512 : 16)) * PG;
-            uint64_t align = PG << aslr_prng_below(&p, 8);
-            uint64_t from = aslr_prng_below(&p, 3) ? model.lo : rand_range(&p, model.lo, model.hi);
-            uint64_t limit = aslr_prng_below(&p, 3) ? UINT64_MAX
-                                                     : rand_range(&p, model.lo, model.hi + PG);
-            uint64_t got = 0, want = 0;
-            bool g = vmar_tree_find_spot(&t, size, align, from, limit, &got);
-            bool w = model_find_spot(&model, size, align, from, limit, &want);
-            REQUIRE_EQ(g, w);
-            if (g) {
-                REQUIRE_EQ(got, want);
-                found++;
-                size_t slot = 0;
-                while (used[slot])
-                    slot++;
-                used[slot] = true;
-                nodes[slot] = (struct vmar_tree_node){.base = got, .size = size};
-                vmar_tree_insert(&t, &nodes[slot]);
-                model_insert(&model, got, size, &nodes[slot]);
-            } else {
-                not_found++;
-            }
-        } else if (op < 7 && model.n > 0) {
-            size_t i = aslr_prng_below(&p, model.n);
-            struct vmar_tree_node *nd = model.iv[i].node;
-            vmar_tree_remove(&t, nd);
-            used[nd - nodes] = false;
-            model_remove(&model, i);
-        } else if (op < 9 && model.n > 0) {
-            // Resize: trim either end, or grow into the free space around it.
-            size_t i = aslr_prng_below(&p, model.n);
-            struct model_iv *iv = &model.iv[i];
-            uint64_t lo = i > 0 ? model.iv[i - 1].end : model.lo;
-            uint64_t hi = i + 1 < model.n ? model.iv[i + 1].base : model.hi;
-            uint64_t nb = rand_range(&p, lo / PG, iv->end / PG) * PG;
-            uint64_t ne = rand_range(&p, nb / PG + 1, hi / PG + 1) * PG;
-            vmar_tree_update(&t, iv->node, nb, ne - nb);
-            iv->base = nb;
-            iv->end = ne;
-        } else {
-            // Lookups at random addresses.
-            for (int k = 0; k < 8; k++) {
-                uint64_t a = rand_range(&p, model.lo - PG, model.hi + PG);
-                struct vmar_tree_node *want = NULL, *after = NULL;
-                for (size_t i = 0; i < model.n; i++) {
-                    if (a >= model.iv[i].base && a < model.iv[i].end)
-                        want = model.iv[i].node;
-                    if (!after && model.iv[i].end > a)
-                        after = model.iv[i].node;
-                }
-                REQUIRE_TRUE(vmar_tree_find(&t, a) == want);
-                REQUIRE_TRUE(vmar_tree_first_ending_after(&t, a) == after);
-                uint64_t len = (1 + aslr_prng_below(&p, 64)) * PG;
-                a = ROUNDDOWN(a, PG);
-                bool free = a >= model.lo && a + len <= model.hi;
-                for (size_t i = 0; free && i < model.n; i++)
-                    free = model.iv[i].end <= a || model.iv[i].base >= a + len;
-                REQUIRE_EQ(vmar_tree_range_free(&t, a, len), free);
-            }
+        const struct tree_op *op = MODEL_OP_PICK(tree_ops, aslr_prng_below(&run.p, 10));
+        while (op->applies && !op->applies())
+            op++;
+        op->run();
+        if (ktest_failed()) {
+            kprintf("    step %d: %s\n", step, op->name);
+            return;
         }
-        REQUIRE_TRUE(vmar_tree_check(&t));
-        REQUIRE_TRUE(model_matches(&model, &t));
+        REQUIRE_TRUE(vmar_tree_check(&run.t));
+        REQUIRE_TRUE(model_matches(&model, &run.t));
     }
-    EXPECT_GT(found, 0);
-    EXPECT_GT(not_found, 0);
+    EXPECT_GT(run.found, 0);
+    EXPECT_GT(run.not_found, 0);
     while (model.n > 0) {
-        vmar_tree_remove(&t, model.iv[0].node);
+        vmar_tree_remove(&run.t, model.iv[0].node);
         model_remove(&model, 0);
     }
-    EXPECT_TRUE(vmar_tree_check(&t));
+    EXPECT_TRUE(vmar_tree_check(&run.t));
 }
 
 static unsigned log2_ceil(size_t n) {

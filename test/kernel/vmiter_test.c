@@ -272,43 +272,21 @@ KTEST(vmiter, unmap_frees_tables_that_become_empty) {
     EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
 }
 
-// Runs `attempt` with the n-th page allocation failing, for n = 1, 2, ... until it succeeds; each
-// failure must be ZX_ERR_NO_MEMORY and leave the tree and the page counts exactly as they were.
-// Returns the number of failures seen.
-static int fail_every_allocation(pte_t *root, zx_status_t (*attempt)(pte_t *root)) {
-    for (int n = 1; n < 32; n++) {
-        size_t free0 = pmm_count(PAGE_STATE_FREE);
-        uint64_t digest0 = pt_test_digest(root);
-        pmm_fail_after((size_t)n);
-        zx_status_t st = attempt(root);
-        pmm_fail_disarm();
-        if (st == ZX_OK)
-            return n - 1;
-        EXPECT_STATUS(st, ZX_ERR_NO_MEMORY);
-        EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
-        EXPECT_EQ(pt_test_digest(root), digest0);
-        EXPECT_TRUE(pt_check(root));
-        if (ktest_failed())
-            return -1;
-    }
-    return -1;
-}
-
-static zx_status_t map_deep(pte_t *root) {
+static zx_status_t map_deep(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0x0000123456789000ull);
+    vmiter_init(&it, (pte_t *)root, 0x0000123456789000ull);
     return vmiter_try_map(&it, 0x5000, RW);
 }
 
-static zx_status_t map_inside_1g(pte_t *root) {
+static zx_status_t map_inside_1g(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0xc0345000);
+    vmiter_init(&it, (pte_t *)root, 0xc0345000);
     return vmiter_try_map(&it, 0x5000, RW);
 }
 
-static zx_status_t map_2m_upper(pte_t *root) {
+static zx_status_t map_2m_upper(void *root) {
     struct vmiter it;
-    vmiter_init(&it, root, 0xffffc00000200000ull);
+    vmiter_init(&it, (pte_t *)root, 0xffffc00000200000ull);
     return vmiter_try_map_large(&it, 0x200000, RW, PAGE_SIZE_2M);
 }
 
@@ -318,9 +296,10 @@ KTEST(vmiter, out_of_memory_at_every_allocation_leaves_no_trace) {
     struct vmiter it;
     vmiter_init(&it, root, 0xc0000000);
     REQUIRE_OK(vmiter_try_map_large(&it, 0x40000000, RW, PAGE_SIZE_1G));
-    EXPECT_EQ(fail_every_allocation(root, map_deep), 3);      // PDPT, PD, PT
-    EXPECT_EQ(fail_every_allocation(root, map_inside_1g), 2);  // split 1 GiB, split 2 MiB
-    EXPECT_EQ(fail_every_allocation(root, map_2m_upper), 2);   // PDPT, PD
+    // PDPT, PD, PT; then split 1 GiB, split 2 MiB; then PDPT, PD.
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_deep, root), 3);
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_inside_1g, root), 2);
+    EXPECT_EQ(pt_test_fail_every_allocation(root, false, map_2m_upper, root), 2);
     vmiter_find(&it, 0xc0345000);
     EXPECT_EQ(vmiter_pa(&it), 0x5000);
     vmiter_find(&it, 0xc0346000);

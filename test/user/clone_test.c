@@ -3,6 +3,7 @@
 // docs/abi.md §2 "Observable page accounting" and §3 ZX_INFO_VMO (committed / private / scaled).
 #include <stdio.h>
 
+#include "test/model_op.h"
 #include "test/user/utest.h"
 
 #define VMO_RIGHTS ZX_DEFAULT_VMO_RIGHTS
@@ -596,22 +597,21 @@ static bool model_check(int v, const char *what) {
     struct mvmo *m = &mv[v];
     uint64_t size = 0;
     if (zx_vmo_get_size(m->h, &size) != ZX_OK || size != m->size) {
-        ut_fail(__FILE__, __LINE__, "%s: VMO %d size %llu, model %llu", what, v,
-                (unsigned long long)size, (unsigned long long)m->size);
+        EXPECT_FAILF("%s: VMO %d size %llu, model %llu", what, v, (unsigned long long)size,
+                     (unsigned long long)m->size);
         return false;
     }
     memset(mbuf, 0xee, sizeof(mbuf));
     if (m->size && zx_vmo_read(m->h, mbuf, 0, m->size) != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "%s: reading VMO %d failed", what, v);
+        EXPECT_FAILF("%s: reading VMO %d failed", what, v);
         return false;
     }
     for (uint64_t i = 0; i < m->size; i++) {
         uint8_t want = *mbyte(v, i);
         uint8_t via_map = m->map ? ((volatile uint8_t *)m->map)[i] : want;
         if (mbuf[i] != want || via_map != want) {
-            ut_fail(__FILE__, __LINE__,
-                    "%s: VMO %d byte %#llx: read %#x, mapping %#x, model %#x", what, v,
-                    (unsigned long long)i, mbuf[i], via_map, want);
+            EXPECT_FAILF("%s: VMO %d byte %#llx: read %#x, mapping %#x, model %#x", what, v,
+                         (unsigned long long)i, mbuf[i], via_map, want);
             return false;
         }
     }
@@ -630,9 +630,8 @@ static bool model_accounting(uint64_t base, const char *what) {
     uint64_t used = ut_vmo_bytes() - base;
     // Each VMO's figure is rounded down to a byte.
     if (used < sum || used - sum > (uint64_t)n) {
-        ut_fail(__FILE__, __LINE__,
-                "%s: the live VMOs' scaled bytes add up to %llu, but %llu bytes are in use",
-                what, (unsigned long long)sum, (unsigned long long)used);
+        EXPECT_FAILF("%s: the live VMOs' scaled bytes add up to %llu, but %llu bytes are in use",
+                     what, (unsigned long long)sum, (unsigned long long)used);
         return false;
     }
     return true;
@@ -673,149 +672,220 @@ static void model_close(int v) {
 #define MODEL_STEPS 1500
 #endif
 
+// One step's state: the VMO it acts on (a live one picked at random, or -1), a free slot (or -1)
+// and a description for failure messages.
+struct mstep {
+    int step;
+    int v, f;
+    char what[96];
+};
+
+static uint64_t mbase;  // vmo_bytes when the run started
+
+// The operations: each applies itself through syscalls (or a mapping) and to the model, and
+// returns the VMO whose contents to compare with the model, or -1 when there is nothing to
+// compare (it found nothing to do, or closed a VMO: then it checks the accounting itself).
+
+// A new root, slice or snapshot in slot s->f (of s->v, when there is one).
+static int mop_create(struct mstep *s) {
+    int v = s->v, f = s->f, step = s->step;
+    char *what = s->what;
+    if (f < 0)
+        return -1;
+    struct mvmo *m = &mv[f];
+    memset(m->data, 0, sizeof(m->data));
+    m->alias = -1;
+    m->slices = 0;
+    m->map = 0;
+    uint64_t bytes = (mrand() % (MP + 1)) * PAGE - (mrand() % 2) * (mrand() % 100);
+    if ((int64_t)bytes < 0)
+        bytes = 0;
+    if (v < 0 || mrand() % 3 == 0) {
+        m->resizable = mrand() % 2;
+        snprintf(what, sizeof(s->what), "step %d: create %d (%llu bytes%s)", step, f,
+                 (unsigned long long)bytes, m->resizable ? ", resizable" : "");
+        if (!EXPECT_OK(zx_vmo_create(bytes, m->resizable ? ZX_VMO_RESIZABLE : 0, &m->h)))
+            return -1;
+    } else if (mrand() % 3 == 0 && !mv[v].resizable) {
+        // A slice inside v.
+        uint64_t pages = mv[v].size / PAGE;
+        uint64_t off = pages ? (mrand() % pages) * PAGE : 0;
+        bytes = ((mrand() % (pages - off / PAGE + 1)) * PAGE);
+        snprintf(what, sizeof(s->what), "step %d: slice %d of %d at %#llx, %llu bytes", step, f, v,
+                 (unsigned long long)off, (unsigned long long)bytes);
+        if (!EXPECT_OK(zx_vmo_create_child(mv[v].h, ZX_VMO_CHILD_SLICE, off, bytes, &m->h)))
+            return -1;
+        m->alias = v;
+        m->alias_off = off;
+        m->resizable = false;
+        mv[v].slices++;
+    } else {
+        uint64_t off = (mrand() % (MP + 1)) * PAGE;
+        m->resizable = mrand() % 2;
+        snprintf(what, sizeof(s->what), "step %d: snapshot %d of %d at %#llx, %llu bytes%s", step,
+                 f, v, (unsigned long long)off, (unsigned long long)bytes,
+                 m->resizable ? ", resizable" : "");
+        if (!EXPECT_OK(zx_vmo_create_child(
+                mv[v].h, ZX_VMO_CHILD_SNAPSHOT | (m->resizable ? ZX_VMO_CHILD_RESIZABLE : 0), off,
+                bytes, &m->h)))
+            return -1;
+        // The child's size rounds up; it sees whole pages of the parent.
+        uint64_t rounded = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+        for (uint64_t i = 0; i < MP * PAGE; i++)
+            m->data[i] = off + i < mv[v].size && i < rounded ? *mbyte(v, off + i) : 0;
+    }
+    m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    m->live = true;
+    return f;
+}
+
+// Writes some bytes, through the syscall or the mapping.
+static int mop_write(struct mstep *s) {
+    int v = s->v;
+    struct mvmo *m = &mv[v];
+    if (!m->size)
+        return -1;
+    uint64_t off = mrand() % m->size;
+    uint64_t len = 1 + mrand() % (mrand() % 2 ? 16 : 2 * PAGE);
+    if (len > m->size - off)
+        len = m->size - off;
+    uint8_t val = (uint8_t)(mrand() | 1);
+    bool via_map = m->map && mrand() % 2;
+    snprintf(s->what, sizeof(s->what), "step %d: write %d [%#llx, +%#llx) = %#x%s", s->step, v,
+             (unsigned long long)off, (unsigned long long)len, val,
+             via_map ? " through the mapping" : "");
+    memset(mbuf, val, len);
+    if (via_map)
+        memset((void *)(m->map + off), val, len);
+    else if (!EXPECT_OK(zx_vmo_write(m->h, mbuf, off, len)))
+        return -1;
+    for (uint64_t i = 0; i < len; i++)
+        *mbyte(v, off + i) = val;
+    return v;
+}
+
+// ZERO an unaligned range (trimmed at the end).
+static int mop_zero(struct mstep *s) {
+    int v = s->v;
+    struct mvmo *m = &mv[v];
+    if (!m->size)
+        return -1;
+    uint64_t off = mrand() % m->size;
+    uint64_t len = mrand() % (3 * PAGE);
+    snprintf(s->what, sizeof(s->what), "step %d: zero %d [%#llx, +%#llx)", s->step, v,
+             (unsigned long long)off, (unsigned long long)len);
+    if (!EXPECT_OK(zx_vmo_op_range(m->h, ZX_VMO_OP_ZERO, off, len, NULL, 0)))
+        return -1;
+    for (uint64_t i = off; i < off + len && i < m->size; i++)
+        *mbyte(v, i) = 0;
+    return v;
+}
+
+// Resizes a resizable VMO.
+static int mop_set_size(struct mstep *s) {
+    int v = s->v;
+    struct mvmo *m = &mv[v];
+    if (!m->resizable)
+        return -1;
+    uint64_t bytes = mrand() % (MP * PAGE + 1);
+    snprintf(s->what, sizeof(s->what), "step %d: set_size %d to %llu", s->step, v,
+             (unsigned long long)bytes);
+    if (!EXPECT_OK(zx_vmo_set_size(m->h, bytes)))
+        return -1;
+    for (uint64_t i = bytes; i < MP * PAGE; i++)
+        m->data[i] = 0;
+    m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+    return v;
+}
+
+// Maps or unmaps the VMO.
+static int mop_map(struct mstep *s) {
+    int v = s->v;
+    struct mvmo *m = &mv[v];
+    snprintf(s->what, sizeof(s->what), "step %d: %s %d", s->step, m->map ? "unmap" : "map", v);
+    if (m->map) {
+        if (!EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), m->map, MP * PAGE)))
+            return -1;
+        m->map = 0;
+    } else {
+        zx_vaddr_t a;
+        if (!EXPECT_OK(zx_vmar_map(zx_vmar_root_self(),
+                                   ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_ALLOW_FAULTS, 0, m->h,
+                                   0, MP * PAGE, &a)))
+            return -1;
+        m->map = a;
+    }
+    return v;
+}
+
+// COMMIT changes nothing visible.
+static int mop_commit(struct mstep *s) {
+    snprintf(s->what, sizeof(s->what), "step %d: commit %d", s->step, s->v);
+    if (!EXPECT_OK(zx_vmo_op_range(mv[s->v].h, ZX_VMO_OP_COMMIT, 0, MP * PAGE, NULL, 0)))
+        return -1;
+    return s->v;
+}
+
+// Closes the VMO (not while slices of it live: their parent must stay measurable).
+static int mop_close(struct mstep *s) {
+    if (mv[s->v].slices)
+        return -1;
+    snprintf(s->what, sizeof(s->what), "step %d: close %d", s->step, s->v);
+    model_close(s->v);
+    model_accounting(mbase, s->what);
+    return -1;
+}
+
+// mrand() % 10 selects an operation (test/model_op.h); a step without a live VMO creates one.
+struct mop {
+    const char *name;
+    unsigned weight;
+    int (*run)(struct mstep *s);
+};
+
+static const struct mop mops[] = {
+    {"create", 2, mop_create},
+    {"write", 3, mop_write},
+    {"zero", 1, mop_zero},
+    {"set_size", 1, mop_set_size},
+    {"map", 1, mop_map},
+    {"commit", 1, mop_commit},
+    {"close", 1, mop_close},
+};
+
 static void model_run(uint64_t seed) {
-    uint64_t base = ut_vmo_bytes();
+    mbase = ut_vmo_bytes();
     memset(mv, 0, sizeof(mv));
     mrng = 0x243f6a8885a308d3ull ^ (seed * 0x9e3779b97f4a7c15ull);
-    char what[96];
     int steps = 0;
-    for (int step = 0; step < MODEL_STEPS && !ut_current_failed(); step++) {
-        int op = (int)(mrand() % 10);
-        int v = model_pick_live();
-        int f = model_free_slot();
+    const char *last = "none";
+    for (int step = 0; step < MODEL_STEPS && !expect_failed(); step++) {
+        uint64_t r = mrand();
+        struct mstep s = {.step = step, .v = model_pick_live(), .f = model_free_slot()};
+        const struct mop *op = MODEL_OP_PICK(mops, r);
+        if (s.v < 0)
+            op = &mops[0];  // nothing live: create
+        else if (op == &mops[0] && s.f < 0)
+            op = &mops[1];  // no room to create: write instead
         steps++;
-        if (v < 0 || (op <= 1 && f >= 0)) {
-            // A new root or child.
-            if (f < 0)
-                continue;
-            struct mvmo *m = &mv[f];
-            memset(m->data, 0, sizeof(m->data));
-            m->alias = -1;
-            m->slices = 0;
-            m->map = 0;
-            uint64_t bytes = (mrand() % (MP + 1)) * PAGE - (mrand() % 2) * (mrand() % 100);
-            if ((int64_t)bytes < 0)
-                bytes = 0;
-            if (v < 0 || mrand() % 3 == 0) {
-                m->resizable = mrand() % 2;
-                snprintf(what, sizeof(what), "step %d: create %d (%llu bytes%s)", step, f,
-                         (unsigned long long)bytes, m->resizable ? ", resizable" : "");
-                REQUIRE_OK(zx_vmo_create(bytes, m->resizable ? ZX_VMO_RESIZABLE : 0, &m->h));
-            } else if (mrand() % 3 == 0 && !mv[v].resizable) {
-                // A slice inside v.
-                uint64_t pages = mv[v].size / PAGE;
-                uint64_t off = pages ? (mrand() % pages) * PAGE : 0;
-                bytes = ((mrand() % (pages - off / PAGE + 1)) * PAGE);
-                snprintf(what, sizeof(what), "step %d: slice %d of %d at %#llx, %llu bytes", step,
-                         f, v, (unsigned long long)off, (unsigned long long)bytes);
-                REQUIRE_OK(zx_vmo_create_child(mv[v].h, ZX_VMO_CHILD_SLICE, off, bytes, &m->h));
-                m->alias = v;
-                m->alias_off = off;
-                m->resizable = false;
-                mv[v].slices++;
-            } else {
-                uint64_t off = (mrand() % (MP + 1)) * PAGE;
-                m->resizable = mrand() % 2;
-                snprintf(what, sizeof(what), "step %d: snapshot %d of %d at %#llx, %llu bytes%s",
-                         step, f, v, (unsigned long long)off, (unsigned long long)bytes,
-                         m->resizable ? ", resizable" : "");
-                REQUIRE_OK(zx_vmo_create_child(
-                    mv[v].h, ZX_VMO_CHILD_SNAPSHOT | (m->resizable ? ZX_VMO_CHILD_RESIZABLE : 0),
-                    off, bytes, &m->h));
-                // The child's size rounds up; it sees whole pages of the parent.
-                uint64_t rounded = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-                for (uint64_t i = 0; i < MP * PAGE; i++)
-                    m->data[i] = off + i < mv[v].size && i < rounded ? *mbyte(v, off + i) : 0;
-            }
-            m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-            m->live = true;
-            v = f;
-        } else if (op <= 4) {
-            // Write some bytes, through the syscall or the mapping.
-            struct mvmo *m = &mv[v];
-            if (!m->size)
-                continue;
-            uint64_t off = mrand() % m->size;
-            uint64_t len = 1 + mrand() % (mrand() % 2 ? 16 : 2 * PAGE);
-            if (len > m->size - off)
-                len = m->size - off;
-            uint8_t val = (uint8_t)(mrand() | 1);
-            bool via_map = m->map && mrand() % 2;
-            snprintf(what, sizeof(what), "step %d: write %d [%#llx, +%#llx) = %#x%s", step, v,
-                     (unsigned long long)off, (unsigned long long)len, val,
-                     via_map ? " through the mapping" : "");
-            memset(mbuf, val, len);
-            if (via_map)
-                memset((void *)(m->map + off), val, len);
-            else
-                REQUIRE_OK(zx_vmo_write(m->h, mbuf, off, len));
-            for (uint64_t i = 0; i < len; i++)
-                *mbyte(v, off + i) = val;
-        } else if (op == 5) {
-            // ZERO an unaligned range (trimmed at the end).
-            struct mvmo *m = &mv[v];
-            if (!m->size)
-                continue;
-            uint64_t off = mrand() % m->size;
-            uint64_t len = mrand() % (3 * PAGE);
-            snprintf(what, sizeof(what), "step %d: zero %d [%#llx, +%#llx)", step, v,
-                     (unsigned long long)off, (unsigned long long)len);
-            REQUIRE_OK(zx_vmo_op_range(m->h, ZX_VMO_OP_ZERO, off, len, NULL, 0));
-            for (uint64_t i = off; i < off + len && i < m->size; i++)
-                *mbyte(v, i) = 0;
-        } else if (op == 6) {
-            // Resize a resizable VMO.
-            struct mvmo *m = &mv[v];
-            if (!m->resizable)
-                continue;
-            uint64_t bytes = mrand() % (MP * PAGE + 1);
-            snprintf(what, sizeof(what), "step %d: set_size %d to %llu", step, v,
-                     (unsigned long long)bytes);
-            REQUIRE_OK(zx_vmo_set_size(m->h, bytes));
-            for (uint64_t i = bytes; i < MP * PAGE; i++)
-                m->data[i] = 0;
-            m->size = (bytes + PAGE - 1) & ~(uint64_t)(PAGE - 1);
-        } else if (op == 7) {
-            // Map or unmap.
-            struct mvmo *m = &mv[v];
-            snprintf(what, sizeof(what), "step %d: %s %d", step, m->map ? "unmap" : "map", v);
-            if (m->map) {
-                REQUIRE_OK(zx_vmar_unmap(zx_vmar_root_self(), m->map, MP * PAGE));
-                m->map = 0;
-            } else {
-                zx_vaddr_t a;
-                REQUIRE_OK(zx_vmar_map(zx_vmar_root_self(),
-                                       ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_ALLOW_FAULTS,
-                                       0, m->h, 0, MP * PAGE, &a));
-                m->map = a;
-            }
-        } else if (op == 8) {
-            // COMMIT changes nothing visible.
-            snprintf(what, sizeof(what), "step %d: commit %d", step, v);
-            REQUIRE_OK(zx_vmo_op_range(mv[v].h, ZX_VMO_OP_COMMIT, 0, MP * PAGE, NULL, 0));
-        } else {
-            // Close (not while slices of it live: their parent must stay measurable).
-            if (mv[v].slices)
-                continue;
-            snprintf(what, sizeof(what), "step %d: close %d", step, v);
-            model_close(v);
-            if (!model_accounting(base, what))
-                break;
+        last = op->name;
+        int checked = op->run(&s);
+        if (checked < 0)
             continue;
-        }
-        if (!model_check(v, what))
+        if (!model_check(checked, s.what))
             break;
         if (step % 16 == 0) {
             for (int w = 0; w < MV; w++) {
-                if (mv[w].live && !model_check(w, what))
+                if (mv[w].live && !model_check(w, s.what))
                     break;
             }
-            if (!model_accounting(base, what))
+            if (!model_accounting(mbase, s.what))
                 break;
         }
     }
-    if (ut_current_failed())
-        printf("    seed %llu: failed after %d steps\n", (unsigned long long)seed, steps);
+    if (expect_failed())
+        printf("    seed %llu: failed after %d steps (the last: %s)\n", (unsigned long long)seed,
+               steps, last);
     // Close slices first, then the rest.
     for (int round = 0; round < MV; round++) {
         for (int v = 0; v < MV; v++) {
@@ -823,11 +893,11 @@ static void model_run(uint64_t seed) {
                 model_close(v);
         }
     }
-    EXPECT_EQ(ut_vmo_bytes(), base);
+    EXPECT_EQ(ut_vmo_bytes(), mbase);
 }
 
 TEST(random_operations_against_model) {
-    for (uint64_t seed = 0; seed < MODEL_SEEDS && !ut_current_failed(); seed++)
+    for (uint64_t seed = 0; seed < MODEL_SEEDS && !expect_failed(); seed++)
         model_run(seed);
 }
 

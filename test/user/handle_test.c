@@ -11,7 +11,7 @@ static void channel(zx_handle_t *a, zx_handle_t *b) {
     *a = *b = ZX_HANDLE_INVALID;
     zx_status_t st = zx_channel_create(0, a, b);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_channel_create failed: %d", st);
+        EXPECT_FAILF("zx_channel_create failed: %d", st);
 }
 
 TEST(close) {
@@ -33,8 +33,7 @@ TEST(handle_values) {
         EXPECT_EQ(seen[i] & ZX_HANDLE_FIXED_BITS_MASK, ZX_HANDLE_FIXED_BITS_MASK);
         for (int j = 0; j < i; j++) {
             if (seen[j] == seen[i])
-                ut_fail(__FILE__, __LINE__, "handle value %#x handed out twice (%d, %d)", seen[i],
-                        j, i);
+                EXPECT_FAILF("handle value %#x handed out twice (%d, %d)", seen[i], j, i);
         }
         // Closing right away must not make the next one reuse the value.
         EXPECT_OK(zx_handle_close(seen[i]));

@@ -39,7 +39,7 @@ static size_t get_maps(zx_handle_t proc, zx_info_maps_t *maps, size_t max, size_
     zx_status_t st = zx_object_get_info(proc, ZX_INFO_PROCESS_MAPS, maps,
                                         max * sizeof(zx_info_maps_t), &actual, avail);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_PROCESS_MAPS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_PROCESS_MAPS failed: %d", st);
     return actual;
 }
 

@@ -53,7 +53,7 @@ static int64_t run_code(const struct ut_code *c, zx_handle_t shared, zx_vm_optio
     struct ut_proc p;
     zx_status_t st = ut_proc_create(&p, "isolated", c);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "ut_proc_create failed: %d", st);
+        EXPECT_FAILF("ut_proc_create failed: %d", st);
         zx_handle_close(arg1);
         ut_proc_close(&p);
         return st;
@@ -61,7 +61,7 @@ static int64_t run_code(const struct ut_code *c, zx_handle_t shared, zx_vm_optio
     if (shared) {
         st = zx_vmar_map(p.vmar, perms, 0, shared, 0, P, shared_addr);
         if (st != ZX_OK) {
-            ut_fail(__FILE__, __LINE__, "mapping the shared VMO failed: %d", st);
+            EXPECT_FAILF("mapping the shared VMO failed: %d", st);
             zx_handle_close(arg1);
             ut_proc_close(&p);
             return st;
@@ -70,7 +70,7 @@ static int64_t run_code(const struct ut_code *c, zx_handle_t shared, zx_vm_optio
     }
     st = ut_proc_start(&p, arg1, arg2);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "starting failed: %d", st);
+        EXPECT_FAILF("starting failed: %d", st);
         ut_proc_close(&p);
         return st;
     }

@@ -17,7 +17,7 @@ static zx_info_process_t proc_info(zx_handle_t proc) {
     memset(&info, 0xa5, sizeof(info));
     zx_status_t st = zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_PROCESS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_PROCESS failed: %d", st);
     return info;
 }
 
@@ -25,7 +25,7 @@ static void get_name(zx_handle_t h, char name[ZX_MAX_NAME_LEN]) {
     memset(name, 0x7f, ZX_MAX_NAME_LEN);
     zx_status_t st = zx_object_get_property(h, ZX_PROP_NAME, name, ZX_MAX_NAME_LEN);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "get ZX_PROP_NAME failed: %d", st);
+        EXPECT_FAILF("get ZX_PROP_NAME failed: %d", st);
         name[0] = 0;
     }
 }
@@ -781,9 +781,8 @@ static void check_preserved(uint64_t nr, uint64_t rdi) {
                                0xffffffffffffffffull, io[15]};
     for (int i = 0; i < 13; i++) {
         if (io[i] != want[i])
-            ut_fail(__FILE__, __LINE__, "syscall %llu changed %s: %#llx, was %#llx",
-                    (unsigned long long)nr, names[i], (unsigned long long)io[i],
-                    (unsigned long long)want[i]);
+            EXPECT_FAILF("syscall %llu changed %s: %#llx, was %#llx", (unsigned long long)nr,
+                         names[i], (unsigned long long)io[i], (unsigned long long)want[i]);
     }
 }
 

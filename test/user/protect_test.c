@@ -43,7 +43,7 @@ static zx_handle_t exec_vmo(const uint8_t *code, size_t n) {
     zx_handle_t vmo = ut_vmo(P, -1), x = ZX_HANDLE_INVALID;
     if (zx_vmo_write(vmo, code, 0, n) != ZX_OK ||
         zx_vmo_replace_as_executable(vmo, ZX_HANDLE_INVALID, &x) != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "cannot make an executable VMO");
+        EXPECT_FAILF("cannot make an executable VMO");
     return x;
 }
 

@@ -824,13 +824,11 @@ TEST(random_rounds) {
             outcomes[2]++;
         else {
             outcomes[3]++;
-            ut_fail(__FILE__, __LINE__, "round with seed %s ended with %lld", seed,
-                    (long long)code);
+            EXPECT_FAILF("round with seed %s ended with %lld", seed, (long long)code);
         }
         if (after != before)
-            ut_fail(__FILE__, __LINE__,
-                    "round with seed %s: vmo_bytes %llu before, %llu after the child ended", seed,
-                    (unsigned long long)before, (unsigned long long)after);
+            EXPECT_FAILF("round with seed %s: vmo_bytes %llu before, %llu after the child ended",
+                         seed, (unsigned long long)before, (unsigned long long)after);
     }
     printf("    %d rounds: %d finished, %d ended by a fault of their own, %d killed themselves, "
            "%d failed\n",

@@ -11,7 +11,7 @@
 extern const struct utest __start_utests[];
 extern const struct utest __stop_utests[];
 
-static bool cur_failed, cur_skipped;
+static bool cur_skipped;
 static const char *prog_name = "test";
 
 uint8_t *ut_scratch;
@@ -30,138 +30,7 @@ const uintptr_t ut_bad_ptrs[UT_NUM_BAD_PTRS] = {
     0xffffffff80000000ull,   // kernel (image)
 };
 
-// ---- Checks ----
-
-static const struct {
-    zx_status_t st;
-    const char *name;
-} status_names[] = {
-    {ZX_OK, "ZX_OK"},
-    {ZX_ERR_INTERNAL, "ZX_ERR_INTERNAL"},
-    {ZX_ERR_NOT_SUPPORTED, "ZX_ERR_NOT_SUPPORTED"},
-    {ZX_ERR_NO_RESOURCES, "ZX_ERR_NO_RESOURCES"},
-    {ZX_ERR_NO_MEMORY, "ZX_ERR_NO_MEMORY"},
-    {ZX_ERR_INVALID_ARGS, "ZX_ERR_INVALID_ARGS"},
-    {ZX_ERR_BAD_HANDLE, "ZX_ERR_BAD_HANDLE"},
-    {ZX_ERR_WRONG_TYPE, "ZX_ERR_WRONG_TYPE"},
-    {ZX_ERR_BAD_SYSCALL, "ZX_ERR_BAD_SYSCALL"},
-    {ZX_ERR_OUT_OF_RANGE, "ZX_ERR_OUT_OF_RANGE"},
-    {ZX_ERR_BUFFER_TOO_SMALL, "ZX_ERR_BUFFER_TOO_SMALL"},
-    {ZX_ERR_BAD_STATE, "ZX_ERR_BAD_STATE"},
-    {ZX_ERR_TIMED_OUT, "ZX_ERR_TIMED_OUT"},
-    {ZX_ERR_SHOULD_WAIT, "ZX_ERR_SHOULD_WAIT"},
-    {ZX_ERR_CANCELED, "ZX_ERR_CANCELED"},
-    {ZX_ERR_PEER_CLOSED, "ZX_ERR_PEER_CLOSED"},
-    {ZX_ERR_NOT_FOUND, "ZX_ERR_NOT_FOUND"},
-    {ZX_ERR_ALREADY_EXISTS, "ZX_ERR_ALREADY_EXISTS"},
-    {ZX_ERR_UNAVAILABLE, "ZX_ERR_UNAVAILABLE"},
-    {ZX_ERR_ACCESS_DENIED, "ZX_ERR_ACCESS_DENIED"},
-};
-
-const char *ut_status_name(zx_status_t st) {
-    for (size_t i = 0; i < sizeof(status_names) / sizeof(status_names[0]); i++) {
-        if (status_names[i].st == st)
-            return status_names[i].name;
-    }
-    return "(not a Jasper status)";
-}
-
-bool ut_current_failed(void) {
-    return cur_failed;
-}
-
-bool ut_check(bool ok, const char *file, int line, const char *expr) {
-    if (!ok) {
-        printf("    %s:%d: expected %s\n", file, line, expr);
-        cur_failed = true;
-    }
-    return ok;
-}
-
-void ut_fail(const char *file, int line, const char *fmt, ...) {
-    char msg[200];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
-    printf("    %s:%d: %s\n", file, line, msg);
-    cur_failed = true;
-}
-
-static bool compare(enum ut_op op, bool is_signed, uint64_t a, uint64_t b) {
-    int c = is_signed ? ((int64_t)a < (int64_t)b ? -1 : (int64_t)a > (int64_t)b)
-                      : (a < b ? -1 : a > b);
-    switch (op) {
-    case UT_EQ:
-        return c == 0;
-    case UT_NE:
-        return c != 0;
-    case UT_LT:
-        return c < 0;
-    case UT_LE:
-        return c <= 0;
-    case UT_GT:
-        return c > 0;
-    case UT_GE:
-        return c >= 0;
-    }
-    return false;
-}
-
-bool ut_check_cmp(enum ut_op op, bool is_signed, uint64_t a, uint64_t b, const char *file, int line,
-                  const char *op_str, const char *a_expr, const char *b_expr) {
-    bool ok = compare(op, is_signed, a, b);
-    if (!ok) {
-        printf("    %s:%d: expected %s %s %s\n      %s = %lld (%#llx)\n      %s = %lld (%#llx)\n",
-               file, line, a_expr, op_str, b_expr, a_expr, (long long)a, (unsigned long long)a,
-               b_expr, (long long)b, (unsigned long long)b);
-        cur_failed = true;
-    }
-    return ok;
-}
-
-bool ut_check_status(zx_status_t got, zx_status_t want, zx_status_t also, const char *file,
-                     int line, const char *expr) {
-    if (got == want || got == also)
-        return true;
-    if (want == also)
-        printf("    %s:%d: %s\n      returned %d %s, expected %d %s\n", file, line, expr, got,
-               ut_status_name(got), want, ut_status_name(want));
-    else
-        printf("    %s:%d: %s\n      returned %d %s, expected %d %s or %d %s\n", file, line, expr,
-               got, ut_status_name(got), want, ut_status_name(want), also, ut_status_name(also));
-    cur_failed = true;
-    return false;
-}
-
-bool ut_check_mem(const void *a, const void *b, size_t n, const char *file, int line,
-                  const char *a_expr, const char *b_expr) {
-    const uint8_t *x = a, *y = b;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != y[i]) {
-            printf("    %s:%d: expected %s == %s (%zu bytes)\n      first difference at byte %zu: "
-                   "%#x != %#x\n",
-                   file, line, a_expr, b_expr, n, i, x[i], y[i]);
-            cur_failed = true;
-            return false;
-        }
-    }
-    return true;
-}
-
-bool ut_check_fill(const void *p, uint8_t byte, size_t n, const char *file, int line,
-                   const char *expr) {
-    const uint8_t *x = p;
-    for (size_t i = 0; i < n; i++) {
-        if (x[i] != byte) {
-            printf("    %s:%d: expected %zu bytes of %#x at %s\n      byte %zu is %#x\n", file,
-                   line, n, byte, expr, i, x[i]);
-            cur_failed = true;
-            return false;
-        }
-    }
-    return true;
-}
+// ---- Checks (the EXPECT family itself is kernel/expect.c) ----
 
 void ut_note_ptr(uintptr_t p) {
     printf("      (with the pointer %#lx)\n", (unsigned long)p);
@@ -179,7 +48,7 @@ uint64_t ut_vmo_bytes(void) {
     zx_status_t st =
         zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_KMEM_STATS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_KMEM_STATS failed: %d", st);
         return 0;
     }
     return k.vmo_bytes;
@@ -213,7 +82,7 @@ uint64_t ut_vmo_size(zx_handle_t vmo) {
     uint64_t size = 0xdeadbeef;
     zx_status_t st = zx_vmo_get_size(vmo, &size);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_get_size failed: %d", st);
+        EXPECT_FAILF("zx_vmo_get_size failed: %d", st);
     return size;
 }
 
@@ -221,7 +90,7 @@ uint64_t ut_content_size(zx_handle_t vmo) {
     uint64_t size = 0xdeadbeef;
     zx_status_t st = zx_object_get_property(vmo, ZX_PROP_VMO_CONTENT_SIZE, &size, sizeof(size));
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "get ZX_PROP_VMO_CONTENT_SIZE failed: %d", st);
+        EXPECT_FAILF("get ZX_PROP_VMO_CONTENT_SIZE failed: %d", st);
     return size;
 }
 
@@ -230,7 +99,7 @@ zx_info_vmo_t ut_vmo_info(zx_handle_t vmo) {
     memset(&info, 0xa5, sizeof(info));
     zx_status_t st = zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_VMO failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_VMO failed: %d", st);
     return info;
 }
 
@@ -238,9 +107,9 @@ zx_handle_t ut_child(zx_handle_t parent, uint32_t options, uint64_t offset, uint
     zx_handle_t c = ZX_HANDLE_INVALID;
     zx_status_t st = zx_vmo_create_child(parent, options, offset, size, &c);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s",
-                options, (unsigned long long)offset, (unsigned long long)size, st,
-                ut_status_name(st));
+        EXPECT_FAILF("zx_vmo_create_child(%#x, %#llx, %#llx) failed: %d %s", options,
+                     (unsigned long long)offset, (unsigned long long)size, st,
+                     expect_status_name(st));
     return c;
 }
 
@@ -252,7 +121,7 @@ zx_handle_t ut_dup(zx_handle_t h, zx_rights_t rights) {
     zx_handle_t out = ZX_HANDLE_INVALID;
     zx_status_t st = zx_handle_duplicate(h, rights, &out);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_handle_duplicate(rights %#x) failed: %d", rights, st);
+        EXPECT_FAILF("zx_handle_duplicate(rights %#x) failed: %d", rights, st);
     return out;
 }
 
@@ -260,7 +129,7 @@ zx_handle_t ut_vmo(uint64_t size, int fill) {
     zx_handle_t vmo = ZX_HANDLE_INVALID;
     zx_status_t st = zx_vmo_create(size, 0, &vmo);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "zx_vmo_create(%llu) failed: %d", (unsigned long long)size, st);
+        EXPECT_FAILF("zx_vmo_create(%llu) failed: %d", (unsigned long long)size, st);
         return ZX_HANDLE_INVALID;
     }
     if (fill >= 0) {
@@ -269,7 +138,7 @@ zx_handle_t ut_vmo(uint64_t size, int fill) {
             size_t n = size - off < PAGE ? (size_t)(size - off) : PAGE;
             st = zx_vmo_write(vmo, ut_scratch, off, n);
             if (st != ZX_OK) {
-                ut_fail(__FILE__, __LINE__, "zx_vmo_write failed: %d", st);
+                EXPECT_FAILF("zx_vmo_write failed: %d", st);
                 break;
             }
         }
@@ -281,23 +150,21 @@ uint8_t ut_vmo_byte(zx_handle_t vmo, uint64_t offset) {
     uint8_t b = 0xee;
     zx_status_t st = zx_vmo_read(vmo, &b, offset, 1);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_read at %#llx failed: %d", (unsigned long long)offset,
-                st);
+        EXPECT_FAILF("zx_vmo_read at %#llx failed: %d", (unsigned long long)offset, st);
     return b;
 }
 
 void ut_vmo_set_byte(zx_handle_t vmo, uint64_t offset, uint8_t v) {
     zx_status_t st = zx_vmo_write(vmo, &v, offset, 1);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmo_write at %#llx failed: %d", (unsigned long long)offset,
-                st);
+        EXPECT_FAILF("zx_vmo_write at %#llx failed: %d", (unsigned long long)offset, st);
 }
 
 uintptr_t ut_map(zx_handle_t vmo, uint64_t offset, size_t len, zx_vm_option_t perms) {
     zx_vaddr_t addr = 0;
     zx_status_t st = zx_vmar_map(zx_vmar_root_self(), perms, 0, vmo, offset, len, &addr);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "zx_vmar_map(perms %#x, len %#zx) failed: %d", perms, len, st);
+        EXPECT_FAILF("zx_vmar_map(perms %#x, len %#zx) failed: %d", perms, len, st);
         return 0;
     }
     return addr;
@@ -308,8 +175,7 @@ void ut_unmap(uintptr_t addr, size_t len) {
         return;
     zx_status_t st = zx_vmar_unmap(zx_vmar_root_self(), addr, len);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmar_unmap(%#lx, %#zx) failed: %d", (unsigned long)addr,
-                len, st);
+        EXPECT_FAILF("zx_vmar_unmap(%#lx, %#zx) failed: %d", (unsigned long)addr, len, st);
 }
 
 bool ut_signaled(zx_handle_t h, zx_signals_t signals) {
@@ -342,8 +208,7 @@ zx_handle_t ut_start_child(const char *mode, const char *arg) {
     zx_handle_t proc = ZX_HANDLE_INVALID;
     zx_status_t st = jasper_launch(zx_job_default(), mode, exec, argc, argv, &proc);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "launching child \"%s\" failed: %d %s", mode, st,
-                ut_status_name(st));
+        EXPECT_FAILF("launching child \"%s\" failed: %d %s", mode, st, expect_status_name(st));
         return ZX_HANDLE_INVALID;
     }
     return proc;
@@ -355,23 +220,23 @@ int64_t ut_wait_process(zx_handle_t proc, int timeout_s) {
                                         ut_deadline_after((zx_duration_t)timeout_s * 1000000000),
                                         &seen);
     if (st == ZX_ERR_TIMED_OUT) {
-        ut_fail(__FILE__, __LINE__, "child did not end within %d s: killed", timeout_s);
+        EXPECT_FAILF("child did not end within %d s: killed", timeout_s);
         zx_task_kill(proc);
         zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ut_deadline_after(5000000000), NULL);
         return UT_CHILD_TIMEOUT;
     }
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "waiting for the child failed: %d", st);
+        EXPECT_FAILF("waiting for the child failed: %d", st);
         return st;
     }
     zx_info_process_t info;
     st = zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_PROCESS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_PROCESS failed: %d", st);
         return st;
     }
     if (!(info.flags & ZX_INFO_PROCESS_FLAG_EXITED))
-        ut_fail(__FILE__, __LINE__, "terminated process without ZX_INFO_PROCESS_FLAG_EXITED");
+        EXPECT_FAILF("terminated process without ZX_INFO_PROCESS_FLAG_EXITED");
     return info.return_code;
 }
 
@@ -392,7 +257,7 @@ int64_t ut_run_child(const char *mode, const char *arg) {
 
 void ut_emit(struct ut_code *c, const void *bytes, size_t n) {
     if (c->len + n > sizeof(c->bytes)) {
-        ut_fail(__FILE__, __LINE__, "code buffer full");
+        EXPECT_FAILF("code buffer full");
         return;
     }
     memcpy(c->bytes + c->len, bytes, n);
@@ -631,7 +496,8 @@ int utest_main(int argc, char **argv, const struct ut_child *children) {
         const struct utest *t = order[k];
         if (filter && strcmp(filter, t->name) != 0)
             continue;
-        cur_failed = cur_skipped = false;
+        expect_reset();
+        cur_skipped = false;
         printf("[ RUN  ] %s.%s\n", prog_name, t->name);
         uint64_t before = ut_vmo_bytes();
         t->fn();
@@ -640,9 +506,9 @@ int utest_main(int argc, char **argv, const struct ut_child *children) {
             printf("    leak: vmo_bytes %llu before the test, %llu after (%+lld)\n",
                    (unsigned long long)before, (unsigned long long)after,
                    (long long)(after - before));
-            cur_failed = true;
+            expect_note_failure();
         }
-        if (cur_failed) {
+        if (expect_failed()) {
             failed++;
             printf("[FAIL] %s.%s\n", prog_name, t->name);
         } else if (cur_skipped) {

@@ -9,10 +9,11 @@
 //         zx_handle_close(vmo);
 //     }
 //
-// EXPECT_* prints file:line and both values on failure and the test goes on; REQUIRE_* also returns
-// from the test. Every test is also a leak check: ZX_INFO_KMEM_STATS.vmo_bytes must be the same
-// after the test as before it (the harness commits its own stack and scratch memory up front, so a
-// test should not malloc). SKIP_KNOWN_BUG("why") ends a test as skipped (not passed): it marks a
+// The checks are the EXPECT_* / REQUIRE_* family of kernel/expect.h, shared with the kernel's
+// tests: EXPECT_* prints file:line and both values on failure and the test goes on; REQUIRE_* also
+// returns from the test; EXPECT_FAILF records a failure with a message. Every test is also a leak
+// check: ZX_INFO_KMEM_STATS.vmo_bytes must be the same after the test as before it (the harness
+// commits its own stack and scratch memory up front, so a test should not malloc). SKIP_KNOWN_BUG("why") ends a test as skipped (not passed): it marks a
 // check of behaviour the kernel is known to get wrong, so the test stays in the source.
 //
 // Faults are checked in child processes: a program relaunches itself with `--child MODE [ARG...]`
@@ -27,6 +28,8 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+
+#include "kernel/expect.h"  // EXPECT_*, REQUIRE_*
 
 struct utest {
     const char *name;
@@ -54,56 +57,7 @@ struct ut_child {
     }
 int utest_main(int argc, char **argv, const struct ut_child *children);
 
-enum ut_op { UT_EQ, UT_NE, UT_LT, UT_LE, UT_GT, UT_GE };
-
-bool ut_check(bool ok, const char *file, int line, const char *expr);
-bool ut_check_cmp(enum ut_op op, bool is_signed, uint64_t a, uint64_t b, const char *file,
-                  int line, const char *op_str, const char *a_expr, const char *b_expr);
-bool ut_check_status(zx_status_t got, zx_status_t want, zx_status_t also, const char *file,
-                     int line, const char *expr);
-bool ut_check_mem(const void *a, const void *b, size_t n, const char *file, int line,
-                  const char *a_expr, const char *b_expr);
-bool ut_check_fill(const void *p, uint8_t byte, size_t n, const char *file, int line,
-                   const char *expr);
 void ut_skip(const char *file, int line, const char *reason);
-// Notes a failure with a message (printf-style).
-void ut_fail(const char *file, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-bool ut_current_failed(void);
-const char *ut_status_name(zx_status_t st);
-
-#define UT_CMP_(op, op_str, a, b) \
-    ut_check_cmp(op, false, (uint64_t)(a), (uint64_t)(b), __FILE__, __LINE__, op_str, #a, #b)
-#define UT_SCMP_(op, op_str, a, b) \
-    ut_check_cmp(op, true, (uint64_t)(int64_t)(a), (uint64_t)(int64_t)(b), __FILE__, __LINE__, \
-                 op_str, #a, #b)
-
-#define EXPECT_EQ(a, b) UT_CMP_(UT_EQ, "==", a, b)
-#define EXPECT_NE(a, b) UT_CMP_(UT_NE, "!=", a, b)
-#define EXPECT_LT(a, b) UT_CMP_(UT_LT, "<", a, b)
-#define EXPECT_LE(a, b) UT_CMP_(UT_LE, "<=", a, b)
-#define EXPECT_GT(a, b) UT_CMP_(UT_GT, ">", a, b)
-#define EXPECT_GE(a, b) UT_CMP_(UT_GE, ">=", a, b)
-#define EXPECT_SLT(a, b) UT_SCMP_(UT_LT, "<", a, b)
-#define EXPECT_SGE(a, b) UT_SCMP_(UT_GE, ">=", a, b)
-#define EXPECT_TRUE(c) ut_check(!!(c), __FILE__, __LINE__, #c)
-#define EXPECT_FALSE(c) ut_check(!(c), __FILE__, __LINE__, "!(" #c ")")
-#define EXPECT_STATUS(s, want) ut_check_status((s), (want), (want), __FILE__, __LINE__, #s)
-// Where docs/abi.md is silent and Zircon's revisions disagree: either status is accepted.
-#define EXPECT_STATUS2(s, want, also) ut_check_status((s), (want), (also), __FILE__, __LINE__, #s)
-#define EXPECT_OK(s) EXPECT_STATUS(s, ZX_OK)
-#define EXPECT_MEM(a, b, n) ut_check_mem((a), (b), (n), __FILE__, __LINE__, #a, #b)
-#define EXPECT_FILL(p, byte, n) ut_check_fill((p), (byte), (n), __FILE__, __LINE__, #p)
-
-#define REQUIRE_(check) \
-    do {                \
-        if (!(check))   \
-            return;     \
-    } while (0)
-#define REQUIRE_EQ(a, b) REQUIRE_(EXPECT_EQ(a, b))
-#define REQUIRE_NE(a, b) REQUIRE_(EXPECT_NE(a, b))
-#define REQUIRE_TRUE(c) REQUIRE_(EXPECT_TRUE(c))
-#define REQUIRE_OK(s) REQUIRE_(EXPECT_OK(s))
-#define REQUIRE_STATUS(s, want) REQUIRE_(EXPECT_STATUS(s, want))
 
 // Ends the test as skipped: a check of behaviour the kernel is known to get wrong.
 #define SKIP_KNOWN_BUG(reason)                  \

@@ -18,8 +18,8 @@ static zx_handle_t alloc(zx_handle_t parent, zx_vm_option_t options, size_t offs
     zx_vaddr_t a = 0;
     zx_status_t st = zx_vmar_allocate(parent, options, offset, size, &h, &a);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmar_allocate(%#x, %#zx, %#zx) failed: %d %s", options,
-                offset, size, st, ut_status_name(st));
+        EXPECT_FAILF("zx_vmar_allocate(%#x, %#zx, %#zx) failed: %d %s", options, offset, size, st,
+                     expect_status_name(st));
     if (addr)
         *addr = a;
     return h;
@@ -30,8 +30,8 @@ static uintptr_t map_in(zx_handle_t vmar, zx_vm_option_t options, size_t offset,
     zx_vaddr_t a = 0;
     zx_status_t st = zx_vmar_map(vmar, options, offset, vmo, vmo_offset, len, &a);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "zx_vmar_map(%#x, %#zx, len %#zx) failed: %d %s", options,
-                offset, len, st, ut_status_name(st));
+        EXPECT_FAILF("zx_vmar_map(%#x, %#zx, len %#zx) failed: %d %s", options, offset, len, st,
+                     expect_status_name(st));
     return a;
 }
 
@@ -39,7 +39,7 @@ static zx_info_vmar_t vmar_info(zx_handle_t vmar) {
     zx_info_vmar_t info = {0, 0};
     zx_status_t st = zx_object_get_info(vmar, ZX_INFO_VMAR, &info, sizeof(info), NULL, NULL);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_VMAR failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_VMAR failed: %d", st);
     return info;
 }
 
@@ -56,7 +56,7 @@ static bool find_mapping(uintptr_t base, zx_info_maps_t *out) {
     zx_status_t st = zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_MAPS, maps,
                                         UT_SCRATCH_SIZE, &actual, &avail);
     if (st != ZX_OK) {
-        ut_fail(__FILE__, __LINE__, "ZX_INFO_PROCESS_MAPS failed: %d", st);
+        EXPECT_FAILF("ZX_INFO_PROCESS_MAPS failed: %d", st);
         return false;
     }
     for (size_t i = 0; i < actual; i++) {

@@ -21,7 +21,7 @@ static zx_handle_t snapshot(zx_handle_t parent, uint64_t size) {
     zx_handle_t c = ZX_HANDLE_INVALID;
     zx_status_t st = zx_vmo_create_child(parent, SNAP, 0, size, &c);
     if (st != ZX_OK)
-        ut_fail(__FILE__, __LINE__, "snapshot failed: %d", st);
+        EXPECT_FAILF("snapshot failed: %d", st);
     return c;
 }
 

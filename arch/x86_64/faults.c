@@ -1,0 +1,65 @@
+// The #PF entry: the x86 half of the fault path. It reads CR2 and the error code, decides whether
+// the fault is one the VM may resolve, and calls the generic vm_fault with arch-neutral flags on
+// the address space in CR3. What is resolved: faults from user mode, and faults of the user-copy
+// instruction (arch_user_copy_insn in usercopy.S, with its extable fixup) on user addresses.
+// Everything else in kernel mode is a kernel bug and goes back to the trap layer (false).
+//
+// An unresolved user-copy fault writes vm_fault's status into the frame's rax, which usercopy.S's
+// fixup returns (rax holds ZX_ERR_NOT_FOUND from before the copy for faults nobody explains). An
+// unresolved user-mode fault is reported on the console and left to the process layer (which
+// kills the process with ZX_TASK_RETCODE_EXCEPTION_KILL).
+#include "arch/x86_64/faults.h"
+
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "kernel/printf.h"
+#include "vm/aspace.h"
+
+_Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
+
+extern char arch_user_copy_insn[];
+
+static uint32_t fault_flags(uint64_t err) {
+    uint32_t flags = 0;
+    if (err & PF_WRITE)
+        flags |= VM_FAULT_WRITE;
+    if (err & PF_FETCH)
+        flags |= VM_FAULT_INSTRUCTION;
+    if (err & PF_USER)
+        flags |= VM_FAULT_USER;
+    if (!(err & PF_PRESENT))
+        flags |= VM_FAULT_NOT_PRESENT;
+    return flags;
+}
+
+static const char *access_name(uint32_t flags) {
+    if (flags & VM_FAULT_WRITE)
+        return "write";
+    if (flags & VM_FAULT_INSTRUCTION)
+        return "execute";
+    return "read";
+}
+
+bool arch_page_fault(struct trap_frame *tf) {
+    vaddr_t va = read_cr2();
+    uint64_t err = tf->error_code;
+    bool user = (err & PF_USER) != 0;
+    bool in_copy = !user && tf->rip == (uint64_t)arch_user_copy_insn;
+    if ((err & PF_RSVD) || (!user && !in_copy))
+        return false;
+    if (in_copy && !(va >= USER_ASPACE_BASE && va < USER_ASPACE_END))
+        return false;  // the kernel side of a copy: a kernel bug
+    uint32_t flags = fault_flags(err);
+    struct vm_aspace *as = vm_aspace_active();
+    const char *why;
+    zx_status_t st = vm_fault(as, va, flags, &why);
+    if (st == ZX_OK)
+        return true;
+    if (in_copy) {
+        tf->rax = (uint64_t)(int64_t)st;  // the copy's return value, once the fixup runs
+        return false;
+    }
+    kprintf("page fault: '%s': user %s at %#llx (rip %#llx): %s\n", as ? as->name : "",
+            access_name(flags), (unsigned long long)va, (unsigned long long)tf->rip, why);
+    return false;
+}
