@@ -77,6 +77,8 @@ static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t
         else
             over = true;
     }
+    if (cleared)
+        b->changed = true;
     if (track && cleared) {
         b->count += noted;
         b->overflow = b->overflow || over;

@@ -27,6 +27,7 @@ void tlb_batch_init(struct tlb_batch *b, paddr_t root_pa) {
     b->count = 0;
     b->overflow = false;
     b->global = false;
+    b->changed = false;
     list_init(&b->free_pages);
 }
 
@@ -42,9 +43,14 @@ void tlb_batch_finish(struct tlb_batch *b) {
             tlb_hw_invalidate_page(b->va[i]);
         tlb_stats.invlpg += b->count;
     }
+    // Other CPUs (and this one, if the operation migrated) may cache the old entries or the
+    // unlinked tables: they flush before any page is reused.
+    if (b->changed || !list_is_empty(&b->free_pages))
+        tlb_hw_shootdown(b->root_pa, b->global);
     b->count = 0;
     b->overflow = false;
     b->global = false;
+    b->changed = false;
     struct list_node *n;
     while ((n = list_remove_head(&b->free_pages)) != NULL)
         pmm_free_page(containerof(n, vm_page_t, node));

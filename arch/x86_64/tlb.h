@@ -40,6 +40,7 @@ struct tlb_batch {
     size_t count;
     bool overflow;    // more than TLB_BATCH_MAX pages: flush all
     bool global;      // an upper-half (global) page is among them
+    bool changed;     // some entry of the tree changed (tracked here or not): other CPUs flush
     vaddr_t va[TLB_BATCH_MAX];
     struct list_node free_pages;  // vm_page_t.node of pages to free after the invalidation
 };
@@ -53,6 +54,7 @@ static inline bool tlb_batch_tracks(const struct tlb_batch *b, vaddr_t va) {
 // Notes that the translation of the page (or large page) at `va` changed; ignored when
 // tlb_batch_tracks says no TLB can hold it. Inline: the range operations call it once per page.
 static inline void tlb_batch_add(struct tlb_batch *b, vaddr_t va) {
+    b->changed = true;
     if (!tlb_batch_tracks(b, va))
         return;
     b->global = b->global || va_is_upper(va);
@@ -63,8 +65,9 @@ static inline void tlb_batch_add(struct tlb_batch *b, vaddr_t va) {
 }
 // Queues `page` to be freed (to the pmm) by tlb_batch_finish, after the invalidation.
 void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page);
-// Invalidates (invlpg per page, or one full flush past TLB_BATCH_MAX), then frees the queued
-// pages. The batch is empty afterwards.
+// Invalidates (invlpg per page, or one full flush past TLB_BATCH_MAX), has every CPU that may hold
+// the tree flush (tlb_hw_shootdown) if anything changed, then frees the queued pages. The batch is
+// empty afterwards.
 void tlb_batch_finish(struct tlb_batch *b);
 
 #endif  // ARCH_X86_64_TLB_H

@@ -12,5 +12,11 @@ void tlb_hw_invalidate_page(vaddr_t va);
 void tlb_hw_flush_all(bool global);
 // Loads `root_pa` (a PML4) into this CPU's CR3.
 void tlb_hw_load_root(paddr_t root_pa);
+// After a change to the tree at `root_pa` (or to the shared upper half, if `global`): every CPU
+// that has the tree in CR3 (every CPU, if `global`) flushes its TLB — this one at once, the others
+// through a TLB IPI — and it returns once they all have. Nothing with one CPU online.
+void tlb_hw_shootdown(paddr_t root_pa, bool global);
+// The TLB IPI's work on its target: flush everything and acknowledge the requests seen.
+void tlb_hw_shootdown_answer(void);
 
 #endif  // ARCH_X86_64_TLB_HW_H

@@ -1,8 +1,9 @@
-// The TLB IPI's work, until shootdowns say what to invalidate: everything, global entries too.
+// The TLB IPI's work: answer the shootdown (tlb_hw.c): flush everything, global entries too, and
+// acknowledge the requests seen.
 #include "arch/x86_64/tlb_ipi.h"
 
-#include "arch/x86_64/tlb.h"
+#include "arch/x86_64/tlb_hw.h"
 
 void tlb_ipi_handler(void) {
-    tlb_flush_all(true);
+    tlb_hw_shootdown_answer();
 }

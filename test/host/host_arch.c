@@ -19,3 +19,12 @@ void tlb_hw_load_root(paddr_t root_pa) {
 unsigned smp_cpu_num(void) {
     return 0;
 }
+
+// One CPU on the host: nobody to shoot down.
+void tlb_hw_shootdown(paddr_t root_pa, bool global) {
+    (void)root_pa;
+    (void)global;
+}
+
+void tlb_hw_shootdown_answer(void) {
+}
