@@ -51,14 +51,17 @@ uint64_t tlb_batch_holders(const struct tlb_batch *b) {
     return cpus;
 }
 
-void tlb_batch_invalidate_local(const struct tlb_batch *b) {
+void tlb_batch_invalidate_local(const struct tlb_batch *b, bool counted) {
     if (b->overflow) {
-        tlb_flush_all(b->global);
+        tlb_hw_flush_all(b->global);
+        if (counted)
+            count(b->global ? &tlb_stats.flush_global : &tlb_stats.flush, 1);
         return;
     }
     for (size_t i = 0; i < b->count; i++)
         tlb_hw_invalidate_page(b->va[i]);
-    count(&tlb_stats.invlpg, b->count);
+    if (counted)
+        count(&tlb_stats.invlpg, b->count);
 }
 
 void tlb_batch_finish(struct tlb_batch *b) {

@@ -24,7 +24,8 @@
 extern paddr_t tlb_active_roots[SMP_MAX_CPUS];
 #define tlb_active_root (tlb_active_roots[smp_cpu_num()])
 
-// Counters for tests and benchmarks (never reset; updated atomically, by every CPU).
+// Counters for tests and benchmarks (never reset; updated atomically). The invalidation counts
+// are the initiating CPU's: what targets of a shootdown do shows in ipi_count(cpu, IPI_TLB).
 struct tlb_stats {
     uint64_t invlpg;          // single-page invalidations issued
     uint64_t flush;           // full flushes of non-global entries
@@ -70,8 +71,9 @@ void tlb_batch_finish(struct tlb_batch *b);
 // For tlb_hw_sync_batch: the CPUs (bit i: CPU i) whose TLB may hold what `b` changed: those with
 // its tree in CR3, every online CPU for an upper-half change. Call after the page-table writes.
 uint64_t tlb_batch_holders(const struct tlb_batch *b);
-// Drops what `b` changed from the calling CPU's TLB, counting in tlb_stats.
-void tlb_batch_invalidate_local(const struct tlb_batch *b);
+// Drops what `b` changed from the calling CPU's TLB; counted in tlb_stats if `counted` (the
+// initiator's work; a shootdown's targets are counted by ipi_count instead).
+void tlb_batch_invalidate_local(const struct tlb_batch *b, bool counted);
 
 // Test-only switch: when false, batches invalidate the calling CPU alone (kernel command line
 // tlb_shootdown=off). scripts/test shows the TLB tests fail that way.

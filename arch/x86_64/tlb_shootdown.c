@@ -34,7 +34,7 @@ static void serve_pending(void) {
     uint64_t bit = 1ull << arch_cpu_num();
     if (!(__atomic_load_n(&request.pending, __ATOMIC_ACQUIRE) & bit))
         return;
-    tlb_batch_invalidate_local(__atomic_load_n(&request.batch, __ATOMIC_RELAXED));
+    tlb_batch_invalidate_local(__atomic_load_n(&request.batch, __ATOMIC_RELAXED), false);
     __atomic_fetch_and(&request.pending, ~bit, __ATOMIC_RELEASE);
 }
 
@@ -74,7 +74,7 @@ void tlb_hw_sync_batch(const struct tlb_batch *b) {
     uint64_t self = 1ull << arch_cpu_num();
     uint64_t cpus = tlb_batch_holders(b);
     if (cpus & self)
-        tlb_batch_invalidate_local(b);
+        tlb_batch_invalidate_local(b, true);
     cpus &= ~self;
     if (cpus && tlb_shootdown_enabled)
         shootdown(cpus, b);

@@ -28,5 +28,5 @@ unsigned smp_cpus_online(void) {
 // One CPU: a batch reaches this CPU's (absent) TLB only if it holds the tree.
 void tlb_hw_sync_batch(const struct tlb_batch *b) {
     if (tlb_batch_holders(b) & 1)
-        tlb_batch_invalidate_local(b);
+        tlb_batch_invalidate_local(b, true);
 }
