@@ -102,4 +102,17 @@ void expect_note_failure(void);
 #define REQUIRE_OK(s) REQUIRE_(EXPECT_OK(s))
 #define REQUIRE_STATUS(s, want) REQUIRE_(EXPECT_STATUS(s, want))
 
+// Expects the attribution figures (bytes) of a zx_info_vmo_t `info`: committed and populated
+// agree, as every VMO without a pager has them (kernel and user clone-tree tests).
+#define EXPECT_VMO_ATTRIBUTION(info, committed, private_, scaled)  \
+    do {                                                           \
+        zx_info_vmo_t i_ = (info);                                 \
+        EXPECT_EQ(i_.committed_bytes, (committed));                \
+        EXPECT_EQ(i_.populated_bytes, (committed));                \
+        EXPECT_EQ(i_.committed_private_bytes, (private_));         \
+        EXPECT_EQ(i_.populated_private_bytes, (private_));         \
+        EXPECT_EQ(i_.committed_scaled_bytes, (scaled));            \
+        EXPECT_EQ(i_.populated_scaled_bytes, (scaled));            \
+    } while (0)
+
 #endif  // KERNEL_EXPECT_H

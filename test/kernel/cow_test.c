@@ -66,16 +66,8 @@ static zx_info_vmo_t info(struct vmo *v) {
     return i;
 }
 
-#define EXPECT_ATTR(v, committed, private_, scaled)               \
-    do {                                                          \
-        zx_info_vmo_t i_ = info(v);                               \
-        EXPECT_EQ(i_.committed_bytes, (committed));               \
-        EXPECT_EQ(i_.populated_bytes, (committed));               \
-        EXPECT_EQ(i_.committed_private_bytes, (private_));        \
-        EXPECT_EQ(i_.populated_private_bytes, (private_));        \
-        EXPECT_EQ(i_.committed_scaled_bytes, (scaled));           \
-        EXPECT_EQ(i_.populated_scaled_bytes, (scaled));           \
-    } while (0)
+#define EXPECT_ATTR(v, committed, private_, scaled) \
+    EXPECT_VMO_ATTRIBUTION(info(v), committed, private_, scaled)
 
 static size_t hidden_nodes(struct vmo *v) {
     struct cow_tree *t = vmo_cow_node(v)->tree;

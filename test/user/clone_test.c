@@ -11,16 +11,8 @@
 #define P ((uint64_t)PAGE)
 
 // Expects the attribution figures of `vmo` (bytes).
-#define EXPECT_ATTR(vmo, committed, private_, scaled)                         \
-    do {                                                                      \
-        zx_info_vmo_t i_ = ut_vmo_info(vmo);                                  \
-        EXPECT_EQ(i_.committed_bytes, (committed));                           \
-        EXPECT_EQ(i_.populated_bytes, (committed));                           \
-        EXPECT_EQ(i_.committed_private_bytes, (private_));                    \
-        EXPECT_EQ(i_.populated_private_bytes, (private_));                    \
-        EXPECT_EQ(i_.committed_scaled_bytes, (scaled));                       \
-        EXPECT_EQ(i_.populated_scaled_bytes, (scaled));                       \
-    } while (0)
+#define EXPECT_ATTR(vmo, committed, private_, scaled) \
+    EXPECT_VMO_ATTRIBUTION(ut_vmo_info(vmo), committed, private_, scaled)
 
 TEST(child_rights) {
     static const struct {

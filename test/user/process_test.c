@@ -14,10 +14,7 @@
 
 static zx_info_process_t proc_info(zx_handle_t proc) {
     zx_info_process_t info;
-    memset(&info, 0xa5, sizeof(info));
-    zx_status_t st = zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL);
-    if (st != ZX_OK)
-        EXPECT_FAILF("ZX_INFO_PROCESS failed: %d", st);
+    ut_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info));
     return info;
 }
 

@@ -94,12 +94,16 @@ uint64_t ut_content_size(zx_handle_t vmo) {
     return size;
 }
 
+void ut_get_info(zx_handle_t h, uint32_t topic, void *record, size_t size) {
+    memset(record, 0xa5, size);
+    zx_status_t st = zx_object_get_info(h, topic, record, size, NULL, NULL);
+    if (st != ZX_OK)
+        EXPECT_FAILF("zx_object_get_info(topic %u) failed: %d", topic, st);
+}
+
 zx_info_vmo_t ut_vmo_info(zx_handle_t vmo) {
     zx_info_vmo_t info;
-    memset(&info, 0xa5, sizeof(info));
-    zx_status_t st = zx_object_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info), NULL, NULL);
-    if (st != ZX_OK)
-        EXPECT_FAILF("ZX_INFO_VMO failed: %d", st);
+    ut_get_info(vmo, ZX_INFO_VMO, &info, sizeof(info));
     return info;
 }
 

@@ -162,6 +162,9 @@ zx_obj_type_t ut_type(zx_handle_t h);
 bool ut_handle_valid(zx_handle_t h);
 uint64_t ut_vmo_size(zx_handle_t vmo);
 uint64_t ut_content_size(zx_handle_t vmo);
+// Reads the single record of info topic `topic` of `h` (a failure is a test failure; the record
+// is then 0xa5 bytes).
+void ut_get_info(zx_handle_t h, uint32_t topic, void *record, size_t size);
 zx_info_vmo_t ut_vmo_info(zx_handle_t vmo);
 // zx_vmo_create_child, failing the test (and returning ZX_HANDLE_INVALID) if it fails.
 zx_handle_t ut_child(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size);
