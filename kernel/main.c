@@ -9,6 +9,7 @@
 #include "arch/x86_64/serial.h"
 #include "arch/x86_64/smp.h"
 #include "arch/x86_64/syscall.h"
+#include "arch/x86_64/tlb.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/cmdline.h"
@@ -38,6 +39,7 @@ static const char *const known_keys[] = {
     "aslr",   // aslr=0: place VMARs and mappings lowest-first instead of at random (vm/aslr.h)
     "acpi",   // acpi=off: ignore the ACPI tables (so: one CPU)
     "cpus",   // cpus=N: start at most N CPUs (the BSP included)
+    "tlb_shootdown",  // tlb_shootdown=off: never send TLB IPIs (test-only: shows the TLB tests fail)
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
 };
 
@@ -108,6 +110,8 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     kprintf("boot: loader '%s', command line '%s', %zu module(s)\n", boot_info.loader,
             boot_info.cmdline, boot_info.module_count);
 
+    tlb_shootdown_enabled = !cmdline_get(&kernel_cmdline, "tlb_shootdown") ||
+                            cmdline_get_bool(&kernel_cmdline, "tlb_shootdown");
     smp_init_early();  // reads ACPI through the boot tables, before arch_mmu_init drops them
     ASSERT(phys_ranges_check(&physical_ranges));
     st = pmm_init(&physical_ranges);

@@ -83,9 +83,7 @@ bool sched_lock_held(void) {
 
 // One GS-relative load: atomic with respect to migration, so it needs no lock.
 struct thread *thread_current(void) {
-    struct thread *t;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(struct percpu, current)));
-    return t;
+    return percpu_current();
 }
 
 zx_time_t current_time(void) {
@@ -189,15 +187,16 @@ static void kick_locked(uint32_t cpu) {
     }
 }
 
-// Takes, for `cpu`, the first thread it may run from the busiest other queue holding at least
-// `min_queued` threads. NULL if none.
+// Takes, for `cpu`, the first thread it may run from the busiest queue of another busy CPU holding
+// at least `min_queued` threads. NULL if none.
 static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
     ASSERT_HELD(&sched_lock);
     struct thread *found = NULL;
     uint32_t found_queued = 0;
     for (uint64_t m = online_mask & ~(1ull << cpu); m; m &= m - 1) {
         const struct sched_cpu *sc = &sched_cpus[__builtin_ctzll(m)];
-        if (sc->queued < min_queued || sc->queued <= found_queued)
+        // An idle CPU with queued threads has been kicked and is about to run them.
+        if (sc->current == sc->idle || sc->queued < min_queued || sc->queued <= found_queued)
             continue;
         list_for_each(&sc->run_queue, it) {
             struct thread *t = containerof(it, struct thread, queue_node);

@@ -55,10 +55,9 @@ enum walk_op { WALK_UNMAP, WALK_PROTECT };
 // how many present entries it cleared. The hot loop of unmap and protect.
 static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t bits,
                        struct tlb_batch *b) {
-    // Whether the TLB can hold these pages is the same for the whole table; the batch is filled
-    // through locals so that the stores to the table do not force it to be reloaded.
-    bool track = tlb_batch_tracks(b, va);
-    size_t room = track && !b->overflow ? TLB_BATCH_MAX - b->count : 0;
+    // The batch is filled through locals so that the stores to the table do not force it to be
+    // reloaded.
+    size_t room = !b->overflow ? TLB_BATCH_MAX - b->count : 0;
     vaddr_t *note = &b->va[b->count];
     size_t noted = 0;
     bool over = false;
@@ -77,7 +76,7 @@ static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t
         else
             over = true;
     }
-    if (track && cleared) {
+    if (cleared) {
         b->count += noted;
         b->overflow = b->overflow || over;
         b->global = b->global || va_is_upper(va);

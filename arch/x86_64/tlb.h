@@ -1,8 +1,12 @@
-// TLB consistency for page-table changes: which tree the CPU translates with (CR3), and the batch
-// of invalidations one operation collects and issues once, at its end, before it frees the table
-// pages it unlinked. Pure code: the hardware is reached only through tlb_hw.h. A later SMP
-// shootdown grows this file: tlb_batch_finish then also reaches the other CPUs that may hold the
-// tree (and every CPU for the shared upper half). tlb_active_root is per CPU already.
+// TLB consistency for page-table changes: which tree each CPU translates with (CR3), and the batch
+// of invalidations one operation collects and issues once, at its end, on every CPU that may hold
+// a stale entry (docs/smp.md, "TLB shootdowns"), before it frees the table pages it unlinked.
+// Pure code: the hardware and the other CPUs are reached only through tlb_hw.h.
+//
+// Why no CPU is missed: a CPU publishes its root in tlb_active_roots before it loads CR3 (a
+// serialising instruction), and a batch reads the roots only after a full fence that follows its
+// page-table writes. So a CPU that the batch does not see as holding the tree loads CR3 after the
+// writes are visible, and walks the new tables; a CPU it does see is invalidated.
 #ifndef ARCH_X86_64_TLB_H
 #define ARCH_X86_64_TLB_H
 
@@ -20,11 +24,14 @@
 extern paddr_t tlb_active_roots[SMP_MAX_CPUS];
 #define tlb_active_root (tlb_active_roots[smp_cpu_num()])
 
-// Counters for tests and benchmarks (never reset).
+// Counters for tests and benchmarks (never reset; updated atomically). The invalidation counts
+// are the initiating CPU's: what targets of a shootdown do shows in ipi_count(cpu, IPI_TLB).
 struct tlb_stats {
-    uint64_t invlpg;        // single-page invalidations issued
-    uint64_t flush;         // full flushes of non-global entries
-    uint64_t flush_global;  // full flushes including global entries
+    uint64_t invlpg;          // single-page invalidations issued
+    uint64_t flush;           // full flushes of non-global entries
+    uint64_t flush_global;    // full flushes including global entries
+    uint64_t shootdowns;      // batches that had to reach other CPUs (one IPI round each)
+    uint64_t shootdown_ipis;  // IPIs those rounds sent
 };
 extern struct tlb_stats tlb_stats;
 
@@ -45,16 +52,9 @@ struct tlb_batch {
 };
 
 void tlb_batch_init(struct tlb_batch *b, paddr_t root_pa);
-// True if a change at `va` in the batch's tree can be in a TLB: an upper-half address, or any
-// address of the active tree.
-static inline bool tlb_batch_tracks(const struct tlb_batch *b, vaddr_t va) {
-    return va_is_upper(va) || b->root_pa == tlb_active_root;
-}
-// Notes that the translation of the page (or large page) at `va` changed; ignored when
-// tlb_batch_tracks says no TLB can hold it. Inline: the range operations call it once per page.
+// Notes that the translation of the page (or large page) at `va` changed. Which CPUs must forget
+// it is decided once, at tlb_batch_finish. Inline: the range operations call it once per page.
 static inline void tlb_batch_add(struct tlb_batch *b, vaddr_t va) {
-    if (!tlb_batch_tracks(b, va))
-        return;
     b->global = b->global || va_is_upper(va);
     if (b->count < TLB_BATCH_MAX)
         b->va[b->count++] = va;
@@ -63,8 +63,20 @@ static inline void tlb_batch_add(struct tlb_batch *b, vaddr_t va) {
 }
 // Queues `page` to be freed (to the pmm) by tlb_batch_finish, after the invalidation.
 void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page);
-// Invalidates (invlpg per page, or one full flush past TLB_BATCH_MAX), then frees the queued
-// pages. The batch is empty afterwards.
+// Invalidates the batch on every CPU that may hold it (invlpg per page, or one full flush past
+// TLB_BATCH_MAX; at most one IPI round, and none when only the caller holds the tree), then frees
+// the queued pages: no CPU can reach them any more. The batch is empty afterwards.
 void tlb_batch_finish(struct tlb_batch *b);
+
+// For tlb_hw_sync_batch: the CPUs (bit i: CPU i) whose TLB may hold what `b` changed: those with
+// its tree in CR3, every online CPU for an upper-half change. Call after the page-table writes.
+uint64_t tlb_batch_holders(const struct tlb_batch *b);
+// Drops what `b` changed from the calling CPU's TLB; counted in tlb_stats if `counted` (the
+// initiator's work; a shootdown's targets are counted by ipi_count instead).
+void tlb_batch_invalidate_local(const struct tlb_batch *b, bool counted);
+
+// Test-only switch: when false, batches invalidate the calling CPU alone (kernel command line
+// tlb_shootdown=off). scripts/test shows the TLB tests fail that way.
+extern bool tlb_shootdown_enabled;
 
 #endif  // ARCH_X86_64_TLB_H

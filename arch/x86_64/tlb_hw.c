@@ -1,5 +1,5 @@
 // The TLB and CR3 primitives of tlb_hw.h: invlpg, a CR3 reload or a CR4.PGE toggle, a CR3 load.
-// Kernel only (inline assembly). A later SMP shootdown sends these to other CPUs from tlb.c.
+// Kernel only (inline assembly). The shootdown that reaches other CPUs is tlb_shootdown.c.
 #include "arch/x86_64/tlb_hw.h"
 
 #include "arch/x86_64/cpu.h"

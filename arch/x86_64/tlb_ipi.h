@@ -1,5 +1,5 @@
 // The TLB IPI's work on the CPU that receives it. Declared here, once, so that the shootdown
-// protocol (tlb.h: which CPUs, what to invalidate, acknowledgement) replaces only tlb_ipi.c.
+// protocol (tlb_shootdown.c) is its only implementation.
 #ifndef ARCH_X86_64_TLB_IPI_H
 #define ARCH_X86_64_TLB_IPI_H
 

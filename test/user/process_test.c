@@ -40,39 +40,6 @@ static void code_exit_with(struct ut_code *c, enum ut_reg reg) {
 
 // ---- Threads in this process ----
 
-struct thread_ctx {
-    zx_handle_t thread;
-    zx_handle_t stack_vmo;
-    uintptr_t stack;
-};
-#define STACK_SIZE (64 * 1024)
-
-static zx_status_t thread_spawn(struct thread_ctx *t, void (*fn)(uintptr_t, uintptr_t),
-                                uintptr_t arg1, uintptr_t arg2) {
-    memset(t, 0, sizeof(*t));
-    zx_status_t st = zx_vmo_create(STACK_SIZE, 0, &t->stack_vmo);
-    if (st == ZX_OK)
-        st = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, t->stack_vmo,
-                         0, STACK_SIZE, &t->stack);
-    if (st == ZX_OK)
-        st = zx_thread_create(zx_process_self(), "worker", 6, 0, &t->thread);
-    // The entry is entered as if called: the stack is 8 bytes short of 16-byte alignment.
-    if (st == ZX_OK)
-        st = zx_thread_start(t->thread, (uintptr_t)fn, t->stack + STACK_SIZE - 8, arg1, arg2);
-    return st;
-}
-
-// Waits for the thread (at most `ms`); true if it ended. Frees its stack.
-static bool thread_join(struct thread_ctx *t, int ms) {
-    bool ended = zx_object_wait_one(t->thread, ZX_THREAD_TERMINATED, ut_deadline_after(ms * MS),
-                                    NULL) == ZX_OK;
-    if (ended && t->stack)
-        zx_vmar_unmap(zx_vmar_root_self(), t->stack, STACK_SIZE);
-    zx_handle_close(t->thread);
-    zx_handle_close(t->stack_vmo);
-    return ended;
-}
-
 static volatile uint64_t thread_result[4];
 
 static void thread_store(uintptr_t arg1, uintptr_t arg2) {
@@ -363,14 +330,14 @@ TEST(thread_create_errors) {
 
 TEST(thread_start_runs_and_exits) {
     thread_result[0] = thread_result[1] = 0;
-    struct thread_ctx t;
-    REQUIRE_OK(thread_spawn(&t, thread_store, 0x1111, 0x2222));
+    struct ut_thread t;
+    REQUIRE_OK(ut_thread_spawn(&t, thread_store, 0x1111, 0x2222));
     // Starting it again.
-    EXPECT_STATUS(zx_thread_start(t.thread, (uintptr_t)thread_store, t.stack + STACK_SIZE - 8, 0,
+    EXPECT_STATUS(zx_thread_start(t.thread, (uintptr_t)thread_store, t.stack + UT_THREAD_STACK_SIZE - 8, 0,
                                   0),
                   ZX_ERR_BAD_STATE);
     zx_handle_t th = ut_dup(t.thread, ZX_RIGHT_SAME_RIGHTS);
-    EXPECT_TRUE(thread_join(&t, 5000));
+    EXPECT_TRUE(ut_thread_join(&t, 5000));
     EXPECT_EQ(thread_result[0], 0x1111);
     EXPECT_EQ(thread_result[1], 0x2222);
     EXPECT_TRUE(ut_signaled(th, ZX_THREAD_TERMINATED));
@@ -456,8 +423,8 @@ static int child_thread_exit(int argc, char **argv) {
 static int child_other_thread_exits(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    struct thread_ctx t;
-    if (thread_spawn(&t, thread_process_exit, 9, 0) != ZX_OK)
+    struct ut_thread t;
+    if (ut_thread_spawn(&t, thread_process_exit, 9, 0) != ZX_OK)
         return 1;
     zx_nanosleep(ZX_TIME_INFINITE);
     return 2;
@@ -485,12 +452,12 @@ static int child_cancel_wait(int argc, char **argv) {
     if (zx_channel_create(0, &a, &b) != ZX_OK)
         return 1;
     thread_result[2] = 12345;
-    struct thread_ctx t;
-    if (thread_spawn(&t, thread_wait_forever, b, 0) != ZX_OK)
+    struct ut_thread t;
+    if (ut_thread_spawn(&t, thread_wait_forever, b, 0) != ZX_OK)
         return 2;
     zx_nanosleep(ut_deadline_after(30 * MS));
     zx_handle_close(b);
-    if (!thread_join(&t, 5000))
+    if (!ut_thread_join(&t, 5000))
         return 3;
     return thread_result[2] == (uint64_t)(int64_t)ZX_ERR_CANCELED ? 0 : 100 + (int)thread_result[2];
 }
@@ -506,13 +473,13 @@ static void thread_count(uintptr_t idx, uintptr_t n) {
 static int child_threads(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    struct thread_ctx t[4];
+    struct ut_thread t[4];
     for (int i = 0; i < 4; i++) {
-        if (thread_spawn(&t[i], thread_count, (uintptr_t)i, 100000) != ZX_OK)
+        if (ut_thread_spawn(&t[i], thread_count, (uintptr_t)i, 100000) != ZX_OK)
             return 1;
     }
     for (int i = 0; i < 4; i++) {
-        if (!thread_join(&t[i], 20000))
+        if (!ut_thread_join(&t[i], 20000))
             return 2;
     }
     for (int i = 0; i < 4; i++) {
@@ -533,9 +500,9 @@ static void thread_spin_forever(uintptr_t arg1, uintptr_t arg2) {
 static int child_spin_threads(int argc, char **argv) {
     (void)argc;
     (void)argv;
-    struct thread_ctx t[3];
+    struct ut_thread t[3];
     for (int i = 0; i < 3; i++) {
-        if (thread_spawn(&t[i], thread_spin_forever, 0, 0) != ZX_OK)
+        if (ut_thread_spawn(&t[i], thread_spin_forever, 0, 0) != ZX_OK)
             return 1;
     }
     thread_spin_forever(0, 0);
@@ -556,6 +523,13 @@ TEST(kill_process_spinning_on_many_threads) {
         EXPECT_EQ(ut_wait_process(proc, 5), ZX_TASK_RETCODE_SYSCALL_KILL);
         zx_handle_close(proc);
     }
+}
+
+TEST(num_cpus) {
+    uint32_t n = zx_system_get_num_cpus();
+    EXPECT_GE(n, 1);
+    EXPECT_LE(n, 64);
+    EXPECT_EQ(zx_system_get_num_cpus(), n);  // constant
 }
 
 TEST(return_codes) {

@@ -188,6 +188,32 @@ zx_time_t ut_deadline_after(zx_duration_t ns) {
     return zx_clock_get_monotonic() + ns;
 }
 
+zx_status_t ut_thread_spawn(struct ut_thread *t, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg1,
+                            uintptr_t arg2) {
+    memset(t, 0, sizeof(*t));
+    zx_status_t st = zx_vmo_create(UT_THREAD_STACK_SIZE, 0, &t->stack_vmo);
+    if (st == ZX_OK)
+        st = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, t->stack_vmo,
+                         0, UT_THREAD_STACK_SIZE, &t->stack);
+    if (st == ZX_OK)
+        st = zx_thread_create(zx_process_self(), "worker", 6, 0, &t->thread);
+    // The entry is entered as if called: the stack is 8 bytes short of 16-byte alignment.
+    if (st == ZX_OK)
+        st = zx_thread_start(t->thread, (uintptr_t)fn, t->stack + UT_THREAD_STACK_SIZE - 8, arg1,
+                             arg2);
+    return st;
+}
+
+bool ut_thread_join(struct ut_thread *t, int ms) {
+    bool ended = zx_object_wait_one(t->thread, ZX_THREAD_TERMINATED,
+                                    ut_deadline_after((zx_duration_t)ms * 1000000), NULL) == ZX_OK;
+    if (ended && t->stack)
+        zx_vmar_unmap(zx_vmar_root_self(), t->stack, UT_THREAD_STACK_SIZE);
+    zx_handle_close(t->thread);
+    zx_handle_close(t->stack_vmo);
+    return ended;
+}
+
 void ut_pattern(void *buf, size_t n, uint32_t seed) {
     uint8_t *p = buf;
     uint32_t x = seed * 2654435761u + 12345u;

@@ -179,6 +179,20 @@ void ut_unmap(uintptr_t addr, size_t len);
 // True if the signals are asserted now.
 bool ut_signaled(zx_handle_t h, zx_signals_t signals);
 zx_time_t ut_deadline_after(zx_duration_t ns);
+
+// A user thread of this process with its own mapped stack (UT_THREAD_STACK_SIZE bytes).
+struct ut_thread {
+    zx_handle_t thread;
+    zx_handle_t stack_vmo;
+    uintptr_t stack;
+};
+#define UT_THREAD_STACK_SIZE (64 * 1024)
+// Creates and starts a thread running fn(arg1, arg2) (which must end with zx_thread_exit).
+// Returns the first failing call's status; *t is then safe to pass to ut_thread_join.
+zx_status_t ut_thread_spawn(struct ut_thread *t, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg1,
+                            uintptr_t arg2);
+// Waits for the thread (at most `ms`); true if it ended. Frees its stack and handles.
+bool ut_thread_join(struct ut_thread *t, int ms);
 // Fills a buffer with a recognisable pattern derived from `seed`.
 void ut_pattern(void *buf, size_t n, uint32_t seed);
 
