@@ -25,10 +25,20 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-// Lock annotations, as documentation: "this field is guarded by that lock". Clang's
-// thread-safety attributes cannot name a sibling field in C (only C++ has member lookup there),
-// so these expand to nothing under every compiler.
+// Lock annotations for clang's -Wthread-safety (on in the clang build). In C, clang 14 cannot
+// name a sibling field in GUARDED_BY (only C++ has member lookup there), so that one stays
+// documentation; CAPABILITY on the lock types, ACQUIRE/RELEASE on the lock functions and
+// REQUIRES(obj->lock) on *_locked functions are checked. Nothing under GCC.
+#if defined(__clang__)
+#define TSA_(x) __attribute__((x))
+#else
+#define TSA_(x)
+#endif
 #define GUARDED_BY(x)
-#define REQUIRES(...)
+#define CAPABILITY(name) TSA_(capability(name))
+#define REQUIRES(...) TSA_(requires_capability(__VA_ARGS__))
+#define ACQUIRE(...) TSA_(acquire_capability(__VA_ARGS__))
+#define RELEASE(...) TSA_(release_capability(__VA_ARGS__))
+#define NO_THREAD_SAFETY_ANALYSIS TSA_(no_thread_safety_analysis)
 
 #endif  // KERNEL_COMPILER_H

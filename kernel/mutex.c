@@ -49,7 +49,8 @@ static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
     sched_unlock_irqrestore(s);
 }
 
-void mutex_acquire(struct mutex *m) {
+// The analysis cannot follow the CAS; these two are where the capability changes hands.
+NO_THREAD_SAFETY_ANALYSIS void mutex_acquire(struct mutex *m) {
     lockdep_mutex_acquire(&m->lockdep_class, m->name, m, (vaddr_t)__builtin_return_address(0));
     uintptr_t self = (uintptr_t)thread_current();
     uintptr_t expected = 0;
@@ -68,7 +69,7 @@ static void mutex_release_slow(struct mutex *m) {
     sched_unlock_irqrestore(s);
 }
 
-void mutex_release(struct mutex *m) {
+NO_THREAD_SAFETY_ANALYSIS void mutex_release(struct mutex *m) {
     lockdep_mutex_release(m);
     uintptr_t self = (uintptr_t)thread_current();
     uintptr_t expected = self;

@@ -7,12 +7,13 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "kernel/compiler.h"
 #include "kernel/thread.h"
 
 // Set in `state` while threads may be waiting: the owner's release must take the slow path.
 #define MUTEX_CONTENDED ((uintptr_t)1)
 
-struct mutex {
+struct CAPABILITY("mutex") mutex {
     // The owning thread's address | MUTEX_CONTENDED; 0 when free. Changed only by atomic
     // compare-and-swap (threads are at least 2-byte aligned, so bit 0 is free for the flag).
     uintptr_t state;
@@ -26,9 +27,9 @@ struct mutex {
 
 void mutex_init(struct mutex *m, const char *name);
 // Blocks until the calling thread owns `m`. Acquiring a mutex the caller holds panics.
-void mutex_acquire(struct mutex *m);
+void mutex_acquire(struct mutex *m) ACQUIRE(*m);
 // The caller must own `m`; wakes a waiter if there is one.
-void mutex_release(struct mutex *m);
+void mutex_release(struct mutex *m) RELEASE(*m);
 // True if the calling thread holds `m` (another thread holding it gives false).
 bool mutex_held(const struct mutex *m);
 

@@ -104,6 +104,8 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
 
 // --- Helpers ---
 
+static void vmo_lock(struct vmo *v) ACQUIRE(v->tree->lock);
+static void vmo_unlock(struct vmo *v) RELEASE(v->tree->lock);
 static void vmo_lock(struct vmo *v) {
     mutex_acquire(&v->tree->lock);
     cow_tree_retry_merges_locked(v->tree);
@@ -381,6 +383,7 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
 
 // Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
 // if its content is not zero already. Tree lock held.
+static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) REQUIRES(v->tree->lock);
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     uint64_t page = ROUNDDOWN(offset, P);
@@ -465,6 +468,7 @@ bool vmo_is_resizable(struct vmo *v) {
 // DECOMMIT is for VMOs from vmo_create without snapshot children and their slices (docs/abi.md §2).
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
+static bool can_decommit_locked(struct vmo *v) REQUIRES(v->tree->lock);
 static bool can_decommit_locked(struct vmo *v) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->flags & VMO_F_CLONE_NODE)
@@ -638,6 +642,7 @@ void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
 // --- Info, names, objects ---
 
 // Distinct address spaces among the mappings (at least 1 for a live VMO, as in Zircon).
+static size_t share_count_locked(struct vmo *v) REQUIRES(v->tree->lock);
 static size_t share_count_locked(struct vmo *v) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->num_mappings < 2)
