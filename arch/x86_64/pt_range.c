@@ -84,6 +84,9 @@ static uint32_t pt_run(pte_t *slot, size_t n, vaddr_t va, enum walk_op op, pte_t
         b->overflow = b->overflow || over;
         b->global = b->global || va_is_upper(va);
     }
+    // What tlb_batch_add does for every page, once for the run: other CPUs may hold the tree
+    // even when this one does not (tlb_batch_finish's shootdown).
+    b->changed = b->changed || cleared != 0;
     return op == WALK_UNMAP ? cleared : 0;
 }
 
