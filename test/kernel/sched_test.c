@@ -71,7 +71,15 @@ KTEST(sched, busy_threads_run_on_distinct_cpus) {
     uint64_t before[MAX_TEST_CPUS];
     for (uint32_t i = 0; i < n; i++)
         before[i] = spinners[i].count;
-    thread_sleep_until(current_time() + 30 * MS);
+    // Every one must make progress; on a loaded host a virtual CPU may not run for a while, so
+    // wait (up to 5 s) until each has, rather than a fixed time.
+    zx_time_t give_up = current_time() + 5000 * MS;
+    for (bool all = false; !all && current_time() < give_up;) {
+        thread_sleep_until(current_time() + 10 * MS);
+        all = true;
+        for (uint32_t i = 0; i < n; i++)
+            all = all && spinners[i].count > before[i];
+    }
     spin_stop = true;
     uint64_t at_mark = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -149,7 +157,7 @@ KTEST(sched, new_thread_goes_to_an_idle_cpu) {
     ran_on = -1;
     struct thread *t = thread_create("placed", report_cpu, NULL);
     REQUIRE_TRUE(t != NULL);
-    thread_sleep_until(current_time() + 5 * MS);  // let the other CPUs go idle
+    thread_sleep_until(current_time() + 50 * MS);  // let the other CPUs go idle
     uint64_t f = irq_save();  // stay on this CPU and busy until it has started
     uint32_t me = smp_cpu_num();
     thread_start(t);
