@@ -73,6 +73,7 @@ static void heap_init_once(void) {
 }
 
 static struct slab *slab_new_locked(struct kcache *c) {
+    ASSERT_HELD(&heap_lock);
     vm_page_t *first = c->slab_pages == 1 ? pmm_alloc_page(PAGE_STATE_HEAP)
                                           : pmm_alloc_contiguous(c->slab_pages, 1, PAGE_STATE_HEAP);
     if (!first)
@@ -100,6 +101,7 @@ static struct slab *slab_new_locked(struct kcache *c) {
 }
 
 static void slab_free_locked(struct kcache *c, struct slab *s) {
+    ASSERT_HELD(&heap_lock);
     list_delete(&s->link);
     c->pages -= c->slab_pages;
     totals.pages -= c->slab_pages;
@@ -121,6 +123,7 @@ static void check_poison(const struct kcache *c, const void *obj) {
 }
 
 static void *cache_alloc_locked(struct kcache *c) {
+    ASSERT_HELD(&heap_lock);
     struct slab *s;
     if (list_is_empty(&c->partial)) {
         s = slab_new_locked(c);
@@ -152,6 +155,7 @@ static struct slab *slab_of(const struct kcache *c, const void *obj) {
 }
 
 static void cache_free_locked(struct kcache *c, void *obj) {
+    ASSERT_HELD(&heap_lock);
     struct slab *s = slab_of(c, obj);
     uintptr_t off = (uintptr_t)obj - (uintptr_t)s - c->first_off;
     ASSERT_MSG(off % c->obj_size == 0 && off / c->obj_size < c->per_slab,

@@ -5,12 +5,15 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/setjmp.h"
+#include "kernel/assert.h"
 #include "kernel/ktest.h"
 #include "kernel/printf.h"
 #include "vm/pmm.h"
 
 static struct arch_jmp_buf test_jmp;
 static volatile bool in_test;
+static struct arch_jmp_buf expect_jmp;
+static volatile bool expecting_panic;
 
 bool ktest_running(void) {
     return in_test;
@@ -20,6 +23,30 @@ void ktest_abort_current(void) {
     in_test = false;
     expect_note_failure();
     arch_longjmp(&test_jmp, 1);
+}
+
+bool ktest_expect_panic(void (*fn)(void *), void *arg) {
+    ASSERT_MSG(!expecting_panic, "%s", "ktest_expect_panic does not nest");
+    uint64_t flags = read_rflags();
+    bool panicked = true;
+    if (arch_setjmp(&expect_jmp) == 0) {
+        expecting_panic = true;
+        fn(arg);
+        panicked = false;
+    }
+    expecting_panic = false;
+    irq_restore(flags);
+    return panicked;
+}
+
+bool ktest_panic_expected(void) {
+    return expecting_panic;
+}
+
+void ktest_resume_after_panic(void) {
+    expecting_panic = false;
+    kprintf("    (the panic was expected)\n");
+    arch_longjmp(&expect_jmp, 1);
 }
 
 static bool run_one(const struct ktest *t) {

@@ -3,6 +3,7 @@
 
 #include "arch/x86_64/qemu.h"
 #include "arch/x86_64/serial.h"
+#include "arch/x86_64/smp.h"
 #include "kernel/heap.h"
 #include "kernel/ktest_runner.h"
 #include "kernel/printf.h"
@@ -56,12 +57,15 @@ void monitor_run(void) {
         if (strcmp(line, "help") == 0) {
             kprintf("  mem            page counts per state and heap use\n"
                     "  ranges         the physical memory map\n"
+                    "  cpus           every CPU: ticks, running thread, IPIs handled\n"
                     "  ktest [FILTER] run in-kernel tests\n"
                     "  poweroff       leave QEMU\n");
         } else if (strcmp(line, "mem") == 0) {
             cmd_mem();
         } else if (strcmp(line, "ranges") == 0) {
             cmd_ranges();
+        } else if (strcmp(line, "cpus") == 0) {
+            smp_print_cpus();
         } else if (strncmp(line, "ktest", 5) == 0 && (line[5] == '\0' || line[5] == ' ')) {
             ktest_run_all(line[5] ? line + 6 : NULL);
         } else if (strcmp(line, "poweroff") == 0 || strcmp(line, "exit") == 0) {

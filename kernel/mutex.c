@@ -12,10 +12,12 @@
 #include "kernel/mutex.h"
 
 #include "kernel/assert.h"
+#include "kernel/lockdep.h"
 
 void mutex_init(struct mutex *m, const char *name) {
     __atomic_store_n(&m->state, 0, __ATOMIC_RELAXED);
     wait_queue_init(&m->waiters);
+    m->lockdep_class = 0;
     m->name = name;
 }
 
@@ -48,6 +50,7 @@ static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
 }
 
 void mutex_acquire(struct mutex *m) {
+    lockdep_mutex_acquire(&m->lockdep_class, m->name, m, (vaddr_t)__builtin_return_address(0));
     uintptr_t self = (uintptr_t)thread_current();
     uintptr_t expected = 0;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, self, false, __ATOMIC_ACQUIRE,
@@ -66,6 +69,7 @@ static void mutex_release_slow(struct mutex *m) {
 }
 
 void mutex_release(struct mutex *m) {
+    lockdep_mutex_release(m);
     uintptr_t self = (uintptr_t)thread_current();
     uintptr_t expected = self;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,

@@ -17,10 +17,12 @@ struct mutex {
     // compare-and-swap (threads are at least 2-byte aligned, so bit 0 is free for the flag).
     uintptr_t state;
     struct wait_queue waiters;  // guarded by the scheduler lock
-    const char *name;
+    uint16_t lockdep_class;     // the lock-order checker's class for `name` + 1; 0 until first use
+    const char *name;           // also the lock's class in the lock-order checker
 };
 
-#define MUTEX_INIT(m, n) {.state = 0, .waiters = WAIT_QUEUE_INIT((m).waiters), .name = (n)}
+#define MUTEX_INIT(m, n) \
+    {.state = 0, .waiters = WAIT_QUEUE_INIT((m).waiters), .lockdep_class = 0, .name = (n)}
 
 void mutex_init(struct mutex *m, const char *name);
 // Blocks until the calling thread owns `m`. Acquiring a mutex the caller holds panics.

@@ -25,6 +25,10 @@ void panic(const char *fmt, ...) {
     kprintf("\n");
     va_end(ap);
     backtrace_print();
+    if (ktest_panic_expected()) {
+        panic_depth--;
+        ktest_resume_after_panic();
+    }
     if (ktest_running()) {
         panic_depth--;
         kprintf("    (the running test panicked)\n");

@@ -12,10 +12,11 @@ struct spinlock {
     uint32_t next;     // next ticket to hand out (atomic fetch-add)
     uint32_t serving;  // ticket now allowed in; written only by the holder, on release
     uint32_t holder;   // holding CPU's number + 1, 0 when free (checks only, not exclusion)
-    const char *name;
+    uint16_t lockdep_class;  // the lock-order checker's class for `name` + 1; 0 until first use
+    const char *name;        // also the lock's class in the lock-order checker (kernel/lockdep.h)
 };
 
-#define SPINLOCK_INIT(n) {.next = 0, .serving = 0, .holder = 0, .name = (n)}
+#define SPINLOCK_INIT(n) {.next = 0, .serving = 0, .holder = 0, .lockdep_class = 0, .name = (n)}
 
 typedef uint64_t irqstate_t;
 

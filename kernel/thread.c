@@ -77,11 +77,13 @@ void sched_unlock_irqrestore(uint64_t state) {
     spin_unlock_irqrestore(&sched_lock, state);
 }
 
+bool sched_lock_held(void) {
+    return spin_lock_held(&sched_lock);
+}
+
 // One GS-relative load: atomic with respect to migration, so it needs no lock.
 struct thread *thread_current(void) {
-    struct thread *t;
-    __asm__ volatile("movq %%gs:%c1, %0" : "=r"(t) : "i"(__builtin_offsetof(struct percpu, current)));
-    return t;
+    return percpu_current();
 }
 
 zx_time_t current_time(void) {
@@ -116,6 +118,7 @@ static void free_stack(struct thread *t) {
 }
 
 static void free_thread_locked(struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     list_delete(&t->all_node);
     live_threads--;
     kfree(t);
@@ -124,11 +127,13 @@ static void free_thread_locked(struct thread *t) {
 // --- Run queues ---
 
 static bool cpu_is_idle_locked(uint32_t cpu) {
+    ASSERT_HELD(&sched_lock);
     const struct sched_cpu *sc = &sched_cpus[cpu];
     return sc->idle && sc->current == sc->idle && sc->queued == 0;
 }
 
 static void enqueue_locked(uint32_t cpu, struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     t->cpu = cpu;
     list_add_tail(&sched_cpus[cpu].run_queue, &t->queue_node);
     sched_cpus[cpu].queued++;
@@ -136,6 +141,7 @@ static void enqueue_locked(uint32_t cpu, struct thread *t) {
 }
 
 static void dequeue_locked(struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     list_delete(&t->queue_node);
     sched_cpus[t->cpu].queued--;
     __atomic_store_n(&total_queued, total_queued - 1, __ATOMIC_RELAXED);
@@ -144,6 +150,7 @@ static void dequeue_locked(struct thread *t) {
 // Where a thread that becomes ready should go: its last CPU if idle, else any idle CPU it may
 // use, else the one with the least work (queued + running), its last CPU winning ties.
 static uint32_t select_cpu_locked(const struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     uint64_t allowed = t->affinity & online_mask;
     if (!allowed)
         return (uint32_t)__builtin_ctzll(t->affinity);  // waits for that CPU to arrive
@@ -169,6 +176,7 @@ static uint32_t select_cpu_locked(const struct thread *t) {
 // Asks `cpu` to reschedule if it is running its idle thread (a busy CPU takes new work at the
 // end of its quantum).
 static void kick_locked(uint32_t cpu) {
+    ASSERT_HELD(&sched_lock);
     struct sched_cpu *sc = &sched_cpus[cpu];
     if (!sc->idle || sc->current != sc->idle || sc->need_resched)
         return;
@@ -182,6 +190,7 @@ static void kick_locked(uint32_t cpu) {
 // Takes, for `cpu`, the first thread it may run from the busiest queue of another busy CPU holding
 // at least `min_queued` threads. NULL if none.
 static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
+    ASSERT_HELD(&sched_lock);
     struct thread *found = NULL;
     uint32_t found_queued = 0;
     for (uint64_t m = online_mask & ~(1ull << cpu); m; m &= m - 1) {
@@ -206,6 +215,7 @@ static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
 }
 
 static void update_next_deadline_locked(void) {
+    ASSERT_HELD(&sched_lock);
     zx_time_t d = list_is_empty(&sleep_list)
                       ? ZX_TIME_INFINITE
                       : containerof(sleep_list.next, struct thread, sleep_node)->deadline;
@@ -213,6 +223,7 @@ static void update_next_deadline_locked(void) {
 }
 
 static void sleep_insert_locked(struct thread *t) {
+    ASSERT_HELD(&sched_lock);
     list_for_each(&sleep_list, it) {
         struct thread *o = containerof(it, struct thread, sleep_node);
         if (o->deadline > t->deadline) {
@@ -226,6 +237,7 @@ static void sleep_insert_locked(struct thread *t) {
 }
 
 static void make_ready_locked(struct thread *t, zx_status_t status) {
+    ASSERT_HELD(&sched_lock);
     if (t->waiting_on) {
         list_delete(&t->queue_node);
         t->waiting_on = NULL;
@@ -248,6 +260,7 @@ static void make_ready_locked(struct thread *t, zx_status_t status) {
 // holds sched_lock and has already put a current thread that stops running where it belongs
 // (wait queue, reap list); a current thread still RUNNING goes back on this CPU's queue.
 static void schedule_locked(void) {
+    ASSERT_HELD(&sched_lock);
     uint32_t cpu = smp_cpu_num();
     struct sched_cpu *sc = &sched_cpus[cpu];
     struct thread *cur = sc->current;
@@ -381,6 +394,7 @@ static struct thread *thread_alloc(const char *name, thread_entry_fn entry, void
 
 // Makes `idle` the idle thread of this CPU (not yet running it). Caller holds sched_lock.
 static void cpu_add_locked(uint32_t cpu, struct thread *idle) {
+    ASSERT_HELD(&sched_lock);
     ASSERT_MSG(cpu < SCHED_MAX_CPUS && !sched_cpus[cpu].idle, "cpu %u added twice", cpu);
     struct sched_cpu *sc = &sched_cpus[cpu];
     if (!sc->run_queue.next)
@@ -595,6 +609,7 @@ void thread_interrupt(struct thread *t) {
 // --- Wait queues ---
 
 zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline) {
+    ASSERT_HELD(&sched_lock);
     struct thread *t = thread_current();
     if (t->interrupted)
         return ZX_ERR_CANCELED;

@@ -10,6 +10,7 @@
 #define KERNEL_THREAD_H
 
 #include "kernel/list.h"
+#include "kernel/lockdep.h"
 #include "kernel/types.h"
 
 #define THREAD_STACK_PAGES 4
@@ -62,6 +63,9 @@ struct thread {
     void *on_reaped_arg;
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
+#if JASPER_LOCKDEP
+    struct lockdep_held lockdep_held;  // the mutexes this thread holds (kernel/lockdep.h)
+#endif
 };
 
 // Sets up the scheduler on the boot CPU (CPU 0): the boot code becomes the first thread (pinned
@@ -133,6 +137,8 @@ size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status);
 // The scheduler lock, for callers of the *_locked wait-queue functions.
 uint64_t sched_lock_irqsave(void);
 void sched_unlock_irqrestore(uint64_t state);
+// True if this CPU holds the scheduler lock (for ASSERTs in *_locked callers of the above).
+bool sched_lock_held(void);
 
 // Threads alive (not yet freed), for leak checks; idle threads and the reaper do not count.
 size_t thread_count(void);

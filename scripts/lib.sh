@@ -2,7 +2,9 @@
 # making an ISO and running QEMU. Source it; do not run it.
 
 JASPER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JASPER_BUILD_GIVEN=${JASPER_BUILD:+1}
 JASPER_BUILD=${JASPER_BUILD:-$JASPER_ROOT/build}
+JASPER_MESON_OPTIONS=()  # extra `meson setup` options for a new build directory
 
 # Debian packages the scripts need, keyed by a command each provides (or a file, for packages
 # that ship no command).
@@ -45,12 +47,20 @@ jasper_need_base() {
     jasper_need "${JASPER_PACKAGES[@]}"
 }
 
+# For benchmark scripts: figures are taken without the lock-order checker (kernel/lockdep.h, ~400
+# instructions per fault), in build-bench/ unless JASPER_BUILD names a directory.
+jasper_bench_build() {
+    [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-bench
+    export JASPER_BUILD  # for scripts/run-user, which the benchmark scripts call
+    JASPER_MESON_OPTIONS=(-Dlockdep=false)
+}
+
 # Configures (once) and builds the tree.
 jasper_build() {
     mkdir -p "$JASPER_BUILD"
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
-            >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
+            "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
     ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
         grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2

@@ -1,11 +1,10 @@
-// System information calls: system_get_num_cpus.
+// System information calls (docs/abi.md §10): zx_system_get_num_cpus.
 #include <zircon/types.h>
 
-#include "kernel/thread.h"
+#include "arch/x86_64/smp.h"
 #include "syscall_decls.h"
 
-// The CPUs that run threads: every CPU brought up at boot (all are up before user code runs, so
-// the answer never changes).
+// Every CPU started at boot; constant afterwards (CPUs never go offline).
 int64_t sys_system_get_num_cpus(void) {
-    return sched_cpus_online();
+    return smp_cpus_online();
 }

@@ -206,6 +206,7 @@ struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t v
 // Maps the present pages of the fault-around window holding `page` (an aligned block of
 // vm_fault_around_pages pages, clipped to the mapping).
 static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     uint64_t window = (uint64_t)vm_fault_around_pages * PAGE_SIZE;
     vaddr_t s = MAX(ROUNDDOWN(page, window), vm_region_base(&m->r));
     vaddr_t e = MIN(ROUNDDOWN(page, window) + window, vm_region_end(&m->r));

@@ -91,7 +91,7 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags,
 // Fault-around: how many already-present neighbours a fault also maps (0 turns it off).
 extern unsigned vm_fault_around_pages;
 
-// Counters for tests and benchmarks (not locked; single CPU).
+// Counters for tests and benchmarks (not locked: exact only while one thread faults at a time).
 struct vm_fault_stats {
     uint64_t faults;    // resolved
     uint64_t retries;   // the VMO changed between lookup and install

@@ -121,6 +121,7 @@ static void cow_replace_child(struct cow_node *old, struct cow_node *new) {
 // holding a page or reference, with its owner and the owner's offset; NULL for zero content.
 static vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
                                     struct cow_node **out_owner, uint64_t *out_offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     struct cow_node *cur = n;
     uint64_t o = offset;
     if (skip_self) {
@@ -148,6 +149,7 @@ static vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool sk
 }
 
 vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     struct cow_node *owner;
     uint64_t ooff;
     vmpl_slot_t *s = cow_find_locked(n, offset, false, &owner, &ooff);
@@ -167,6 +169,7 @@ static bool cow_own_zero(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset)
 }
 
 zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_page_t **out) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     ASSERT(!n->hidden);
     struct cow_tree *t = n->tree;
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
@@ -216,6 +219,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
 }
 
 zx_status_t cow_commit_range_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     for (uint64_t o = start; o < end; o += P) {
         vm_page_t *p;
         zx_status_t st = cow_get_owned_page_locked(n, o, &p);
@@ -268,6 +272,7 @@ static zx_status_t walk_gap_cb(uint64_t start, uint64_t end, void *ctx) {
 // order. Slots may be emptied by fn (the scan of a node restarts from w_cur each time).
 zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
                             cow_visit_fn fn, void *ctx) {
+    ASSERT_MUTEX_HELD(&start->tree->lock);
     if (s >= e)
         return ZX_OK;
     struct walk_state w = {.start = start, .include_own = include_own, .fn = fn, .ctx = ctx};
@@ -312,6 +317,7 @@ static zx_status_t find_any_visit(void *ctx, struct cow_node *owner, uint64_t ow
 }
 
 bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     bool found = false;
     zx_status_t st = cow_walk_locked(n, start, end, false, find_any_visit, &found);
     ASSERT(st == ZX_OK);
@@ -357,6 +363,7 @@ static zx_status_t inc_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
 // Drops `n`'s share of everything it reaches above itself in [start, end) of its offsets.
 static void cow_release_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
                                      struct cow_node *skip) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     struct dec_ctx c = {n->tree, skip};
     zx_status_t st = cow_walk_locked(n, start, end, false, dec_visit, &c);
     ASSERT(st == ZX_OK);
@@ -396,6 +403,7 @@ static zx_status_t zero_gap_cb(uint64_t start, uint64_t end, void *ctx) {
 }
 
 zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     ASSERT(!n->hidden && IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && end <= n->size);
     // [lim, end) sees no ancestor: dropping n's own content is enough.
     uint64_t lim = start;
@@ -431,6 +439,7 @@ zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t e
 }
 
 zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     ASSERT(!n->hidden && IS_ALIGNED(size, P));
     if (size >= n->size) {
         n->size = size;  // growth reads zero: parent_limit was clamped when the node shrank
@@ -459,6 +468,7 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
 
 void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, uint64_t child_size,
                          struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     ASSERT(!n->hidden);
     struct cow_tree *t = n->tree;
     *out_used_hidden = false;
@@ -555,6 +565,7 @@ static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
 // ZX_ERR_NO_MEMORY (cutting an interval of p around the child's content) p stays as it is,
 // marked merge_pending, and the merge is retried later. Counts must be exact on entry.
 static void cow_merge_locked(struct cow_node *p) {
+    ASSERT_MUTEX_HELD(&p->tree->lock);
     ASSERT(p->hidden && p->child_count == 1);
     struct cow_tree *t = p->tree;
     struct cow_node *x = containerof(p->children.next, struct cow_node, sibling);
@@ -642,6 +653,7 @@ static zx_status_t comp_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
 // Undoes, on parent's pages that `leaf` does not reach, the -1 of a parent->base-- (the leaf
 // is leaving): pages outside its window and pages under its own content.
 static void cow_compensate_locked(struct cow_node *parent, struct cow_node *leaf) {
+    ASSERT_MUTEX_HELD(&parent->tree->lock);
     uint64_t ws = leaf->parent_offset, we = leaf->parent_offset + leaf->parent_limit;
     comp_range(parent, 0, ws);
     comp_range(parent, we, VMPL_MAX_SIZE);
@@ -652,6 +664,7 @@ static void cow_compensate_locked(struct cow_node *parent, struct cow_node *leaf
 }
 
 bool cow_node_release_locked(struct cow_node *n) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     ASSERT(!n->hidden && n->child_count == 0 && list_is_empty(&n->vmos));
     struct cow_tree *t = n->tree;
     struct cow_node *p = n->parent;
@@ -706,6 +719,7 @@ bool cow_node_release_locked(struct cow_node *n) {
 }
 
 void cow_tree_retry_merges_locked(struct cow_tree *tree) {
+    ASSERT_MUTEX_HELD(&tree->lock);
     if (tree->pending_merges == 0)
         return;
     struct list_node *it = tree->nodes.next;
@@ -767,6 +781,7 @@ static zx_status_t attr_visit(void *ctx, struct cow_node *owner, uint64_t owner_
 
 void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end, bool owner,
                             struct cow_attribution *out) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     *out = (struct cow_attribution){0};
     struct attr_ctx c = {n, owner, out};
     zx_status_t st = cow_walk_locked(n, start, end, true, attr_visit, &c);
@@ -858,6 +873,7 @@ static zx_status_t count_check_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx)
 }
 
 bool cow_check_tree_locked(struct cow_tree *t) {
+    ASSERT_MUTEX_HELD(&t->lock);
     bool ok = true;
     size_t nodes = 0, pending = 0;
     struct check_ctx cc = {.tree = t, .ok = true};
@@ -947,6 +963,7 @@ static zx_status_t count_pages_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx)
 }
 
 size_t cow_tree_count_pages_locked(struct cow_tree *tree) {
+    ASSERT_MUTEX_HELD(&tree->lock);
     size_t pages = 0;
     list_for_each(&tree->nodes, it) {
         struct cow_node *n = containerof(it, struct cow_node, tree_link);
@@ -956,6 +973,7 @@ size_t cow_tree_count_pages_locked(struct cow_tree *tree) {
 }
 
 size_t cow_node_depth_locked(const struct cow_node *n) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     size_t d = 0;
     for (const struct cow_node *c = n->parent; c; c = c->parent)
         d++;
@@ -963,6 +981,7 @@ size_t cow_node_depth_locked(const struct cow_node *n) {
 }
 
 size_t cow_tree_hidden_count_locked(const struct cow_tree *tree) {
+    ASSERT_MUTEX_HELD(&tree->lock);
     size_t h = 0;
     list_for_each(&tree->nodes, it) {
         if (containerof(it, struct cow_node, tree_link)->hidden)

@@ -78,11 +78,13 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
 }
 
 static bool injected_failure_locked(void) {
+    ASSERT_HELD(&pmm.lock);
     pmm.alloc_seq++;
     return pmm.fail_at != 0 && pmm.alloc_seq >= pmm.fail_at;
 }
 
 static void take_free_page_locked(vm_page_t *p, enum page_state state) {
+    ASSERT_HELD(&pmm.lock);
     DEBUG_ASSERT(p->state == PAGE_STATE_FREE);
     list_delete(&p->node);
     memset(p, 0, sizeof(*p));
@@ -104,6 +106,7 @@ vm_page_t *pmm_alloc_page(enum page_state state) {
 }
 
 static void free_page_locked(vm_page_t *p) {
+    ASSERT_HELD(&pmm.lock);
     ASSERT_MSG(p->state != PAGE_STATE_FREE && p->state != PAGE_STATE_RESERVED,
                "page %#llx is %s", (unsigned long long)vm_page_paddr(p),
                page_state_name(p->state));

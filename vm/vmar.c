@@ -153,6 +153,7 @@ static void pt_unmap(struct vm_aspace *as, vaddr_t va, uint64_t len) {
 // Sets the interval of a linked mapping (a trim or a merge); its VMO offset follows `vmo_offset`.
 static void mapping_set_range_locked(struct vm_mapping *m, vaddr_t base, uint64_t size,
                                      uint64_t vmo_offset) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     mutex_acquire(&as->pt_lock);
     vmar_tree_update(&m->r.parent->children, &m->r.node, base, size);
@@ -169,6 +170,7 @@ static void mapping_set_range_locked(struct vm_mapping *m, vaddr_t base, uint64_
 //                                at
 static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
                                                struct vm_mapping *m2) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     DEBUG_ASSERT(at > base && at < end);
     memset(m2, 0, sizeof(*m2));
@@ -193,6 +195,7 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
 
 // Takes `m` out of its VMAR and its VMO (its PTEs are already gone); frees it later.
 static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     vmar_tree_remove(&m->r.parent->children, &m->r.node);
     m->r.parent = NULL;
     vmo_remove_mapping(m->vmo, m);
@@ -200,6 +203,7 @@ static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **free
 }
 
 void vmar_destroy_locked(struct vmar *v, struct vmar **releases, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
     // Iterative, like Zircon's DestroyLocked: strip mappings, descend into the first sub-VMAR,
     // and climb back once a VMAR is empty. No recursion over user-controlled nesting depth.
     struct vmar *cur = v;
@@ -251,6 +255,7 @@ static zx_status_t decode_align(uint32_t options, uint64_t *out) {
 // it is the lowest spot. O(log n) (vmar_tree_find_spot). ZX_ERR_NO_RESOURCES if there is no room.
 static zx_status_t alloc_spot_locked(struct vmar *v, uint64_t size, uint64_t align, uint64_t limit,
                                      vaddr_t *out) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
     const struct vmar_tree *t = &v->children;
     uint64_t hi = MIN(limit, t->hi);
     if (t->lo > UINT64_MAX - (align - 1))
@@ -277,6 +282,7 @@ static zx_status_t alloc_spot_locked(struct vmar *v, uint64_t size, uint64_t ali
 // ZX_ERR_ALREADY_EXISTS (specific and not free: *out_base is still set), ZX_ERR_NO_RESOURCES.
 static zx_status_t place_locked(struct vmar *v, bool specific, bool upper, uint64_t offset,
                                 uint64_t size, uint64_t align, vaddr_t *out_base) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
     uint64_t vsize = vmar_size(v);
     if (!upper && (offset >= vsize || size > vsize - offset))
         return ZX_ERR_INVALID_ARGS;
@@ -551,6 +557,7 @@ static zx_status_t map_present_cb(void *ctx, uint64_t offset, paddr_t pa, bool w
 
 zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
                                           vaddr_t skip) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     if (!(m->perms & ZX_VM_PERM_READ))
         return ZX_OK;
     struct present_ctx c = {.m = m, .skip = skip};
@@ -722,6 +729,7 @@ static bool mergeable(const struct vm_region *a, const struct vm_region *b) {
 //   before:  |------ a ------|------ b ------|
 //   after:   |-------------- a --------------|
 static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_mapping **frees) {
+    ASSERT_MUTEX_HELD(&a->aspace->lock);
     struct vm_aspace *as = a->aspace;
     mutex_acquire(&as->pt_lock);
     vmar_tree_remove(&b->r.parent->children, &b->r.node);
@@ -737,6 +745,7 @@ static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_m
 // asks the VMO (the zero page and shared pages must stay read-only), so raising perms never raises
 // PTEs above read(+execute); lowering them lowers every PTE.
 static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     vaddr_t base = vm_region_base(&m->r);
     size_t pages = vm_region_size(&m->r) / PAGE_SIZE;
@@ -776,6 +785,7 @@ static zx_status_t protect_check_mapping(struct vm_mapping *m, void *ctx) {
 // need. ZX_ERR_NO_MEMORY. On failure nothing is reserved.
 static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr,
                                         vaddr_t end, struct spares *out) {
+    ASSERT_MUTEX_HELD(&vmar->aspace->lock);
     zx_status_t st = check_range_locked(vmar, addr, end - addr, ZX_ERR_INVALID_ARGS);
     if (st != ZX_OK)
         return st;

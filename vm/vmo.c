@@ -233,6 +233,7 @@ static zx_status_t child_decode(uint32_t options, uint64_t offset, uint64_t size
 // slice's window and parent. ZX_ERR_INVALID_ARGS, ZX_ERR_NOT_SUPPORTED. Changes nothing.
 static zx_status_t child_check_locked(struct vmo *parent, const struct child_args *a,
                                       uint64_t *out_root_offset) {
+    ASSERT_MUTEX_HELD(&parent->tree->lock);
     uint64_t root_offset;
     if (__builtin_add_overflow(parent->root_offset, a->offset, &root_offset) ||
         root_offset > UINT64_MAX - a->rsize)
@@ -252,6 +253,7 @@ static zx_status_t child_check_locked(struct vmo *parent, const struct child_arg
 static void child_apply_locked(struct vmo *parent, const struct child_args *a,
                                uint64_t root_offset, struct vmo *c, struct cow_node *node,
                                struct cow_node *hidden) {
+    ASSERT_MUTEX_HELD(&parent->tree->lock);
     c->tree = parent->tree;
     c->size = a->rsize;
     c->content_size = a->size;
@@ -380,6 +382,7 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
 // Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
 // if its content is not zero already. Tree lock held.
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     uint64_t page = ROUNDDOWN(offset, P);
     if (!cow_lookup_locked(v->cow, v->cow_offset + page, NULL))
         return ZX_OK;
@@ -463,6 +466,7 @@ bool vmo_is_resizable(struct vmo *v) {
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
 static bool can_decommit_locked(struct vmo *v) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->flags & VMO_F_CLONE_NODE)
         return false;
     list_for_each(&v->cow->vmos, it) {
@@ -635,6 +639,7 @@ void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
 
 // Distinct address spaces among the mappings (at least 1 for a live VMO, as in Zircon).
 static size_t share_count_locked(struct vmo *v) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->num_mappings < 2)
         return 1;
     size_t n = 0;

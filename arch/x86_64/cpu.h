@@ -83,6 +83,8 @@ static inline uint64_t read_rflags(void) {
     __asm__ volatile("pushfq; popq %0" : "=r"(v));
     return v;
 }
+#define RFLAGS_IF (1ull << 9)  // interrupts enabled
+
 // Saves the interrupt state and disables interrupts; restore with irq_restore.
 static inline uint64_t irq_save(void) {
     uint64_t flags = read_rflags();

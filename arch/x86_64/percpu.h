@@ -25,9 +25,6 @@ _Static_assert(__builtin_offsetof(struct percpu, user_rsp_scratch) == 16, "sysca
 
 // Every CPU's block, indexed by CPU number; entries past smp_cpus_online() are unused.
 extern struct percpu percpu_cpus[SMP_MAX_CPUS];
-// The BSP's block, for code written before there were APs; new code uses percpu_get().
-#define percpu0 (percpu_cpus[0])
-
 // The calling CPU's block (kernel mode only: GS_BASE must be the kernel's).
 static inline struct percpu *percpu_get(void) {
     struct percpu *p;
@@ -42,6 +39,16 @@ static inline uint32_t arch_cpu_num(void) {
                      : "=r"(n)
                      : "i"(__builtin_offsetof(struct percpu, cpu_num)));
     return n;
+}
+
+// The thread running on the calling CPU: one %gs-relative load, so a thread that migrates between
+// two instructions still reads its own CPU's answer (percpu_get()->current would be two loads).
+static inline struct thread *percpu_current(void) {
+    struct thread *t;
+    __asm__ volatile("movq %%gs:%c1, %0"
+                     : "=r"(t)
+                     : "i"(__builtin_offsetof(struct percpu, current)));
+    return t;
 }
 
 // Points GS (and KERNEL_GS_BASE, for swapgs) at CPU `cpu_num`'s block and fills in its number.

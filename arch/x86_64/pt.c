@@ -100,26 +100,6 @@ void pt_pool_release(struct pt_pool *pool) {
 
 // --- The walker ------------------------------------------------------------------------------
 
-pte_t *pt_walk(struct pt_path *p, vaddr_t va, int stop) {
-    DEBUG_ASSERT(stop >= 0 && stop <= PT_ROOT_LEVEL && va_is_canonical(va));
-    int level = p->level;
-    while (level < PT_ROOT_LEVEL && va - p->base[level] >= pte_span(level + 1))
-        level++;
-    if (level < stop)
-        level = stop;  // tab[stop] covers va: it is an ancestor of tab[level]
-    for (;;) {
-        pte_t *entry = &p->tab[level][pte_index(va, level)];
-        pte_t e = *entry;
-        if (level == stop || !pte_present(e) || pte_is_leaf(e, level)) {
-            p->level = level;
-            return entry;
-        }
-        level--;
-        p->tab[level] = pte_table(e);
-        p->base[level] = ROUNDDOWN(va, pte_span(level + 1));
-    }
-}
-
 pte_t *pt_walk_down(struct pt_path *p, vaddr_t va, pte_t *table) {
     int level = p->level;
     ASSERT_MSG(level > 0, "va %#llx: nothing below a page table", (unsigned long long)va);
@@ -130,7 +110,7 @@ pte_t *pt_walk_down(struct pt_path *p, vaddr_t va, pte_t *table) {
         pt_entry_set(entry, pt_table_paddr(table) | pt_link_flags(va));
     level--;
     p->tab[level] = table;
-    p->base[level] = ROUNDDOWN(va, pte_span(level + 1));
+    p->va = va;
     p->level = level;
     return &table[pte_index(va, level)];
 }

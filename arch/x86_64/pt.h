@@ -103,14 +103,14 @@ void pt_pool_release(struct pt_pool *pool);
 // (pt_path_init) walks from the root; a path reused for a nearby address climbs only until a
 // table it holds covers the new address, and walks down from there (the range operations' runs).
 struct pt_path {
-    pte_t *tab[PT_LEVELS];    // tab[L]: the level-L table on the path; tab[PT_ROOT_LEVEL] = root
-    vaddr_t base[PT_LEVELS];  // the first address tab[L] covers
-    int level;                // where the last walk stopped; tab[level..PT_ROOT_LEVEL] are valid
+    pte_t *tab[PT_LEVELS];  // tab[L]: the level-L table on the path; tab[PT_ROOT_LEVEL] = root
+    vaddr_t va;             // the address last walked to; tab[L] covers it
+    int level;              // where the last walk stopped; tab[level..PT_ROOT_LEVEL] are valid
 };
 
 static inline void pt_path_init(struct pt_path *p, pte_t *root) {
     p->tab[PT_ROOT_LEVEL] = root;
-    p->base[PT_ROOT_LEVEL] = 0;
+    p->va = 0;
     p->level = PT_ROOT_LEVEL;
 }
 // The entry for `va` in the table where the path stops (p->level).
@@ -120,7 +120,27 @@ static inline pte_t *pt_path_entry(const struct pt_path *p, vaddr_t va) {
 
 // Moves `p` to `va` (canonical): follows the entries for va down to a leaf, an empty entry, or
 // the level-`stop` entry, whichever comes first; returns that entry (its level in p->level).
-pte_t *pt_walk(struct pt_path *p, vaddr_t va, int stop);
+// Inline: vmiter_find and the range operations call it per look-up, and for a fresh path the
+// compiler drops the climb.
+static inline pte_t *pt_walk(struct pt_path *p, vaddr_t va, int stop) {
+    int level = p->level;
+    // tab[level] covers va if va and the last address agree above the bits it indexes.
+    while (level < PT_ROOT_LEVEL && ((va ^ p->va) >> pte_shift(level + 1)) != 0)
+        level++;
+    if (level < stop)
+        level = stop;  // tab[stop] covers va: it is an ancestor of tab[level]
+    p->va = va;
+    for (;;) {
+        pte_t *entry = &p->tab[level][pte_index(va, level)];
+        pte_t e = *entry;
+        if (level == stop || !pte_present(e) || pte_is_leaf(e, level)) {
+            p->level = level;
+            return entry;
+        }
+        level--;
+        p->tab[level] = pte_table(e);
+    }
+}
 // Puts `table` (fresh, no present entries) below the entry where `p` stopped for `va` (p->level >
 // 0): links it into an empty entry, or splits the large page there into it (the caller
 // invalidates that page). Moves `p` down one level and returns va's entry in `table`.

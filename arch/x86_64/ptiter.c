@@ -66,7 +66,8 @@ void ptiter_next(struct ptiter *pi) {
     ASSERT_MSG(p.level == parent_level, "ptiter: the path to %#llx is gone",
                (unsigned long long)va);
     pte_t *parent = p.tab[parent_level];
-    vaddr_t parent_base = p.base[parent_level];
+    vaddr_t parent_base =
+        parent_level == PT_ROOT_LEVEL ? 0 : ROUNDDOWN(va, pte_span(parent_level + 1));
     // The next sibling subtree, if any; else the parent itself (never the root).
     unsigned next = pte_index(va, parent_level) + 1;
     if (next < PT_ENTRIES && scan_from(pi, parent, parent_level, parent_base, next))

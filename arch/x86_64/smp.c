@@ -24,6 +24,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "kernel/thread.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -273,4 +274,16 @@ bool smp_check(void) {
 
 unsigned smp_cpu_num(void) {
     return arch_cpu_num();
+}
+
+void smp_print_cpus(void) {
+    for (unsigned i = 0; i < smp_cpus_online(); i++) {
+        const struct percpu *p = &percpu_cpus[i];
+        const struct thread *t = p->current;
+        kprintf("  cpu %u: APIC id %u, %llu ticks, thread %s; IPIs handled: %llu reschedule, "
+                "%llu TLB, %llu ping\n",
+                i, p->lapic_id, (unsigned long long)__atomic_load_n(&p->ticks, __ATOMIC_RELAXED),
+                t ? t->name : "(none)", (unsigned long long)ipi_count(i, IPI_RESCHEDULE),
+                (unsigned long long)ipi_count(i, IPI_TLB), (unsigned long long)ipi_count(i, IPI_PING));
+    }
 }

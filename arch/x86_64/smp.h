@@ -37,4 +37,7 @@ unsigned smp_cpu_num(void);
 // prints the first violation otherwise.
 bool smp_check(void);
 
+// Prints one line per online CPU: number, APIC id, ticks, running thread, IPIs handled.
+void smp_print_cpus(void);
+
 #endif  // ARCH_X86_64_SMP_H

@@ -61,7 +61,8 @@ static uint64_t calibrate_tsc_per_ms(void) {
     return per_ms ? per_ms : 1;
 }
 
-// Runs the calling CPU's tick work. The end of interrupt comes first: the work may switch threads.
+// Runs the calling CPU's tick work. Callers send the end of interrupt first: the work may switch
+// threads, and the interrupted one may not run again for a while.
 static void tick(struct trap_frame *tf) {
     struct percpu *p = percpu_get();
     p->ticks++;

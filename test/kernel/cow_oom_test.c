@@ -351,6 +351,13 @@ KTEST(cow_oom, heap_at_every_allocation) {
 // A merge that needs memory (to cut the hidden node's interval around the child's page) and gets
 // none is left pending -- the tree stays valid, one hidden node with one child -- and is retried
 // by the next operation on the tree.
+static size_t hidden_count(struct cow_tree *t) {
+    mutex_acquire(&t->lock);
+    size_t n = cow_tree_hidden_count_locked(t);
+    mutex_release(&t->lock);
+    return n;
+}
+
 KTEST(cow_oom, pending_merge_is_retried) {
     size_t pending_seen = 0;
     for (size_t k = 1; k < 20; k++) {
@@ -363,14 +370,14 @@ KTEST(cow_oom, pending_merge_is_retried) {
         host_alloc_fail_disarm();
         if (t->pending_merges) {
             pending_seen++;
-            EXPECT_EQ(cow_tree_hidden_count_locked(t), 2u);
+            EXPECT_EQ(hidden_count(t), 2u);
             EXPECT_TRUE(trees_ok(&e));
         }
         uint8_t b = 0;
         EXPECT_OK(vmo_read(e.v[1], &b, 20 * P, 1));  // retries the merge
         EXPECT_EQ(b, 0x52u);
         EXPECT_EQ(t->pending_merges, 0u);
-        EXPECT_EQ(cow_tree_hidden_count_locked(t), 1u);
+        EXPECT_EQ(hidden_count(t), 1u);
         EXPECT_TRUE(trees_ok(&e));
         EXPECT_OK(vmo_read(e.v[1], &b, 21 * P, 1));
         EXPECT_EQ(b, 0u);

@@ -78,11 +78,19 @@ static zx_info_vmo_t info(struct vmo *v) {
     } while (0)
 
 static size_t hidden_nodes(struct vmo *v) {
-    return cow_tree_hidden_count_locked(vmo_cow_node(v)->tree);
+    struct cow_tree *t = vmo_cow_node(v)->tree;
+    mutex_acquire(&t->lock);
+    size_t n = cow_tree_hidden_count_locked(t);
+    mutex_release(&t->lock);
+    return n;
 }
 
 static size_t depth(struct vmo *v) {
-    return cow_node_depth_locked(vmo_cow_node(v));
+    struct cow_tree *t = vmo_cow_node(v)->tree;
+    mutex_acquire(&t->lock);
+    size_t d = cow_node_depth_locked(vmo_cow_node(v));
+    mutex_release(&t->lock);
+    return d;
 }
 
 KTEST(cow, snapshot_isolated_both_ways) {
