@@ -522,13 +522,6 @@ TEST(kill_process_spinning_on_many_threads) {
     }
 }
 
-TEST(num_cpus) {
-    uint32_t n = zx_system_get_num_cpus();
-    EXPECT_GE(n, 1);
-    EXPECT_LE(n, 64);
-    EXPECT_EQ(zx_system_get_num_cpus(), n);  // constant
-}
-
 TEST(return_codes) {
     EXPECT_EQ(ut_run_child("exit-big", NULL), 0x123456789ll);
     EXPECT_EQ(ut_run_child("exit-neg", NULL), -5);
