@@ -312,6 +312,12 @@ zx_status_t uthread_start(struct uthread *ut, uint64_t entry, uint64_t stack, ui
         p->live_threads++;
         if (p->state == TASK_INITIAL)
             p->state = TASK_RUNNING;
+        // The first thread starts the process. Marked before that thread can run: on another CPU
+        // it may call zx_thread_start at once, which requires a started process.
+        if (!(p->info_flags & ZX_INFO_PROCESS_FLAG_STARTED)) {
+            p->info_flags |= ZX_INFO_PROCESS_FLAG_STARTED;
+            p->start_time = current_time();
+        }
     }
     mutex_release(&p->lock);
     if (st != ZX_OK) {
@@ -324,11 +330,3 @@ zx_status_t uthread_start(struct uthread *ut, uint64_t entry, uint64_t stack, ui
     return ZX_OK;
 }
 
-void process_mark_started(struct process *p) {
-    mutex_acquire(&p->lock);
-    if (!(p->info_flags & ZX_INFO_PROCESS_FLAG_STARTED)) {
-        p->info_flags |= ZX_INFO_PROCESS_FLAG_STARTED;
-        p->start_time = current_time();
-    }
-    mutex_release(&p->lock);
-}

@@ -75,11 +75,10 @@ zx_status_t process_create(struct job *job, const char *name, size_t name_len,
 zx_status_t uthread_create(struct process *proc, const char *name, size_t name_len,
                            struct uthread **out) MUST_USE;
 // Starts `t` in user mode at `entry` with `stack`, rdi = arg1, rsi = arg2. ZX_ERR_BAD_STATE if it
-// was started before or its process is ending.
+// was started before or its process is ending. The process's first thread marks it started
+// (ZX_INFO_PROCESS_FLAG_STARTED, start_time).
 zx_status_t uthread_start(struct uthread *t, uint64_t entry, uint64_t stack, uint64_t arg1,
                           uint64_t arg2) MUST_USE;
-// Marks the process started (zx_process_start's part beyond starting the thread).
-void process_mark_started(struct process *proc);
 // Ends the process with `code`: every thread leaves at its next kernel exit; the calling thread
 // (if it belongs to the process) does not return.
 void process_kill(struct process *proc, int64_t code);

@@ -181,8 +181,6 @@ zx_status_t userboot_run(int64_t *out_code) {
         st = handle_add(&p->handles, channel_object(theirs), ZX_DEFAULT_CHANNEL_RIGHTS, &h);
     if (st == ZX_OK)
         st = uthread_start(t, entry, stack + USERBOOT_STACK_SIZE, h, 0);
-    if (st == ZX_OK)
-        process_mark_started(p);
     // Everything the kernel held for the start-up is handed over now.
     if (ours)
         kobject_release(channel_object(ours));

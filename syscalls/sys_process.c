@@ -111,9 +111,7 @@ int64_t sys_process_start(zx_handle_t handle, zx_handle_t thread, zx_vaddr_t ent
     }
     if (st == ZX_OK) {
         st = uthread_start(t, entry, stack, remote, arg2);
-        if (st == ZX_OK)
-            process_mark_started(p);
-        else if (remote != ZX_HANDLE_INVALID && handle_close(&p->handles, remote) != ZX_OK)
+        if (st != ZX_OK && remote != ZX_HANDLE_INVALID && handle_close(&p->handles, remote) != ZX_OK)
             ASSERT_MSG(false, "%s", "a handle just installed could not be closed");
     }
     if (arg_obj)
