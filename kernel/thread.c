@@ -651,6 +651,11 @@ size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status) {
     return n;
 }
 
+size_t wait_queue_length_locked(const struct wait_queue *wq) {
+    ASSERT_HELD(&sched_lock);
+    return list_length(&wq->waiters);
+}
+
 size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status) {
     ASSERT_HELD(&sched_lock);
     if (list_is_empty(&wq->waiters))

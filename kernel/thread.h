@@ -131,6 +131,8 @@ zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline);
 zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline);
 // Wakes every waiter with `status`; returns how many. Caller holds the scheduler lock.
 size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status);
+// How many threads are blocked on wq now.
+size_t wait_queue_length_locked(const struct wait_queue *wq);
 // Wakes the longest waiter with `status`; returns 1, or 0 if none waits. Caller holds the
 // scheduler lock.
 size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status);

@@ -67,6 +67,19 @@ KTEST(thread, sleep_waits_at_least_the_deadline) {
 static struct wait_queue test_wq;
 static volatile int woken;
 
+// Sleeps in short steps until n threads are blocked on wq: a started thread may take a while to
+// reach its wait on a loaded machine, and a wake that comes first would leave it blocked for ever.
+static void await_waiters(struct wait_queue *wq, size_t n) {
+    for (;;) {
+        uint64_t s = sched_lock_irqsave();
+        size_t have = wait_queue_length_locked(wq);
+        sched_unlock_irqrestore(s);
+        if (have >= n)
+            return;
+        thread_sleep_until(current_time() + 100 * 1000);
+    }
+}
+
 static int waiter(void *arg) {
     (void)arg;
     uint64_t s = sched_lock_irqsave();
@@ -85,7 +98,7 @@ KTEST(thread, wait_queue_wake_and_timeout) {
         REQUIRE_TRUE(w[i] != NULL);
         thread_start(w[i]);
     }
-    thread_sleep_until(current_time() + 2 * 1000 * 1000);
+    await_waiters(&test_wq, 3);
     EXPECT_EQ(woken, 0);
     uint64_t s = sched_lock_irqsave();
     size_t n = wait_queue_wake_all_locked(&test_wq, ZX_ERR_CANCELED);
@@ -120,6 +133,7 @@ KTEST(thread, join_times_out_on_a_blocked_thread) {
     REQUIRE_TRUE(t != NULL);
     thread_start(t);
     EXPECT_STATUS(thread_join(t, NULL, current_time() + 2 * 1000 * 1000), ZX_ERR_TIMED_OUT);
+    await_waiters(&test_wq, 1);
     uint64_t s = sched_lock_irqsave();
     wait_queue_wake_all_locked(&test_wq, ZX_OK);
     sched_unlock_irqrestore(s);
