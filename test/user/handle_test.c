@@ -43,6 +43,33 @@ TEST(handle_values) {
         EXPECT_FALSE(ut_handle_valid(seen[i]));
 }
 
+// A closed value stays dead: 4,096 create/close cycles (kernel/handle.h promises 2^20; the
+// kernel test handle.closed_value_stays_dead_for_2_pow_20_creations checks all of them) hand out
+// 4,096 different values, none of them the value of a handle still open.
+TEST(handle_values_not_reused_for_thousands_of_cycles) {
+    enum { CYCLES = 4096 };
+    _Static_assert(CYCLES * sizeof(zx_handle_t) <= UT_SCRATCH_SIZE, "fits the scratch memory");
+    zx_handle_t *seen = (zx_handle_t *)ut_scratch;
+    zx_handle_t keep = ut_vmo(0, -1);
+    for (int i = 0; i < CYCLES; i++) {
+        REQUIRE_OK(zx_vmo_create(0, 0, &seen[i]));
+        EXPECT_NE(seen[i], keep);
+        EXPECT_OK(zx_handle_close(seen[i]));
+    }
+    int dups = 0;
+    for (int i = 0; i < CYCLES && dups < 5; i++) {
+        for (int j = 0; j < i; j++) {
+            if (seen[j] == seen[i]) {
+                EXPECT_FAILF("handle value %#x handed out again after %d cycles", seen[i], i - j);
+                dups++;
+                break;
+            }
+        }
+    }
+    EXPECT_FALSE(ut_handle_valid(seen[0]));
+    zx_handle_close(keep);
+}
+
 TEST(duplicate) {
     zx_handle_t vmo = ut_vmo(PAGE, 0x11);
     zx_handle_t d = ZX_HANDLE_INVALID;
