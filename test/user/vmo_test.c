@@ -214,8 +214,10 @@ TEST(read_write_bad_buffers) {
     // current vmo tests); one mapped without the permission is ACCESS_DENIED.
     for (int i = 0; i < UT_NUM_BAD_PTRS; i++) {
         uintptr_t bad = ut_bad_ptrs[i];
-        if (!EXPECT_STATUS(zx_vmo_read(vmo, (void *)bad, 0, 16), ZX_ERR_NOT_FOUND) |
-            !EXPECT_STATUS(zx_vmo_write(vmo, (const void *)bad, 0, 16), ZX_ERR_NOT_FOUND))
+        bool read_ok = EXPECT_STATUS(zx_vmo_read(vmo, (void *)bad, 0, 16), ZX_ERR_NOT_FOUND);
+        bool write_ok =
+            EXPECT_STATUS(zx_vmo_write(vmo, (const void *)bad, 0, 16), ZX_ERR_NOT_FOUND);
+        if (!read_ok || !write_ok)
             ut_note_ptr(bad);
     }
     EXPECT_STATUS(zx_vmo_read(vmo, (void *)(ut_hole + 3 * PAGE), 0, 16), ZX_ERR_NOT_FOUND);
