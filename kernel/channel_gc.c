@@ -23,34 +23,32 @@ static size_t inflight_count;                                // channel_gc_lock
 static uint64_t done_requests;  // requests handled by finished passes (gc_runner; read atomically)
 static size_t collected;        // endpoints found garbage (gc_runner)
 
-void channel_gc_queued_locked(struct message *m) {
+// Counts the endpoint handles of `m` in (+1) or out of (-1) flight, keeping the in-flight list.
+static void count_inflight_locked(struct message *m, int delta) {
     ASSERT_MUTEX_HELD(&channel_gc_lock);
     for (uint32_t i = 0; i < m->nhandles; i++) {
         struct kobject *obj = m->handles[i].obj;
         if (obj->type != ZX_OBJ_TYPE_CHANNEL)
             continue;
         struct channel *ch = channel_from_object(obj);
-        if (!list_in_list(&ch->gc_inflight_node)) {
+        if (delta > 0 && !list_in_list(&ch->gc_inflight_node)) {
             list_add_tail(&inflight, &ch->gc_inflight_node);
             inflight_count++;
         }
-        kobject_inflight_add(obj, 1);
-    }
-}
-
-void channel_gc_dequeued_locked(struct message *m) {
-    ASSERT_MUTEX_HELD(&channel_gc_lock);
-    for (uint32_t i = 0; i < m->nhandles; i++) {
-        struct kobject *obj = m->handles[i].obj;
-        if (obj->type != ZX_OBJ_TYPE_CHANNEL)
-            continue;
-        kobject_inflight_add(obj, -1);
-        struct channel *ch = channel_from_object(obj);
+        kobject_inflight_add(obj, delta);
         if (obj->inflight == 0) {  // stable: it changes only under channel_gc_lock
             list_delete(&ch->gc_inflight_node);
             inflight_count--;
         }
     }
+}
+
+void channel_gc_queued_locked(struct message *m) {
+    count_inflight_locked(m, 1);
+}
+
+void channel_gc_dequeued_locked(struct message *m) {
+    count_inflight_locked(m, -1);
 }
 
 // Calls visit(target, arg) for every endpoint handle queued on `ch`. channel_gc_lock held: the
