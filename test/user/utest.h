@@ -55,10 +55,15 @@ struct ut_child {
     static void utest_fn_##name(void)
 
 // The program's main: runs every test, or one child mode.
-#define UTEST_MAIN(children)                     \
-    int main(int argc, char **argv);             \
-    int main(int argc, char **argv) {            \
-        return utest_main(argc, argv, children); \
+#ifdef __cplusplus  // freestanding clang++ would mangle main like any other function
+#define UTEST_MAIN_LINKAGE extern "C"
+#else
+#define UTEST_MAIN_LINKAGE
+#endif
+#define UTEST_MAIN(children)                            \
+    UTEST_MAIN_LINKAGE int main(int argc, char **argv); \
+    int main(int argc, char **argv) {                   \
+        return utest_main(argc, argv, children);        \
     }
 int utest_main(int argc, char **argv, const struct ut_child *children);
 
