@@ -8,7 +8,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-struct spinlock {
+#include "kernel/compiler.h"
+
+struct CAPABILITY("spinlock") spinlock {
     uint32_t next;     // next ticket to hand out (atomic fetch-add)
     uint32_t serving;  // ticket now allowed in; written only by the holder, on release
     uint32_t holder;   // holding CPU's number + 1, 0 when free (checks only, not exclusion)
@@ -20,10 +22,11 @@ struct spinlock {
 
 typedef uint64_t irqstate_t;
 
-// Disables interrupts, takes the lock and returns the previous interrupt state.
-irqstate_t spin_lock_irqsave(struct spinlock *lock);
+// Disables interrupts, takes the lock and returns the previous interrupt state. For clang's
+// analysis the call acquires *lock; the returned state is plain data it does not track.
+irqstate_t spin_lock_irqsave(struct spinlock *lock) ACQUIRE(*lock);
 // Releases a lock this CPU holds and restores the interrupt state returned by the acquire.
-void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state);
+void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) RELEASE(*lock);
 // True if the calling CPU holds `lock` (another CPU holding it gives false).
 bool spin_lock_held(const struct spinlock *lock);
 
