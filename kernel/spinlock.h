@@ -1,5 +1,5 @@
-// Spinlocks that also disable interrupts: a ticket lock (FIFO among CPUs) that records which CPU
-// holds it, so ASSERT_HELD means "held by this CPU" and taking a lock this CPU already holds
+// Spinlocks that also disable interrupts: a test-and-test-and-set lock (no order among waiting
+// CPUs: docs/smp.md "Locks" says why) that records which CPU holds it, so ASSERT_HELD means "held by this CPU" and taking a lock this CPU already holds
 // panics instead of spinning forever. Implemented in arch/ for the kernel; host builds get a
 // checking version with one CPU (test/host/host_env.c).
 #ifndef KERNEL_SPINLOCK_H
@@ -11,14 +11,13 @@
 #include "kernel/compiler.h"
 
 struct CAPABILITY("spinlock") spinlock {
-    uint32_t next;     // next ticket to hand out (atomic fetch-add)
-    uint32_t serving;  // ticket now allowed in; written only by the holder, on release
+    uint32_t locked;   // 1 while held (atomic exchange to take it, release store of 0)
     uint32_t holder;   // holding CPU's number + 1, 0 when free (checks only, not exclusion)
     uint16_t lockdep_class;  // the lock-order checker's class for `name` + 1; 0 until first use
     const char *name;        // also the lock's class in the lock-order checker (kernel/lockdep.h)
 };
 
-#define SPINLOCK_INIT(n) {.next = 0, .serving = 0, .holder = 0, .lockdep_class = 0, .name = (n)}
+#define SPINLOCK_INIT(n) {.locked = 0, .holder = 0, .lockdep_class = 0, .name = (n)}
 
 typedef uint64_t irqstate_t;
 

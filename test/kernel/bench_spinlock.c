@@ -1,6 +1,6 @@
 // Spinlock contention: 1, 2 and 4 CPUs hammer one lock with a short critical section, for each
 // algorithm of arch/x86_64/spinlock_algo.h (ticket, test-and-test-and-set, MCS) and for the
-// kernel's own spinlock (ticket + holder check + interrupts; lockdep as built). Every acquisition
+// kernel's own spinlock (test-and-test-and-set + holder check; lockdep as built). Every acquisition
 // disables interrupts around itself, as the kernel's spinlocks do. For each pair it prints the
 // acquisitions per millisecond of the clock, the clock's nanoseconds per acquisition (under
 // `-icount shift=0`, guest instructions spent by all CPUs together per acquisition), and the

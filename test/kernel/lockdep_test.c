@@ -136,11 +136,18 @@ static void cross_take_b_then_a(void *arg) {
     spin_unlock_irqrestore(&xb, xb_state);
 }
 
-// The function an acquisition site lies in.
-static const char *site_function(vaddr_t site) {
+// One order as a report names it: the classes of the lock held and of the lock taken, both taken
+// in function `fn`, the first one first.
+static void expect_order(const char *held, const char *taken, vaddr_t held_site,
+                         vaddr_t taken_site, const char *want_held, const char *want_taken,
+                         const char *fn) {
     size_t off;
-    const char *name = ksym_lookup(site, &off);
-    return name ? name : "?";
+    const char *f1 = ksym_lookup(held_site, &off), *f2 = ksym_lookup(taken_site, &off);
+    EXPECT_STREQ(held ? held : "?", want_held);
+    EXPECT_STREQ(taken ? taken : "?", want_taken);
+    EXPECT_STREQ(f1 ? f1 : "?", fn);
+    EXPECT_STREQ(f2 ? f2 : "?", fn);
+    EXPECT_TRUE(held_site < taken_site);
 }
 
 // The checker's table is global and held spinlocks are per CPU: an order one CPU saw makes the
@@ -167,17 +174,11 @@ KTEST(lockdep, inversion_across_cpus_reports_both_sites) {
 
     struct lockdep_report r;
     REQUIRE_TRUE(lockdep_last_report(&r));
-    EXPECT_STREQ(r.held, "ld_cross_b");
-    EXPECT_STREQ(r.taking, "ld_cross_a");
-    EXPECT_STREQ(site_function(r.held_site), "cross_take_b_then_a");
-    EXPECT_STREQ(site_function(r.taking_site), "cross_take_b_then_a");
-    EXPECT_TRUE(r.held_site < r.taking_site);
+    expect_order(r.held, r.taking, r.held_site, r.taking_site, "ld_cross_b", "ld_cross_a",
+                 "cross_take_b_then_a");
     EXPECT_EQ(r.cpu, here);
-    EXPECT_STREQ(r.earlier_first, "ld_cross_a");
-    EXPECT_STREQ(r.earlier_then, "ld_cross_b");
-    EXPECT_STREQ(site_function(r.earlier_first_site), "cross_take_a_then_b");
-    EXPECT_STREQ(site_function(r.earlier_then_site), "cross_take_a_then_b");
-    EXPECT_TRUE(r.earlier_first_site < r.earlier_then_site);
+    expect_order(r.earlier_first, r.earlier_then, r.earlier_first_site, r.earlier_then_site,
+                 "ld_cross_a", "ld_cross_b", "cross_take_a_then_b");
     EXPECT_EQ(r.earlier_cpu, other);
     if (sched_cpus_online() > 1)
         EXPECT_NE(r.cpu, r.earlier_cpu);
