@@ -1,9 +1,11 @@
 // malloc on a VMO-backed heap: one large VMO mapped once at the first allocation; pages arrive on
 // demand as the heap touches them. Blocks carry a 16-byte header (size, free flag); free blocks
-// form a first-fit list and merge with a free successor.
+// form a first-fit list and merge with a free successor. One lock (a C11 mutex) makes it safe
+// for threads.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
@@ -16,6 +18,7 @@ struct block {
 };
 
 static uint8_t *heap_base;
+static mtx_t heap_lock;   // guards everything here (zero-filled: a plain unlocked mutex)
 static size_t heap_used;  // bytes handed out from the top (blocks live in [base, base + used))
 
 static int heap_init(void) {
@@ -36,7 +39,7 @@ static struct block *next_block(struct block *b) {
     return (struct block *)((uint8_t *)(b + 1) + b->size);
 }
 
-void *malloc(size_t size) {
+static void *malloc_locked(size_t size) {
     if (!heap_base && heap_init() != 0)
         return NULL;
     if (size > HEAP_SIZE)
@@ -72,11 +75,20 @@ void *malloc(size_t size) {
     return b + 1;
 }
 
+void *malloc(size_t size) {
+    mtx_lock(&heap_lock);
+    void *p = malloc_locked(size);
+    mtx_unlock(&heap_lock);
+    return p;
+}
+
 void free(void *ptr) {
     if (!ptr)
         return;
+    mtx_lock(&heap_lock);
     struct block *b = (struct block *)ptr - 1;
     b->free = 1;
+    mtx_unlock(&heap_lock);
 }
 
 void *calloc(size_t count, size_t size) {

@@ -1,8 +1,10 @@
 // printf and friends on the kernel's formatter (kernel/printf.c, compiled into ulib too), writing
 // through zx_debug_write. Output is buffered per line (and at most 256 bytes, the kernel's limit
-// per call) so a line reaches the console in one piece.
+// per call) so a line reaches the console in one piece. One lock (a C11 mutex) serialises
+// threads writing to the buffer.
 #include <stdio.h>
 #include <string.h>
+#include <threads.h>
 #include <zircon/syscalls.h>
 
 #include "kernel/printf.h"
@@ -12,6 +14,7 @@
 
 static char out_buf[OUT_MAX];
 static size_t out_len;
+static mtx_t out_lock;  // guards out_buf and out_len (zero-filled: a plain unlocked mutex)
 
 void ulib_stdio_flush(void) {
     if (out_len) {
@@ -30,7 +33,10 @@ void console_write(const char *s, size_t len) {
 }
 
 int vprintf(const char *fmt, va_list ap) {
-    return (int)kvprintf(fmt, ap);
+    mtx_lock(&out_lock);
+    int n = (int)kvprintf(fmt, ap);
+    mtx_unlock(&out_lock);
+    return n;
 }
 
 int printf(const char *fmt, ...) {
@@ -62,13 +68,17 @@ int sprintf(char *buf, const char *fmt, ...) {
 }
 
 int puts(const char *s) {
+    mtx_lock(&out_lock);
     console_write(s, strlen(s));
     console_write("\n", 1);
+    mtx_unlock(&out_lock);
     return 1;
 }
 
 int putchar(int c) {
     char ch = (char)c;
+    mtx_lock(&out_lock);
     console_write(&ch, 1);
+    mtx_unlock(&out_lock);
     return (unsigned char)c;
 }
