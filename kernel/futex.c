@@ -55,7 +55,6 @@ struct futex_waiter {
 static struct mutex futex_lock = MUTEX_INIT(futex_lock, "futex");
 static struct list_node buckets[FUTEX_BUCKETS];  // futex_lock
 static bool buckets_ready;                       // futex_lock
-static size_t live_futexes;                      // futex_lock
 
 // References and memory an operation gives up, dropped once futex_lock is released (a release
 // may destroy a process or a VMO, which should not run under it).
@@ -140,7 +139,6 @@ static struct futex *futex_get_locked(const struct futex_key *k, struct kobject 
     *f = (struct futex){.key = *k, .pin = pin};
     list_init(&f->waiters);
     list_add_tail(bucket_of(k), &f->hash_node);
-    live_futexes++;
     return f;
 }
 
@@ -158,7 +156,6 @@ static void futex_put_locked(struct futex *f, struct futex_drops *d) {
     set_owner_locked(f, NULL, d);
     drop_obj(d, f->pin);
     list_delete(&f->hash_node);
-    live_futexes--;
     ASSERT(d->nfrees < countof(d->frees));
     d->frees[d->nfrees++] = f;
 }
@@ -358,11 +355,4 @@ zx_koid_t futex_get_owner(struct process *proc, uint64_t va) {
     mutex_release(&futex_lock);
     drops_finish(&d);
     return koid;
-}
-
-size_t futex_live_count(void) {
-    mutex_acquire(&futex_lock);
-    size_t n = live_futexes;
-    mutex_release(&futex_lock);
-    return n;
 }

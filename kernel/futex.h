@@ -36,7 +36,4 @@ zx_status_t futex_requeue(struct process *proc, uint64_t va, uint32_t wake_count
 // The koid of the futex's owner, or ZX_KOID_INVALID.
 zx_koid_t futex_get_owner(struct process *proc, uint64_t va);
 
-// Futex queues alive now (for leak checks): each has at least one waiter.
-size_t futex_live_count(void);
-
 #endif  // KERNEL_FUTEX_H
