@@ -1,13 +1,14 @@
 // malloc on a VMO-backed heap: one large VMO mapped once at the first allocation; pages arrive on
 // demand as the heap touches them. Blocks carry a 16-byte header (size, free flag); free blocks
-// form a first-fit list and merge with a free successor. One lock (a C11 mutex) makes it safe
-// for threads.
+// form a first-fit list and merge with a free successor. One lock (ulib_lock) serialises every
+// thread's calls.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <threads.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+
+#include "ulib/ulib_priv.h"
 
 #define HEAP_SIZE ((size_t)256 << 20)  // address space reserved; committed only where touched
 #define ALIGN 16
@@ -17,8 +18,8 @@ struct block {
     size_t free;  // 1 if free
 };
 
+static int heap_lock;
 static uint8_t *heap_base;
-static mtx_t heap_lock;   // guards everything here (zero-filled: a plain unlocked mutex)
 static size_t heap_used;  // bytes handed out from the top (blocks live in [base, base + used))
 
 static int heap_init(void) {
@@ -76,19 +77,19 @@ static void *malloc_locked(size_t size) {
 }
 
 void *malloc(size_t size) {
-    mtx_lock(&heap_lock);
+    ulib_lock(&heap_lock);
     void *p = malloc_locked(size);
-    mtx_unlock(&heap_lock);
+    ulib_unlock(&heap_lock);
     return p;
 }
 
 void free(void *ptr) {
     if (!ptr)
         return;
-    mtx_lock(&heap_lock);
     struct block *b = (struct block *)ptr - 1;
+    ulib_lock(&heap_lock);
     b->free = 1;
-    mtx_unlock(&heap_lock);
+    ulib_unlock(&heap_lock);
 }
 
 void *calloc(size_t count, size_t size) {

@@ -15,7 +15,15 @@ struct timespec {
 
 #define TIME_UTC 1
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 // Fills *ts with the current time of `base` (TIME_UTC only) and returns base, or 0 on failure.
 int timespec_get(struct timespec *ts, int base);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif  // ULIB_TIME_H
