@@ -205,16 +205,27 @@ static zx_status_t check_value(uint64_t va, int32_t current) {
     return st;
 }
 
+// What a call that may queue waiters needs before it takes futex_lock: a spare queue (allocated
+// outside the lock) and the owner it asked for, unless that thread is dying. NO_MEMORY.
+static zx_status_t op_prepare(struct uthread *owner, struct futex **out_spare,
+                              struct uthread **out_owner) {
+    *out_spare = kmalloc(sizeof(struct futex));
+    if (!*out_spare)
+        return ZX_ERR_NO_MEMORY;
+    *out_owner = live_owner(owner);
+    return ZX_OK;
+}
+
 zx_status_t futex_wait(struct process *proc, uint64_t va, int32_t current, zx_status_t owner_status,
                        struct uthread *owner, zx_time_t deadline) {
     struct uthread *self = uthread_current();
     struct futex_key key;
     struct kobject *pin;
     struct futex_drops d = {0};
-    struct futex *spare = kmalloc(sizeof(*spare));
-    if (!spare)
+    struct futex *spare;
+    struct uthread *new_owner;
+    if (op_prepare(owner, &spare, &new_owner) != ZX_OK)
         return ZX_ERR_NO_MEMORY;
-    struct uthread *new_owner = live_owner(owner);
     key_resolve(proc, va, &key, &pin);
     struct futex_waiter w = {.thread = self};
     wait_queue_init(&w.wq);
@@ -287,10 +298,10 @@ zx_status_t futex_requeue(struct process *proc, uint64_t va, uint32_t wake_count
     struct futex_key key, rkey;
     struct kobject *pin, *rpin;
     struct futex_drops d = {0};
-    struct futex *spare = kmalloc(sizeof(*spare));
-    if (!spare)
+    struct futex *spare;
+    struct uthread *new_owner;
+    if (op_prepare(owner, &spare, &new_owner) != ZX_OK)
         return ZX_ERR_NO_MEMORY;
-    struct uthread *new_owner = live_owner(owner);
     key_resolve(proc, va, &key, &pin);
     key_resolve(proc, requeue_va, &rkey, &rpin);
     drop_obj(&d, pin);

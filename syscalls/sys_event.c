@@ -69,33 +69,44 @@ int64_t sys_eventpair_create(uint32_t options, user_addr_t out0, user_addr_t out
     return st;
 }
 
-int64_t sys_object_signal(zx_handle_t handle, uint32_t clear_mask, uint32_t set_mask) {
+// Looks up `handle` with `right` and checks the masks against what `obj` allows (INVALID_ARGS),
+// objects that cannot be signalled the way asked for answering NOT_SUPPORTED first. On ZX_OK
+// *out holds a reference.
+static zx_status_t signal_decode(zx_handle_t handle, zx_rights_t right, bool peer,
+                                 uint32_t clear_mask, uint32_t set_mask, struct kobject **out) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_SIGNAL, &obj, NULL);
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, right, &obj, NULL);
     if (st != ZX_OK)
         return st;
-    zx_signals_t allowed = user_settable(obj->type);
-    if (!waitable(obj->type))
+    bool has_peer = obj->type == ZX_OBJ_TYPE_EVENTPAIR || obj->type == ZX_OBJ_TYPE_CHANNEL;
+    if (peer ? !has_peer : !waitable(obj->type))
         st = ZX_ERR_NOT_SUPPORTED;
-    else if ((clear_mask | set_mask) & ~allowed)
+    else if ((clear_mask | set_mask) & ~user_settable(obj->type))
         st = ZX_ERR_INVALID_ARGS;
-    else
-        kobject_signal(obj, clear_mask, set_mask);
+    if (st != ZX_OK) {
+        kobject_release(obj);
+        return st;
+    }
+    *out = obj;
+    return ZX_OK;
+}
+
+int64_t sys_object_signal(zx_handle_t handle, uint32_t clear_mask, uint32_t set_mask) {
+    struct kobject *obj;
+    zx_status_t st = signal_decode(handle, ZX_RIGHT_SIGNAL, false, clear_mask, set_mask, &obj);
+    if (st != ZX_OK)
+        return st;
+    kobject_signal(obj, clear_mask, set_mask);
     kobject_release(obj);
-    return st;
+    return ZX_OK;
 }
 
 int64_t sys_object_signal_peer(zx_handle_t handle, uint32_t clear_mask, uint32_t set_mask) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_SIGNAL_PEER, &obj, NULL);
+    zx_status_t st = signal_decode(handle, ZX_RIGHT_SIGNAL_PEER, true, clear_mask, set_mask, &obj);
     if (st != ZX_OK)
         return st;
-    zx_signals_t allowed = user_settable(obj->type);
-    if (obj->type != ZX_OBJ_TYPE_EVENTPAIR && obj->type != ZX_OBJ_TYPE_CHANNEL)
-        st = ZX_ERR_NOT_SUPPORTED;  // no peer
-    else if ((clear_mask | set_mask) & ~allowed)
-        st = ZX_ERR_INVALID_ARGS;
-    else if (obj->type == ZX_OBJ_TYPE_EVENTPAIR)
+    if (obj->type == ZX_OBJ_TYPE_EVENTPAIR)
         st = eventpair_signal_peer(obj, clear_mask, set_mask);
     else
         st = channel_signal_peer(channel_from_object(obj), clear_mask, set_mask);

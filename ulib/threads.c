@@ -301,17 +301,26 @@ void mtx_destroy(mtx_t *m) {
     (void)m;
 }
 
-// Locks `m` (deadline: absolute; ZX_TIME_INFINITE to wait forever).
-static int mtx_lock_until(mtx_t *m, zx_time_t deadline) {
-    zx_futex_t me = self_tag();
-    zx_futex_t cur = 0;
-    if (__atomic_compare_exchange_n(&m->state, &cur, me, false, __ATOMIC_ACQUIRE,
+// The part of locking that needs no system call: takes a free mutex, or re-enters a recursive
+// one the caller holds. Otherwise thrd_busy, with the word it saw in *cur.
+static int mtx_try(mtx_t *m, zx_futex_t me, zx_futex_t *cur) {
+    *cur = 0;
+    if (__atomic_compare_exchange_n(&m->state, cur, me, false, __ATOMIC_ACQUIRE,
                                     __ATOMIC_RELAXED))
         return thrd_success;
-    if ((m->type & mtx_recursive) && (cur | 1) == me) {
+    if ((m->type & mtx_recursive) && (*cur | 1) == me) {
         m->count++;
         return thrd_success;
     }
+    return thrd_busy;
+}
+
+// Locks `m` (deadline: absolute; ZX_TIME_INFINITE to wait forever).
+static int mtx_lock_until(mtx_t *m, zx_time_t deadline) {
+    zx_futex_t me = self_tag();
+    zx_futex_t cur;
+    if (mtx_try(m, me, &cur) == thrd_success)
+        return thrd_success;
     for (;;) {
         if (cur == 0) {
             // Free: take it, marked contended since others may be waiting.
@@ -344,16 +353,8 @@ int mtx_timedlock(mtx_t *m, const struct timespec *ts) {
 }
 
 int mtx_trylock(mtx_t *m) {
-    zx_futex_t me = self_tag();
-    zx_futex_t cur = 0;
-    if (__atomic_compare_exchange_n(&m->state, &cur, me, false, __ATOMIC_ACQUIRE,
-                                    __ATOMIC_RELAXED))
-        return thrd_success;
-    if ((m->type & mtx_recursive) && (cur | 1) == me) {
-        m->count++;
-        return thrd_success;
-    }
-    return thrd_busy;
+    zx_futex_t cur;
+    return mtx_try(m, self_tag(), &cur);
 }
 
 int mtx_unlock(mtx_t *m) {
