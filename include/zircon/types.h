@@ -127,6 +127,7 @@ typedef int32_t zx_futex_t;
 
 // Properties.
 #define ZX_PROP_NAME 3u
+#define ZX_PROP_JOB_KILL_ON_OOM 15u
 #define ZX_PROP_VMO_CONTENT_SIZE 17u
 
 #endif  // ZIRCON_TYPES_H
