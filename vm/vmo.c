@@ -772,3 +772,8 @@ size_t vmo_tree_pages(struct vmo *v) {
     vmo_unlock(v);
     return n;
 }
+
+void vmo_backing_id(struct vmo *vmo, uint64_t offset, const void **out_id, uint64_t *out_offset) {
+    *out_id = vmo->cow;  // fixed at creation
+    *out_offset = vmo->cow_offset + offset;
+}
