@@ -2,8 +2,9 @@
 // windows, which open and close at the marker instructions of test/bench/smpbench_common.h (found
 // by their bytes, wherever they are), counts the guest instructions every vCPU executes and how
 // often the instruction at each `hit=PC` (hex; e.g. the kernel's TLB IPI handler) runs. At each
-// flush marker it appends "record N windows W insns I hits H1 H2 ..." to `out=FILE` (the sums
-// since the previous record). The counters are plain adds: run QEMU with one TCG thread
+// flush marker it appends "record N windows W insns I median M hits H1 H2 ..." to `out=FILE`: the
+// sums since the previous record, and the median window's instructions (robust against the odd
+// window a timer interrupt or a wake-up lands in). The counters are plain adds: run QEMU with one TCG thread
 // (-accel tcg,thread=single, or -icount). Only the few plugin API declarations it needs are
 // repeated here (Debian ships no qemu-plugin.h); test/bench/prof/insnprof.c is its per-PC sibling.
 #include <inttypes.h>
@@ -45,6 +46,8 @@ static uint64_t hit_pc[MAX_HITS], hits[MAX_HITS], base[MAX_HITS], acc[MAX_HITS];
 static size_t nhits;
 static uint64_t insns, insns_base, insns_acc;  // every vCPU's instructions
 static uint64_t windows, records;
+static uint64_t *win_insns;  // each window's instructions since the last record
+static size_t win_cap;
 static bool open_;
 static FILE *out;
 
@@ -62,16 +65,26 @@ static void on_end(unsigned int vcpu, void *ud) {
     if (!open_)
         return;
     open_ = false;
-    windows++;
+    if (windows == win_cap) {
+        win_cap = win_cap ? 2 * win_cap : 1024;
+        win_insns = realloc(win_insns, win_cap * sizeof(*win_insns));
+    }
+    win_insns[windows++] = insns - insns_base;
     insns_acc += insns - insns_base;
     for (size_t i = 0; i < nhits; i++)
         acc[i] += hits[i] - base[i];
 }
 
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
 static void on_flush(unsigned int vcpu, void *ud) {
     (void)vcpu, (void)ud;
-    fprintf(out, "record %" PRIu64 " windows %" PRIu64 " insns %" PRIu64 " hits", records++, windows,
-            insns_acc);
+    qsort(win_insns, windows, sizeof(*win_insns), cmp_u64);
+    fprintf(out, "record %" PRIu64 " windows %" PRIu64 " insns %" PRIu64 " median %" PRIu64 " hits",
+            records++, windows, insns_acc, windows ? win_insns[windows / 2] : 0);
     for (size_t i = 0; i < nhits; i++)
         fprintf(out, " %" PRIu64, acc[i]);
     fputc('\n', out);

@@ -8,16 +8,19 @@
 //                  process spin on other CPUs (ns per unmap);
 //   protect_Pp_Oo  the same with zx_vmar_protect read-write -> read-only (ns per protect);
 //   fault_Tt       T (1, 2, 4) threads each write one byte per page of its own 16 MiB range of one
-//                  fresh VMO mapped once (ns per fault: all threads' time over all their faults).
+//                  fresh 64 MiB VMO mapped once (ns per fault: all threads' time over all their
+//                  faults).
 // Each timed call is bracketed by the markers of smpbench_common.h, so that test/bench/ipicount.c
 // can count the TLB IPIs it caused (Jasper exposes no IPI counter to user mode). The clock read's
 // own cost (a syscall here, the vDSO on Linux) is measured and taken off each timed call.
 // Jasper has no thread affinity call: the scheduler puts N runnable threads on N CPUs.
+// `smpbench.elf fault T` runs fault_Tt alone (for profiles: test/bench/prof/insnprof.c).
 // Returns 1 (after "bench: error: ...") if any call fails, else 0 after "bench: done".
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
@@ -153,7 +156,9 @@ static void fault_worker(uintptr_t k, uintptr_t unused) {
 // One run: `threads` threads (this one included) fault their ranges; returns the ns from the
 // start signal to the last fault.
 static uint64_t faults_once(unsigned threads) {
-    size_t bytes = (size_t)threads * SMB_FAULT_PAGES * VMB_PAGE;
+    // The same size for every T, so that only the number of threads changes (a 4x larger VMO
+    // has a deeper page-list tree: +50 instructions per fault on Jasper).
+    size_t bytes = (size_t)SMB_MAX_THREADS * SMB_FAULT_PAGES * VMB_PAGE;
     zx_handle_t vmo;
     zx_vaddr_t addr;
     if (check(zx_vmo_create(bytes, 0, &vmo), "vmo_create"))
@@ -212,7 +217,7 @@ static uint64_t measure_clock_cost(void) {
     return best;
 }
 
-int main(void) {
+int main(int argc, char **argv) {
     static const unsigned pages[] = {1, 16, SMB_RANGE_PAGES};
     static const unsigned others[] = {0, 1, SMB_MAX_OTHERS};
     static const unsigned threads[] = {1, 2, SMB_MAX_THREADS};
@@ -220,6 +225,14 @@ int main(void) {
     clock_cost = measure_clock_cost();
     printf("bench: clock read pair costs %llu ns (taken off each timed call)\n",
            (unsigned long long)clock_cost);
+    if (argc == 3 && !strcmp(argv[1], "fault") && argv[2][0] >= '1' &&
+        argv[2][0] <= '0' + SMB_MAX_THREADS && !argv[2][1]) {
+        bench_faults((unsigned)(argv[2][0] - '0'));
+        if (failed)
+            return 1;
+        printf("bench: done\n");
+        return 0;
+    }
     // One committed VMO serves every mapping of the range workloads.
     zx_handle_t vmo;
     if (check(zx_vmo_create(SMB_RANGE_PAGES * VMB_PAGE, 0, &vmo), "vmo_create") ||
