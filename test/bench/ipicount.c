@@ -4,9 +4,9 @@
 // often the instruction at each `hit=PC` (hex; e.g. the kernel's TLB IPI handler) runs. At each
 // flush marker it appends "record N windows W insns I median M hits H1 H2 ..." to `out=FILE`: the
 // sums since the previous record, and the median window's instructions (robust against the odd
-// window a timer interrupt or a wake-up lands in). The counters are plain adds: run QEMU with one TCG thread
-// (-accel tcg,thread=single, or -icount). Only the few plugin API declarations it needs are
-// repeated here (Debian ships no qemu-plugin.h); test/bench/prof/insnprof.c is its per-PC sibling.
+// window a timer interrupt or a wake-up lands in). The counters are plain adds: run QEMU with one
+// TCG thread (-accel tcg,thread=single, or -icount). The plugin API: qemu_plugin_api.h;
+// test/bench/prof/insnprof.c is its per-PC sibling.
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -15,29 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SMB_MARKERS_ONLY
 #include "smpbench_common.h"
 
-typedef uint64_t qemu_plugin_id_t;
-typedef struct qemu_info_t qemu_info_t;
-struct qemu_plugin_tb;
-struct qemu_plugin_insn;
-enum qemu_plugin_cb_flags { QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_CB_R_REGS, QEMU_PLUGIN_CB_RW_REGS };
-enum qemu_plugin_op { QEMU_PLUGIN_INLINE_ADD_U64 };
-typedef void (*qemu_plugin_vcpu_tb_trans_cb_t)(qemu_plugin_id_t id, struct qemu_plugin_tb *tb);
-typedef void (*qemu_plugin_vcpu_udata_cb_t)(unsigned int vcpu_index, void *userdata);
-typedef void (*qemu_plugin_udata_cb_t)(qemu_plugin_id_t id, void *userdata);
-void qemu_plugin_register_vcpu_tb_trans_cb(qemu_plugin_id_t id, qemu_plugin_vcpu_tb_trans_cb_t cb);
-void qemu_plugin_register_vcpu_insn_exec_cb(struct qemu_plugin_insn *insn,
-                                            qemu_plugin_vcpu_udata_cb_t cb,
-                                            enum qemu_plugin_cb_flags flags, void *userdata);
-void qemu_plugin_register_vcpu_insn_exec_inline(struct qemu_plugin_insn *insn,
-                                                enum qemu_plugin_op op, void *ptr, uint64_t imm);
-size_t qemu_plugin_tb_n_insns(const struct qemu_plugin_tb *tb);
-struct qemu_plugin_insn *qemu_plugin_tb_get_insn(const struct qemu_plugin_tb *tb, size_t idx);
-uint64_t qemu_plugin_insn_vaddr(const struct qemu_plugin_insn *insn);
-const void *qemu_plugin_insn_data(const struct qemu_plugin_insn *insn);
-size_t qemu_plugin_insn_size(const struct qemu_plugin_insn *insn);
-void qemu_plugin_register_atexit_cb(qemu_plugin_id_t id, qemu_plugin_udata_cb_t cb, void *userdata);
+#include "qemu_plugin_api.h"
 
 __attribute__((visibility("default"))) int qemu_plugin_version = 1;
 

@@ -12,7 +12,8 @@
 //                  faults).
 // Each timed call is bracketed by the markers of smpbench_common.h, so that test/bench/ipicount.c
 // can count the TLB IPIs it caused (Jasper exposes no IPI counter to user mode). The clock read's
-// own cost (a syscall here, the vDSO on Linux) is measured and taken off each timed call.
+// own cost (a syscall here; on Linux a syscall too when, as under TCG with four CPUs, its clock
+// source is the HPET) is measured and taken off each timed call.
 // Jasper has no thread affinity call: the scheduler puts N runnable threads on N CPUs.
 // `smpbench.elf fault T` runs fault_Tt alone (for profiles: test/bench/prof/insnprof.c).
 // Returns 1 (after "bench: error: ...") if any call fails, else 0 after "bench: done".
@@ -28,23 +29,14 @@ static uint64_t vmb_now(void) {
     return (uint64_t)zx_clock_get_monotonic();
 }
 
+#include "test/bench/bench_check.h"
 #include "test/bench/vmbench_common.h"
 #include "test/bench/smpbench_common.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 #define STACK_SIZE (64ul << 10)
 
-static int failed;
 static uint64_t clock_cost;  // ns that one vmb_now() pair adds to a timed call
-
-static bool check(zx_status_t st, const char *what) {
-    if (st == ZX_OK)
-        return false;
-    if (!failed)
-        printf("bench: error: %s: status %d\n", what, st);
-    failed = 1;
-    return true;
-}
 
 // ---- Threads ----
 
@@ -176,13 +168,7 @@ static uint64_t faults_once(unsigned threads) {
     uint64_t dt = 0;
     if (started == threads - 1) {
         smb_spin_until(&up, threads - 1);
-        uint64_t t0 = vmb_now();
-        smb_mark(SMB_BEGIN);
-        go = 1;
-        vmb_touch_write(fault_base, SMB_FAULT_PAGES * VMB_PAGE);
-        smb_spin_until(&done, threads - 1);
-        smb_mark(SMB_END);
-        dt = vmb_now() - t0;
+        dt = smb_timed_faults(fault_base, &go, &done, threads);
     }
     go = 1;
     release = 1;
@@ -205,24 +191,12 @@ static void bench_faults(unsigned threads) {
     }
 }
 
-// The least a vmb_now() pair costs: what each timed call's figure includes besides the call.
-static uint64_t measure_clock_cost(void) {
-    uint64_t best = UINT64_MAX;
-    for (int i = 0; i < 100; i++) {
-        uint64_t t0 = vmb_now();
-        uint64_t dt = vmb_now() - t0;
-        if (dt < best)
-            best = dt;
-    }
-    return best;
-}
-
 int main(int argc, char **argv) {
     static const unsigned pages[] = {1, 16, SMB_RANGE_PAGES};
     static const unsigned others[] = {0, 1, SMB_MAX_OTHERS};
     static const unsigned threads[] = {1, 2, SMB_MAX_THREADS};
     printf("bench: %u cpus\n", zx_system_get_num_cpus());
-    clock_cost = measure_clock_cost();
+    clock_cost = smb_clock_cost();
     printf("bench: clock read pair costs %llu ns (taken off each timed call)\n",
            (unsigned long long)clock_cost);
     if (argc == 3 && !strcmp(argv[1], "fault") && argv[2][0] >= '1' &&

@@ -13,9 +13,18 @@
 // workload's last call, smb_mark(SMB_FLUSH) makes the plugin write one record (the counts of the
 // windows since the previous record), so the N-th record belongs to the N-th workload.
 //
-// The including program includes vmbench_common.h first.
+// The including program defines vmb_now() and includes vmbench_common.h first; the plugin defines
+// SMB_MARKERS_ONLY and gets the marker constants alone.
 #ifndef TEST_BENCH_SMPBENCH_COMMON_H
 #define TEST_BENCH_SMPBENCH_COMMON_H
+
+// The marker instructions' immediates (ASCII "SMBMBEGN", "SMBMEEND", "SMBMFLSH", little-endian):
+// 48 b8 and these 8 bytes.
+#define SMB_BEGIN 0x4e4745424d424d53ull
+#define SMB_END 0x444e45454d424d53ull
+#define SMB_FLUSH 0x48534c464d424d53ull
+
+#ifndef SMB_MARKERS_ONLY
 
 #define SMB_MAX_OTHERS 3                 // spinning threads besides the measuring one
 #define SMB_RANGE_PAGES 512u             // the largest range unmapped or protected
@@ -27,11 +36,6 @@ static inline unsigned smb_ops(unsigned pages) {
     return pages >= 512 ? 8 : 64;
 }
 
-// The marker instructions' immediates (ASCII "SMBMBEGN", "SMBMEEND", "SMBMFLSH", little-endian):
-// 48 b8 and these 8 bytes.
-#define SMB_BEGIN 0x4e4745424d424d53ull
-#define SMB_END 0x444e45454d424d53ull
-#define SMB_FLUSH 0x48534c464d424d53ull
 #define smb_mark(kind) __asm__ volatile("movabs %0, %%rax" : : "i"(kind) : "rax", "memory")
 
 // Spins (pause; cmp; jne) until *flag == value.
@@ -44,4 +48,31 @@ static inline void smb_spin_until(const volatile uint32_t *flag, uint32_t value)
                      : "memory", "cc");
 }
 
+// The timed part of a fault run, once the other threads - 1 workers spin on *go: starts them,
+// faults the first 16 MiB of `base` here, waits until *done counts the workers. Returns its ns.
+static inline uint64_t smb_timed_faults(char *base, volatile uint32_t *go,
+                                        const volatile uint32_t *done, unsigned threads) {
+    uint64_t t0 = vmb_now();
+    smb_mark(SMB_BEGIN);
+    *go = 1;
+    vmb_touch_write(base, SMB_FAULT_PAGES * VMB_PAGE);
+    smb_spin_until(done, threads - 1);
+    smb_mark(SMB_END);
+    return vmb_now() - t0;
+}
+
+// The least a vmb_now() pair costs (a syscall on Jasper, the vDSO or a syscall on Linux): what
+// each timed call's figure includes besides the call, taken off by the programs.
+static inline uint64_t smb_clock_cost(void) {
+    uint64_t best = UINT64_MAX;
+    for (int i = 0; i < 100; i++) {
+        uint64_t t0 = vmb_now();
+        uint64_t dt = vmb_now() - t0;
+        if (dt < best)
+            best = dt;
+    }
+    return best;
+}
+
+#endif  // SMB_MARKERS_ONLY
 #endif  // TEST_BENCH_SMPBENCH_COMMON_H

@@ -171,13 +171,7 @@ static uint64_t faults_once(unsigned threads) {
         if (pthread_create(&t[i], NULL, fault_worker, (void *)(uintptr_t)(i + 1)) != 0)
             fail("pthread_create");
     smb_spin_until(&up, threads - 1);
-    uint64_t t0 = vmb_now();
-    smb_mark(SMB_BEGIN);
-    go = 1;
-    vmb_touch_write(fault_base, SMB_FAULT_PAGES * VMB_PAGE);
-    smb_spin_until(&done, threads - 1);
-    smb_mark(SMB_END);
-    uint64_t dt = vmb_now() - t0;
+    uint64_t dt = smb_timed_faults(fault_base, &go, &done, threads);
     release = 1;
     for (unsigned i = 0; i + 1 < threads; i++)
         pthread_join(t[i], NULL);
@@ -196,17 +190,6 @@ static void bench_faults(unsigned threads) {
     vmb_report(name, (uint64_t)threads * SMB_FAULT_PAGES, s, VMB_RUNS);
 }
 
-static uint64_t measure_clock_cost(void) {
-    uint64_t best = UINT64_MAX;
-    for (int i = 0; i < 100; i++) {
-        uint64_t t0 = vmb_now();
-        uint64_t dt = vmb_now() - t0;
-        if (dt < best)
-            best = dt;
-    }
-    return best;
-}
-
 int main(void) {
     static const unsigned pages[] = {1, 16, SMB_RANGE_PAGES};
     static const unsigned others[] = {0, 1, SMB_MAX_OTHERS};
@@ -217,7 +200,7 @@ int main(void) {
     if (cpus < 4)
         fail("smpbench needs 4 CPUs");
     pin(0);
-    clock_cost = measure_clock_cost();
+    clock_cost = smb_clock_cost();
     printf("bench: clock read pair costs %llu ns (taken off each timed call)\n",
            (unsigned long long)clock_cost);
     memfd = memfd_create("smpbench", 0);
