@@ -47,8 +47,10 @@ int64_t sys_futex_wait(user_addr_t value_ptr, zx_futex_t current_value, zx_handl
         return ZX_ERR_INVALID_ARGS;
     struct uthread *owner;
     zx_status_t owner_st = owner_lookup(new_futex_owner, &owner);
+    uthread_blocking(ZX_THREAD_STATE_BLOCKED_FUTEX);
     zx_status_t st = futex_wait(process_current(), value_ptr, current_value, owner_st, owner,
                                 deadline);
+    uthread_unblocked();
     owner_release(owner);
     return st;
 }
