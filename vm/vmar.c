@@ -11,6 +11,7 @@
 
 #include <zircon/syscalls.h>
 
+#include "arch/x86_64/tlb.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -741,10 +742,10 @@ static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_m
     defer_free(frees, b);
 }
 
-// Gives `m` new perms and brings its PTEs in line. A page keeps WRITE only through a fault that
-// asks the VMO (the zero page and shared pages must stay read-only), so raising perms never raises
-// PTEs above read(+execute); lowering them lowers every PTE.
-static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) {
+// Gives `m` new perms and brings its PTEs in line, the TLB work into `b`. A page keeps WRITE only
+// through a fault that asks the VMO (the zero page and shared pages must stay read-only), so
+// raising perms never raises PTEs above read(+execute); lowering them lowers every PTE.
+static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms, struct tlb_batch *b) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     vaddr_t base = vm_region_base(&m->r);
@@ -754,9 +755,9 @@ static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) {
     m->perms = perms;
     zx_status_t st = ZX_OK;
     if (!(perms & ZX_VM_PERM_READ))
-        st = arch_aspace_unmap(&as->arch, base, pages);
+        st = arch_aspace_unmap_batched(&as->arch, base, pages, b);
     else if (old & ZX_VM_PERM_READ)
-        st = arch_aspace_protect(&as->arch, base, pages, vmar_mmu_flags(perms, false));
+        st = arch_aspace_protect_batched(&as->arch, base, pages, vmar_mmu_flags(perms, false), b);
     ASSERT_MSG(st == ZX_OK, "protect [%#llx, +%zu pages): %d", (unsigned long long)base, pages, st);
     mutex_release(&as->pt_lock);
 }
@@ -797,11 +798,14 @@ static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr
 }
 
 // Apply phase: splits the mappings that change at the ends of [addr, end) (taking what the check
-// phase reserved), gives them `perms`, then merges equal neighbours from the mapping before the
-// range to the one after it. Cannot fail.
+// phase reserved), gives them `perms` -- one TLB round for all of them, before it returns --
+// then merges equal neighbours from the mapping before the range to the one after it. Cannot
+// fail.
 static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr, vaddr_t end,
                                  struct spares *spares, struct vm_mapping **frees) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    struct tlb_batch b;
+    arch_aspace_batch_init(&b);
     struct vmar_tree_node *n = vmar_tree_find(&vmar->children, addr);
     while (n && n->base < end) {
         struct vmar_tree_node *next = vmar_tree_next(n);
@@ -811,10 +815,13 @@ static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr
                 m = mapping_split_locked(m, addr, spares_take(spares));
             if (vm_region_end(&m->r) > end)
                 mapping_split_locked(m, end, spares_take(spares));
-            mapping_protect_locked(m, perms);
+            mapping_protect_locked(m, perms, &b);
         }
         n = next;
     }
+    // Outside pt_lock is fine: faults wait for the aspace lock we hold, and a VMO range change
+    // meanwhile does its own round; no page is freed before this (the pages stay the VMOs').
+    arch_aspace_batch_finish(&b);
     ASSERT_MSG(spares->n == 0, "protect_apply_locked: %zu reserved structs unused", spares->n);
     n = vmar_tree_find(&vmar->children, addr);
     struct vmar_tree_node *p = vmar_tree_prev(n);
