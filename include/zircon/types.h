@@ -8,6 +8,11 @@
 
 #include <zircon/errors.h>
 
+// The headers check record sizes with C11's _Static_assert, which C++ spells static_assert.
+#if defined(__cplusplus) && !defined(_Static_assert)
+#define _Static_assert static_assert
+#endif
+
 typedef int32_t zx_status_t;
 typedef uint32_t zx_handle_t;
 typedef uint32_t zx_rights_t;
