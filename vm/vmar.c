@@ -926,6 +926,12 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
         st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK)
         st = check_covered_locked(vmar, addr, end, ZX_ERR_BAD_STATE, op_check_mapping, &writes);
+    // DECOMMIT over several mappings: one TLB round for all of them. Their PTEs go first, in one
+    // unmap of the range (faults of this space wait for the aspace lock held here), so each VMO's
+    // decommit below finds none of them left to invalidate -- only its mappings in other address
+    // spaces, if any. Unmapping changes nothing visible even where a decommit then fails.
+    if (st == ZX_OK && op == ZX_VMAR_OP_DECOMMIT)
+        pt_unmap(as, addr, len);
     // The VMO's own errors (ZX_ERR_NO_MEMORY) stop the walk; pages done stay done, as in the VMO.
     for (struct vm_mapping *m = mapping_in_range(vmar, addr, end); st == ZX_OK && m;
          m = mapping_in_range(vmar, vm_region_end(&m->r), end)) {
