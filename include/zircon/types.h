@@ -109,6 +109,7 @@ typedef int64_t zx_ticks_t;
 
 // Properties.
 #define ZX_PROP_NAME 3u
+#define ZX_PROP_JOB_KILL_ON_OOM 15u
 #define ZX_PROP_VMO_CONTENT_SIZE 17u
 
 #endif  // ZIRCON_TYPES_H
