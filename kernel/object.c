@@ -2,15 +2,28 @@
 //
 // Reference and handle counts, koids and the live count are atomics, not scheduler-lock data:
 // every syscall that names an object retains and releases it, and a lock round trip each time
-// cost a map + unmap pair ~300 instructions. Signals and wait queues stay under the scheduler
-// lock. Invariant: refs only moves away from zero through kobject_try_retain's compare-and-swap,
-// which refuses once it is zero, so the release that reaches zero is the last.
+// cost a map + unmap pair ~300 instructions. Signals, wait queues and `inflight` stay under the
+// scheduler lock. Invariant: refs only moves away from zero through kobject_try_retain's
+// compare-and-swap, which refuses once it is zero, so the release that reaches zero is the last.
+//
+// Channel endpoints keep the locked release: the collector (kernel/channel_gc.h) must count every
+// moment an endpoint reaches refs == inflight > 0, and both ways there -- a release, a handle
+// queued (kobject_inflight_add) -- check under the scheduler lock after their change. A retain
+// only moves away from that state, so it needs no lock.
 #include "kernel/object.h"
 
 #include "kernel/assert.h"
 
 static zx_koid_t next_koid = 1024;
 static size_t live_objects;
+static uint64_t gc_requests;  // scheduler lock for writes; read atomically
+
+// An object just reached refs == inflight > 0 (or may have): the collector has work.
+static void gc_request_locked(struct kobject *obj) {
+    ASSERT(sched_lock_held());
+    if (obj->inflight && __atomic_load_n(&obj->refs, __ATOMIC_RELAXED) == obj->inflight)
+        __atomic_store_n(&gc_requests, gc_requests + 1, __ATOMIC_RELEASE);
+}
 
 zx_koid_t koid_generate(void) {
     return __atomic_fetch_add(&next_koid, 1, __ATOMIC_RELAXED);
@@ -21,6 +34,7 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->type = type;
     obj->refs = 1;
     obj->handles = 0;
+    obj->inflight = 0;
     obj->signals = 0;
     obj->koid = koid_generate();
     obj->ops = ops;
@@ -46,17 +60,50 @@ bool kobject_try_retain(struct kobject *obj) {
 }
 
 void kobject_release(struct kobject *obj) {
+    bool locked = obj->type == ZX_OBJ_TYPE_CHANNEL;  // see the file comment
+    uint64_t s = locked ? sched_lock_irqsave() : 0;
     // Release: this holder's writes to the object come before its destruction; acquire (on the
     // last): the destroyer sees every other holder's.
     uint32_t old = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
     ASSERT_MSG(old > 0, "koid %llu type %u", (unsigned long long)obj->koid, obj->type);
-    if (old != 1)
+    if (old != 1) {
+        if (locked) {
+            gc_request_locked(obj);
+            sched_unlock_irqrestore(s);
+        }
         return;
-    uint64_t s = sched_lock_irqsave();
+    }
+    if (!locked)
+        s = sched_lock_irqsave();
     ASSERT(list_is_empty(&obj->waiters.waiters));  // a waiter holds a reference
+    ASSERT_MSG(obj->inflight == 0, "koid %llu: %u handles in flight", (unsigned long long)obj->koid,
+               obj->inflight);
     sched_unlock_irqrestore(s);
     __atomic_fetch_sub(&live_objects, 1, __ATOMIC_RELAXED);
     obj->ops->destroy(obj);
+}
+
+void kobject_inflight_add(struct kobject *obj, int delta) {
+    uint64_t s = sched_lock_irqsave();
+    uint32_t handles = __atomic_load_n(&obj->handles, __ATOMIC_RELAXED);
+    ASSERT_MSG(delta > 0 ? obj->inflight < handles : obj->inflight > 0,
+               "koid %llu: inflight %u handles %u delta %d", (unsigned long long)obj->koid,
+               obj->inflight, handles, delta);
+    obj->inflight += (uint32_t)delta;
+    if (delta > 0)
+        gc_request_locked(obj);
+    sched_unlock_irqrestore(s);
+}
+
+bool kobject_only_inflight(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    bool only = obj->inflight && __atomic_load_n(&obj->refs, __ATOMIC_RELAXED) == obj->inflight;
+    sched_unlock_irqrestore(s);
+    return only;
+}
+
+uint64_t kobject_gc_requests(void) {
+    return __atomic_load_n(&gc_requests, __ATOMIC_ACQUIRE);
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {
