@@ -34,17 +34,15 @@ void handle_table_init(struct handle_table *t) {
     t->lock = (struct spinlock)SPINLOCK_INIT("handles");
 }
 
+// Handle counts are atomics, like reference counts (kernel/object.c).
 void kobject_handle_opened(struct kobject *obj) {
-    uint64_t s = sched_lock_irqsave();
-    obj->handles++;
-    sched_unlock_irqrestore(s);
+    __atomic_fetch_add(&obj->handles, 1, __ATOMIC_RELAXED);
 }
 
 void kobject_handle_closed(struct kobject *obj) {
-    uint64_t s = sched_lock_irqsave();
-    ASSERT(obj->handles > 0);
-    bool last = --obj->handles == 0;
-    sched_unlock_irqrestore(s);
+    uint32_t old = __atomic_fetch_sub(&obj->handles, 1, __ATOMIC_ACQ_REL);
+    ASSERT(old > 0);
+    bool last = old == 1;
     if (last && obj->ops->on_zero_handles)
         obj->ops->on_zero_handles(obj);
 }

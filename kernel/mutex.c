@@ -9,8 +9,12 @@
 // set takes the scheduler lock too, so it sees the waiter queued, clears `state` and wakes one.
 // Invariant (under the scheduler lock): a non-empty wait queue means MUTEX_CONTENDED is set or a
 // woken waiter has yet to run; that waiter re-checks, so somebody always re-arms the flag.
+//
+// The calling thread is read with percpu_current() (one %gs load, inlined) rather than a call to
+// thread_current(): a fault asserts and takes mutexes a dozen times.
 #include "kernel/mutex.h"
 
+#include "arch/x86_64/percpu.h"
 #include "kernel/assert.h"
 #include "kernel/lockdep.h"
 
@@ -52,7 +56,7 @@ static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
 // The analysis cannot follow the CAS; these two are where the capability changes hands.
 NO_THREAD_SAFETY_ANALYSIS void mutex_acquire(struct mutex *m) {
     lockdep_mutex_acquire(&m->lockdep_class, m->name, m, (vaddr_t)__builtin_return_address(0));
-    uintptr_t self = (uintptr_t)thread_current();
+    uintptr_t self = (uintptr_t)percpu_current();
     uintptr_t expected = 0;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, self, false, __ATOMIC_ACQUIRE,
                                            __ATOMIC_RELAXED)))
@@ -71,7 +75,7 @@ static void mutex_release_slow(struct mutex *m) {
 
 NO_THREAD_SAFETY_ANALYSIS void mutex_release(struct mutex *m) {
     lockdep_mutex_release(m);
-    uintptr_t self = (uintptr_t)thread_current();
+    uintptr_t self = (uintptr_t)percpu_current();
     uintptr_t expected = self;
     if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,
                                            __ATOMIC_RELAXED)))
@@ -82,5 +86,5 @@ NO_THREAD_SAFETY_ANALYSIS void mutex_release(struct mutex *m) {
 }
 
 bool mutex_held(const struct mutex *m) {
-    return owner_of(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == thread_current();
+    return owner_of(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == percpu_current();
 }

@@ -16,6 +16,7 @@
 #include "vm/vmar.h"
 
 #include "arch/x86_64/smp.h"
+#include "arch/x86_64/tlb.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -290,9 +291,23 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
 
 // --- Range changes from the VMO layer (its tree lock held; never the aspace lock) ---
 
+void vm_range_batch_init(struct tlb_batch *batch) {
+    arch_aspace_batch_init(batch);
+}
+
+void vm_range_batch_finish(struct tlb_batch *batch) {
+    arch_aspace_batch_finish(batch);
+}
+
 void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
-                             enum vm_range_op op) {
+                             enum vm_range_op op, struct tlb_batch *batch) {
     struct vm_aspace *as = m->aspace;
+    struct tlb_batch own;
+    struct tlb_batch *b = batch;
+    if (!b) {
+        b = &own;
+        arch_aspace_batch_init(b);
+    }
     mutex_acquire(&as->pt_lock);
     uint64_t ms = m->vmo_offset, me = ms + vm_region_size(&m->r);
     uint64_t s = MAX(ROUNDDOWN(vmo_offset, (uint64_t)PAGE_SIZE), ms);
@@ -307,9 +322,10 @@ void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t
         paddr_t pa;
         bool absent = pages == 1 && arch_aspace_query(&as->arch, va, &pa, NULL) == ZX_ERR_NOT_FOUND;
         if (!absent && op == VM_RANGE_UNMAP)
-            st = arch_aspace_unmap(&as->arch, va, pages);
+            st = arch_aspace_unmap_batched(&as->arch, va, pages, b);
         else if (!absent && (m->perms & ZX_VM_PERM_READ))
-            st = arch_aspace_protect(&as->arch, va, pages, vmar_mmu_flags(m->perms, false));
+            st = arch_aspace_protect_batched(&as->arch, va, pages,
+                                             vmar_mmu_flags(m->perms, false), b);
         ASSERT_MSG(st == ZX_OK, "range change %d at %#llx: %d", op, (unsigned long long)va, st);
         // A change made while this thread holds the aspace lock comes from an operation of this
         // address space itself -- typically its own fault's commit replacing the zero page. No
@@ -319,4 +335,6 @@ void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t
             __atomic_store_n(&as->pt_seq, as->pt_seq + 1, __ATOMIC_RELEASE);
     }
     mutex_release(&as->pt_lock);
+    if (!batch)
+        arch_aspace_batch_finish(b);
 }

@@ -19,6 +19,7 @@
 #include "kernel/types.h"
 
 struct cow_node;
+struct tlb_batch;
 struct vm_mapping;
 
 // What a range change does to the page tables of the mappings that see the range.
@@ -35,8 +36,14 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len, enu
 // vmo -> mappings. Implemented by the address-space layer (vm/aspace.c). Applies `op` to the
 // PTEs of mapping `m` over [vmo_offset, vmo_offset + len) of its VMO (clipped to the mapping).
 // Called with the tree lock held: it takes only the page-table lock of m's address space, never
-// its aspace lock (vm/README.md).
+// its aspace lock (vm/README.md). The TLB work goes into `batch` (struct tlb_batch, opaque here),
+// shared by every mapping one range change reaches; NULL: done before it returns.
 void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
-                             enum vm_range_op op);
+                             enum vm_range_op op, struct tlb_batch *batch);
+// vmo -> mappings, around the calls above: vmo_cow_range_change starts one batch and finishes it
+// -- one TLB shootdown round for every mapping, in every address space -- before it returns, so
+// before its caller frees or copies from a page the change unmapped or write-protected.
+void vm_range_batch_init(struct tlb_batch *batch);
+void vm_range_batch_finish(struct tlb_batch *batch);
 
 #endif  // VM_UPCALLS_H

@@ -11,6 +11,7 @@
 
 #include <zircon/syscalls.h>
 
+#include "arch/x86_64/tlb.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -755,10 +756,11 @@ static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_m
     defer_free(frees, b);
 }
 
-// Gives `m` new perms and brings its PTEs in line. A page keeps WRITE only through a fault that
-// asks the VMO (the zero page and shared pages must stay read-only), so raising perms never raises
-// PTEs above read(+execute); lowering them lowers every PTE.
-static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) REQUIRES(m->aspace->lock) {
+// Gives `m` new perms and brings its PTEs in line, the TLB work into `b`. A page keeps WRITE only
+// through a fault that asks the VMO (the zero page and shared pages must stay read-only), so
+// raising perms never raises PTEs above read(+execute); lowering them lowers every PTE.
+static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms, struct tlb_batch *b)
+    REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     vaddr_t base = vm_region_base(&m->r);
@@ -768,9 +770,9 @@ static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) REQUIRE
     m->perms = perms;
     zx_status_t st = ZX_OK;
     if (!(perms & ZX_VM_PERM_READ))
-        st = arch_aspace_unmap(&as->arch, base, pages);
+        st = arch_aspace_unmap_batched(&as->arch, base, pages, b);
     else if (old & ZX_VM_PERM_READ)
-        st = arch_aspace_protect(&as->arch, base, pages, vmar_mmu_flags(perms, false));
+        st = arch_aspace_protect_batched(&as->arch, base, pages, vmar_mmu_flags(perms, false), b);
     ASSERT_MSG(st == ZX_OK, "protect [%#llx, +%zu pages): %d", (unsigned long long)base, pages, st);
     mutex_release(&as->pt_lock);
 }
@@ -812,12 +814,15 @@ static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr
 }
 
 // Apply phase: splits the mappings that change at the ends of [addr, end) (taking what the check
-// phase reserved), gives them `perms`, then merges equal neighbours from the mapping before the
-// range to the one after it. Cannot fail.
+// phase reserved), gives them `perms` -- one TLB round for all of them, before it returns --
+// then merges equal neighbours from the mapping before the range to the one after it. Cannot
+// fail.
 static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr, vaddr_t end,
                                  struct spares *spares, struct vm_mapping **frees)
     REQUIRES(vmar->aspace->lock) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
+    struct tlb_batch b;
+    arch_aspace_batch_init(&b);
     struct vmar_tree_node *n = vmar_tree_find(&vmar->children, addr);
     while (n && n->base < end) {
         struct vmar_tree_node *next = vmar_tree_next(n);
@@ -828,10 +833,13 @@ static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr
                 m = mapping_split_locked(m, addr, spares_take(spares));
             if (vm_region_end(&m->r) > end)
                 mapping_split_locked(m, end, spares_take(spares));
-            mapping_protect_locked(m, perms);
+            mapping_protect_locked(m, perms, &b);
         }
         n = next;
     }
+    // Outside pt_lock is fine: faults wait for the aspace lock we hold, and a VMO range change
+    // meanwhile does its own round; no page is freed before this (the pages stay the VMOs').
+    arch_aspace_batch_finish(&b);
     ASSERT_MSG(spares->n == 0, "protect_apply_locked: %zu reserved structs unused", spares->n);
     n = vmar_tree_find(&vmar->children, addr);
     struct vmar_tree_node *p = vmar_tree_prev(n);
@@ -950,6 +958,12 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
         st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK)
         st = check_covered_locked(vmar, addr, end, ZX_ERR_BAD_STATE, op_check_mapping, &check);
+    // DECOMMIT over several mappings: one TLB round for all of them. Their PTEs go first, in one
+    // unmap of the range (faults of this space wait for the aspace lock held here), so each VMO's
+    // decommit below finds none of them left to invalidate -- only its mappings in other address
+    // spaces, if any. Unmapping changes nothing visible even where a decommit then fails.
+    if (st == ZX_OK && op == ZX_VMAR_OP_DECOMMIT)
+        pt_unmap(as, addr, len);
     // The VMO's own errors (ZX_ERR_NO_MEMORY) stop the walk; pages done stay done, as in the VMO.
     for (struct vm_mapping *m = mapping_in_range(vmar, addr, end); st == ZX_OK && m;
          m = mapping_in_range(vmar, vm_region_end(&m->r), end)) {

@@ -12,6 +12,7 @@
 
 #include <zircon/rights.h>
 
+#include "arch/x86_64/tlb.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/mutex.h"
@@ -89,6 +90,8 @@ static void zero_page_put(void) {
 void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
                           enum vm_range_op op) {
     uint64_t end = offset + len;
+    struct tlb_batch batch;  // one shootdown round for every mapping reached
+    vm_range_batch_init(&batch);
     list_for_each(&n->vmos, it) {
         struct vmo *v = containerof(it, struct vmo, cow_link);
         if (list_is_empty(&v->mappings))
@@ -98,9 +101,10 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
             continue;
         list_for_each(&v->mappings, mi) {
             struct vm_mapping *m = containerof(mi, struct vm_mapping, vmo_node);
-            vm_mapping_range_change(m, s - v->cow_offset, e - s, op);
+            vm_mapping_range_change(m, s - v->cow_offset, e - s, op, &batch);
         }
     }
+    vm_range_batch_finish(&batch);
 }
 
 // --- Helpers ---

@@ -171,21 +171,47 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
     return pt_map_entry(root_of(as), va, pa, perm, 0);
 }
 
-zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
-    if (!in_space(as, va, count))
-        return ZX_ERR_INVALID_ARGS;
-    return pt_range_unmap(root_of(as), va, count);
+void arch_aspace_batch_init(struct tlb_batch *b) {
+    tlb_batch_init(b);
 }
 
-zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
-                                uint32_t mmu_flags) {
+void arch_aspace_batch_finish(struct tlb_batch *b) {
+    tlb_batch_finish(b);
+}
+
+zx_status_t arch_aspace_unmap_batched(struct arch_aspace *as, vaddr_t va, size_t count,
+                                      struct tlb_batch *b) {
+    if (!in_space(as, va, count))
+        return ZX_ERR_INVALID_ARGS;
+    return pt_range_unmap(root_of(as), va, count, b);
+}
+
+zx_status_t arch_aspace_protect_batched(struct arch_aspace *as, vaddr_t va, size_t count,
+                                        uint32_t mmu_flags, struct tlb_batch *b) {
     pte_t perm;
     zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
     if (st != ZX_OK)
         return st;
     if (!in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    return pt_range_protect(root_of(as), va, count, perm);
+    return pt_range_protect(root_of(as), va, count, perm, b);
+}
+
+zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) {
+    struct tlb_batch b;
+    tlb_batch_init(&b);
+    zx_status_t st = arch_aspace_unmap_batched(as, va, count, &b);
+    tlb_batch_finish(&b);
+    return st;
+}
+
+zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
+                                uint32_t mmu_flags) {
+    struct tlb_batch b;
+    tlb_batch_init(&b);
+    zx_status_t st = arch_aspace_protect_batched(as, va, count, mmu_flags, &b);
+    tlb_batch_finish(&b);
+    return st;
 }
 
 zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,

@@ -14,6 +14,8 @@
 
 #include "kernel/types.h"
 
+struct tlb_batch;
+
 // Permissions of a mapping. READ is required by every mapping (x86 cannot map a page that is
 // writable or executable but not readable).
 #define ARCH_MMU_FLAG_READ (1u << 0)
@@ -77,6 +79,21 @@ zx_status_t arch_aspace_unmap(struct arch_aspace *as, vaddr_t va, size_t count) 
 // Errors as arch_aspace_unmap.
 zx_status_t arch_aspace_protect(struct arch_aspace *as, vaddr_t va, size_t count,
                                 uint32_t mmu_flags) MUST_USE;
+// Batches: the TLB work of several unmaps and protects -- of one address space or of several --
+// done in one round (at most one IPI per CPU that holds any of the spaces) by
+// arch_aspace_batch_finish, which also frees the table pages they unlinked. The caller finishes
+// the batch before it frees or reuses any page the changes unmapped or write-protected, and
+// before it returns to a caller that relies on the change. (struct tlb_batch is declared in
+// arch/x86_64/tlb.h; callers only hold one.)
+void arch_aspace_batch_init(struct tlb_batch *b);
+void arch_aspace_batch_finish(struct tlb_batch *b);
+// arch_aspace_unmap and arch_aspace_protect, with their TLB work added to `b` instead of done
+// before they return. Same statuses.
+zx_status_t arch_aspace_unmap_batched(struct arch_aspace *as, vaddr_t va, size_t count,
+                                      struct tlb_batch *b) MUST_USE;
+zx_status_t arch_aspace_protect_batched(struct arch_aspace *as, vaddr_t va, size_t count,
+                                        uint32_t mmu_flags, struct tlb_batch *b) MUST_USE;
+
 // Looks up `va`: on ZX_OK *out_pa is its physical address and *out_flags (if not NULL) its
 // permissions. ZX_ERR_NOT_FOUND if unmapped; ZX_ERR_INVALID_ARGS if outside the space's half.
 zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,

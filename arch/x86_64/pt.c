@@ -149,21 +149,21 @@ zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int ta
     zx_status_t st = pt_pool_fill(&pool, p.level - target);
     if (st != ZX_OK)
         return st;
-    struct tlb_batch b;
-    pt_tlb_init(&b, root);
-    bool invalidated = false;
+    // Only a translation that existed needs invalidating: the large page being split, or the
+    // entry replaced. The common fault fills a hole and sets up no batch at all.
+    bool was_present = false;
     while (p.level > target) {
-        if (pte_present(*entry) && !invalidated) {
-            tlb_batch_add(&b, va);  // the large page being split
-            invalidated = true;
-        }
+        was_present = was_present || pte_present(*entry);
         entry = pt_walk_down(&p, va, pt_pool_take(&pool));
     }
-    pte_t old = *entry;
+    was_present = was_present || pte_present(*entry);
     pt_entry_set(entry, pa | pt_leaf_flags(perm) | (target > 0 ? (pte_t)PTE_PS : 0));
-    if (pte_present(old) && !invalidated)
+    if (was_present) {
+        struct tlb_batch b;
+        pt_tlb_init(&b, root);
         tlb_batch_add(&b, va);
-    tlb_batch_finish(&b);
+        tlb_batch_finish(&b);
+    }
     return ZX_OK;
 }
 

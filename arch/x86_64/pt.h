@@ -77,9 +77,10 @@ static inline bool pt_table_is_permanent(int level, vaddr_t va) {
 // (fresh from pt_table_alloc), filled so that it maps the same memory with the same flags.
 // `va` is any address in the large page. The caller invalidates the TLB for the large page.
 void pt_split_large(pte_t *entry, int level, vaddr_t va, pte_t *table);
-// The TLB batch for changes to the tree `root`.
+// Starts a TLB batch for changes to the tree `root`.
 static inline void pt_tlb_init(struct tlb_batch *b, const pte_t *root) {
-    tlb_batch_init(b, pt_table_paddr(root));
+    tlb_batch_init(b);
+    tlb_batch_add_tree(b, pt_table_paddr(root));
 }
 
 // --- Preallocation: everything an operation needs, before it changes anything ----------------

@@ -12,7 +12,8 @@
 //     the run created, since the tree had no empty tables before;
 //   - unmap and protect allocate only to split large pages that straddle an end of the range;
 //     those tables (at most two per end) are allocated before anything changes.
-// TLB work goes into one tlb_batch per operation, and unlinked tables are freed only after it.
+// TLB work goes into one tlb_batch per operation, and unlinked tables are freed only after it;
+// unmap and protect add to the caller's batch, which may span several operations and trees.
 #include "arch/x86_64/pt_range.h"
 
 #include "kernel/assert.h"
@@ -256,33 +257,32 @@ static void do_splits(pte_t *root, vaddr_t va, size_t count, struct pt_pool *poo
     ASSERT_MSG(pool->count == 0, "%d split tables left over", pool->count);
 }
 
-// Splits the straddling large pages, then walks the range with `op`.
+// Splits the straddling large pages, then walks the range with `op`, collecting into `b`.
 static zx_status_t split_and_walk(pte_t *root, vaddr_t va, size_t count, enum walk_op op,
-                                  pte_t bits) {
+                                  pte_t bits, struct tlb_batch *b) {
     struct pt_pool pool;
     zx_status_t st = pt_pool_fill(&pool, plan_splits(root, va, count));
     if (st != ZX_OK)
         return st;
-    struct tlb_batch b;
-    pt_tlb_init(&b, root);
-    do_splits(root, va, count, &pool, &b);
-    walk_range(root, va, count, op, bits, &b);
-    tlb_batch_finish(&b);
+    tlb_batch_add_tree(b, pt_table_paddr(root));
+    do_splits(root, va, count, &pool, b);
+    walk_range(root, va, count, op, bits, b);
     return ZX_OK;
 }
 
-zx_status_t pt_range_unmap(pte_t *root, vaddr_t va, size_t count) {
+zx_status_t pt_range_unmap(pte_t *root, vaddr_t va, size_t count, struct tlb_batch *b) {
     if (!range_ok(va, count))
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)
         return ZX_OK;
-    return split_and_walk(root, va, count, WALK_UNMAP, 0);
+    return split_and_walk(root, va, count, WALK_UNMAP, 0, b);
 }
 
-zx_status_t pt_range_protect(pte_t *root, vaddr_t va, size_t count, pte_t perm) {
+zx_status_t pt_range_protect(pte_t *root, vaddr_t va, size_t count, pte_t perm,
+                             struct tlb_batch *b) {
     if (!range_ok(va, count) || (va_is_upper(va) && (perm & PTE_U)))
         return ZX_ERR_INVALID_ARGS;
     if (count == 0)
         return ZX_OK;
-    return split_and_walk(root, va, count, WALK_PROTECT, pt_leaf_flags(perm) & PTE_PERM_BITS);
+    return split_and_walk(root, va, count, WALK_PROTECT, pt_leaf_flags(perm) & PTE_PERM_BITS, b);
 }

@@ -16,12 +16,16 @@
 // the tables freed, so the tree is as it was.
 zx_status_t pt_range_map(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa, size_t count,
                          pte_t perm) MUST_USE;
-// Unmaps whatever is mapped in the range (holes are skipped a whole entry at a time) and frees the
-// tables that become empty. Large pages that straddle an end are split first; the tables for that
-// are allocated before anything changes: ZX_ERR_NO_MEMORY leaves the tree as it was.
-zx_status_t pt_range_unmap(pte_t *root, vaddr_t va, size_t count) MUST_USE;
+// Unmaps whatever is mapped in the range (holes are skipped a whole entry at a time) and unlinks
+// the tables that become empty. Large pages that straddle an end are split first; the tables for
+// that are allocated before anything changes: ZX_ERR_NO_MEMORY leaves the tree as it was. The TLB
+// work and the unlinked tables go into `b` (it names `root` afterwards): the caller's
+// tlb_batch_finish invalidates and frees them, before anything the range mapped is freed.
+zx_status_t pt_range_unmap(pte_t *root, vaddr_t va, size_t count, struct tlb_batch *b) MUST_USE;
 // Sets the permission bits (PTE_W, PTE_U, PTE_NX; from `perm`) of every page mapped in the range;
-// holes stay holes. Splits straddling large pages like pt_range_unmap (ZX_ERR_NO_MEMORY as there).
-zx_status_t pt_range_protect(pte_t *root, vaddr_t va, size_t count, pte_t perm) MUST_USE;
+// holes stay holes. Splits straddling large pages like pt_range_unmap (ZX_ERR_NO_MEMORY as there);
+// the TLB work goes into `b`, as there.
+zx_status_t pt_range_protect(pte_t *root, vaddr_t va, size_t count, pte_t perm,
+                             struct tlb_batch *b) MUST_USE;
 
 #endif  // ARCH_X86_64_PT_RANGE_H

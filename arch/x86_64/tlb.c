@@ -26,12 +26,33 @@ void tlb_flush_all(bool global) {
     count(global ? &tlb_stats.flush_global : &tlb_stats.flush, 1);
 }
 
-void tlb_batch_init(struct tlb_batch *b, paddr_t root_pa) {
-    b->root_pa = root_pa;
+void tlb_batch_init(struct tlb_batch *b) {
+    b->nroots = 0;
+    b->any_root = false;
     b->count = 0;
     b->overflow = false;
     b->global = false;
     list_init(&b->free_pages);
+}
+
+void tlb_batch_add_tree(struct tlb_batch *b, paddr_t root_pa) {
+    for (uint32_t i = 0; i < b->nroots; i++) {
+        if (b->roots[i] == root_pa)
+            return;
+    }
+    if (b->nroots < TLB_BATCH_ROOTS)
+        b->roots[b->nroots++] = root_pa;
+    else
+        b->any_root = true;
+}
+
+// True if `root` (a CPU's root) is one of the trees `b` changes.
+static bool changes_tree(const struct tlb_batch *b, paddr_t root) {
+    for (uint32_t i = 0; i < b->nroots; i++) {
+        if (b->roots[i] == root)
+            return true;
+    }
+    return false;
 }
 
 void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page) {
@@ -41,12 +62,15 @@ void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page) {
 uint64_t tlb_batch_holders(const struct tlb_batch *b) {
     unsigned n = smp_cpus_online();
     uint64_t all = n >= 64 ? ~0ull : (1ull << n) - 1;
-    if (b->global)
+    if (b->global || b->any_root)
         return all;
+    // One CPU (the caller): no other CPU's root to order the page-table writes against.
+    if (n == 1)
+        return changes_tree(b, tlb_active_roots[0]) ? 1 : 0;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);  // the page-table writes before the roots' reads
     uint64_t cpus = 0;
     for (unsigned cpu = 0; cpu < n; cpu++)
-        if (__atomic_load_n(&tlb_active_roots[cpu], __ATOMIC_RELAXED) == b->root_pa)
+        if (changes_tree(b, __atomic_load_n(&tlb_active_roots[cpu], __ATOMIC_RELAXED)))
             cpus |= 1ull << cpu;
     return cpus;
 }

@@ -18,6 +18,9 @@
 
 // How many pages one operation invalidates one by one before it flushes the whole TLB instead.
 #define TLB_BATCH_MAX 32
+// How many trees one batch names before it treats every CPU as a holder (a VMO range change
+// reaches the mappings of several address spaces in one batch).
+#define TLB_BATCH_ROOTS 4
 
 // Physical address of the root in this CPU's CR3 (0 before the kernel's tables are live). Changes
 // to that tree, and to the upper half of any tree (shared by every address space), reach the TLB.
@@ -41,9 +44,14 @@ void tlb_activate(paddr_t root_pa);
 void tlb_flush_all(bool global);
 
 // One operation's TLB work: pages to invalidate (or "too many": flush everything), and the pages
-// (unlinked tables) that may be freed only after the invalidation.
+// (unlinked tables) that may be freed only after the invalidation. One operation may change
+// several trees (a protect over several mappings, a VMO range change over the mappings of several
+// address spaces): the addresses of all of them share `va`, and every holder of any of the trees
+// invalidates all of them (an invlpg of an address another tree maps is harmless).
 struct tlb_batch {
-    paddr_t root_pa;  // the tree being changed
+    paddr_t roots[TLB_BATCH_ROOTS];  // the trees being changed: nroots of them
+    uint32_t nroots;
+    bool any_root;    // more trees than fit: every online CPU is a holder
     size_t count;
     bool overflow;    // more than TLB_BATCH_MAX pages: flush all
     bool global;      // an upper-half (global) page is among them
@@ -51,7 +59,10 @@ struct tlb_batch {
     struct list_node free_pages;  // vm_page_t.node of pages to free after the invalidation
 };
 
-void tlb_batch_init(struct tlb_batch *b, paddr_t root_pa);
+// Starts an empty batch that changes no tree yet (tlb_batch_add_tree names them).
+void tlb_batch_init(struct tlb_batch *b);
+// Adds the tree `root_pa` to the trees the batch changes (nothing if it is there already).
+void tlb_batch_add_tree(struct tlb_batch *b, paddr_t root_pa);
 // Notes that the translation of the page (or large page) at `va` changed. Which CPUs must forget
 // it is decided once, at tlb_batch_finish. Inline: the range operations call it once per page.
 static inline void tlb_batch_add(struct tlb_batch *b, vaddr_t va) {
@@ -69,7 +80,8 @@ void tlb_batch_defer_free(struct tlb_batch *b, vm_page_t *page);
 void tlb_batch_finish(struct tlb_batch *b);
 
 // For tlb_hw_sync_batch: the CPUs (bit i: CPU i) whose TLB may hold what `b` changed: those with
-// its tree in CR3, every online CPU for an upper-half change. Call after the page-table writes.
+// one of its trees in CR3, every online CPU for an upper-half change. Call after the page-table
+// writes. With one CPU online it reads only that CPU's root, without the fence.
 uint64_t tlb_batch_holders(const struct tlb_batch *b);
 // Drops what `b` changed from the calling CPU's TLB; counted in tlb_stats if `counted` (the
 // initiator's work; a shootdown's targets are counted by ipi_count instead).

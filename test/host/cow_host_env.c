@@ -7,8 +7,18 @@
 
 struct range_change_log range_changes;
 
+void vm_range_batch_init(struct tlb_batch *batch) {
+    (void)batch;  // no page tables here: nothing to invalidate
+}
+
+void vm_range_batch_finish(struct tlb_batch *batch) {
+    (void)batch;
+    range_changes.rounds++;
+}
+
 void vm_mapping_range_change(struct vm_mapping *m, uint64_t vmo_offset, uint64_t len,
-                             enum vm_range_op op) {
+                             enum vm_range_op op, struct tlb_batch *batch) {
+    (void)batch;
     struct range_change_log *l = &range_changes;
     if (l->count < countof(l->entries))
         l->entries[l->count] = (struct range_change){m, vmo_offset, len, op};

@@ -15,7 +15,8 @@ struct range_change {
 };
 
 struct range_change_log {
-    size_t count;  // calls made (entries beyond the array are counted, not kept)
+    size_t count;   // calls made (entries beyond the array are counted, not kept)
+    size_t rounds;  // batches finished: one per range change, however many mappings it reached
     struct range_change entries[256];
 };
 

@@ -93,6 +93,7 @@ KTEST(cow_model, random_sequences_with_failures) {
 
 static void clear_log(void) {
     range_changes.count = 0;
+    range_changes.rounds = 0;
 }
 
 // True if the log holds exactly one entry for `m`, with this range and op.
@@ -137,11 +138,13 @@ KTEST(cow_hooks, range_changes) {
     REQUIRE_OK(vmo_write(t, &b, 3 * PG + 7, 1));
     EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
     EXPECT_TRUE(logged(&mt2, 3 * PG, PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(range_changes.rounds, 1u);  // one TLB round for both mappings
     // A snapshot removes write permission over the cloned range of the parent's mappings.
     clear_log();
     REQUIRE_OK(vmo_create_child(t, ZX_VMO_CHILD_SNAPSHOT, 2 * PG, 3 * PG, &c));
     EXPECT_TRUE(logged(&mt, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
     EXPECT_TRUE(logged(&mt2, 2 * PG, 3 * PG, VM_RANGE_REMOVE_WRITE));
+    EXPECT_EQ(range_changes.rounds, 1u);
     vmo_add_mapping(c, &mc);
     // The child copies a shared page it has not handed out: nothing to unmap.
     clear_log();
@@ -187,6 +190,7 @@ KTEST(cow_hooks, range_changes) {
     REQUIRE_OK(vmo_write(t, &b, 3 * PG, 1));
     EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
     EXPECT_TRUE(logged(&ms, PG, PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(range_changes.rounds, 1u);
     clear_log();
     REQUIRE_OK(vmo_write(t, &b, 7 * PG, 1));  // outside the slice
     EXPECT_EQ(logged_for(&ms), 0u);
@@ -199,6 +203,7 @@ KTEST(cow_hooks, range_changes) {
     REQUIRE_OK(vmo_op_range(s, ZX_VMO_OP_ZERO, PG, PG));
     EXPECT_TRUE(logged(&mt, 3 * PG, PG, VM_RANGE_UNMAP));
     EXPECT_TRUE(logged(&ms, PG, PG, VM_RANGE_UNMAP));
+    EXPECT_EQ(range_changes.rounds, 1u);
     zx_info_vmo_t i;
     vmo_get_info(t, &i);
     EXPECT_EQ(i.num_mappings, 1u);

@@ -750,8 +750,8 @@ KTEST(vmar, range_change_from_the_vmo) {
     struct vm_mapping *ma = mapping_at(as, a), *mb = mapping_at(as, b);
     uint64_t seq0 = as->pt_seq;
     // VMO pages 6..9: pages 6,7 of ma and 2..5 of mb.
-    vm_mapping_range_change(ma, 6 * PG, 4 * PG, VM_RANGE_REMOVE_WRITE);
-    vm_mapping_range_change(mb, 6 * PG, 4 * PG, VM_RANGE_REMOVE_WRITE);
+    vm_mapping_range_change(ma, 6 * PG, 4 * PG, VM_RANGE_REMOVE_WRITE, NULL);
+    vm_mapping_range_change(mb, 6 * PG, 4 * PG, VM_RANGE_REMOVE_WRITE, NULL);
     EXPECT_GT(as->pt_seq, seq0);
     for (int i = 0; i < 8; i++) {
         uint32_t f;
@@ -763,9 +763,9 @@ KTEST(vmar, range_change_from_the_vmo) {
     }
     // A range outside the mapping's window changes nothing.
     seq0 = as->pt_seq;
-    vm_mapping_range_change(ma, 12 * PG, 4 * PG, VM_RANGE_UNMAP);
+    vm_mapping_range_change(ma, 12 * PG, 4 * PG, VM_RANGE_UNMAP, NULL);
     EXPECT_EQ(as->pt_seq, seq0);
-    vm_mapping_range_change(mb, 11 * PG, 2 * PG, VM_RANGE_UNMAP);
+    vm_mapping_range_change(mb, 11 * PG, 2 * PG, VM_RANGE_UNMAP, NULL);
     EXPECT_FALSE(aspace_check_pte(as, b + 7 * PG, NULL, NULL));
     EXPECT_TRUE(aspace_check_pte(as, b + 6 * PG, NULL, NULL));
     // The write fault upgrades again.
