@@ -18,7 +18,6 @@
 #include "kernel/string.h"
 #include "vm/aspace.h"
 
-struct job *root_job;
 static size_t live_processes;
 
 extern void (*sched_switch_hook)(struct thread *prev, struct thread *next);
@@ -41,11 +40,6 @@ struct uthread *uthread_from_object(struct kobject *obj) {
     return containerof(obj, struct uthread, obj);
 }
 
-struct job *job_from_object(struct kobject *obj) {
-    ASSERT(obj->type == ZX_OBJ_TYPE_JOB);
-    return containerof(obj, struct job, obj);
-}
-
 struct uthread *uthread_current(void) {
     return thread_current()->owner;
 }
@@ -53,6 +47,44 @@ struct uthread *uthread_current(void) {
 struct process *process_current(void) {
     struct uthread *ut = uthread_current();
     return ut ? ut->proc : NULL;
+}
+
+void uthread_blocking(uint32_t reason) {
+    struct uthread *ut = uthread_current();
+    if (ut)
+        __atomic_store_n(&ut->blocked_as, reason, __ATOMIC_RELAXED);
+}
+
+void uthread_unblocked(void) {
+    uthread_blocking(0);
+}
+
+uint32_t uthread_info_state(struct uthread *t) {
+    mutex_acquire(&t->proc->lock);
+    uint32_t state;
+    switch (t->state) {
+    case TASK_INITIAL:
+        state = ZX_THREAD_STATE_NEW;
+        break;
+    case TASK_DEAD:
+        state = ZX_THREAD_STATE_DEAD;
+        break;
+    default: {
+        uint32_t blocked_as = __atomic_load_n(&t->blocked_as, __ATOMIC_RELAXED);
+        uint64_t s = sched_lock_irqsave();
+        bool waiting = t->kthread && t->kthread->state == THREAD_BLOCKED;
+        sched_unlock_irqrestore(s);
+        if (t->kill_pending || t->state == TASK_DYING)
+            state = ZX_THREAD_STATE_DYING;
+        else if (waiting && blocked_as)
+            state = blocked_as;
+        else
+            state = ZX_THREAD_STATE_RUNNING;
+        break;
+    }
+    }
+    mutex_release(&t->proc->lock);
+    return state;
 }
 
 size_t process_count(void) {
@@ -92,6 +124,7 @@ static void process_finish(struct process *p) {
     if (as)
         vm_aspace_destroy(as);
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
+    job_remove_process(p->job, p);
 }
 
 // Runs in the reaper once the exited thread's stack is freed: only now is the thread really gone,
@@ -177,12 +210,6 @@ static bool process_user_exception(struct trap_frame *tf) {
 
 // --- Objects ---
 
-static void job_destroy(struct kobject *obj) {
-    kfree(job_from_object(obj));
-}
-
-static const struct kobject_ops job_ops = {.destroy = job_destroy};
-
 static void process_destroy(struct kobject *obj) {
     struct process *p = process_from_object(obj);
     process_finish(p);  // a process that never ran still holds memory
@@ -212,10 +239,7 @@ static const struct kobject_ops uthread_ops = {.destroy = uthread_destroy};
 
 void process_layer_init(void) {
     arch_fpu_init();
-    root_job = kzalloc(sizeof(*root_job));
-    ASSERT(root_job);
-    kobject_init(&root_job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
-    copy_name(root_job->name, "root", 4);
+    job_layer_init();
     sched_switch_hook = process_switch_hook;
     trap_user_exception_hook = process_user_exception;
     trap_user_return_hook = process_user_return;
@@ -242,6 +266,11 @@ zx_status_t process_create(struct job *job, const char *name, size_t name_len,
     uint64_t s = sched_lock_irqsave();
     live_processes++;
     sched_unlock_irqrestore(s);
+    st = job_add_process(job, p);
+    if (st != ZX_OK) {
+        kobject_release(&p->obj);  // frees what it holds, as for any process
+        return st;
+    }
     *out = p;
     return ZX_OK;
 }

@@ -14,6 +14,7 @@
 #include <zircon/types.h>
 
 #include "kernel/handle.h"
+#include "kernel/job.h"
 #include "kernel/list.h"
 #include "kernel/mutex.h"
 #include "kernel/object.h"
@@ -28,11 +29,6 @@ enum task_state {
     TASK_DEAD,
 };
 
-struct job {
-    struct kobject obj;
-    char name[ZX_MAX_NAME_LEN];
-};
-
 struct process {
     struct kobject obj;
     char name[ZX_MAX_NAME_LEN];
@@ -45,7 +41,8 @@ struct process {
     int64_t return_code;
     zx_time_t start_time;
     uint32_t info_flags;            // ZX_INFO_PROCESS_FLAG_*
-    struct job *job;
+    struct job *job;                // holds a reference
+    struct list_node job_node;      // in job->processes until dead (the job's lock)
 };
 
 struct uthread {
@@ -57,17 +54,16 @@ struct uthread {
     enum task_state state;
     bool kill_pending;              // leave for good at the next return to user mode
     bool ended_process;             // its exit took live_threads to zero (process lock)
+    uint32_t blocked_as;            // ZX_THREAD_STATE_BLOCKED_* while a call blocks it, else 0
     // User register state to start with (entry, stack, two arguments).
     uint64_t entry, stack, arg1, arg2;
     uint8_t fpu_state[512] ALIGNED(16);  // FXSAVE area while not running
 };
 
-// The root job (the default job of every process).
-extern struct job *root_job;
 void process_layer_init(void);
 
 // Creates a process in `job` with a fresh address space whose root VMAR covers
-// [USER_ASPACE_BASE, USER_ASPACE_END). ZX_ERR_NO_MEMORY.
+// [USER_ASPACE_BASE, USER_ASPACE_END). ZX_ERR_BAD_STATE if the job was killed, ZX_ERR_NO_MEMORY.
 zx_status_t process_create(struct job *job, const char *name, size_t name_len,
                            struct process **out) MUST_USE;
 // Creates a thread in `proc` (not started). ZX_ERR_BAD_STATE if the process is dying or dead,
@@ -89,13 +85,19 @@ NORETURN void uthread_exit_current(void);
 struct trap_frame;
 void process_user_return(struct trap_frame *tf);
 
+// The calling user thread is about to block in a call for `reason` (ZX_THREAD_STATE_BLOCKED_*),
+// until uthread_unblocked(): what ZX_INFO_THREAD reports while its kernel thread waits.
+void uthread_blocking(uint32_t reason);
+void uthread_unblocked(void);
+// ZX_INFO_THREAD's state of `t` (ZX_THREAD_STATE_*).
+uint32_t uthread_info_state(struct uthread *t);
+
 // The process and user thread of the caller (NULL for kernel threads).
 struct process *process_current(void);
 struct uthread *uthread_current(void);
 
 struct process *process_from_object(struct kobject *obj);
 struct uthread *uthread_from_object(struct kobject *obj);
-struct job *job_from_object(struct kobject *obj);
 
 // Processes not yet destroyed, for leak checks.
 size_t process_count(void);

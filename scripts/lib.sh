@@ -9,7 +9,7 @@ JASPER_MESON_OPTIONS=()  # extra `meson setup` options for a new build directory
 # Debian packages the scripts need, keyed by a command each provides (or a file, for packages
 # that ship no command).
 JASPER_PACKAGES=(
-    "meson:meson" "ninja:ninja-build" "gcc:gcc" "python3:python3"
+    "meson:meson" "ninja:ninja-build" "gcc:gcc" "g++:g++" "python3:python3"
     "qemu-system-x86_64:qemu-system-x86" "grub-mkrescue:grub-common" "xorriso:xorriso"
     "mformat:mtools" "/usr/lib/grub/i386-pc/modinfo.sh:grub-pc-bin" "timeout:coreutils"
     "nm:binutils"

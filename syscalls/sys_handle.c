@@ -1,4 +1,4 @@
-// Handle calls: handle_close, handle_duplicate, handle_replace.
+// Handle calls: handle_close, handle_duplicate, handle_replace, handle_close_many.
 #include <zircon/types.h>
 
 #include "syscall_decls.h"
@@ -55,4 +55,22 @@ int64_t sys_handle_replace(zx_handle_t handle, zx_rights_t rights, user_addr_t o
         st = sys_give_handle(obj, r, out);
     handle_drop(obj);  // the old handle is gone either way; a new one holds its own reference
     return st;
+}
+
+// Closes every valid entry even when some fail; INVALID entries are skipped. The first failure
+// (a bad or repeated handle) is the result.
+int64_t sys_handle_close_many(user_addr_t handles, size_t num_handles) {
+    if (num_handles > SIZE_MAX / sizeof(zx_handle_t) ||
+        (num_handles && !user_range_ok(handles, num_handles * sizeof(zx_handle_t))))
+        return ZX_ERR_INVALID_ARGS;
+    zx_status_t result = ZX_OK;
+    for (size_t i = 0; i < num_handles; i++) {
+        zx_handle_t h;
+        zx_status_t st = copy_from_user(&h, handles + i * sizeof(h), sizeof(h));
+        if (st == ZX_OK && h != ZX_HANDLE_INVALID)
+            st = handle_close(sys_handles(), h);
+        if (st != ZX_OK && result == ZX_OK)
+            result = st;
+    }
+    return result;
 }

@@ -9,6 +9,7 @@
 #include "kernel/process.h"
 #include "kernel/string.h"
 #include "syscall_decls.h"
+#include "syscalls/info.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"
 #include "vm/vmar.h"
@@ -16,18 +17,6 @@
 #include "vm/vmo.h"
 
 // --- object_get_info: a table of topics ---
-
-// Where a topic's handler writes: room for `max` records of the topic's size at `records`
-// (kernel memory), then how many it wrote and how many there are. A single-record topic's
-// handler finds max, actual and avail at 1 and writes its one record.
-struct info_out {
-    void *records;
-    size_t max, actual, avail;
-};
-
-// Fills `out` for the object `obj` that a handle with `rights` names (type and rights already
-// checked). Returns ZX_OK or the call's status.
-typedef zx_status_t (*info_fill_fn)(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 
 struct info_topic {
     uint32_t topic;
@@ -45,6 +34,9 @@ union info_record {
     zx_info_vmar_t vmar;
     zx_info_vmo_t vmo;
     zx_info_kmem_stats_t kmem_stats;
+    zx_info_thread_t thread;
+    zx_info_handle_count_t handle_count;
+    zx_info_job_t job;
 };
 
 static zx_koid_t related_koid(struct kobject *obj) {
@@ -91,15 +83,10 @@ static zx_status_t info_vmo(struct kobject *obj, zx_rights_t rights, struct info
 }
 
 static zx_status_t info_kmem_stats(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
-    size_t total = 0;
-    for (int s = 0; s < PAGE_STATE_COUNT; s++) {
-        if (s != PAGE_STATE_RESERVED)
-            total += pmm_count((enum page_state)s);
-    }
     struct heap_stats hs;
     heap_get_stats(&hs);
     *(zx_info_kmem_stats_t *)out->records = (zx_info_kmem_stats_t){
-        .total_bytes = total * PAGE_SIZE,
+        .total_bytes = pmm_managed_bytes(),
         .free_bytes = pmm_count(PAGE_STATE_FREE) * PAGE_SIZE,
         .wired_bytes = pmm_count(PAGE_STATE_WIRED) * PAGE_SIZE,
         .total_heap_bytes = hs.pages * PAGE_SIZE,
@@ -146,6 +133,17 @@ static const struct info_topic info_topics[] = {
      info_kmem_stats},
     {ZX_INFO_PROCESS_MAPS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_maps_t), true,
      info_process_maps},
+    {ZX_INFO_PROCESS_THREADS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_ENUMERATE, sizeof(zx_koid_t), true,
+     info_process_threads},
+    {ZX_INFO_JOB_CHILDREN, ZX_OBJ_TYPE_JOB, ZX_RIGHT_ENUMERATE, sizeof(zx_koid_t), true,
+     info_job_children},
+    {ZX_INFO_JOB_PROCESSES, ZX_OBJ_TYPE_JOB, ZX_RIGHT_ENUMERATE, sizeof(zx_koid_t), true,
+     info_job_processes},
+    {ZX_INFO_THREAD, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_INSPECT, sizeof(zx_info_thread_t), false,
+     info_thread},
+    {ZX_INFO_HANDLE_COUNT, ZX_OBJ_TYPE_NONE, ZX_RIGHT_INSPECT, sizeof(zx_info_handle_count_t),
+     false, info_handle_count},
+    {ZX_INFO_JOB, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, sizeof(zx_info_job_t), false, info_job},
 };
 
 // An unknown topic still needs a valid handle first (docs/abi.md §3).
@@ -285,12 +283,34 @@ int64_t sys_object_get_property(zx_handle_t handle, uint32_t property, user_addr
         }
         break;
     }
+    case ZX_PROP_JOB_KILL_ON_OOM:
+        st = obj->type == ZX_OBJ_TYPE_JOB ? ZX_ERR_NOT_SUPPORTED : ZX_ERR_WRONG_TYPE;  // set only
+        break;
     default:
         st = ZX_ERR_INVALID_ARGS;
         break;
     }
     kobject_release(obj);
     return st;
+}
+
+// ZX_PROP_JOB_KILL_ON_OOM: a size_t, 0 or 1.
+static zx_status_t set_kill_on_oom(struct kobject *obj, user_addr_t value, size_t value_size) {
+    if (obj->type != ZX_OBJ_TYPE_JOB)
+        return ZX_ERR_WRONG_TYPE;
+    if (value_size < sizeof(size_t))
+        return ZX_ERR_BUFFER_TOO_SMALL;
+    size_t v;
+    zx_status_t st = copy_from_user(&v, value, sizeof(v));
+    if (st != ZX_OK)
+        return st;
+    if (v > 1)
+        return ZX_ERR_INVALID_ARGS;
+    struct job *job = job_from_object(obj);
+    mutex_acquire(&job->lock);
+    job->kill_on_oom = v == 1;
+    mutex_release(&job->lock);
+    return ZX_OK;
 }
 
 int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr_t value,
@@ -318,6 +338,9 @@ int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr
             st = vmo_set_content_size(vmo, size);
         break;
     }
+    case ZX_PROP_JOB_KILL_ON_OOM:
+        st = set_kill_on_oom(obj, value, value_size);
+        break;
     default:
         st = ZX_ERR_INVALID_ARGS;
         break;
@@ -335,7 +358,9 @@ int64_t sys_object_wait_one(zx_handle_t handle, zx_signals_t signals, zx_time_t 
     if (st != ZX_OK)
         return st;
     zx_signals_t seen = 0;
+    uthread_blocking(ZX_THREAD_STATE_BLOCKED_WAIT_ONE);
     st = kobject_wait_one_handle(obj, signals, deadline, sys_handles(), handle, &seen);
+    uthread_unblocked();
     kobject_release(obj);
     if (observed) {
         zx_status_t cs = copy_to_user(observed, &seen, sizeof(seen));

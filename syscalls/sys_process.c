@@ -1,5 +1,5 @@
 // Task calls: process_create, process_start, process_exit, thread_create, thread_start,
-// thread_exit, task_kill.
+// thread_exit, vmar_unmap_handle_close_thread_exit, task_kill.
 #include <zircon/syscalls.h>
 
 #include "kernel/assert.h"
@@ -168,6 +168,19 @@ int64_t sys_thread_exit(void) {
     uthread_exit_current();
 }
 
+// For a thread that frees its own stack: once the unmap succeeds this thread must not touch user
+// memory again, so the close and the exit happen here. A failed close is an exception the thread
+// cannot see (its stack may be gone): with no exception handler it ends the process.
+int64_t sys_vmar_unmap_handle_close_thread_exit(zx_handle_t vmar_handle, zx_vaddr_t addr,
+                                                size_t size, zx_handle_t close_handle) {
+    zx_status_t st = (zx_status_t)sys_vmar_unmap(vmar_handle, addr, size);
+    if (st != ZX_OK)
+        return st;
+    if (handle_close(sys_handles(), close_handle) != ZX_OK)
+        process_kill(process_current(), ZX_TASK_RETCODE_EXCEPTION_KILL);  // does not return
+    uthread_exit_current();
+}
+
 int64_t sys_task_kill(zx_handle_t handle) {
     struct kobject *obj;
     zx_rights_t rights;
@@ -205,9 +218,15 @@ int64_t sys_task_kill(zx_handle_t handle) {
             thread_interrupt(t->kthread);
         break;
     }
-    case ZX_OBJ_TYPE_JOB:
-        st = ZX_ERR_ACCESS_DENIED;  // the root job is the only job, and it cannot die
+    case ZX_OBJ_TYPE_JOB: {
+        bool kill_caller = false;
+        st = job_kill(job_from_object(obj), ZX_TASK_RETCODE_SYSCALL_KILL, &kill_caller);
+        if (kill_caller) {  // the caller's own process is in the tree: it goes last
+            kobject_release(obj);
+            process_kill(process_current(), ZX_TASK_RETCODE_SYSCALL_KILL);
+        }
         break;
+    }
     default:
         st = ZX_ERR_WRONG_TYPE;
         break;

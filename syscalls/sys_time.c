@@ -1,9 +1,11 @@
 // Time and console calls: clock_get_monotonic, nanosleep, ticks_get, ticks_per_second,
 // debug_write.
+#include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 
 #include "arch/x86_64/timer.h"
 #include "kernel/printf.h"
+#include "kernel/process.h"
 #include "kernel/thread.h"
 #include "syscall_decls.h"
 #include "syscalls/user_copy.h"
@@ -16,7 +18,10 @@ int64_t sys_clock_get_monotonic(void) {
 
 int64_t sys_nanosleep(zx_time_t deadline) {
     // Interrupted only when the process is being killed; the thread then never sees the status.
-    return thread_sleep_until(deadline);
+    uthread_blocking(ZX_THREAD_STATE_BLOCKED_SLEEPING);
+    zx_status_t st = thread_sleep_until(deadline);
+    uthread_unblocked();
+    return st;
 }
 
 int64_t sys_ticks_get(void) {

@@ -1,11 +1,14 @@
 // malloc on a VMO-backed heap: one large VMO mapped once at the first allocation; pages arrive on
 // demand as the heap touches them. Blocks carry a 16-byte header (size, free flag); free blocks
-// form a first-fit list and merge with a free successor.
+// form a first-fit list and merge with a free successor. One lock (ulib_lock) serialises every
+// thread's calls.
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+
+#include "ulib/ulib_priv.h"
 
 #define HEAP_SIZE ((size_t)256 << 20)  // address space reserved; committed only where touched
 #define ALIGN 16
@@ -15,6 +18,7 @@ struct block {
     size_t free;  // 1 if free
 };
 
+static int heap_lock;
 static uint8_t *heap_base;
 static size_t heap_used;  // bytes handed out from the top (blocks live in [base, base + used))
 
@@ -36,7 +40,7 @@ static struct block *next_block(struct block *b) {
     return (struct block *)((uint8_t *)(b + 1) + b->size);
 }
 
-void *malloc(size_t size) {
+static void *malloc_locked(size_t size) {
     if (!heap_base && heap_init() != 0)
         return NULL;
     if (size > HEAP_SIZE)
@@ -72,11 +76,20 @@ void *malloc(size_t size) {
     return b + 1;
 }
 
+void *malloc(size_t size) {
+    ulib_lock(&heap_lock);
+    void *p = malloc_locked(size);
+    ulib_unlock(&heap_lock);
+    return p;
+}
+
 void free(void *ptr) {
     if (!ptr)
         return;
     struct block *b = (struct block *)ptr - 1;
+    ulib_lock(&heap_lock);
     b->free = 1;
+    ulib_unlock(&heap_lock);
 }
 
 void *calloc(size_t count, size_t size) {

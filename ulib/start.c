@@ -1,5 +1,5 @@
 // Process start-up: read the bootstrap message, remember the start-up handles, build argv, run
-// main, exit with its return value.
+// the global constructors and main, exit with its return value.
 #include <jasper/bootstrap.h>
 #include <stdlib.h>
 #include <string.h>
@@ -111,5 +111,6 @@ void __jasper_start(zx_handle_t bootstrap, uintptr_t arg2) {
         args[1] = NULL;
         argc = 1;
     }
+    ulib_run_constructors();
     exit(main(argc, args));
 }

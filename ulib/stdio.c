@@ -1,6 +1,7 @@
 // printf and friends on the kernel's formatter (kernel/printf.c, compiled into ulib too), writing
 // through zx_debug_write. Output is buffered per line (and at most 256 bytes, the kernel's limit
-// per call) so a line reaches the console in one piece.
+// per call) so a line reaches the console in one piece. The buffer is shared by the program's
+// threads: a lock keeps each call's output together.
 #include <stdio.h>
 #include <string.h>
 #include <zircon/syscalls.h>
@@ -10,27 +11,38 @@
 
 #define OUT_MAX 256
 
+static int out_lock;
 static char out_buf[OUT_MAX];
 static size_t out_len;
 
-void ulib_stdio_flush(void) {
+static void flush_locked(void) {
     if (out_len) {
         zx_debug_write(out_buf, out_len);
         out_len = 0;
     }
 }
 
-// The formatter's sink (kernel/printf.h): buffer, flush on newline or when full.
+void ulib_stdio_flush(void) {
+    ulib_lock(&out_lock);
+    flush_locked();
+    ulib_unlock(&out_lock);
+}
+
+// The formatter's sink (kernel/printf.h), called with out_lock held: buffer, flush on newline or
+// when full.
 void console_write(const char *s, size_t len) {
     for (size_t i = 0; i < len; i++) {
         out_buf[out_len++] = s[i];
         if (s[i] == '\n' || out_len == OUT_MAX)
-            ulib_stdio_flush();
+            flush_locked();
     }
 }
 
 int vprintf(const char *fmt, va_list ap) {
-    return (int)kvprintf(fmt, ap);
+    ulib_lock(&out_lock);
+    int n = (int)kvprintf(fmt, ap);
+    ulib_unlock(&out_lock);
+    return n;
 }
 
 int printf(const char *fmt, ...) {
@@ -62,13 +74,17 @@ int sprintf(char *buf, const char *fmt, ...) {
 }
 
 int puts(const char *s) {
+    ulib_lock(&out_lock);
     console_write(s, strlen(s));
     console_write("\n", 1);
+    ulib_unlock(&out_lock);
     return 1;
 }
 
 int putchar(int c) {
     char ch = (char)c;
+    ulib_lock(&out_lock);
     console_write(&ch, 1);
+    ulib_unlock(&out_lock);
     return (unsigned char)c;
 }

@@ -7,18 +7,21 @@
 #include "ulib/ulib_priv.h"
 
 void exit(int code) {
+    ulib_run_exit_handlers();
     ulib_stdio_flush();
     zx_process_exit(code);
 }
 
+// Ends the process at once: no exit handlers or destructors run (they may be what failed).
 void abort(void) {
     printf("abort()\n");
-    exit(134);
+    ulib_stdio_flush();
+    zx_process_exit(134);
 }
 
 void __assert_fail(const char *expr, const char *file, int line, const char *func) {
     printf("%s:%d: %s: assertion failed: %s\n", file, line, func, expr);
-    exit(134);
+    abort();
 }
 
 int abs(int v) {

@@ -12,5 +12,15 @@ size_t ulib_startup_handles(uint32_t kind, zx_handle_t *out, size_t max);
 zx_handle_t ulib_executable_vmo(void);
 // Flushes buffered console output (before exit).
 void ulib_stdio_flush(void);
+// Runs the global constructors (.init_array), before main.
+void ulib_run_constructors(void);
+// Runs the exit handlers (atexit, C++ destructors) newest first, then .fini_array; once.
+void ulib_run_exit_handlers(void);
+
+// A lock for ulib's own shared state (heap, console buffer, exit handlers), which every thread of
+// a program may reach: test-and-test-and-set, then short sleeps so that a holder preempted on this
+// CPU can run and let go.
+void ulib_lock(int *lock);
+void ulib_unlock(int *lock);
 
 #endif  // ULIB_ULIB_PRIV_H

@@ -12,7 +12,7 @@
 
 #include "ulib/ulib_priv.h"
 
-#define MAX_MODULES 16
+#define MAX_MODULES 48  // BOOT_MODULES_MAX
 #define MAX_ARGS 16
 
 static uint64_t vmo_bytes(void) {

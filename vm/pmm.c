@@ -189,6 +189,17 @@ size_t pmm_count(enum page_state state) {
     return n;
 }
 
+uint64_t pmm_managed_bytes(void) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    size_t pages = 0;
+    for (int st = 0; st < PAGE_STATE_COUNT; st++) {
+        if (st != PAGE_STATE_RESERVED)
+            pages += pmm.counts[st];
+    }
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return (uint64_t)pages * PAGE_SIZE;
+}
+
 size_t pmm_page_array_len(void) {
     return pmm.len;
 }

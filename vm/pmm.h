@@ -42,6 +42,8 @@ void *vm_page_kva(const vm_page_t *page);
 vm_page_t *pmm_page_from_kva(const void *kva);
 
 size_t pmm_count(enum page_state state);
+// Bytes of every page the allocator manages (all states but RESERVED): constant after boot.
+uint64_t pmm_managed_bytes(void);
 // Pages the array describes (every frame below the top of usable RAM).
 size_t pmm_page_array_len(void);
 const char *page_state_name(enum page_state state);

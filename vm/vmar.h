@@ -163,6 +163,10 @@ struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t 
 // The mapping holding user address `va` (descending through nested VMARs), or NULL. Aspace lock
 // held. Defined by vm/aspace.c (the fault path's look-up); the tests' page-table checker uses it.
 struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va);
+// The VMO mapped at `va` (a new reference in *out_vmo), the VMO offset `va` shows and the bytes
+// from `va` to the mapping's end. ZX_ERR_NOT_FOUND if nothing is mapped there.
+zx_status_t vm_aspace_vmo_at(struct vm_aspace *as, vaddr_t va, struct vmo **out_vmo,
+                             uint64_t *out_offset, uint64_t *out_len) MUST_USE;
 
 // --- Used by vm/aspace.c ---
 

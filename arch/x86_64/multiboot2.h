@@ -6,7 +6,7 @@
 #include "vm/phys_ranges.h"
 
 #define MULTIBOOT2_BOOTLOADER_MAGIC 0x36d76289u
-#define BOOT_MODULES_MAX 16
+#define BOOT_MODULES_MAX 48  // userboot and up to 47 programs (the bootstrap message carries 64 handles)
 
 struct boot_module {
     paddr_t start;

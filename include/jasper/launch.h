@@ -5,6 +5,10 @@
 
 #include <zircon/types.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 // Creates a process in `job` named `name`, loads the executable in `exec_vmo` (a duplicate is
 // passed to the program as its JASPER_HANDLE_VMO_EXECUTABLE), sends the bootstrap message with
 // `argc` arguments and starts it. On ZX_OK *out_proc is the process handle (wait on
@@ -15,5 +19,9 @@ zx_status_t jasper_launch(zx_handle_t job, const char *name, zx_handle_t exec_vm
 
 // Waits for `proc` to end and returns its return code (or a negative status if waiting fails).
 int64_t jasper_wait(zx_handle_t proc);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif  // JASPER_LAUNCH_H

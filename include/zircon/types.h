@@ -8,6 +8,11 @@
 
 #include <zircon/errors.h>
 
+// The headers check record sizes with C11's _Static_assert, which C++ spells static_assert.
+#if defined(__cplusplus) && !defined(_Static_assert)
+#define _Static_assert static_assert
+#endif
+
 typedef int32_t zx_status_t;
 typedef uint32_t zx_handle_t;
 typedef uint32_t zx_rights_t;
@@ -104,6 +109,7 @@ typedef int64_t zx_ticks_t;
 
 // Properties.
 #define ZX_PROP_NAME 3u
+#define ZX_PROP_JOB_KILL_ON_OOM 15u
 #define ZX_PROP_VMO_CONTENT_SIZE 17u
 
 #endif  // ZIRCON_TYPES_H

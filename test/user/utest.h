@@ -29,6 +29,10 @@
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
+#ifdef __cplusplus
+extern "C" {  // C++ test programs (cxx_test.cc) use the same harness
+#endif
+
 #include "kernel/expect.h"  // EXPECT_*, REQUIRE_*
 
 struct utest {
@@ -51,9 +55,15 @@ struct ut_child {
     static void utest_fn_##name(void)
 
 // The program's main: runs every test, or one child mode.
-#define UTEST_MAIN(children)                     \
-    int main(int argc, char **argv) {            \
-        return utest_main(argc, argv, children); \
+#ifdef __cplusplus  // freestanding clang++ would mangle main like any other function
+#define UTEST_MAIN_LINKAGE extern "C"
+#else
+#define UTEST_MAIN_LINKAGE
+#endif
+#define UTEST_MAIN(children)                            \
+    UTEST_MAIN_LINKAGE int main(int argc, char **argv); \
+    int main(int argc, char **argv) {                   \
+        return utest_main(argc, argv, children);        \
     }
 int utest_main(int argc, char **argv, const struct ut_child *children);
 
@@ -167,7 +177,14 @@ uint64_t ut_content_size(zx_handle_t vmo);
 void ut_get_info(zx_handle_t h, uint32_t topic, void *record, size_t size);
 zx_info_vmo_t ut_vmo_info(zx_handle_t vmo);
 // zx_vmo_create_child, failing the test (and returning ZX_HANDLE_INVALID) if it fails.
+#ifdef __cplusplus  // in C++ the function hides struct ut_child's name, which C++ tests write out
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wshadow"
+#endif
 zx_handle_t ut_child(zx_handle_t parent, uint32_t options, uint64_t offset, uint64_t size);
+#ifdef __cplusplus
+#pragma GCC diagnostic pop
+#endif
 uint64_t ut_committed(zx_handle_t vmo);
 // A duplicate of `h` with exactly `rights` (the test fails if that is impossible).
 zx_handle_t ut_dup(zx_handle_t h, zx_rights_t rights);
@@ -247,5 +264,9 @@ void ut_proc_close(struct ut_proc *p);
 // A raw syscall (any number, any register values): the calling convention of docs/abi.md §2.
 int64_t ut_syscall(uint64_t nr, uint64_t a1, uint64_t a2, uint64_t a3, uint64_t a4, uint64_t a5,
                    uint64_t a6, uint64_t a7, uint64_t a8);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif  // TEST_USER_UTEST_H

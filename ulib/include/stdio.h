@@ -7,6 +7,10 @@
 #include <stdarg.h>
 #include <stddef.h>
 
+#ifdef __cplusplus
+extern "C" {
+#endif
+
 #define EOF (-1)
 
 int printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -16,5 +20,9 @@ int vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int sprintf(char *buf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 int puts(const char *s);
 int putchar(int c);
+
+#ifdef __cplusplus
+}
+#endif
 
 #endif  // ULIB_STDIO_H

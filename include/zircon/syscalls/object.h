@@ -3,6 +3,7 @@
 #ifndef ZIRCON_SYSCALLS_OBJECT_H
 #define ZIRCON_SYSCALLS_OBJECT_H
 
+#include <stdbool.h>
 #include <zircon/types.h>
 
 typedef uint32_t zx_object_info_topic_t;
@@ -15,6 +16,12 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_PROCESS_MAPS ((zx_object_info_topic_t)13u)
 #define ZX_INFO_KMEM_STATS ((zx_object_info_topic_t)17u)
 #define ZX_INFO_VMO ((zx_object_info_topic_t)0x30000017u)
+#define ZX_INFO_PROCESS_THREADS ((zx_object_info_topic_t)4u)
+#define ZX_INFO_JOB_CHILDREN ((zx_object_info_topic_t)8u)
+#define ZX_INFO_JOB_PROCESSES ((zx_object_info_topic_t)9u)
+#define ZX_INFO_THREAD ((zx_object_info_topic_t)10u)
+#define ZX_INFO_HANDLE_COUNT ((zx_object_info_topic_t)19u)
+#define ZX_INFO_JOB ((zx_object_info_topic_t)24u)
 
 typedef struct zx_info_handle_basic {
     zx_koid_t koid;
@@ -34,6 +41,49 @@ typedef struct zx_info_process {
     uint32_t flags;
     uint8_t padding1[4];
 } zx_info_process_t;
+
+// ZX_INFO_THREAD: the thread's state (ZX_THREAD_STATE_*) and where it may run.
+#define ZX_THREAD_STATE_NEW ((uint32_t)0x0000u)
+#define ZX_THREAD_STATE_RUNNING ((uint32_t)0x0001u)
+#define ZX_THREAD_STATE_SUSPENDED ((uint32_t)0x0002u)
+#define ZX_THREAD_STATE_BLOCKED ((uint32_t)0x0003u)
+#define ZX_THREAD_STATE_DYING ((uint32_t)0x0004u)
+#define ZX_THREAD_STATE_DEAD ((uint32_t)0x0005u)
+#define ZX_THREAD_STATE_BLOCKED_EXCEPTION ((uint32_t)0x0103u)
+#define ZX_THREAD_STATE_BLOCKED_SLEEPING ((uint32_t)0x0203u)
+#define ZX_THREAD_STATE_BLOCKED_FUTEX ((uint32_t)0x0303u)
+#define ZX_THREAD_STATE_BLOCKED_PORT ((uint32_t)0x0403u)
+#define ZX_THREAD_STATE_BLOCKED_CHANNEL ((uint32_t)0x0503u)
+#define ZX_THREAD_STATE_BLOCKED_WAIT_ONE ((uint32_t)0x0603u)
+#define ZX_THREAD_STATE_BLOCKED_WAIT_MANY ((uint32_t)0x0703u)
+#define ZX_THREAD_STATE_BLOCKED_INTERRUPT ((uint32_t)0x0803u)
+#define ZX_THREAD_STATE_BLOCKED_PAGER ((uint32_t)0x0903u)
+#define ZX_THREAD_STATE_BASIC(n) ((n) & 0xffu)
+
+#define ZX_CPU_SET_MAX_CPUS 512
+#define ZX_CPU_SET_BITS_PER_WORD 64
+
+typedef struct zx_cpu_set {
+    uint64_t mask[ZX_CPU_SET_MAX_CPUS / ZX_CPU_SET_BITS_PER_WORD];
+} zx_cpu_set_t;
+
+typedef struct zx_info_thread {
+    uint32_t state;
+    uint32_t wait_exception_channel_type;  // ZX_EXCEPTION_CHANNEL_TYPE_*, 0 (none) if not waiting
+    zx_cpu_set_t cpu_affinity_mask;
+} zx_info_thread_t;
+
+typedef struct zx_info_handle_count {
+    uint32_t handle_count;
+} zx_info_handle_count_t;
+
+typedef struct zx_info_job {
+    int64_t return_code;
+    bool exited;
+    bool kill_on_oom;
+    bool debugger_attached;
+    uint8_t padding1[5];
+} zx_info_job_t;
 
 typedef struct zx_info_vmar {
     uintptr_t base;
@@ -116,5 +166,8 @@ _Static_assert(sizeof(zx_info_vmar_t) == 16, "zx_info_vmar_t is 16 bytes");
 _Static_assert(sizeof(zx_info_maps_t) == 96, "zx_info_maps_t is 96 bytes");
 _Static_assert(sizeof(zx_info_vmo_t) == 176, "zx_info_vmo_t is 176 bytes");
 _Static_assert(sizeof(zx_info_kmem_stats_t) == 72, "zx_info_kmem_stats_t is 72 bytes");
+_Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t is 72 bytes");
+_Static_assert(sizeof(zx_info_handle_count_t) == 4, "zx_info_handle_count_t is 4 bytes");
+_Static_assert(sizeof(zx_info_job_t) == 16, "zx_info_job_t is 16 bytes");
 
 #endif  // ZIRCON_SYSCALLS_OBJECT_H

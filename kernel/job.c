@@ -1,0 +1,224 @@
+// Jobs: the tree of jobs and their processes. See kernel/job.h for the rules.
+#include "kernel/job.h"
+
+#include "kernel/assert.h"
+#include "kernel/heap.h"
+#include "kernel/process.h"
+#include "kernel/string.h"
+
+struct job *root_job;
+
+struct job *job_from_object(struct kobject *obj) {
+    ASSERT(obj->type == ZX_OBJ_TYPE_JOB);
+    return containerof(obj, struct job, obj);
+}
+
+// A killed job with nothing left under it has terminated: it says so (ZX_TASK_TERMINATED) and
+// leaves its parent's list of live children, which may finish the parent in turn.
+static void job_check_finished(struct job *job) {
+    while (job) {
+        mutex_acquire(&job->lock);
+        bool finished = job->killed && !job->terminated && list_is_empty(&job->children) &&
+                        list_is_empty(&job->processes);
+        if (finished)
+            job->terminated = true;
+        mutex_release(&job->lock);
+        if (!finished)
+            return;
+        kobject_signal(&job->obj, 0, ZX_TASK_TERMINATED);
+        struct job *parent = job->parent;
+        if (parent) {
+            mutex_acquire(&parent->lock);
+            if (list_in_list(&job->sibling_node))
+                list_delete(&job->sibling_node);
+            mutex_release(&parent->lock);
+        }
+        job = parent;
+    }
+}
+
+static void job_destroy(struct kobject *obj) {
+    struct job *job = job_from_object(obj);
+    ASSERT(list_is_empty(&job->children) && list_is_empty(&job->processes));
+    struct job *parent = job->parent;
+    if (parent) {
+        mutex_acquire(&parent->lock);
+        if (list_in_list(&job->sibling_node))
+            list_delete(&job->sibling_node);
+        mutex_release(&parent->lock);
+        job_check_finished(parent);
+        kobject_release(&parent->obj);
+    }
+    kfree(job);
+}
+
+static const struct kobject_ops job_ops = {.destroy = job_destroy};
+
+static struct job *job_alloc(const char *name) {
+    struct job *job = kzalloc(sizeof(*job));
+    if (!job)
+        return NULL;
+    kobject_init(&job->obj, ZX_OBJ_TYPE_JOB, &job_ops);
+    memcpy(job->name, name, strnlen(name, ZX_MAX_NAME_LEN - 1));
+    mutex_init(&job->lock, "job");
+    list_init(&job->children);
+    list_init(&job->processes);
+    return job;
+}
+
+void job_layer_init(void) {
+    root_job = job_alloc("root");
+    ASSERT(root_job);
+}
+
+zx_status_t job_create(struct job *parent, struct job **out) {
+    struct job *job = job_alloc("");
+    if (!job)
+        return ZX_ERR_NO_MEMORY;
+    mutex_acquire(&parent->lock);
+    bool killed = parent->killed;
+    if (!killed) {
+        kobject_retain(&parent->obj);
+        job->parent = parent;
+        list_add_tail(&parent->children, &job->sibling_node);
+    }
+    mutex_release(&parent->lock);
+    if (killed) {
+        kobject_release(&job->obj);
+        return ZX_ERR_BAD_STATE;
+    }
+    *out = job;
+    return ZX_OK;
+}
+
+zx_status_t job_add_process(struct job *job, struct process *p) {
+    mutex_acquire(&job->lock);
+    bool killed = job->killed;
+    if (!killed)
+        list_add_tail(&job->processes, &p->job_node);
+    mutex_release(&job->lock);
+    return killed ? ZX_ERR_BAD_STATE : ZX_OK;
+}
+
+void job_remove_process(struct job *job, struct process *p) {
+    mutex_acquire(&job->lock);
+    bool listed = list_in_list(&p->job_node);
+    if (listed)
+        list_delete(&p->job_node);
+    mutex_release(&job->lock);
+    if (listed)
+        job_check_finished(job);
+}
+
+// References to every live child job and process of `job` (a kmalloc'd array the caller frees
+// and releases), after marking it killed when `kill` is set. NULL with *n = 0 if there are none;
+// ZX_ERR_NO_MEMORY leaves *n as SIZE_MAX.
+static struct kobject **job_take_children(struct job *job, bool kill, size_t *n) {
+    for (;;) {
+        mutex_acquire(&job->lock);
+        if (kill)
+            job->killed = true;
+        size_t want = list_length(&job->children) + list_length(&job->processes);
+        mutex_release(&job->lock);
+        *n = 0;
+        if (want == 0)
+            return NULL;
+        struct kobject **objs = kmalloc(want * sizeof(*objs));
+        if (!objs) {
+            *n = SIZE_MAX;
+            return NULL;
+        }
+        mutex_acquire(&job->lock);
+        // The lists only shrink once the job is killed, but a live job may have grown meanwhile.
+        bool fits = list_length(&job->children) + list_length(&job->processes) <= want;
+        if (fits) {
+            list_for_each(&job->children, it) {
+                struct job *c = containerof(it, struct job, sibling_node);
+                if (kobject_try_retain(&c->obj))
+                    objs[(*n)++] = &c->obj;
+            }
+            list_for_each(&job->processes, it) {
+                struct process *p = containerof(it, struct process, job_node);
+                if (kobject_try_retain(&p->obj))
+                    objs[(*n)++] = &p->obj;
+            }
+        }
+        mutex_release(&job->lock);
+        if (fits)
+            return objs;
+        kfree(objs);
+    }
+}
+
+// Kills the tree below `job` but the caller's own process; true if that process is in it.
+static bool job_kill_tree(struct job *job, int64_t code) {
+    mutex_acquire(&job->lock);
+    if (!job->killed)
+        job->return_code = code;
+    mutex_release(&job->lock);
+    size_t n;
+    struct kobject **objs = job_take_children(job, true, &n);
+    if (n == SIZE_MAX)
+        return false;  // out of memory: the job is killed, its children live on
+    bool self_inside = false;
+    struct process *self = process_current();
+    for (size_t i = 0; i < n; i++) {
+        if (objs[i]->type == ZX_OBJ_TYPE_JOB)
+            self_inside |= job_kill_tree(job_from_object(objs[i]), code);
+        else if (process_from_object(objs[i]) == self)
+            self_inside = true;
+        else
+            process_kill(process_from_object(objs[i]), code);
+        kobject_release(objs[i]);
+    }
+    kfree(objs);
+    job_check_finished(job);
+    return self_inside;
+}
+
+zx_status_t job_kill(struct job *job, int64_t code, bool *kill_caller) {
+    *kill_caller = false;
+    if (job == root_job)
+        return ZX_ERR_ACCESS_DENIED;
+    *kill_caller = job_kill_tree(job, code);
+    return ZX_OK;
+}
+
+size_t job_child_koids(struct job *job, bool jobs, zx_koid_t *out, size_t max) {
+    size_t n = 0;
+    mutex_acquire(&job->lock);
+    if (jobs) {
+        list_for_each(&job->children, it) {
+            struct job *c = containerof(it, struct job, sibling_node);
+            if (n < max)
+                out[n] = c->obj.koid;
+            n++;
+        }
+    } else {
+        list_for_each(&job->processes, it) {
+            struct process *p = containerof(it, struct process, job_node);
+            if (n < max)
+                out[n] = p->obj.koid;
+            n++;
+        }
+    }
+    mutex_release(&job->lock);
+    return n;
+}
+
+struct kobject *job_get_child(struct job *job, zx_koid_t koid) {
+    struct kobject *found = NULL;
+    mutex_acquire(&job->lock);
+    list_for_each(&job->children, it) {
+        struct job *c = containerof(it, struct job, sibling_node);
+        if (c->obj.koid == koid && kobject_try_retain(&c->obj))
+            found = &c->obj;
+    }
+    list_for_each(&job->processes, it) {
+        struct process *p = containerof(it, struct process, job_node);
+        if (!found && p->obj.koid == koid && kobject_try_retain(&p->obj))
+            found = &p->obj;
+    }
+    mutex_release(&job->lock);
+    return found;
+}

@@ -1,0 +1,65 @@
+// object_get_info's task topics: a process's threads, a job's child jobs and processes, a
+// thread's state, a job's record, and any object's handle count (docs/abi.md §10).
+#include <zircon/syscalls/object.h>
+
+#include "arch/x86_64/smp.h"
+#include "kernel/job.h"
+#include "kernel/process.h"
+#include "syscalls/info.h"
+
+zx_status_t info_process_threads(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    struct process *p = process_from_object(obj);
+    zx_koid_t *koids = out->records;
+    mutex_acquire(&p->lock);
+    list_for_each(&p->threads, it) {
+        struct uthread *t = containerof(it, struct uthread, proc_node);
+        if (out->avail < out->max)
+            koids[out->actual++] = t->obj.koid;
+        out->avail++;
+    }
+    mutex_release(&p->lock);
+    return ZX_OK;
+}
+
+static zx_status_t job_list(struct kobject *obj, bool jobs, struct info_out *out) {
+    out->avail = job_child_koids(job_from_object(obj), jobs, out->records, out->max);
+    out->actual = out->avail < out->max ? out->avail : out->max;
+    return ZX_OK;
+}
+
+zx_status_t info_job_children(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    return job_list(obj, true, out);
+}
+
+zx_status_t info_job_processes(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    return job_list(obj, false, out);
+}
+
+zx_status_t info_thread(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    zx_info_thread_t *info = out->records;
+    *info = (zx_info_thread_t){.state = uthread_info_state(uthread_from_object(obj))};
+    // A user thread may run on every CPU.
+    for (unsigned cpu = 0; cpu < smp_cpus_online(); cpu++)
+        info->cpu_affinity_mask.mask[cpu / ZX_CPU_SET_BITS_PER_WORD] |=
+            1ull << (cpu % ZX_CPU_SET_BITS_PER_WORD);
+    return ZX_OK;
+}
+
+zx_status_t info_handle_count(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    *(zx_info_handle_count_t *)out->records = (zx_info_handle_count_t){
+        .handle_count = __atomic_load_n(&obj->handles, __ATOMIC_RELAXED),
+    };
+    return ZX_OK;
+}
+
+zx_status_t info_job(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    struct job *job = job_from_object(obj);
+    mutex_acquire(&job->lock);
+    *(zx_info_job_t *)out->records = (zx_info_job_t){
+        .return_code = job->return_code,
+        .exited = job->terminated,
+        .kill_on_oom = job->kill_on_oom,
+    };
+    mutex_release(&job->lock);
+    return ZX_OK;
+}
