@@ -148,8 +148,7 @@ static volatile uint64_t acks[WORKERS];  // phase << 20 | accesses that started 
 #define REVOKED(r) (4 * (r) + 3)
 static volatile uint64_t late_ok[WORKERS];  // accesses that read REVOKED and succeeded
 static volatile uint64_t bad_values[WORKERS];  // values no one wrote
-static volatile uint64_t refused_early[WORKERS];
-static volatile uint64_t last_refusal[WORKERS];  // refused while the window was still usable
+static volatile uint64_t refused_early[WORKERS];  // refused while the window was usable
 static volatile uintptr_t race_window;
 static volatile bool direct_reads;  // protect test: reads are plain loads (they never fault)
 static zx_handle_t size_vmos[WORKERS][2];  // their sizes are what worker k writes
