@@ -26,5 +26,6 @@ zx_status_t info_job_processes(struct kobject *obj, zx_rights_t rights, struct i
 zx_status_t info_thread(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 zx_status_t info_handle_count(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 zx_status_t info_job(struct kobject *obj, zx_rights_t rights, struct info_out *out);
+zx_status_t info_process_vmos(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 
 #endif  // SYSCALLS_INFO_H

@@ -144,6 +144,8 @@ static const struct info_topic info_topics[] = {
     {ZX_INFO_HANDLE_COUNT, ZX_OBJ_TYPE_NONE, ZX_RIGHT_INSPECT, sizeof(zx_info_handle_count_t),
      false, info_handle_count},
     {ZX_INFO_JOB, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, sizeof(zx_info_job_t), false, info_job},
+    {ZX_INFO_PROCESS_VMOS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_vmo_t), true,
+     info_process_vmos},
 };
 
 // An unknown topic still needs a valid handle first (docs/abi.md §3).
