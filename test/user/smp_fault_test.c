@@ -81,7 +81,7 @@ TEST(racing_writes_to_a_snapshot_copy_each_page_once) {
 
 #define WRITERS (THREADS - 1)
 #define SNAP_PAGES 16  // 64 KiB: one ut_scratch
-#define SNAP_ROUNDS 60
+#define SNAP_ROUNDS 40
 
 static volatile uint64_t passes[WRITERS];  // full passes writer k has finished
 static volatile uint32_t writers_stop;

@@ -12,7 +12,7 @@
 #define MS ((zx_duration_t)1000000)
 #define SPINNERS 4  // threads of the victim, started before the kill
 #define LATE 6      // threads a helper of ours starts while the kill happens
-#define KILL_ROUNDS 40
+#define KILL_ROUNDS 30
 
 // The victim's code: forever `inc qword [rsi]` (rsi = arg2: its own counter in the shared page).
 static void spinner_code(struct ut_code *c) {

@@ -125,9 +125,10 @@ TEST(snapshot_is_frozen_while_other_cpus_write) {
 // access; an access that saw REVOKED both times started after the call returned and must fail;
 // one that saw USABLE both times must succeed.
 // Without exception channels a fault kills the whole process, so the accesses that may be
-// refused go through the kernel's user copy (zx_vmo_get_size writes 8 bytes to the window, the
-// user buffer of zx_vmo_write is read from it): those copies use the CPU's TLB like any user
-// access, and return NOT_FOUND / ACCESS_DENIED instead of faulting.
+// refused go through the kernel's user copy (zx_vmo_get_size writes 8 bytes to the window,
+// zx_object_set_property(ZX_PROP_NAME) reads 8 from it): those copies use the CPU's TLB like any
+// user access, and return NOT_FOUND / ACCESS_DENIED instead of faulting. In the protect test the
+// reads are plain loads (the window stays readable).
 
 #define WORKERS 3
 #define WPAGES 4
@@ -291,7 +292,7 @@ static zx_handle_t filled_vmo(uint64_t pages, uint64_t round,
     return vmo;
 }
 
-#define PROTECT_ROUNDS 60
+#define PROTECT_ROUNDS 40
 
 // Once zx_vmar_protect (to read-only) returns, every write that starts later is refused and the
 // pages do not change any more; plain loads on the other CPUs go on working throughout.
@@ -335,7 +336,7 @@ TEST(write_protected_range_takes_no_more_writes) {
     zx_handle_close(vmo);
 }
 
-#define UNMAP_ROUNDS 60
+#define UNMAP_ROUNDS 40
 
 // Once zx_vmar_unmap returns, no CPU may reach the old pages: every access that starts later
 // fails, and the frames, freed (the VMO is closed) and committed at once to a new VMO (zeros: no
