@@ -2,6 +2,7 @@
 // interleaving, each offset gets exactly one page and each shared page exactly one copy (a second
 // page for an offset would lose the writes that went to the first). On one CPU the same code runs
 // with the threads interleaved by preemption; scripts/test runs it on 1 and 4 CPUs.
+#include <stdio.h>
 #include <zircon/syscalls.h>
 
 #include "test/user/utest.h"
@@ -74,6 +75,119 @@ TEST(racing_writes_to_a_snapshot_copy_each_page_once) {
         zx_handle_close(snap);
         zx_handle_close(parent);
     }
+}
+
+// ---- A snapshot taken while other CPUs write the parent ----
+
+#define WRITERS (THREADS - 1)
+#define SNAP_PAGES 16  // 64 KiB: one ut_scratch
+#define SNAP_ROUNDS 40
+
+static volatile uint64_t passes[WRITERS];  // full passes writer k has finished
+static volatile uint32_t writers_stop;
+
+// Writer k writes pass number j to word k of every page, page 0 first, pass after pass: at any
+// instant word k holds j on pages [0, c) and j - 1 on pages [c, SNAP_PAGES) for some cut c. A
+// snapshot is one instant: it must show such a cut for every writer.
+static void pass_writer(uintptr_t k, uintptr_t few_cpus) {
+    for (uint64_t j = 1;; j++) {
+        for (uint64_t p = 0; p < SNAP_PAGES; p++)
+            window[p * WORDS_PER_PAGE + k] = j;
+        __atomic_store_n(&passes[k], j, __ATOMIC_RELEASE);
+        if (__atomic_load_n(&writers_stop, __ATOMIC_ACQUIRE))
+            break;
+        if (few_cpus)  // the main thread needs the CPU
+            zx_nanosleep(ut_deadline_after(1000000));
+    }
+    zx_thread_exit();
+}
+
+// Waits until every writer has finished pass want[k]; false (a failure) after 20 s.
+static bool wait_passes(const uint64_t *want) {
+    zx_time_t deadline = ut_deadline_after(20000000000ll);
+    for (int spins = 0;; spins++) {
+        int done = 0;
+        for (int k = 0; k < WRITERS; k++)
+            done += __atomic_load_n(&passes[k], __ATOMIC_ACQUIRE) >= want[k];
+        if (done == WRITERS)
+            return true;
+        if (spins > 200) {
+            if (zx_clock_get_monotonic() > deadline) {
+                EXPECT_FAILF("the writers stopped making passes");
+                return false;
+            }
+            zx_nanosleep(ut_deadline_after(1000000));
+        }
+    }
+}
+
+// Writers on other CPUs never stop writing the parent while it is snapshotted again and again.
+// Each snapshot must be one instant of the parent (a cut per writer, see pass_writer), frozen
+// from the moment the call returns, and cost exactly one copy per page written afterwards; no
+// write may be lost (a second copy of a page would take some).
+TEST(snapshot_while_other_cpus_write_is_one_instant) {
+    zx_handle_t parent = ut_vmo(SNAP_PAGES * PAGE, 0);
+    window = (volatile uint64_t *)ut_map(parent, 0, SNAP_PAGES * PAGE,
+                                         ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    REQUIRE_TRUE(window);
+    writers_stop = 0;
+    struct ut_thread t[WRITERS];
+    uint64_t want[WRITERS];
+    for (int k = 0; k < WRITERS; k++) {
+        passes[k] = 0;
+        want[k] = 1;
+        EXPECT_OK(ut_thread_spawn(&t[k], pass_writer, (uintptr_t)k,
+                                  zx_system_get_num_cpus() <= WRITERS));
+    }
+    static uint64_t first[SNAP_PAGES * WORDS_PER_PAGE];
+    uint64_t *again = (uint64_t *)ut_scratch;
+    int not_a_cut = 0, changed = 0, extra_pages = 0, leaked = 0;
+    for (int round = 0; round < SNAP_ROUNDS && wait_passes(want); round++) {
+        uint64_t before = ut_vmo_bytes();  // every page of the parent is its own by now
+        zx_handle_t snap = ut_child(parent, ZX_VMO_CHILD_SNAPSHOT, 0, SNAP_PAGES * PAGE);
+        for (int k = 0; k < WRITERS; k++)  // a pass that starts after the call returned
+            want[k] = __atomic_load_n(&passes[k], __ATOMIC_ACQUIRE) + 2;
+        EXPECT_OK(zx_vmo_read(snap, first, 0, sizeof(first)));
+        for (uint64_t k = 0; k < WRITERS; k++) {
+            uint64_t top = first[k], bottom = first[(SNAP_PAGES - 1) * WORDS_PER_PAGE + k];
+            bool cut = top >= bottom && top - bottom <= 1;
+            for (uint64_t p = 1; p < SNAP_PAGES; p++)
+                cut &= first[(p - 1) * WORDS_PER_PAGE + k] >= first[p * WORDS_PER_PAGE + k];
+            if (!cut && not_a_cut++ == 0) {
+                printf("      round %d, writer %llu, pass by page:", round,
+                       (unsigned long long)k);
+                for (uint64_t p = 0; p < SNAP_PAGES; p++)
+                    printf(" %llu", (unsigned long long)first[p * WORDS_PER_PAGE + k]);
+                printf("\n");
+            }
+        }
+        if (!wait_passes(want))
+            break;
+        EXPECT_OK(zx_vmo_read(snap, again, 0, sizeof(first)));
+        changed += memcmp(first, again, sizeof(first)) != 0;
+        // The writers wrote every page since: the parent copied each exactly once.
+        extra_pages += (int)((int64_t)(ut_vmo_bytes() - before) / (int64_t)PAGE) - SNAP_PAGES;
+        zx_handle_close(snap);
+        leaked += ut_vmo_bytes() != before;
+        for (int k = 0; k < WRITERS; k++)
+            want[k] = __atomic_load_n(&passes[k], __ATOMIC_ACQUIRE) + 2;
+    }
+    __atomic_store_n(&writers_stop, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k < WRITERS; k++)
+        EXPECT_TRUE(ut_thread_join(&t[k], 20000));
+    EXPECT_EQ(not_a_cut, 0);
+    EXPECT_EQ(changed, 0);
+    EXPECT_EQ(extra_pages, 0);
+    EXPECT_EQ(leaked, 0);
+    // Every writer's last pass is on every page of the parent.
+    int lost = 0;
+    EXPECT_OK(zx_vmo_read(parent, again, 0, SNAP_PAGES * PAGE));
+    for (uint64_t p = 0; p < SNAP_PAGES; p++)
+        for (uint64_t k = 0; k < WRITERS; k++)
+            lost += again[p * WORDS_PER_PAGE + k] != passes[k];
+    EXPECT_EQ(lost, 0);
+    ut_unmap((uintptr_t)window, SNAP_PAGES * PAGE);
+    zx_handle_close(parent);
 }
 
 static const struct ut_child children[] = {{NULL, NULL}};
