@@ -140,10 +140,13 @@ zx_status_t handle_get(struct handle_table *t, zx_handle_t h, zx_obj_type_t type
         st = ZX_ERR_ACCESS_DENIED;
     struct kobject *obj = st == ZX_OK ? e->obj : NULL;
     zx_rights_t r = st == ZX_OK ? e->rights : 0;
+    // Retained before the table lets go: another thread of the process may close the handle (and
+    // drop the last reference) the moment the lock is released.
+    if (obj)
+        kobject_retain(obj);
     spin_unlock_irqrestore(&t->lock, s);
     if (st != ZX_OK)
         return st;
-    kobject_retain(obj);
     *out_obj = obj;
     if (out_rights)
         *out_rights = r;
@@ -183,4 +186,23 @@ zx_status_t handle_close(struct handle_table *t, zx_handle_t h) {
     if (st == ZX_OK)
         handle_drop(obj);
     return st;
+}
+
+size_t handle_table_collect(struct handle_table *t, zx_obj_type_t type, struct kobject **objs,
+                            zx_rights_t *rights, size_t max) {
+    size_t n = 0;
+    irqstate_t s = spin_lock_irqsave(&t->lock);
+    for (uint32_t i = 0; i < t->cap; i++) {
+        struct handle_entry *e = &t->slots[i];
+        if (!e->obj || e->obj->type != type)
+            continue;
+        if (n < max) {
+            kobject_retain(e->obj);
+            objs[n] = e->obj;
+            rights[n] = e->rights;
+        }
+        n++;
+    }
+    spin_unlock_irqrestore(&t->lock, s);
+    return n;
 }

@@ -55,6 +55,11 @@ zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **
 // Closes `h` (ZX_HANDLE_INVALID is OK). BAD_HANDLE.
 zx_status_t handle_close(struct handle_table *t, zx_handle_t h) MUST_USE;
 
+// The objects of type `type` the table has handles to, in slot order: a new reference on each of
+// the first `max` in objs[] (with the handle's rights in rights[]). Returns how many there are.
+size_t handle_table_collect(struct handle_table *t, zx_obj_type_t type, struct kobject **objs,
+                            zx_rights_t *rights, size_t max);
+
 // Handle bookkeeping on objects: called when a handle starts or stops naming `obj`.
 void kobject_handle_opened(struct kobject *obj);
 void kobject_handle_closed(struct kobject *obj);

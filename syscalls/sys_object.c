@@ -148,6 +148,8 @@ static const struct info_topic info_topics[] = {
     {ZX_INFO_JOB, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, sizeof(zx_info_job_t), false, info_job},
     {ZX_INFO_THREAD_EXCEPTION_REPORT, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_INSPECT,
      sizeof(zx_exception_report_t), false, info_thread_exception_report},
+    {ZX_INFO_PROCESS_VMOS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_vmo_t), true,
+     info_process_vmos},
 };
 
 // An unknown topic still needs a valid handle first (docs/abi.md §3).

@@ -167,6 +167,9 @@ struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t v
 // from `va` to the mapping's end. ZX_ERR_NOT_FOUND if nothing is mapped there.
 zx_status_t vm_aspace_vmo_at(struct vm_aspace *as, vaddr_t va, struct vmo **out_vmo,
                              uint64_t *out_offset, uint64_t *out_len) MUST_USE;
+// The VMO (object) of each mapping, in address order: a new reference on each of the first `max`
+// in out[]. Returns how many mappings there are.
+size_t vm_aspace_mapped_vmos(struct vm_aspace *as, struct kobject **out, size_t max);
 
 // --- Used by vm/aspace.c ---
 

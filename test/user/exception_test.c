@@ -141,6 +141,17 @@ static zx_handle_t bind(zx_handle_t task, uint32_t options) {
     return ch;
 }
 
+// A worker running fn(arg) with a thread channel bound before it starts; returns the channel
+// (ZX_HANDLE_INVALID, the test failing, if it could not start).
+static zx_handle_t start_bound(struct worker *w, void (*fn)(uintptr_t, uintptr_t), uintptr_t arg) {
+    if (!EXPECT_OK(worker_create(w)))
+        return ZX_HANDLE_INVALID;
+    zx_handle_t ch = bind(w->t.thread, 0);
+    result = 0;
+    EXPECT_OK(worker_start(w, fn, arg));
+    return ch;
+}
+
 static zx_info_thread_t thread_info(zx_handle_t t) {
     zx_info_thread_t info;
     ut_get_info(t, ZX_INFO_THREAD, &info, sizeof(info));
@@ -244,11 +255,9 @@ TEST(dead_tasks_cannot_be_bound_and_unbind) {
 
 TEST(handled_after_fixing_a_register_resumes) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    result = 0;
     uintptr_t bad = ut_hole + 5 * PAGE;
-    REQUIRE_OK(worker_start(&w, load_through_rbx, bad));
+    zx_handle_t ch = start_bound(&w, load_through_rbx, bad);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_exception_info_t info;
     zx_handle_t exc = await_exception(ch, &info);
     EXPECT_EQ(info.type, ZX_EXCP_FATAL_PAGE_FAULT);
@@ -295,9 +304,8 @@ TEST(handled_after_fixing_a_register_resumes) {
 
 TEST(page_fault_reports_access_denied) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    REQUIRE_OK(worker_start(&w, load_through_rbx, ut_noaccess_page));
+    zx_handle_t ch = start_bound(&w, load_through_rbx, ut_noaccess_page);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_handle_t exc = await_exception(ch, NULL);
     zx_exception_report_t rep;
     ut_get_info(w.t.thread, ZX_INFO_THREAD_EXCEPTION_REPORT, &rep, sizeof(rep));
@@ -314,10 +322,8 @@ TEST(page_fault_reports_access_denied) {
 static void check_cpu_exception(void (*fn)(uintptr_t, uintptr_t), uint32_t type, uint64_t vector,
                                 uint8_t opcode, uint64_t back, uint64_t skip, uint64_t want) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    result = 0;
-    REQUIRE_OK(worker_start(&w, fn, 0));
+    zx_handle_t ch = start_bound(&w, fn, 0);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_exception_info_t info;
     zx_handle_t exc = await_exception(ch, &info);
     EXPECT_EQ(info.type, type);
@@ -354,10 +360,8 @@ TEST(divide_error_is_general) {
 
 TEST(single_step_is_hw_breakpoint) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    result = 0;
-    REQUIRE_OK(worker_start(&w, do_int3, 0));
+    zx_handle_t ch = start_bound(&w, do_int3, 0);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_handle_t exc = await_exception(ch, NULL);
     zx_handle_t t = exc_thread(exc);
     zx_thread_state_general_regs_t r = read_regs(t);
@@ -438,10 +442,8 @@ TEST(closed_or_unread_channel_is_try_next) {
 
 TEST(thread_exit_ends_only_the_thread) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    result = 0;
-    REQUIRE_OK(worker_start(&w, do_ud2, 0));
+    zx_handle_t ch = start_bound(&w, do_ud2, 0);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_handle_t exc = await_exception(ch, NULL);
     set_state(exc, ZX_EXCEPTION_STATE_THREAD_EXIT);
     zx_handle_close(exc);
@@ -453,9 +455,8 @@ TEST(thread_exit_ends_only_the_thread) {
 
 TEST(killing_a_thread_that_waits_ends_it) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    REQUIRE_OK(worker_start(&w, do_ud2, 0));
+    zx_handle_t ch = start_bound(&w, do_ud2, 0);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_handle_t exc = await_exception(ch, NULL);
     EXPECT_OK(zx_task_kill(w.t.thread));
     EXPECT_TRUE(worker_join(&w));
@@ -467,9 +468,8 @@ TEST(killing_a_thread_that_waits_ends_it) {
 
 TEST(exception_state_property_errors) {
     struct worker w;
-    REQUIRE_OK(worker_create(&w));
-    zx_handle_t ch = bind(w.t.thread, 0);
-    REQUIRE_OK(worker_start(&w, do_ud2, 0));
+    zx_handle_t ch = start_bound(&w, do_ud2, 0);
+    REQUIRE_NE(ch, ZX_HANDLE_INVALID);
     zx_handle_t exc = await_exception(ch, NULL);
     uint32_t v = 3;
     EXPECT_STATUS(zx_object_set_property(exc, ZX_PROP_EXCEPTION_STATE, &v, sizeof(v)),

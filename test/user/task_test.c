@@ -272,6 +272,69 @@ TEST(handle_count_counts_handles) {
     zx_handle_close(v);
 }
 
+// ---- ZX_INFO_PROCESS_VMOS ----
+
+// How many records of `vmos` name `koid` with `flag`; the rights of the last one in *rights.
+static size_t count_vmo(const zx_info_vmo_t *vmos, size_t n, zx_koid_t koid, uint32_t flag,
+                        zx_rights_t *rights) {
+    size_t c = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (vmos[i].koid == koid && (vmos[i].flags & flag)) {
+            c++;
+            *rights = vmos[i].handle_rights;
+        }
+    }
+    return c;
+}
+
+TEST(process_vmos_lists_handles_then_mappings) {
+    zx_handle_t a = ut_vmo(PAGE, -1), b = ut_vmo(2 * PAGE, -1);
+    zx_handle_t a_ro = ut_dup(a, ZX_RIGHT_READ | ZX_RIGHT_MAP | ZX_RIGHT_DUPLICATE);
+    uintptr_t m1 = ut_map(b, 0, PAGE, ZX_VM_PERM_READ);
+    uintptr_t m2 = ut_map(b, PAGE, PAGE, ZX_VM_PERM_READ);
+    zx_info_vmo_t *vmos = (zx_info_vmo_t *)ut_scratch;
+    size_t max = UT_SCRATCH_SIZE / sizeof(zx_info_vmo_t), actual = 0, avail = 0;
+    REQUIRE_OK(zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_VMOS, vmos,
+                                  max * sizeof(zx_info_vmo_t), &actual, &avail));
+    EXPECT_EQ(actual, avail);
+    zx_rights_t r = 0;
+    EXPECT_EQ(count_vmo(vmos, actual, ut_koid(a), ZX_INFO_VMO_VIA_HANDLE, &r), 2);
+    EXPECT_EQ(count_vmo(vmos, actual, ut_koid(a), ZX_INFO_VMO_VIA_MAPPING, &r), 0);
+    EXPECT_EQ(count_vmo(vmos, actual, ut_koid(b), ZX_INFO_VMO_VIA_HANDLE, &r), 1);
+    EXPECT_EQ(r, ut_rights(b));
+    EXPECT_EQ(count_vmo(vmos, actual, ut_koid(b), ZX_INFO_VMO_VIA_MAPPING, &r), 2);
+    EXPECT_EQ(r, 0);
+    // Handles come first.
+    bool seen_mapping = false, order_ok = true;
+    for (size_t i = 0; i < actual; i++) {
+        if (vmos[i].flags & ZX_INFO_VMO_VIA_MAPPING)
+            seen_mapping = true;
+        else if (seen_mapping)
+            order_ok = false;
+    }
+    EXPECT_TRUE(order_ok);
+    for (size_t i = 0; i < actual; i++) {
+        if (vmos[i].koid == ut_koid(b))
+            EXPECT_EQ(vmos[i].size_bytes, 2 * PAGE);
+    }
+    // A short buffer takes what fits; the count says how many there are.
+    size_t a2 = 0, v2 = 0;
+    EXPECT_OK(zx_object_get_info(zx_process_self(), ZX_INFO_PROCESS_VMOS, vmos,
+                                 2 * sizeof(zx_info_vmo_t), &a2, &v2));
+    EXPECT_EQ(a2, 2);
+    EXPECT_EQ(v2, avail);
+    zx_handle_t no_inspect = ut_dup(zx_process_self(), ZX_RIGHT_READ);
+    EXPECT_STATUS(zx_object_get_info(no_inspect, ZX_INFO_PROCESS_VMOS, vmos, sizeof(*vmos), NULL,
+                                     NULL),
+                  ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(no_inspect);
+    ut_unmap(m1, PAGE);
+    ut_unmap(m2, PAGE);
+    zx_handle_close(a_ro);
+    zx_handle_close(a);
+    zx_handle_close(b);
+}
+
 // ---- Another process's memory (here: our own, through the same calls) ----
 
 TEST(read_and_write_memory_go_through_the_vmo) {
