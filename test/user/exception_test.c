@@ -563,6 +563,14 @@ TEST(read_and_write_state_errors) {
                                      NULL),
                   ZX_ERR_BAD_STATE);
     EXPECT_EQ(thread_info(t).wait_exception_channel_type, ZX_EXCEPTION_CHANNEL_TYPE_NONE);
+    EXPECT_STATUS(zx_object_get_info(zx_process_self(), ZX_INFO_THREAD_EXCEPTION_REPORT, &rep,
+                                     sizeof(rep), NULL, NULL),
+                  ZX_ERR_WRONG_TYPE);
+    zx_handle_t ni = ut_dup(t, DEFAULT_THREAD_RIGHTS & ~ZX_RIGHT_INSPECT);
+    EXPECT_STATUS(zx_object_get_info(ni, ZX_INFO_THREAD_EXCEPTION_REPORT, &rep, sizeof(rep), NULL,
+                                     NULL),
+                  ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(ni);
     worker_discard(&w);
 }
 
