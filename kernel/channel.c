@@ -1,41 +1,30 @@
 // Channels. The two endpoints share one lock (a heap-allocated `struct channel_pair`) so a write
 // and the peer's close cannot race. Each endpoint is its own kernel object; the pair is freed
-// when both endpoints are. Lock order: pair lock, then the scheduler lock (kobject_signal).
+// when both endpoints are. Lock order: channel_gc_lock (only around messages that carry
+// endpoints), pair lock, then the scheduler lock (kobject_signal). Endpoints sent through
+// channels are tracked for the cycle collector (kernel/channel_gc.h).
 #include "kernel/channel.h"
 
 #include "kernel/assert.h"
+#include "kernel/channel_priv.h"
 #include "kernel/handle.h"
 #include "kernel/heap.h"
-#include "kernel/list.h"
-#include "kernel/spinlock.h"
 #include "kernel/string.h"
 
-struct message {
-    struct list_node node;
-    uint32_t nbytes;
-    uint32_t nhandles;
-    struct channel_handle *handles;  // follows the bytes in the same allocation
-    uint8_t bytes[];
-};
+// channel_gc_lock around queue changes of messages that carry endpoints only (`needed`). The
+// thread-safety analysis cannot follow a conditional lock; ASSERT_MUTEX_HELD in the collector's
+// _locked functions checks it at run time instead.
+NO_THREAD_SAFETY_ANALYSIS static void gc_lock_if(bool needed) {
+    if (needed)
+        mutex_acquire(&channel_gc_lock);
+}
 
-struct channel_pair;
+NO_THREAD_SAFETY_ANALYSIS static void gc_unlock_if(bool held) {
+    if (held)
+        mutex_release(&channel_gc_lock);
+}
 
-struct channel {
-    struct kobject obj;  // first: the endpoint is the object
-    struct channel_pair *pair;
-    struct channel *peer;       // NULL once the peer is destroyed; guarded by pair->lock
-    struct list_node messages;  // queued for reading on this endpoint
-    uint32_t pending;
-    bool peer_closed;
-};
-
-struct channel_pair {
-    struct spinlock lock;
-    struct channel ends[2];
-    uint32_t alive;  // endpoints not yet destroyed
-};
-
-static void free_message(struct message *m) {
+void channel_free_message(struct message *m) {
     for (uint32_t i = 0; i < m->nhandles; i++)
         handle_drop(m->handles[i].obj);
     kfree(m);
@@ -44,21 +33,25 @@ static void free_message(struct message *m) {
 static void channel_destroy(struct kobject *obj) {
     struct channel *ch = channel_from_object(obj);
     struct channel_pair *pair = ch->pair;
+    struct list_node pending;
+    list_init(&pending);
+    // The queue may carry endpoints: taking them off it is the collector's business too.
+    mutex_acquire(&channel_gc_lock);
     irqstate_t s = spin_lock_irqsave(&pair->lock);
     if (ch->peer)
         ch->peer->peer = NULL;
-    struct list_node pending;
-    list_init(&pending);
-    while (!list_is_empty(&ch->messages)) {
-        struct list_node *n = list_remove_head(&ch->messages);
+    struct list_node *n;
+    while ((n = list_remove_head(&ch->messages)) != NULL) {
+        channel_gc_dequeued_locked(containerof(n, struct message, node));
         list_add_tail(&pending, n);
     }
     bool free_pair = --pair->alive == 0;
     spin_unlock_irqrestore(&pair->lock, s);
-    // Messages may hold handles to other channels: drop them outside the lock.
-    struct list_node *n;
+    ASSERT(!list_in_list(&ch->gc_inflight_node));  // no references left, so none in flight
+    mutex_release(&channel_gc_lock);
+    // Messages may hold handles to other channels: drop them outside the locks.
     while ((n = list_remove_head(&pending)) != NULL)
-        free_message(containerof(n, struct message, node));
+        channel_free_message(containerof(n, struct message, node));
     if (free_pair)
         kfree(pair);
 }
@@ -128,12 +121,16 @@ zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes
         return ZX_ERR_NO_MEMORY;
     m->nbytes = nbytes;
     m->nhandles = nhandles;
+    m->nchannels = 0;
     m->handles = (struct channel_handle *)((uint8_t *)m + hoff);
     if (nbytes)
         memcpy(m->bytes, bytes, nbytes);
-    if (nhandles)
-        memcpy(m->handles, handles, nhandles * sizeof(*handles));
+    for (uint32_t i = 0; i < nhandles; i++) {
+        m->handles[i] = handles[i];
+        m->nchannels += handles[i].obj->type == ZX_OBJ_TYPE_CHANNEL;
+    }
 
+    gc_lock_if(m->nchannels);
     irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
     struct channel *peer = ch->peer;
     zx_status_t st = ZX_OK;
@@ -144,10 +141,13 @@ zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes
     if (st == ZX_OK) {
         list_add_tail(&peer->messages, &m->node);
         peer->pending++;
+        if (m->nchannels)
+            channel_gc_queued_locked(m);
         // Signals change under the pair lock so a concurrent read cannot clear them stale.
         kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
     }
     spin_unlock_irqrestore(&ch->pair->lock, s);
+    gc_unlock_if(m->nchannels);
     if (st != ZX_OK)
         kfree(m);  // the handles stay the caller's
     return st;
@@ -156,25 +156,43 @@ zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes
 zx_status_t channel_read(struct channel *ch, void *bytes, uint32_t bytes_cap,
                          struct channel_handle *handles, uint32_t handles_cap, uint32_t *out_bytes,
                          uint32_t *out_handles) {
+    bool gc_locked = false;
     irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
-    if (list_is_empty(&ch->messages)) {
-        bool closed = ch->peer_closed || !ch->peer;
+    struct message *m = NULL;
+    zx_status_t st = ZX_OK;
+    for (;;) {
+        if (list_is_empty(&ch->messages)) {
+            st = ch->peer_closed || !ch->peer ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
+            *out_bytes = *out_handles = 0;
+            break;
+        }
+        m = containerof(ch->messages.next, struct message, node);
+        *out_bytes = m->nbytes;
+        *out_handles = m->nhandles;
+        if (m->nbytes > bytes_cap || m->nhandles > handles_cap) {
+            st = ZX_ERR_BUFFER_TOO_SMALL;
+            break;
+        }
+        if (!m->nchannels || gc_locked)
+            break;
+        // Taking endpoints off a queue needs the collector's lock, which comes first: retry.
         spin_unlock_irqrestore(&ch->pair->lock, s);
-        *out_bytes = *out_handles = 0;
-        return closed ? ZX_ERR_PEER_CLOSED : ZX_ERR_SHOULD_WAIT;
+        gc_lock_if(true);
+        gc_locked = true;
+        s = spin_lock_irqsave(&ch->pair->lock);
     }
-    struct message *m = containerof(ch->messages.next, struct message, node);
-    *out_bytes = m->nbytes;
-    *out_handles = m->nhandles;
-    if (m->nbytes > bytes_cap || m->nhandles > handles_cap) {
-        spin_unlock_irqrestore(&ch->pair->lock, s);
-        return ZX_ERR_BUFFER_TOO_SMALL;
+    if (st == ZX_OK) {
+        list_delete(&m->node);
+        ch->pending--;
+        if (m->nchannels)
+            channel_gc_dequeued_locked(m);
+        if (list_is_empty(&ch->messages))
+            kobject_signal(&ch->obj, ZX_CHANNEL_READABLE, 0);
     }
-    list_delete(&m->node);
-    ch->pending--;
-    if (list_is_empty(&ch->messages))
-        kobject_signal(&ch->obj, ZX_CHANNEL_READABLE, 0);
     spin_unlock_irqrestore(&ch->pair->lock, s);
+    gc_unlock_if(gc_locked);
+    if (st != ZX_OK)
+        return st;
     if (m->nbytes)
         memcpy(bytes, m->bytes, m->nbytes);
     if (m->nhandles)

@@ -1,16 +1,32 @@
-// Handle tables: a growable array of slots with a free list and per-slot generations.
+// Handle tables: a growable array of slots with a FIFO free queue and per-slot generations (the
+// reuse distance this gives is worked out in kernel/handle.h).
 #include "kernel/handle.h"
 
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/string.h"
 
-#define GEN_BITS 10
-#define GEN_MASK ((1u << GEN_BITS) - 1)
-#define INITIAL_CAP 16
+#define INDEX_MASK (HANDLE_TABLE_MAX - 1)
+#define GEN_MASK ((1u << HANDLE_GEN_BITS) - 1)
+#define GEN_SHIFT (2 + HANDLE_INDEX_BITS)
+#define INITIAL_CAP (2 * HANDLE_MIN_FREE)
+
+_Static_assert(GEN_SHIFT + HANDLE_GEN_BITS == 32, "a handle value uses all 32 bits");
+_Static_assert((HANDLE_MIN_FREE + 1) << HANDLE_GEN_BITS >= 1u << 20,
+               "a closed value must not come back for 2^20 creations");
 
 static zx_handle_t handle_value(uint32_t index, uint32_t gen) {
-    return (index << 12) | ((gen & GEN_MASK) << 2) | 3u;
+    return ((gen & GEN_MASK) << GEN_SHIFT) | (index << 2) | 3u;
+}
+
+// Appends slot `i` to the free queue. Caller holds the lock (or owns the table privately).
+static void free_push(struct handle_table *t, struct handle_entry *slots, uint32_t i) {
+    slots[i].next_free = 0;
+    if (t->free_tail)
+        slots[t->free_tail - 1].next_free = i + 1;
+    else
+        t->free_head = i + 1;
+    t->free_tail = i + 1;
 }
 
 void handle_table_init(struct handle_table *t) {
@@ -43,7 +59,7 @@ void handle_table_destroy(struct handle_table *t) {
     }
     kfree(t->slots);
     t->slots = NULL;
-    t->cap = t->count = t->free_head = 0;
+    t->cap = t->count = t->free_head = t->free_tail = 0;
 }
 
 // Doubles the table. Called without the lock (allocation); the caller re-checks.
@@ -61,11 +77,10 @@ static zx_status_t grow(struct handle_table *t, uint32_t old_cap) {
         return ZX_OK;
     }
     memcpy(slots, t->slots, old_cap * sizeof(*slots));
-    // New slots join the free list in index order.
-    for (uint32_t i = cap; i-- > old_cap;) {
-        slots[i].next_free = t->free_head;
-        t->free_head = i + 1;
-    }
+    // New slots join the end of the free queue in index order (the queue's links are indices,
+    // so they stay valid in the copy).
+    for (uint32_t i = old_cap; i < cap; i++)
+        free_push(t, slots, i);
     struct handle_entry *old = t->slots;
     t->slots = slots;
     t->cap = cap;
@@ -93,10 +108,13 @@ zx_status_t handle_install(struct handle_table *t, struct kobject *obj, zx_right
                            zx_handle_t *out) {
     for (;;) {
         irqstate_t s = spin_lock_irqsave(&t->lock);
-        if (t->free_head) {
+        // Taking a slot must leave HANDLE_MIN_FREE free (the reuse distance of handle.h).
+        if (t->cap - t->count > HANDLE_MIN_FREE) {
             uint32_t i = t->free_head - 1;
             struct handle_entry *e = &t->slots[i];
             t->free_head = e->next_free;
+            if (!t->free_head)
+                t->free_tail = 0;
             e->obj = obj;
             e->rights = rights;
             t->count++;
@@ -118,11 +136,11 @@ static struct handle_entry *lookup_locked(struct handle_table *t, zx_handle_t h)
     ASSERT_HELD(&t->lock);
     if ((h & 3u) != 3u)
         return NULL;
-    uint32_t i = h >> 12;
+    uint32_t i = (h >> 2) & INDEX_MASK;
     if (i >= t->cap)
         return NULL;
     struct handle_entry *e = &t->slots[i];
-    if (!e->obj || (e->gen & GEN_MASK) != ((h >> 2) & GEN_MASK))
+    if (!e->obj || (e->gen & GEN_MASK) != h >> GEN_SHIFT)
         return NULL;
     return e;
 }
@@ -166,9 +184,7 @@ zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **
     e->obj = NULL;
     e->rights = 0;
     e->gen++;
-    uint32_t i = (uint32_t)(e - t->slots);
-    e->next_free = t->free_head;
-    t->free_head = i + 1;
+    free_push(t, t->slots, (uint32_t)(e - t->slots));
     t->count--;
     spin_unlock_irqrestore(&t->lock, s);
     kobject_cancel_handle_waits(obj, t, h);

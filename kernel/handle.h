@@ -1,8 +1,12 @@
 // Handle tables: a process's handles, each naming a kernel object with a set of rights.
 //
-// A handle value is (index << 12) | (generation << 2) | 3: the two low bits are always set, and the
-// 10-bit generation changes every time a slot is reused, so a closed handle's value does not come
-// back for 1,024 reuses of its slot (a stale handle is BAD_HANDLE, not someone else's object).
+// A handle value is (generation << 18) | (index << 2) | 3: the two low bits are always set, the
+// slot index is read straight out of the value (lookup is one array access), and the 14-bit
+// generation changes every time the slot is freed. Free slots are reused in FIFO order and at
+// least HANDLE_MIN_FREE slots are always free, so a freed slot waits for at least 65 new handles
+// before it is used again, and a closed value comes back only after 2^14 reuses of its slot: at
+// least 65 * 2^14 > 2^20 handle creations in its process (a stale handle is BAD_HANDLE, not
+// someone else's object, for that long).
 #ifndef KERNEL_HANDLE_H
 #define KERNEL_HANDLE_H
 
@@ -12,21 +16,26 @@
 #include "kernel/object.h"
 #include "kernel/spinlock.h"
 
-#define HANDLE_TABLE_MAX (1u << 16)  // handles per process
+#define HANDLE_INDEX_BITS 16
+#define HANDLE_GEN_BITS 14
+#define HANDLE_TABLE_MAX (1u << HANDLE_INDEX_BITS)  // slots per process
+// Slots kept free (FIFO reuse distance); a process may hold HANDLE_TABLE_MAX - this many handles.
+#define HANDLE_MIN_FREE 64u
 
 struct handle_entry {
     struct kobject *obj;  // NULL when the slot is free
     zx_rights_t rights;
     uint32_t gen;         // bumped when the slot is freed
-    uint32_t next_free;   // free-list link (slot index + 1; 0 ends the list)
+    uint32_t next_free;   // free-queue link (slot index + 1; 0 ends the queue)
 };
 
 struct handle_table {
     struct spinlock lock;
     struct handle_entry *slots;
     uint32_t cap;
-    uint32_t free_head;  // slot index + 1, 0 if none
-    uint32_t count;      // handles in use
+    uint32_t free_head;  // the free queue: taken at the head (slot index + 1, 0 if empty)...
+    uint32_t free_tail;  // ...freed slots join at the tail
+    uint32_t count;      // handles in use; Invariant: cap - count >= HANDLE_MIN_FREE once cap > 0
 };
 
 void handle_table_init(struct handle_table *t);
@@ -34,7 +43,7 @@ void handle_table_init(struct handle_table *t);
 void handle_table_destroy(struct handle_table *t);
 
 // Adds a handle to `obj` with `rights`, taking a new reference. NO_MEMORY or NO_RESOURCES (table
-// full).
+// full: HANDLE_TABLE_MAX - HANDLE_MIN_FREE handles).
 zx_status_t handle_add(struct handle_table *t, struct kobject *obj, zx_rights_t rights,
                        zx_handle_t *out) MUST_USE;
 // Installs a handle the caller owns (one from handle_take, moved between tables or through a

@@ -5,6 +5,14 @@
 
 static zx_koid_t next_koid = 1024;
 static size_t live_objects;
+static uint64_t gc_requests;  // scheduler lock for writes; read atomically
+
+// An object just reached refs == inflight > 0 (or may have): the collector has work.
+static void gc_request_locked(struct kobject *obj) {
+    ASSERT(sched_lock_held());
+    if (obj->inflight && obj->refs == obj->inflight)
+        __atomic_store_n(&gc_requests, gc_requests + 1, __ATOMIC_RELEASE);
+}
 
 zx_koid_t koid_generate(void) {
     uint64_t s = sched_lock_irqsave();
@@ -18,6 +26,7 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->type = type;
     obj->refs = 1;
     obj->handles = 0;
+    obj->inflight = 0;
     obj->signals = 0;
     obj->koid = koid_generate();
     obj->ops = ops;
@@ -50,11 +59,37 @@ void kobject_release(struct kobject *obj) {
     bool last = --obj->refs == 0;
     if (last) {
         ASSERT(list_is_empty(&obj->waiters.waiters));
+        ASSERT_MSG(obj->inflight == 0, "koid %llu: %u handles in flight",
+                   (unsigned long long)obj->koid, obj->inflight);
         live_objects--;
+    } else {
+        gc_request_locked(obj);
     }
     sched_unlock_irqrestore(s);
     if (last)
         obj->ops->destroy(obj);
+}
+
+void kobject_inflight_add(struct kobject *obj, int delta) {
+    uint64_t s = sched_lock_irqsave();
+    ASSERT_MSG(delta > 0 ? obj->inflight < obj->handles : obj->inflight > 0,
+               "koid %llu: inflight %u handles %u delta %d", (unsigned long long)obj->koid,
+               obj->inflight, obj->handles, delta);
+    obj->inflight += (uint32_t)delta;
+    if (delta > 0)
+        gc_request_locked(obj);
+    sched_unlock_irqrestore(s);
+}
+
+bool kobject_only_inflight(struct kobject *obj) {
+    uint64_t s = sched_lock_irqsave();
+    bool only = obj->inflight && obj->refs == obj->inflight;
+    sched_unlock_irqrestore(s);
+    return only;
+}
+
+uint64_t kobject_gc_requests(void) {
+    return __atomic_load_n(&gc_requests, __ATOMIC_ACQUIRE);
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {

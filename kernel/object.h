@@ -26,6 +26,10 @@ struct kobject {
     uint32_t refs;          // references, handles included
     uint32_t handles;       // handles naming it (any process)
     zx_signals_t signals;   // guarded by the scheduler lock
+    // Handles to this object queued in channel messages, counted for channel endpoints only
+    // (kernel/channel_gc.h). Scheduler lock, changed also under the channel GC lock.
+    // Invariant: inflight <= handles <= refs.
+    uint32_t inflight;
     zx_koid_t koid;
     const struct kobject_ops *ops;
     struct wait_queue waiters;  // threads in wait_one on this object
@@ -63,6 +67,17 @@ zx_status_t kobject_wait_one_handle(struct kobject *obj, zx_signals_t signals, z
                                     zx_signals_t *out_observed) MUST_USE;
 // Cancels the waits made through handle `h` of `table` (the handle was just removed).
 void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_handle_t h);
+// Channel-cycle collection support (kernel/channel_gc.c): an object every one of whose references
+// is a handle queued in a channel message may be part of an unreachable cycle. These change
+// `inflight` (delta +1 or -1) and count the moments an object enters that state (a reference
+// dropped, or a handle queued, leaving refs == inflight > 0): the collector runs until it has
+// seen every such moment.
+void kobject_inflight_add(struct kobject *obj, int delta);
+// True if every reference to `obj` is a handle queued in a message (refs == inflight > 0).
+bool kobject_only_inflight(struct kobject *obj) MUST_USE;
+// How many times an object has entered that state so far (increases only).
+uint64_t kobject_gc_requests(void);
+
 // The next koid (first is 1024).
 zx_koid_t koid_generate(void);
 

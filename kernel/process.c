@@ -13,6 +13,7 @@
 #include "arch/x86_64/syscall.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
+#include "kernel/channel_gc.h"
 #include "kernel/exception.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
@@ -122,6 +123,7 @@ static void process_finish(struct process *p) {
     p->aspace = NULL;
     mutex_release(&p->lock);
     handle_table_destroy(&p->handles);
+    channel_gc_run_pending();  // channel cycles the process made die with it
     if (as)
         vm_aspace_destroy(as);
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);

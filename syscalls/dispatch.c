@@ -6,6 +6,7 @@
 #include <zircon/types.h>
 
 #include "arch/x86_64/syscall.h"
+#include "kernel/channel_gc.h"
 #include "kernel/process.h"
 #include "syscalls/user_copy.h"
 #include "syscall_decls.h"
@@ -21,5 +22,8 @@ int64_t syscall_invoke(uint64_t nr, const uint64_t a[8]) {
 void syscall_dispatch(struct trap_frame *tf) {
     const uint64_t args[8] = {tf->rdi, tf->rsi, tf->rdx, tf->r10, tf->r8, tf->r9, tf->r12, tf->r13};
     tf->rax = (uint64_t)syscall_invoke(tf->rax, args);
+    // A call that closed, sent or let go of a channel endpoint may have left a cycle nothing can
+    // read: it is collected before the caller goes on (two loads when there is nothing to do).
+    channel_gc_run_pending();
     process_user_return(tf);
 }

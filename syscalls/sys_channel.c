@@ -46,6 +46,12 @@ int64_t sys_channel_write(zx_handle_t handle, uint32_t options, user_addr_t byte
     uint32_t ntaken = 0;
     void *buf = NULL;
 
+    // The endpoint written to, only to refuse sending it through itself (any handle to it, as
+    // in Zircon); the checks on `handle` come below, in their order.
+    struct kobject *self = NULL;
+    if (sys_get_object(handle, ZX_OBJ_TYPE_CHANNEL, ZX_RIGHT_NONE, &self, NULL) != ZX_OK)
+        self = NULL;
+
     // The handles leave the table first (consumed even if the write fails).
     if (num_handles > CHANNEL_MAX_MSG_HANDLES)
         st = ZX_ERR_OUT_OF_RANGE;
@@ -65,6 +71,8 @@ int64_t sys_channel_write(zx_handle_t handle, uint32_t options, user_addr_t byte
         ntaken++;
         if (!(taken[ntaken - 1].rights & ZX_RIGHT_TRANSFER))
             st = ZX_ERR_ACCESS_DENIED;
+        else if (taken[ntaken - 1].obj == self)
+            st = ZX_ERR_NOT_SUPPORTED;  // a duplicate of the endpoint's own handle
     }
     struct kobject *obj = NULL;
     if (st == ZX_OK && options != 0)
@@ -86,6 +94,8 @@ int64_t sys_channel_write(zx_handle_t handle, uint32_t options, user_addr_t byte
     kfree(buf);
     if (obj)
         kobject_release(obj);
+    if (self)
+        kobject_release(self);
     return st;
 }
 

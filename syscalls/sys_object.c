@@ -325,7 +325,9 @@ static zx_status_t set_kill_on_oom(struct kobject *obj, user_addr_t value, size_
 int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr_t value,
                                 size_t value_size) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_SET_PROPERTY, &obj, NULL);
+    zx_rights_t rights;
+    zx_status_t st =
+        sys_get_object(handle, ZX_OBJ_TYPE_NONE, ZX_RIGHT_SET_PROPERTY, &obj, &rights);
     if (st != ZX_OK)
         return st;
     switch (property) {
@@ -341,6 +343,8 @@ int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr
         struct vmo *vmo;
         uint64_t size;
         st = content_size_vmo(obj, value_size, &vmo);
+        if (st == ZX_OK && !(rights & ZX_RIGHT_WRITE))
+            st = ZX_ERR_ACCESS_DENIED;  // the content size is content: it needs WRITE
         if (st == ZX_OK)
             st = copy_from_user(&size, value, sizeof(size));
         if (st == ZX_OK)

@@ -26,7 +26,8 @@ int64_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
     st = vmo_create(size, options, &vmo);
     if (st != ZX_OK)
         return st;
-    st = sys_give_handle(vmo_object(vmo), VMO_DEFAULT_RIGHTS, out);
+    zx_rights_t rights = VMO_DEFAULT_RIGHTS | (vmo_is_resizable(vmo) ? ZX_RIGHT_RESIZE : 0);
+    st = sys_give_handle(vmo_object(vmo), rights, out);
     kobject_release(vmo_object(vmo));
     return st;
 }
@@ -51,8 +52,10 @@ static zx_status_t vmo_user_transfer(zx_handle_t handle, user_addr_t buffer, uin
         return st;
     struct vmo *vmo = vmo_from_object(obj);
     st = check_range(vmo, offset, buffer_size);
-    if (st == ZX_OK && !user_range_ok(buffer, buffer_size))
-        st = ZX_ERR_INVALID_ARGS;
+    // A buffer that is NULL, below the user range or in the kernel's is NOT_FOUND here, like an
+    // unmapped one (docs/abi.md §2, read/write; Zircon's tests require it).
+    if (st == ZX_OK && (!user_range_ok(buffer, buffer_size) || (buffer_size && !buffer)))
+        st = ZX_ERR_NOT_FOUND;
     uint8_t *bounce = NULL;
     if (st == ZX_OK && buffer_size > 0 && !(bounce = kmalloc(BOUNCE_SIZE)))
         st = ZX_ERR_NO_MEMORY;
@@ -97,12 +100,20 @@ int64_t sys_vmo_get_size(zx_handle_t handle, user_addr_t size) {
     return st;
 }
 
+// Not resizable is UNAVAILABLE before any right is checked; then WRITE and RESIZE.
 int64_t sys_vmo_set_size(zx_handle_t handle, uint64_t size) {
     struct kobject *obj;
-    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, ZX_RIGHT_WRITE, &obj, NULL);
+    zx_rights_t rights;
+    zx_status_t st = sys_get_object(handle, ZX_OBJ_TYPE_VMO, ZX_RIGHT_NONE, &obj, &rights);
     if (st != ZX_OK)
         return st;
-    st = vmo_set_size(vmo_from_object(obj), size);
+    const zx_rights_t need = ZX_RIGHT_WRITE | ZX_RIGHT_RESIZE;
+    if (!vmo_is_resizable(vmo_from_object(obj)))
+        st = ZX_ERR_UNAVAILABLE;
+    else if ((rights & need) != need)
+        st = ZX_ERR_ACCESS_DENIED;
+    else
+        st = vmo_set_size(vmo_from_object(obj), size);
     kobject_release(obj);
     return st;
 }
@@ -138,9 +149,11 @@ int64_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, uint6
 }
 
 // A child's rights (docs/abi.md §2): the parent's plus GET/SET_PROPERTY; NO_WRITE drops WRITE;
-// otherwise a snapshot gains WRITE and loses EXECUTE.
+// otherwise a snapshot gains WRITE and loses EXECUTE. RESIZE exactly when the child is resizable.
 static zx_rights_t child_rights(zx_rights_t parent, uint32_t options) {
-    zx_rights_t r = parent | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY;
+    zx_rights_t r = (parent & ~ZX_RIGHT_RESIZE) | ZX_RIGHT_GET_PROPERTY | ZX_RIGHT_SET_PROPERTY;
+    if (options & ZX_VMO_CHILD_RESIZABLE)
+        r |= ZX_RIGHT_RESIZE;
     if (options & ZX_VMO_CHILD_NO_WRITE)
         return r & ~ZX_RIGHT_WRITE;
     if (!(options & ZX_VMO_CHILD_SLICE))

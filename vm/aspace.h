@@ -29,7 +29,7 @@
 struct vmar;
 
 // The user half every address space covers; the root VMAR is exactly this range.
-#define USER_ASPACE_BASE 0x1000000ull
+#define USER_ASPACE_BASE 0x200000ull
 #define USER_ASPACE_END 0x7ffffffff000ull
 
 struct vm_aspace {

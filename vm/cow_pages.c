@@ -737,15 +737,18 @@ void cow_tree_retry_merges_locked(struct cow_tree *tree) {
 
 struct attr_ctx {
     struct cow_node *n;
-    bool owner;
     struct cow_attribution *a;
 };
 
+// Adds one page shared `sharers` ways: P / sharers bytes, the remainder as an exact 63-bit
+// fraction floor(r * 2^63 / sharers) (docs/abi.md §3: three ways leave 0x2aaaaaaaaaaaaaaa),
+// computed as a two-step long division so that nothing needs 128 bits.
 static void add_scaled(uint64_t *bytes, uint64_t *frac, uint32_t sharers) {
     uint64_t q = P / sharers, r = P % sharers;
     *bytes += q;
     if (r) {
-        *frac += ((r << 32) / sharers) << 31;
+        uint64_t hi = (r << 31) / sharers, rem = (r << 31) % sharers;  // r < sharers <= 2^32
+        *frac += (hi << 32) + (rem << 32) / sharers;
         if (*frac >= ((uint64_t)1 << 63)) {
             *frac -= (uint64_t)1 << 63;
             *bytes += 1;
@@ -761,8 +764,6 @@ static zx_status_t attr_visit(void *ctx, struct cow_node *owner, uint64_t owner_
     if (page)
         a->committed_bytes += P;
     a->populated_bytes += P;
-    if (!c->owner)
-        return ZX_ERR_NEXT;
     uint32_t sharers = owner == c->n ? 1 : cow_slot_share_count(owner, *slot) + 1;
     if (sharers == 1) {
         if (page) {
@@ -779,11 +780,11 @@ static zx_status_t attr_visit(void *ctx, struct cow_node *owner, uint64_t owner_
     return ZX_ERR_NEXT;
 }
 
-void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end, bool owner,
+void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
                             struct cow_attribution *out) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
     *out = (struct cow_attribution){0};
-    struct attr_ctx c = {n, owner, out};
+    struct attr_ctx c = {n, out};
     zx_status_t st = cow_walk_locked(n, start, end, true, attr_visit, &c);
     ASSERT(st == ZX_OK);
 }

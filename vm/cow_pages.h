@@ -163,9 +163,9 @@ struct cow_attribution {
     uint64_t scaled_bytes, populated_scaled_bytes;
     uint64_t scaled_frac, populated_scaled_frac;  // fixed point: 2^63 is one byte
 };
-// Attribution of [start, end) of `n` as seen by a VMO that owns n (owner: private and scaled
-// too) or a slice of it (committed and populated only).
-void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end, bool owner,
+// Attribution of [start, end) of `n` as seen by the VMO that owns n (a slice of it is
+// attributed nothing: its pages count for the owner).
+void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
                             struct cow_attribution *out);
 
 // --- Checking ---

@@ -597,9 +597,9 @@ static zx_status_t map_decode(uint32_t options, uint64_t vmar_offset, struct vmo
     if (((perms & (ZX_VM_PERM_WRITE | ZX_VM_PERM_EXECUTE)) && !(perms & ZX_VM_PERM_READ)) ||
         ((options & ZX_VM_MAP_RANGE) && overwrite) || (specific && upper) ||
         (!specific && !upper && vmar_offset != 0) || !IS_ALIGNED(vmar_offset, PAGE_SIZE) ||
-        !round_len(&len) || !IS_ALIGNED(vmo_offset, PAGE_SIZE))
+        len == 0 || !IS_ALIGNED(vmo_offset, PAGE_SIZE))
         return ZX_ERR_INVALID_ARGS;
-    if (vmo_offset > UINT64_MAX - len)
+    if (!round_len(&len) || vmo_offset > UINT64_MAX - len)  // rounding or the end overflows
         return ZX_ERR_OUT_OF_RANGE;
     if (perms & ~max_perms)
         return ZX_ERR_ACCESS_DENIED;
@@ -898,10 +898,18 @@ struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t 
 
 // --- op_range ---
 
+struct op_check {
+    struct vmar *vmar;  // the VMAR the call names
+    bool writes;        // COMMIT and DECOMMIT
+};
+
+// The ops act only on mappings directly in the VMAR named (one in a child VMAR: INVALID_ARGS), and
 // COMMIT and DECOMMIT write: every mapping they reach must allow it.
 static zx_status_t op_check_mapping(struct vm_mapping *m, void *ctx) {
-    bool writes = *(const bool *)ctx;
-    return writes && !(m->max_perms & ZX_VM_PERM_WRITE) ? ZX_ERR_ACCESS_DENIED : ZX_OK;
+    const struct op_check *c = ctx;
+    if (m->r.parent != c->vmar)
+        return ZX_ERR_INVALID_ARGS;
+    return c->writes && !(m->max_perms & ZX_VM_PERM_WRITE) ? ZX_ERR_ACCESS_DENIED : ZX_OK;
 }
 
 zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t len,
@@ -909,16 +917,17 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
     if ((op != ZX_VMAR_OP_COMMIT && op != ZX_VMAR_OP_DECOMMIT && op != ZX_VMAR_OP_MAP_RANGE) ||
         !IS_ALIGNED(addr, PAGE_SIZE) || !round_len(&len))
         return ZX_ERR_INVALID_ARGS;
-    bool writes = op == ZX_VMAR_OP_COMMIT || op == ZX_VMAR_OP_DECOMMIT;
+    struct op_check check = {vmar, op == ZX_VMAR_OP_COMMIT || op == ZX_VMAR_OP_DECOMMIT};
     struct vm_aspace *as = vmar->aspace;
     vaddr_t end = addr + len;
     mutex_acquire(&as->lock);
     // Check all before doing anything: the range must be covered by mappings without gaps.
     zx_status_t st = check_range_locked(vmar, addr, len, ZX_ERR_OUT_OF_RANGE);
-    if (st == ZX_OK && writes && !(rights & ZX_RIGHT_WRITE))
+    zx_rights_t need = check.writes ? ZX_RIGHT_WRITE : ZX_RIGHT_READ;  // MAP_RANGE reads
+    if (st == ZX_OK && !(rights & need))
         st = ZX_ERR_ACCESS_DENIED;
     if (st == ZX_OK)
-        st = check_covered_locked(vmar, addr, end, ZX_ERR_BAD_STATE, op_check_mapping, &writes);
+        st = check_covered_locked(vmar, addr, end, ZX_ERR_BAD_STATE, op_check_mapping, &check);
     // The VMO's own errors (ZX_ERR_NO_MEMORY) stop the walk; pages done stay done, as in the VMO.
     for (struct vm_mapping *m = mapping_in_range(vmar, addr, end); st == ZX_OK && m;
          m = mapping_in_range(vmar, vm_region_end(&m->r), end)) {

@@ -110,9 +110,10 @@ zx_status_t vmar_allocate(struct vmar *parent, uint32_t options, uint64_t offset
 // the caller's handles allow: the requested perms must be within it, and protect can never grant
 // more. The mapping takes its own VMO reference. On ZX_OK *out_addr is its base.
 // ZX_ERR_INVALID_ARGS (options, WRITE or EXECUTE without READ, MAP_RANGE with SPECIFIC_OVERWRITE,
-// len 0 or overflowing, unaligned offsets, outside the VMAR, a sub-VMAR under SPECIFIC_OVERWRITE),
-// ZX_ERR_ACCESS_DENIED, ZX_ERR_NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO),
-// ZX_ERR_OUT_OF_RANGE (vmo_offset + len overflows), ZX_ERR_BAD_STATE, ZX_ERR_ALREADY_EXISTS,
+// len 0, unaligned offsets, outside the VMAR, a sub-VMAR under SPECIFIC_OVERWRITE),
+// ZX_ERR_OUT_OF_RANGE (len's rounding or vmo_offset + len overflows), ZX_ERR_ACCESS_DENIED,
+// ZX_ERR_NOT_SUPPORTED (REQUIRE_NON_RESIZABLE on a resizable VMO), ZX_ERR_BAD_STATE,
+// ZX_ERR_ALREADY_EXISTS,
 // ZX_ERR_NO_RESOURCES, ZX_ERR_NO_MEMORY.
 zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, struct vmo *vmo,
                      uint64_t vmo_offset, uint64_t len, uint32_t max_perms,
@@ -134,9 +135,12 @@ zx_status_t vmar_protect(struct vmar *vmar, uint32_t perms, vaddr_t addr, uint64
 zx_status_t vmar_destroy(struct vmar *vmar) MUST_USE;
 
 // ZX_VMAR_OP_COMMIT, _DECOMMIT (need WRITE in `rights`, the VMAR handle's, and in each mapping's
-// max_perms) and _MAP_RANGE over the mappings covering [addr, addr + len) (nested VMARs
-// included). ZX_ERR_INVALID_ARGS (unknown op, len 0, unaligned addr), ZX_ERR_BAD_STATE (destroyed,
-// or a gap), ZX_ERR_OUT_OF_RANGE (outside the VMAR), ZX_ERR_ACCESS_DENIED, and the VMO's errors.
+// max_perms) and _MAP_RANGE (needs READ in `rights`) over the mappings covering [addr, addr + len),
+// which must all lie directly in `vmar`. ZX_ERR_INVALID_ARGS (unknown op, len 0, unaligned addr),
+// ZX_ERR_BAD_STATE (destroyed), ZX_ERR_OUT_OF_RANGE (outside the VMAR), ZX_ERR_ACCESS_DENIED (the
+// handle's rights), then walking the range in address order the first of ZX_ERR_BAD_STATE (a gap),
+// ZX_ERR_INVALID_ARGS (a mapping inside a child VMAR), ZX_ERR_ACCESS_DENIED (a mapping without
+// WRITE); then the VMO's errors.
 zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t len,
                           zx_rights_t rights) MUST_USE;
 

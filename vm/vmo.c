@@ -40,7 +40,8 @@ struct vmo {
     uint64_t content_size;        // bytes, <= size
     uint64_t root_offset;         // bytes: accumulated child offsets up to the first ancestor VMO
     uint32_t flags;               // VMO_F_*
-    struct vmo *parent;           // the VMO this one was created from, while it lives
+    struct vmo *parent;           // the VMO this one was created from, while it lives (a slice
+                                  // holds a reference on it, so for a slice: always)
     zx_koid_t parent_koid;        // 0 for a VMO from vmo_create
     struct list_node children;    // VMOs created from this one (vmo.child_link)
     struct list_node child_link;
@@ -175,6 +176,9 @@ static void vmo_destroy(struct kobject *obj) {
     ASSERT_MSG(list_is_empty(&v->mappings), "VMO %llu destroyed with %zu mappings",
                (unsigned long long)obj->koid, v->num_mappings);
     struct vmo *parent = v->parent;
+    // A slice holds its parent (so the parent, and its parent's ZX_VMO_ZERO_CHILDREN, see it as
+    // a live child until the slice goes): drop that reference once the tree is unlocked.
+    struct vmo *held = (v->flags & VMO_F_SLICE) ? parent : NULL;
     if (parent) {
         list_delete(&v->child_link);
         if (v->flags & VMO_F_COW_CLONE)
@@ -197,6 +201,8 @@ static void vmo_destroy(struct kobject *obj) {
         cow_tree_free(t);
     kfree(v);
     zero_page_put();
+    if (held)
+        kobject_release(&held->obj);
 }
 
 // vmo_create_child's arguments, decoded.
@@ -220,9 +226,15 @@ static zx_status_t child_decode(uint32_t options, uint64_t offset, uint64_t size
     bool slice = kind == ZX_VMO_CHILD_SLICE;
     if (slice && (options & ZX_VMO_CHILD_RESIZABLE))
         return ZX_ERR_INVALID_ARGS;
+    // Resizing needs WRITE, which NO_WRITE takes away.
+    if ((options & ZX_VMO_CHILD_NO_WRITE) && (options & ZX_VMO_CHILD_RESIZABLE))
+        return ZX_ERR_INVALID_ARGS;
+    if (!round_size(size, &out->rsize))
+        return ZX_ERR_OUT_OF_RANGE;
     if (!IS_ALIGNED(offset, P))
         return ZX_ERR_INVALID_ARGS;
-    if (!round_size(size, &out->rsize) || offset > UINT64_MAX - out->rsize)
+    // A slice's offset + size is checked against the parent (INVALID_ARGS, overflow included).
+    if (!slice && offset > UINT64_MAX - out->rsize)
         return ZX_ERR_OUT_OF_RANGE;
     out->slice = slice;
     out->options = options;
@@ -264,6 +276,7 @@ static void child_apply_locked(struct vmo *parent, const struct child_args *a,
     c->parent_koid = parent->obj.koid;
     memcpy(c->name, parent->name, sizeof(c->name));
     if (a->slice) {
+        kobject_retain(&parent->obj);  // dropped by the slice's vmo_destroy
         c->flags = VMO_F_SLICE | (parent->flags & VMO_F_CLONE_NODE);
         c->cow = parent->cow;
         c->cow_offset = parent->cow_offset + a->offset;
@@ -516,11 +529,12 @@ zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t s
             goto out;
         }
     }
-    if (offset > v->size) {
+    // A range past the end (or overflowing) is refused for every op, never trimmed.
+    if (offset > v->size || size > v->size - offset) {
         st = ZX_ERR_OUT_OF_RANGE;
         goto out;
     }
-    uint64_t end = size > v->size - offset ? v->size : offset + size;
+    uint64_t end = offset + size;
     if (offset == end)
         goto out;
     uint64_t base = v->cow_offset;
@@ -681,19 +695,21 @@ void vmo_get_info(struct vmo *v, zx_info_vmo_t *out) {
     if (v->flags & VMO_F_COW_CLONE)
         out->flags |= ZX_INFO_VMO_IS_COW_CLONE;
     out->cache_policy = ZX_CACHE_POLICY_CACHED;
-    bool owner = !(v->flags & VMO_F_SLICE);
-    struct cow_attribution a;
-    cow_attribution_locked(v->cow, v->cow_offset, v->cow_offset + v->size, owner, &a);
-    out->committed_bytes = a.committed_bytes;
-    out->populated_bytes = a.populated_bytes;
-    out->committed_private_bytes = a.private_bytes;
-    out->populated_private_bytes = a.populated_private_bytes;
-    out->committed_scaled_bytes = a.scaled_bytes;
-    out->populated_scaled_bytes = a.populated_scaled_bytes;
-    out->committed_fractional_scaled_bytes = a.scaled_frac;
-    out->populated_fractional_scaled_bytes = a.populated_scaled_frac;
-    if (owner)
+    // A slice's pages are its parent's: it reports 0 in every committed_* and populated_* field
+    // (Zircon's current tests).
+    if (!(v->flags & VMO_F_SLICE)) {
+        struct cow_attribution a;
+        cow_attribution_locked(v->cow, v->cow_offset, v->cow_offset + v->size, &a);
+        out->committed_bytes = a.committed_bytes;
+        out->populated_bytes = a.populated_bytes;
+        out->committed_private_bytes = a.private_bytes;
+        out->populated_private_bytes = a.populated_private_bytes;
+        out->committed_scaled_bytes = a.scaled_bytes;
+        out->populated_scaled_bytes = a.populated_scaled_bytes;
+        out->committed_fractional_scaled_bytes = a.scaled_frac;
+        out->populated_fractional_scaled_bytes = a.populated_scaled_frac;
         out->metadata_bytes = vmpl_heap_bytes(&v->cow->pages);
+    }
     vmo_unlock(v);
 }
 

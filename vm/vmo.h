@@ -48,7 +48,7 @@ uint64_t vmo_get_content_size(struct vmo *vmo);
 zx_status_t vmo_set_content_size(struct vmo *vmo, uint64_t content_size) MUST_USE;
 
 // COMMIT, DECOMMIT, ZERO (ZX_VMO_OP_*) with docs/abi.md's alignment, range and NOT_SUPPORTED rules:
-// offset > size is ZX_ERR_OUT_OF_RANGE, lengths trim at the size. COMMIT rounds outward and
+// offset + size past the size (or overflowing) is ZX_ERR_OUT_OF_RANGE, never trimmed. COMMIT rounds outward and
 // commits private pages (copies of shared content in a clone). DECOMMIT: ZX_ERR_NOT_SUPPORTED on
 // a snapshot (or a slice of one) and on a VMO whose node has open snapshot children, then
 // ZX_ERR_INVALID_ARGS if offset or size is unaligned. ZERO takes any range, commits nothing and
@@ -60,9 +60,11 @@ zx_status_t vmo_op_range(struct vmo *vmo, uint32_t op, uint64_t offset, uint64_t
 
 // Creates a child (ZX_VMO_CHILD_* options, already validated for unknown bits by the caller or
 // here: ZX_ERR_INVALID_ARGS). Errors per docs/abi.md in this order: INVALID_ARGS (unknown bits, not
-// exactly one kind, SLICE with RESIZABLE, unaligned offset), OUT_OF_RANGE (size rounding or
-// offset + size overflows), INVALID_ARGS (offsets accumulated through the chain overflow; a slice
-// outside the parent), NOT_SUPPORTED (a slice of a resizable VMO), NO_MEMORY (nothing changed).
+// exactly one kind, SLICE or NO_WRITE with RESIZABLE), OUT_OF_RANGE (size rounding overflows or
+// passes the maximum), INVALID_ARGS (unaligned offset), OUT_OF_RANGE (a snapshot's offset + size
+// overflows), INVALID_ARGS (offsets accumulated through the chain overflow; a slice outside the
+// parent, offset + size overflow included), NOT_SUPPORTED (a slice of a resizable VMO), NO_MEMORY
+// (nothing changed).
 // The child's name is the parent's; its content size the unrounded `size`. Before it returns,
 // write permission is removed from every mapping of the cloned range of the parent (snapshots).
 zx_status_t vmo_create_child(struct vmo *parent, uint32_t options, uint64_t offset, uint64_t size,

@@ -19,6 +19,7 @@
 #define ZX_RIGHT_MANAGE_JOB ((zx_rights_t)1u << 16)
 #define ZX_RIGHT_MANAGE_PROCESS ((zx_rights_t)1u << 17)
 #define ZX_RIGHT_MANAGE_THREAD ((zx_rights_t)1u << 18)
+#define ZX_RIGHT_RESIZE ((zx_rights_t)1u << 22)
 #define ZX_RIGHT_SAME_RIGHTS ((zx_rights_t)1u << 31)
 
 #endif  // ZIRCON_RIGHTS_H

@@ -36,6 +36,7 @@ struct slot {
     bool resizable, slice, clone;
     int parent;           // slot of the VMO it was created from while that is open, else -1
     int cow_children;     // open snapshot children
+    bool zombie;          // closed, but its slices keep it alive (v is held by them, not us)
     uint64_t root_offset;
 };
 
@@ -100,7 +101,7 @@ static int pick(struct model *m) {
     int start = get8(m) % MAX_VMOS;
     for (int i = 0; i < MAX_VMOS; i++) {
         int s = (start + i) % MAX_VMOS;
-        if (m->slots[s].v)
+        if (m->slots[s].v && !m->slots[s].zombie)
             return s;
     }
     return -1;
@@ -309,8 +310,10 @@ static void op_child(struct model *m, bool slice, bool injected) {
     zx_status_t want = ZX_OK;
     uint64_t root = p->root_offset + offset;  // cannot overflow: offsets here are small or FAR
     bool root_overflow = root < p->root_offset || root > UINT64_MAX - rsize;
-    if (offset > UINT64_MAX - rsize)
-        want = ZX_ERR_OUT_OF_RANGE;
+    if ((options & ZX_VMO_CHILD_NO_WRITE) && resizable)
+        want = ZX_ERR_INVALID_ARGS;  // resizing needs the WRITE that NO_WRITE drops
+    else if (!slice && offset > UINT64_MAX - rsize)
+        want = ZX_ERR_OUT_OF_RANGE;  // a slice's overflow is "outside the parent" below
     else if (root_overflow)
         want = ZX_ERR_INVALID_ARGS;
     else if (slice && (offset > p->size || rsize > p->size - offset))
@@ -359,16 +362,21 @@ static void op_child(struct model *m, bool slice, bool injected) {
     }
 }
 
-static void op_close(struct model *m, bool injected) {
-    int s = pick(m);
-    if (s < 0)
-        return;
-    if (m->verbose)
-        printf("close slot %d\n", s);
+// True if a slice made from slot s still lives (it holds s alive).
+static bool has_slices(struct model *m, int s) {
+    for (int i = 0; i < MAX_VMOS; i++) {
+        if (m->slots[i].v && m->slots[i].slice && m->slots[i].parent == s)
+            return true;
+    }
+    return false;
+}
+
+// The kernel has freed slot s's VMO: forget it, and a zombie parent it was the last slice of.
+static void slot_gone(struct model *m, int s) {
     struct slot *sl = &m->slots[s];
-    kobject_release(vmo_object(sl->v));
-    if (sl->parent >= 0 && sl->clone)
-        m->slots[sl->parent].cow_children--;
+    int parent = sl->parent;
+    if (parent >= 0 && sl->clone)
+        m->slots[parent].cow_children--;
     for (int i = 0; i < MAX_VMOS; i++) {
         if (m->slots[i].v && m->slots[i].parent == s)
             m->slots[i].parent = -1;
@@ -378,6 +386,24 @@ static void op_close(struct model *m, bool injected) {
     if (!sl->slice)
         b->owner_alive = false;
     *sl = (struct slot){.parent = -1};
+    if (parent >= 0 && m->slots[parent].zombie && !has_slices(m, parent))
+        slot_gone(m, parent);
+}
+
+static void op_close(struct model *m, bool injected) {
+    int s = pick(m);
+    if (s < 0)
+        return;
+    if (m->verbose)
+        printf("close slot %d\n", s);
+    struct slot *sl = &m->slots[s];
+    kobject_release(vmo_object(sl->v));
+    // A slice holds its parent: the VMO lives on, still the child of its own parent and still
+    // counting its snapshot children, until its last slice goes.
+    if (has_slices(m, s))
+        sl->zombie = true;
+    else
+        slot_gone(m, s);
     if (m->stats)
         m->stats->closes++;
 }
@@ -451,8 +477,8 @@ static void op_range(struct model *m, uint32_t op, bool injected) {
         want = ZX_ERR_NOT_SUPPORTED;
     else if (op == ZX_VMO_OP_DECOMMIT && (off % P || len % P))
         want = ZX_ERR_INVALID_ARGS;
-    else if (off > sl->size)
-        want = ZX_ERR_OUT_OF_RANGE;
+    else if (off > sl->size || len > sl->size - off)
+        want = ZX_ERR_OUT_OF_RANGE;  // never trimmed
     if (m->verbose)
         printf("op %u slot %d [%#llx, +%#llx)\n", op, s, (unsigned long long)off,
                (unsigned long long)len);
@@ -460,7 +486,7 @@ static void op_range(struct model *m, uint32_t op, bool injected) {
     expect(m, "op_range", st, want, injected);
     if (op == ZX_VMO_OP_COMMIT || (st != ZX_OK && st != ZX_ERR_NO_MEMORY))
         return;
-    uint64_t end = len > sl->size - off ? sl->size : off + len;
+    uint64_t end = off + len;
     if (st == ZX_OK) {
         memset(view(m, s) + off, 0, (size_t)(end - off));
     } else {
@@ -626,10 +652,11 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     pmm_fail_disarm();
     host_alloc_fail_disarm();
     for (int s = 0; s < MAX_VMOS; s++) {
-        if (m->slots[s].v)
+        if (m->slots[s].v && !m->slots[s].zombie)
             kobject_release(vmo_object(m->slots[s].v));
-        m->slots[s].v = NULL;
     }
+    for (int s = 0; s < MAX_VMOS; s++)
+        m->slots[s].v = NULL;
     if (pmm_count(PAGE_STATE_VMO) != m->base_vmo_pages ||
         pmm_count(PAGE_STATE_FREE) != m->base_free || pmm_count(PAGE_STATE_ZERO) != m->base_zero)
         FAIL("pages not back: vmo %zu/%zu free %zu/%zu zero %zu/%zu", pmm_count(PAGE_STATE_VMO),

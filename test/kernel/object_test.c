@@ -107,6 +107,112 @@ KTEST(handle, values_are_not_reused_quickly_and_table_grows) {
     EXPECT_EQ(destroyed, 1);
 }
 
+// The reuse distance of kernel/handle.h, in full: with one other handle open (the worst case,
+// the free queue at its shortest), a closed value does not come back for 2^20 creations.
+KTEST(handle, closed_value_stays_dead_for_2_pow_20_creations) {
+    int destroyed = 0;
+    struct handle_table t;
+    handle_table_init(&t);
+    struct dummy *d = dummy_new(ZX_OBJ_TYPE_VMO, &destroyed);
+    REQUIRE_TRUE(d != NULL);
+    zx_handle_t keep, first;
+    REQUIRE_OK(handle_add(&t, &d->obj, 0, &keep));
+    REQUIRE_OK(handle_add(&t, &d->obj, 0, &first));
+    REQUIRE_OK(handle_close(&t, first));
+    uint32_t cycles = 0;
+    for (; cycles < (1u << 20) + 4096; cycles++) {
+        zx_handle_t h;
+        if (handle_install(&t, &d->obj, 0, &h) != ZX_OK)
+            break;
+        if (h == first || h == keep)
+            break;
+        struct kobject *obj;
+        if (handle_take(&t, h, &obj, NULL) != ZX_OK)
+            break;
+    }
+    EXPECT_EQ(cycles, (1u << 20) + 4096);
+    EXPECT_EQ(t.count, 1);
+    handle_table_destroy(&t);
+    EXPECT_EQ(d->obj.handles, 0);
+    kobject_release(&d->obj);
+    EXPECT_EQ(destroyed, 1);
+}
+
+// The two halves of that distance under a random mix of opens and closes: a freed slot is not
+// taken again for HANDLE_MIN_FREE + 1 creations (FIFO reuse), and each reuse gives it a new
+// generation (so a value repeats only after 2^HANDLE_GEN_BITS reuses of its slot).
+KTEST(handle, slots_are_reused_fifo_with_new_generations) {
+    int destroyed = 0;
+    struct handle_table t;
+    handle_table_init(&t);
+    struct dummy *d = dummy_new(ZX_OBJ_TYPE_VMO, &destroyed);
+    REQUIRE_TRUE(d != NULL);
+    static zx_handle_t open[600];
+    static uint32_t last_use[HANDLE_TABLE_MAX / 64];   // creation number of each slot's last use
+    static uint32_t last_value[HANDLE_TABLE_MAX / 64];
+    const uint32_t nslots = HANDLE_TABLE_MAX / 64;
+    memset(last_use, 0, sizeof(last_use));
+    memset(last_value, 0, sizeof(last_value));
+    uint32_t nopen = 0, created = 0, rng = 12345, min_gap = UINT32_MAX;
+    for (int step = 0; step < 20000; step++) {
+        rng = rng * 1103515245u + 12345u;
+        bool create = nopen == 0 || (nopen < 600 && ((rng >> 16) % 100) < 52);
+        if (create) {
+            zx_handle_t h;
+            REQUIRE_OK(handle_install(&t, &d->obj, 0, &h));
+            created++;
+            uint32_t slot = (h >> 2) & (HANDLE_TABLE_MAX - 1);
+            REQUIRE_TRUE(slot < nslots);
+            if (last_use[slot]) {
+                uint32_t gap = created - last_use[slot];
+                if (gap < min_gap)
+                    min_gap = gap;
+                EXPECT_NE(h, last_value[slot]);
+            }
+            last_use[slot] = created;
+            last_value[slot] = h;
+            open[nopen++] = h;
+        } else {
+            uint32_t i = (rng >> 8) % nopen;
+            struct kobject *obj;
+            REQUIRE_OK(handle_take(&t, open[i], &obj, NULL));
+            open[i] = open[--nopen];
+        }
+        EXPECT_GE(t.cap - t.count, HANDLE_MIN_FREE);
+    }
+    EXPECT_GT(min_gap, HANDLE_MIN_FREE);
+    EXPECT_NE(min_gap, UINT32_MAX);  // some slot was reused
+    while (nopen) {  // installed without references: take them back rather than drop them
+        struct kobject *obj;
+        EXPECT_OK(handle_take(&t, open[--nopen], &obj, NULL));
+    }
+    handle_table_destroy(&t);
+    kobject_release(&d->obj);
+    EXPECT_EQ(destroyed, 1);
+}
+
+// A table holds at most HANDLE_TABLE_MAX - HANDLE_MIN_FREE handles: the rest keep the distance.
+KTEST(handle, table_full_is_no_resources) {
+    int destroyed = 0;
+    struct handle_table t;
+    handle_table_init(&t);
+    struct dummy *d = dummy_new(ZX_OBJ_TYPE_VMO, &destroyed);
+    REQUIRE_TRUE(d != NULL);
+    uint32_t n = 0;
+    zx_handle_t h;
+    zx_status_t st;
+    while ((st = handle_install(&t, &d->obj, 0, &h)) == ZX_OK)
+        n++;
+    EXPECT_STATUS(st, ZX_ERR_NO_RESOURCES);
+    EXPECT_EQ(n, HANDLE_TABLE_MAX - HANDLE_MIN_FREE);
+    for (uint32_t i = 0; i < t.cap; i++)
+        t.slots[i].obj = NULL;  // installed without references: forget them, not drop them
+    t.count = 0;
+    handle_table_destroy(&t);
+    kobject_release(&d->obj);
+    EXPECT_EQ(destroyed, 1);
+}
+
 KTEST(channel, messages_in_order_with_signals) {
     struct channel *a, *b;
     REQUIRE_OK(channel_create(&a, &b));

@@ -277,7 +277,7 @@ KTEST(vmar, map_errors) {
     EXPECT_STATUS(vmar_map(root, W, 0, vmo, 0, PG, RWX, &a), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmar_map(root, X, 0, vmo, 0, PG, RWX, &a), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmar_map(root, R, 0, vmo, 0, 0, RWX, &a), ZX_ERR_INVALID_ARGS);
-    EXPECT_STATUS(vmar_map(root, R, 0, vmo, 0, UINT64_MAX, RWX, &a), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmar_map(root, R, 0, vmo, 0, UINT64_MAX, RWX, &a), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(vmar_map(root, R, 0, vmo, 0x800, PG, RWX, &a), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmar_map(root, R, PG, vmo, 0, PG, RWX, &a), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmar_map(root, R | ZX_VM_SPECIFIC, 0x800, vmo, 0, PG, RWX, &a),
@@ -408,7 +408,7 @@ KTEST(vmar, map_range_maps_committed_pages_only) {
     EXPECT_TRUE(checks(as));
     // op_range MAP_RANGE after more commits.
     REQUIRE_OK(vmo_write(vmo, &x, 7 * PG, sizeof(x)));
-    REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, a, 8 * PG, 0));
+    REQUIRE_OK(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, a, 8 * PG, ZX_RIGHT_READ));
     EXPECT_TRUE(aspace_check_pte(as, a + 7 * PG, NULL, NULL));
     EXPECT_FALSE(aspace_check_pte(as, a + 6 * PG, NULL, NULL));
     EXPECT_TRUE(checks(as));
@@ -646,13 +646,21 @@ KTEST(vmar, op_range_commit_decommit) {
     REQUIRE_OK(vmar_map(root, R | ZX_VM_SPECIFIC, off + 12 * PG, vmo, 0, PG, R, &a));
     EXPECT_STATUS(vmar_op_range(root, ZX_VMAR_OP_COMMIT, base + 11 * PG, 2 * PG, rw),
                   ZX_ERR_ACCESS_DENIED);
-    EXPECT_OK(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, base + 11 * PG, 2 * PG, 0));
-    // Through a nested VMAR.
+    EXPECT_OK(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, base + 11 * PG, 2 * PG, ZX_RIGHT_READ));
+    EXPECT_STATUS(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, base + 11 * PG, 2 * PG, 0),
+                  ZX_ERR_ACCESS_DENIED);  // MAP_RANGE needs READ
+    // Only on mappings directly in the VMAR: one in a nested VMAR is INVALID_ARGS from the
+    // outer VMAR, and works through the nested one.
     struct vmar *sub;
     REQUIRE_OK(vmar_allocate(root, CAN_RWX | ZX_VM_SPECIFIC | ZX_VM_CAN_MAP_SPECIFIC,
                              off + 13 * PG, 4 * PG, &sub));
     REQUIRE_OK(vmar_map(sub, R | W | ZX_VM_SPECIFIC, 0, vmo, 0, 4 * PG, RWX, &a));
-    EXPECT_OK(vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, base + 13 * PG, 4 * PG, rw));
+    EXPECT_STATUS(vmar_op_range(root, ZX_VMAR_OP_DECOMMIT, base + 13 * PG, 4 * PG, rw),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(vmar_op_range(root, ZX_VMAR_OP_MAP_RANGE, base + 13 * PG, PG, rw),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo + 4);
+    EXPECT_OK(vmar_op_range(sub, ZX_VMAR_OP_DECOMMIT, base + 13 * PG, 4 * PG, rw));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), c0.vmo + 2);
     REQUIRE_OK(vmar_destroy(sub));
     EXPECT_STATUS(vmar_op_range(sub, ZX_VMAR_OP_COMMIT, vmar_base(sub), PG, rw), ZX_ERR_BAD_STATE);
@@ -1408,7 +1416,10 @@ static zx_status_t op_fault(struct vm_aspace *as, int step) {
 static zx_status_t op_decommit(struct vm_aspace *as, int step) {
     int vi = (int)rnd(NVMO);
     uint64_t o = rnd(vmo_pages[vi]) * PG;
-    ASSERT(vmo_op_range(vmos[vi], ZX_VMO_OP_DECOMMIT, o, (1 + rnd(8)) * PG) == ZX_OK);
+    uint64_t len = (1 + rnd(8)) * PG;
+    if (len > vmo_pages[vi] * PG - o)
+        len = vmo_pages[vi] * PG - o;  // never past the end: that is OUT_OF_RANGE
+    ASSERT(vmo_op_range(vmos[vi], ZX_VMO_OP_DECOMMIT, o, len) == ZX_OK);
     return ZX_OK;
 }
 

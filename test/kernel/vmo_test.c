@@ -165,18 +165,24 @@ KTEST(vmo, op_range_commit_decommit_zero) {
     EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, P + 1, P));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 2);
     EXPECT_EQ(byte_at(v, P + 5), 0u);
-    // Lengths trim at the end; offsets past it are out of range.
-    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 6 * P, 100 * P));
-    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 4);
-    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 8 * P, P));
+    // A range past the end (or overflowing) is out of range and does nothing: never trimmed.
+    EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_COMMIT, 6 * P, 100 * P), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_COMMIT, 8 * P, P), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_COMMIT, 8 * P + 1, 0), ZX_ERR_OUT_OF_RANGE);
-    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 0, UINT64_MAX));
+    EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_COMMIT, P, UINT64_MAX), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 2);
+    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 6 * P, 2 * P));
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 4);
+    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 8 * P, 0));
+    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_COMMIT, 0, 8 * P));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 8);
     // DECOMMIT needs alignment and frees.
     EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 1, P), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 0, 1), ZX_ERR_INVALID_ARGS);
     EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 9 * P, P), ZX_ERR_OUT_OF_RANGE);
-    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 6 * P, 4 * P));
+    EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 6 * P, 4 * P), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 8);
+    EXPECT_OK(vmo_op_range(v, ZX_VMO_OP_DECOMMIT, 6 * P, 2 * P));
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo_pages + 6);
     // ZERO: partial pages are zeroed in place, whole pages freed.
     static uint8_t buf[8 * PAGE_SIZE];

@@ -27,7 +27,9 @@ TEST(child_rights) {
         {VMO_RIGHTS, ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_NO_WRITE, VMO_RIGHTS & ~ZX_RIGHT_WRITE},
         // DUPLICATE|READ|MAP (0x25): snapshots add WRITE, every child adds GET/SET_PROPERTY.
         {0x25, SNAP, 0xed},
-        {0x25, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE, 0xed},
+        // A resizable child gets RESIZE (0x400000), whatever its parent had.
+        {0x25, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE,
+         0xed | ZX_RIGHT_RESIZE},
         {0x25, SNAP | ZX_VMO_CHILD_NO_WRITE, 0xe5},
         {0x25, ZX_VMO_CHILD_SLICE, 0xe5},
         // With EXECUTE (0x35): snapshots drop it unless NO_WRITE; slices keep it.
@@ -50,6 +52,17 @@ TEST(child_rights) {
         zx_handle_close(parent);
     }
     zx_handle_close(x);
+    // A resizable VMO has RESIZE; a child has it exactly when the child is resizable.
+    zx_handle_t r;
+    REQUIRE_OK(zx_vmo_create(2 * P, ZX_VMO_RESIZABLE, &r));
+    EXPECT_EQ(ut_rights(r), VMO_RIGHTS | ZX_RIGHT_RESIZE);
+    zx_handle_t c = ut_child(r, SNAP, 0, P);
+    EXPECT_EQ(ut_rights(c), VMO_RIGHTS & ~ZX_RIGHT_EXECUTE);
+    zx_handle_close(c);
+    c = ut_child(r, SNAP | ZX_VMO_CHILD_RESIZABLE, 0, P);
+    EXPECT_EQ(ut_rights(c), (VMO_RIGHTS & ~ZX_RIGHT_EXECUTE) | ZX_RIGHT_RESIZE);
+    zx_handle_close(c);
+    zx_handle_close(r);
 }
 
 TEST(create_child_needs_duplicate_and_read) {
@@ -85,6 +98,9 @@ TEST(create_child_options) {
         SNAP | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
         ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE,
         ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_RESIZABLE,
+        // NO_WRITE takes the WRITE that resizing needs.
+        SNAP | ZX_VMO_CHILD_NO_WRITE | ZX_VMO_CHILD_RESIZABLE,
+        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE | ZX_VMO_CHILD_NO_WRITE,
         SNAP | 0x2,
         SNAP | 0x40,
         SNAP | 0x80000000u,
@@ -101,8 +117,8 @@ TEST(create_child_options) {
     static const uint32_t good[] = {
         SNAP | ZX_VMO_CHILD_RESIZABLE,
         SNAP | ZX_VMO_CHILD_NO_WRITE,
-        SNAP | ZX_VMO_CHILD_NO_WRITE | ZX_VMO_CHILD_RESIZABLE,
-        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE | ZX_VMO_CHILD_NO_WRITE,
+        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_RESIZABLE,
+        ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE | ZX_VMO_CHILD_NO_WRITE,
         ZX_VMO_CHILD_SLICE | ZX_VMO_CHILD_NO_WRITE,
     };
     for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
@@ -125,6 +141,8 @@ TEST(create_child_offsets_and_pointers) {
                   ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, P, UINT64_MAX - 10, &c), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, 0, UINT64_MAX, &c), ZX_ERR_OUT_OF_RANGE);
+    // The size's rounding is checked before the offset's alignment.
+    EXPECT_STATUS(zx_vmo_create_child(vmo, SNAP, 1, UINT64_MAX, &c), ZX_ERR_OUT_OF_RANGE);
     EXPECT_EQ(c, ZX_HANDLE_INVALID);
     EXPECT_PTR_ERRORS(zx_vmo_create_child(vmo, SNAP, 0, P, (zx_handle_t *)bad), ut_ro_page);
     EXPECT_TRUE(ut_signaled(vmo, ZX_VMO_ZERO_CHILDREN));
@@ -375,7 +393,10 @@ TEST(snapshot_chain_attribution) {
         EXPECT_EQ(info.committed_bytes, 2 * P);
         EXPECT_EQ(info.committed_private_bytes, 0);
         EXPECT_EQ(info.committed_scaled_bytes, 2730);
-        EXPECT_NE(info.committed_fractional_scaled_bytes, 0);
+        // The fractions are exact 63-bit fixed point (1 << 63 is one byte): two thirds of a
+        // byte, as twice floor(2^63 / 3).
+        EXPECT_EQ(info.committed_fractional_scaled_bytes, 2 * 0x2aaaaaaaaaaaaaaaull);
+        EXPECT_EQ(info.populated_fractional_scaled_bytes, 2 * 0x2aaaaaaaaaaaaaaaull);
     }
     EXPECT_EQ(ut_vmo_info(c).parent_koid, ut_koid(b));
     // b writes page 0: one copy; a and c still share the original.
@@ -389,6 +410,10 @@ TEST(snapshot_chain_attribution) {
     EXPECT_EQ(bi.committed_private_bytes, P);
     EXPECT_EQ(bi.committed_scaled_bytes, 5461);  // 4096 + 4096/3
     EXPECT_EQ(ci.committed_scaled_bytes, 3413);
+    // One page shared three ways leaves exactly floor(2^63 / 3), not a rounded value.
+    EXPECT_EQ(ai.committed_fractional_scaled_bytes, 0x2aaaaaaaaaaaaaaaull);
+    EXPECT_EQ(bi.committed_fractional_scaled_bytes, 0x2aaaaaaaaaaaaaaaull);
+    EXPECT_EQ(ci.committed_fractional_scaled_bytes, 0x2aaaaaaaaaaaaaaaull);
     // c writes page 0: one more copy; the original is a's alone.
     ut_vmo_set_byte(c, 0, 0x63);
     EXPECT_EQ(ut_vmo_bytes(), base + 4 * P);
@@ -756,7 +781,7 @@ static int mop_write(struct mstep *s) {
     return v;
 }
 
-// ZERO an unaligned range (trimmed at the end).
+// ZERO an unaligned range (within the size: a range past it is OUT_OF_RANGE).
 static int mop_zero(struct mstep *s) {
     int v = s->v;
     struct mvmo *m = &mv[v];
@@ -764,6 +789,8 @@ static int mop_zero(struct mstep *s) {
         return -1;
     uint64_t off = mrand() % m->size;
     uint64_t len = mrand() % (3 * PAGE);
+    if (len > m->size - off)
+        len = m->size - off;
     snprintf(s->what, sizeof(s->what), "step %d: zero %d [%#llx, +%#llx)", s->step, v,
              (unsigned long long)off, (unsigned long long)len);
     if (!EXPECT_OK(zx_vmo_op_range(m->h, ZX_VMO_OP_ZERO, off, len, NULL, 0)))
@@ -810,10 +837,10 @@ static int mop_map(struct mstep *s) {
     return v;
 }
 
-// COMMIT changes nothing visible.
+// COMMIT (the whole VMO: a range past the end is OUT_OF_RANGE) changes nothing visible.
 static int mop_commit(struct mstep *s) {
     snprintf(s->what, sizeof(s->what), "step %d: commit %d", s->step, s->v);
-    if (!EXPECT_OK(zx_vmo_op_range(mv[s->v].h, ZX_VMO_OP_COMMIT, 0, MP * PAGE, NULL, 0)))
+    if (!EXPECT_OK(zx_vmo_op_range(mv[s->v].h, ZX_VMO_OP_COMMIT, 0, mv[s->v].size, NULL, 0)))
         return -1;
     return s->v;
 }

@@ -87,7 +87,7 @@ void ut_skip(const char *file, int line, const char *reason);
 // ---- Fixtures, set up once before the first test (and kept to the end) ----
 
 #define PAGE ((size_t)ZX_PAGE_SIZE)
-#define ROOT_BASE ((uintptr_t)0x1000000)
+#define ROOT_BASE ((uintptr_t)0x200000)
 #define ROOT_END ((uintptr_t)0x7ffffffff000)
 
 // 64 KiB of committed scratch memory for tests (not preserved between tests).

@@ -71,6 +71,7 @@ static bool find_mapping(uintptr_t base, zx_info_maps_t *out) {
 TEST(root_vmar) {
     zx_handle_t root = zx_vmar_root_self();
     zx_info_vmar_t info = vmar_info(root);
+    EXPECT_EQ(info.base, 0x200000u);  // Zircon's root VMAR base
     EXPECT_EQ(info.base, ROOT_BASE);
     EXPECT_EQ(info.len, ROOT_END - ROOT_BASE);
     EXPECT_EQ(ut_rights(root), 0x801f);
@@ -361,9 +362,19 @@ TEST(map_errors) {
                               ZX_VM_PERM_READ | ZX_VM_SPECIFIC_OVERWRITE | ZX_VM_MAP_RANGE,
                               0x10000000, vmo, 0, P, &x),
                   ZX_ERR_INVALID_ARGS);
-    // vmo_offset + len overflowing.
-    EXPECT_STATUS2(zx_vmar_map(root, ZX_VM_PERM_READ, 0, vmo, UINT64_MAX - P + 1, 2 * P, &x),
-                   ZX_ERR_OUT_OF_RANGE, ZX_ERR_INVALID_ARGS);
+    // vmo_offset + len overflowing, or len's rounding overflowing: OUT_OF_RANGE (vmar_allocate
+    // says INVALID_ARGS for its size, see allocate_errors).
+    EXPECT_STATUS(zx_vmar_map(root, ZX_VM_PERM_READ, 0, vmo, UINT64_MAX - P + 1, 2 * P, &x),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmar_map(root, ZX_VM_PERM_READ, 0, vmo, 0, UINT64_MAX, &x),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_vmar_map(root, ZX_VM_PERM_READ, 0, vmo, 0, UINT64_MAX - P + 2, &x),
+                  ZX_ERR_OUT_OF_RANGE);
+    zx_handle_t sub = ZX_HANDLE_INVALID;
+    zx_vaddr_t sub_addr;
+    EXPECT_STATUS(zx_vmar_allocate(root, ZX_VM_CAN_MAP_READ, 0, UINT64_MAX, &sub, &sub_addr),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_EQ(sub, ZX_HANDLE_INVALID);
     // Handles: the VMAR, then the VMO.
     EXPECT_HANDLE_ERRORS(zx_vmar_map(h, ZX_VM_PERM_READ, 0, vmo, 0, P, &x));
     EXPECT_HANDLE_ERRORS(zx_vmar_map(root, ZX_VM_PERM_READ, 0, h, 0, P, &x));
@@ -768,6 +779,16 @@ TEST(op_range_errors) {
     EXPECT_STATUS(zx_vmar_op_range(ro, ZX_VMAR_OP_DECOMMIT, base, P, NULL, 0),
                   ZX_ERR_ACCESS_DENIED);
     zx_handle_close(ro);
+    // MAP_RANGE reads: it needs READ on the VMAR handle.
+    zx_handle_t wo = ut_dup(v, 0x8003 | ZX_RIGHT_WRITE);
+    EXPECT_STATUS(zx_vmar_op_range(wo, ZX_VMAR_OP_MAP_RANGE, base, P, NULL, 0),
+                  ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_vmar_op_range(wo, ZX_VMAR_OP_COMMIT, base, P, NULL, 0));
+    EXPECT_OK(zx_vmar_op_range(wo, ZX_VMAR_OP_DECOMMIT, base, P, NULL, 0));
+    zx_handle_close(wo);
+    zx_handle_t rd = ut_dup(v, 0x8003 | ZX_RIGHT_READ);
+    EXPECT_OK(zx_vmar_op_range(rd, ZX_VMAR_OP_MAP_RANGE, base, P, NULL, 0));
+    zx_handle_close(rd);
     // Rights: WRITE on the VMO handle the mapping was made with.
     zx_handle_t rovmo = ut_dup(vmo, ZX_DEFAULT_VMO_RIGHTS & ~ZX_RIGHT_WRITE);
     map_in(v, ZX_VM_PERM_READ | ZX_VM_SPECIFIC, 5 * P, rovmo, 0, P);
@@ -784,6 +805,38 @@ TEST(op_range_errors) {
     EXPECT_HANDLE_ERRORS(zx_vmar_op_range(h, ZX_VMAR_OP_COMMIT, base, P, NULL, 0));
     EXPECT_STATUS(zx_vmar_op_range(vmo, ZX_VMAR_OP_COMMIT, base, P, NULL, 0), ZX_ERR_WRONG_TYPE);
     EXPECT_OK(zx_vmar_destroy(v));
+    zx_handle_close(v);
+    zx_handle_close(vmo);
+}
+
+// The ops act only on mappings directly in the VMAR named: a range over a mapping inside a child
+// VMAR is INVALID_ARGS (Zircon's vmar tests), whatever the op; the child's own handle works.
+TEST(op_range_only_on_direct_mappings) {
+    uintptr_t base, cbase;
+    zx_handle_t v = alloc(zx_vmar_root_self(), CAN_ALL | ZX_VM_CAN_MAP_SPECIFIC, 0, 8 * P, &base);
+    zx_handle_t child = alloc(v, CAN_ALL | ZX_VM_SPECIFIC, 2 * P, 2 * P, &cbase);
+    zx_handle_t vmo = ut_vmo(4 * P, -1);
+    map_in(v, RW | ZX_VM_SPECIFIC, 0, vmo, 0, 2 * P);
+    map_in(child, RW | ZX_VM_SPECIFIC, 0, vmo, 2 * P, 2 * P);
+    static const uint32_t ops[] = {ZX_VMAR_OP_COMMIT, ZX_VMAR_OP_DECOMMIT, ZX_VMAR_OP_MAP_RANGE};
+    for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++) {
+        EXPECT_STATUS(zx_vmar_op_range(v, ops[i], cbase, P, NULL, 0), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(zx_vmar_op_range(v, ops[i], base, 4 * P, NULL, 0), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(zx_vmar_op_range(zx_vmar_root_self(), ops[i], base, P, NULL, 0),
+                      ZX_ERR_INVALID_ARGS);
+    }
+    // All or nothing: the direct mapping in front was not committed either.
+    EXPECT_EQ(ut_committed(vmo), 0);
+    // A gap met before the nested mapping is still BAD_STATE.
+    EXPECT_STATUS(zx_vmar_op_range(v, ZX_VMAR_OP_COMMIT, base + 4 * P, 2 * P, NULL, 0),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_OK(zx_vmar_op_range(v, ZX_VMAR_OP_COMMIT, base, 2 * P, NULL, 0));
+    EXPECT_OK(zx_vmar_op_range(child, ZX_VMAR_OP_COMMIT, cbase, 2 * P, NULL, 0));
+    EXPECT_EQ(ut_committed(vmo), 4 * P);
+    EXPECT_OK(zx_vmar_op_range(child, ZX_VMAR_OP_DECOMMIT, cbase, 2 * P, NULL, 0));
+    EXPECT_EQ(ut_committed(vmo), 2 * P);
+    EXPECT_OK(zx_vmar_destroy(v));
+    zx_handle_close(child);
     zx_handle_close(v);
     zx_handle_close(vmo);
 }

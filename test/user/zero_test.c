@@ -73,14 +73,20 @@ TEST(zero_frees_fully_covered_pages) {
     zx_handle_close(vmo);
 }
 
-TEST(zero_bounds_and_trimming) {
+TEST(zero_bounds_never_trim) {
     zx_handle_t vmo = ut_vmo(2 * P, 0xcc);
     EXPECT_STATUS(zero(vmo, 3 * P, 1), ZX_ERR_OUT_OF_RANGE);
     EXPECT_STATUS(zero(vmo, 2 * P + 1, 0), ZX_ERR_OUT_OF_RANGE);
     EXPECT_OK(zero(vmo, P, 0));
     EXPECT_EQ(ut_vmo_byte(vmo, P), 0xcc);
-    // A length past the end is trimmed to the end.
-    EXPECT_OK(zero(vmo, P + 100, 100 * P));
+    // A length past the end, or one whose end overflows, is OUT_OF_RANGE and zeroes nothing.
+    EXPECT_STATUS(zero(vmo, P + 100, 100 * P), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zero(vmo, P + 100, UINT64_MAX), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zero(vmo, P + 100, P - 99), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(ut_vmo_byte(vmo, P + 100), 0xcc);
+    EXPECT_EQ(ut_vmo_byte(vmo, 2 * P - 1), 0xcc);
+    // Exactly to the end is fine.
+    EXPECT_OK(zero(vmo, P + 100, P - 100));
     EXPECT_EQ(ut_vmo_byte(vmo, P + 99), 0xcc);
     EXPECT_EQ(ut_vmo_byte(vmo, P + 100), 0);
     EXPECT_EQ(ut_vmo_byte(vmo, 2 * P - 1), 0);
@@ -178,7 +184,10 @@ TEST(zero_seen_through_mapping) {
 TEST(decommit_bounds) {
     zx_handle_t vmo = ut_vmo(2 * P, 0x44);
     EXPECT_STATUS(decommit(vmo, 3 * P, P), ZX_ERR_OUT_OF_RANGE);
-    EXPECT_OK(decommit(vmo, P, 10 * P));
+    EXPECT_STATUS(decommit(vmo, P, 10 * P), ZX_ERR_OUT_OF_RANGE);  // never trimmed
+    EXPECT_STATUS(decommit(vmo, P, UINT64_MAX - P + 1), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_EQ(ut_committed(vmo), 2 * P);
+    EXPECT_OK(decommit(vmo, P, P));
     EXPECT_EQ(ut_committed(vmo), P);
     EXPECT_OK(decommit(vmo, 0, 0));
     EXPECT_EQ(ut_committed(vmo), P);
