@@ -92,6 +92,17 @@ zx_koid_t channel_peer_koid(struct channel *ch) {
     return ch == &pair->ends[0] ? pair->ends[1].obj.koid : pair->ends[0].obj.koid;
 }
 
+zx_status_t channel_signal_peer(struct channel *ch, zx_signals_t clear, zx_signals_t set) {
+    irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
+    zx_status_t st = ZX_ERR_PEER_CLOSED;
+    if (ch->peer && !ch->peer_closed) {
+        kobject_signal(&ch->peer->obj, clear, set);
+        st = ZX_OK;
+    }
+    spin_unlock_irqrestore(&ch->pair->lock, s);
+    return st;
+}
+
 zx_status_t channel_create(struct channel **out0, struct channel **out1) {
     struct channel_pair *pair = kzalloc(sizeof(*pair));
     if (!pair)

@@ -37,5 +37,8 @@ zx_status_t channel_read(struct channel *ch, void *bytes, uint32_t bytes_cap,
 struct kobject *channel_object(struct channel *ch);
 struct channel *channel_from_object(struct kobject *obj);
 zx_koid_t channel_peer_koid(struct channel *ch);
+// zx_object_signal_peer: clears then sets (already checked) user signals on the other endpoint.
+// PEER_CLOSED once the peer has no handles left.
+zx_status_t channel_signal_peer(struct channel *ch, zx_signals_t clear, zx_signals_t set) MUST_USE;
 
 #endif  // KERNEL_CHANNEL_H

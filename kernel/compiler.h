@@ -25,10 +25,12 @@
 #define MIN(a, b) ((a) < (b) ? (a) : (b))
 #define MAX(a, b) ((a) > (b) ? (a) : (b))
 
-// Lock annotations for clang's -Wthread-safety (on in the clang build). In C, clang 14 cannot
-// name a sibling field in GUARDED_BY (only C++ has member lookup there), so that one stays
-// documentation; CAPABILITY on the lock types, ACQUIRE/RELEASE on the lock functions and
-// REQUIRES(obj->lock) on *_locked functions are checked. Nothing under GCC.
+// Lock annotations for clang's -Wthread-safety (on in the clang build; docs/smp.md "Locks" says
+// what it covers). In C, clang 14 cannot name a sibling field in GUARDED_BY (only C++ has member
+// lookup there), so that one stays documentation; CAPABILITY on the lock types, ACQUIRE/RELEASE
+// on the lock functions, REQUIRES(obj->lock) on *_locked functions and ASSERT_CAPABILITY on
+// run-time checks are checked. The analysis compares lock expressions by their spelling
+// (`v->tree->lock` is not `n->tree->lock` to it). Nothing under GCC.
 #if defined(__clang__)
 #define TSA_(x) __attribute__((x))
 #else
@@ -39,6 +41,10 @@
 #define REQUIRES(...) TSA_(requires_capability(__VA_ARGS__))
 #define ACQUIRE(...) TSA_(acquire_capability(__VA_ARGS__))
 #define RELEASE(...) TSA_(release_capability(__VA_ARGS__))
+// After a call, the analysis takes the capability as held (the function checks it at run time).
+#define ASSERT_CAPABILITY(...) TSA_(assert_capability(__VA_ARGS__))
+// The function returns (a pointer to) this capability: calls through it name the same lock.
+#define RETURN_CAPABILITY(x) TSA_(lock_returned(x))
 #define NO_THREAD_SAFETY_ANALYSIS TSA_(no_thread_safety_analysis)
 
 #endif  // KERNEL_COMPILER_H

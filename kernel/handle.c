@@ -132,7 +132,7 @@ zx_status_t handle_install(struct handle_table *t, struct kobject *obj, zx_right
 }
 
 // The slot `h` names, or NULL. Caller holds the lock.
-static struct handle_entry *lookup_locked(struct handle_table *t, zx_handle_t h) {
+static struct handle_entry *lookup_locked(struct handle_table *t, zx_handle_t h) REQUIRES(t->lock) {
     ASSERT_HELD(&t->lock);
     if ((h & 3u) != 3u)
         return NULL;

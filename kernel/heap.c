@@ -72,7 +72,7 @@ static void heap_init_once(void) {
     heap_ready = true;
 }
 
-static struct slab *slab_new_locked(struct kcache *c) {
+static struct slab *slab_new_locked(struct kcache *c) REQUIRES(heap_lock) {
     ASSERT_HELD(&heap_lock);
     vm_page_t *first = c->slab_pages == 1 ? pmm_alloc_page(PAGE_STATE_HEAP)
                                           : pmm_alloc_contiguous(c->slab_pages, 1, PAGE_STATE_HEAP);
@@ -100,7 +100,7 @@ static struct slab *slab_new_locked(struct kcache *c) {
     return s;
 }
 
-static void slab_free_locked(struct kcache *c, struct slab *s) {
+static void slab_free_locked(struct kcache *c, struct slab *s) REQUIRES(heap_lock) {
     ASSERT_HELD(&heap_lock);
     list_delete(&s->link);
     c->pages -= c->slab_pages;
@@ -122,7 +122,7 @@ static void check_poison(const struct kcache *c, const void *obj) {
     }
 }
 
-static void *cache_alloc_locked(struct kcache *c) {
+static void *cache_alloc_locked(struct kcache *c) REQUIRES(heap_lock) {
     ASSERT_HELD(&heap_lock);
     struct slab *s;
     if (list_is_empty(&c->partial)) {
@@ -154,7 +154,7 @@ static struct slab *slab_of(const struct kcache *c, const void *obj) {
                            (uintptr_t)page->heap.run_pages * PAGE_SIZE);
 }
 
-static void cache_free_locked(struct kcache *c, void *obj) {
+static void cache_free_locked(struct kcache *c, void *obj) REQUIRES(heap_lock) {
     ASSERT_HELD(&heap_lock);
     struct slab *s = slab_of(c, obj);
     uintptr_t off = (uintptr_t)obj - (uintptr_t)s - c->first_off;

@@ -20,6 +20,7 @@
 struct edge {
     uint16_t from, to;
     vaddr_t from_site, to_site;  // where each was taken when the edge was first seen
+    uint32_t cpu;                // the CPU that took `to` then
 };
 
 // The table; changed only under table_lock (with interrupts off), read racily by the fast path.
@@ -37,6 +38,10 @@ static struct {
 static uint32_t table_lock;
 
 static struct lockdep_held cpu_held[LOCKDEP_MAX_CPUS];
+
+// The last inversion reported (written before the panic, under table_lock).
+static struct lockdep_report last_report;
+static bool have_report;
 
 // Interrupts go off while it is held: interrupt handlers take spinlocks, which come here.
 static uint64_t table_acquire(void) {
@@ -110,25 +115,28 @@ static void print_site(const char *what, const char *name, vaddr_t site) {
     kprintf("    %s %s at %#llx %s\n", what, name, (unsigned long long)site, sym);
 }
 
+// The first recorded edge on the path from `from` towards `to` (`to` is reachable from `from`).
+static const struct edge *first_edge(uint16_t from, uint16_t to) {
+    if (table.direct[from] & (1ull << to))
+        return edge_find(from, to);
+    for (uint16_t n = 0; n < table.classes; n++)
+        if ((table.direct[from] & (1ull << n)) && (table.reach[n] & (1ull << to)))
+            return edge_find(from, n);
+    return NULL;
+}
+
 // Prints the recorded path from `from` to `to` (one exists: `to` is reachable), edge by edge.
 static void print_path(uint16_t from, uint16_t to) {
     uint16_t at = from;
     for (unsigned steps = 0; at != to && steps < LOCKDEP_MAX_CLASSES; steps++) {
-        uint16_t next = to;
-        if (!(table.direct[at] & (1ull << to))) {
-            // Step to a direct successor from which `to` is reachable.
-            for (uint16_t n = 0; n < table.classes; n++)
-                if ((table.direct[at] & (1ull << n)) && (table.reach[n] & (1ull << to))) {
-                    next = n;
-                    break;
-                }
-        }
-        const struct edge *e = edge_find(at, next);
-        kprintf("  earlier, %s was held when %s was taken:\n", table.names[at], table.names[next]);
-        if (e) {
-            print_site("held:", table.names[at], e->from_site);
-            print_site("took:", table.names[next], e->to_site);
-        }
+        const struct edge *e = first_edge(at, to);
+        if (!e)
+            break;  // the edge list was full when it was recorded
+        uint16_t next = e->to;
+        kprintf("  earlier, %s was held when %s was taken (cpu %u):\n", table.names[at],
+                table.names[next], e->cpu);
+        print_site("held:", table.names[at], e->from_site);
+        print_site("took:", table.names[next], e->to_site);
         at = next;
     }
 }
@@ -143,9 +151,18 @@ static void order_add_locked(const struct lockdep_entry *held, uint16_t taking, 
     if (table.reach[taking] & (1ull << h)) {
         // Printing takes the console lock, which comes through here: let go of the table first
         // (it only grows, so reading it unlocked to print is safe enough for a dying kernel).
+        const struct edge *e = first_edge(taking, h);
+        last_report = (struct lockdep_report){
+            .held = table.names[h], .taking = name, .held_site = held->site,
+            .taking_site = site, .cpu = arch_cpu_num(),
+            .earlier_first = e ? table.names[e->from] : NULL,
+            .earlier_then = e ? table.names[e->to] : NULL,
+            .earlier_first_site = e ? e->from_site : 0, .earlier_then_site = e ? e->to_site : 0,
+            .earlier_cpu = e ? e->cpu : 0};
+        have_report = true;
         table_release(flags);
-        kprintf("\nlockdep: lock order inversion: taking %s while holding %s\n", name,
-                table.names[h]);
+        kprintf("\nlockdep: lock order inversion: taking %s while holding %s (cpu %u)\n", name,
+                table.names[h], last_report.cpu);
         print_site("held:", table.names[h], held->site);
         print_site("taking:", name, site);
         print_path(taking, h);
@@ -160,7 +177,7 @@ static void order_add_locked(const struct lockdep_entry *held, uint16_t taking, 
     table.direct[h] |= 1ull << taking;
     __atomic_store_n(&table.pred[taking], table.pred[taking] | (1ull << h), __ATOMIC_RELAXED);
     if (table.nedges < MAX_EDGES)
-        table.edges[table.nedges++] = (struct edge){h, taking, held->site, site};
+        table.edges[table.nedges++] = (struct edge){h, taking, held->site, site, arch_cpu_num()};
 }
 
 // True if every class in `held` (other than c itself) is already recorded as taken before c.
@@ -264,6 +281,15 @@ bool lockdep_order_seen(const char *first, const char *then) {
         seen = table.reach[a] & (1ull << b);
     table_release(flags);
     return seen;
+}
+
+bool lockdep_last_report(struct lockdep_report *out) {
+    uint64_t flags = table_acquire();
+    bool have = have_report;
+    if (have)
+        *out = last_report;
+    table_release(flags);
+    return have;
 }
 
 #endif  // JASPER_LOCKDEP

@@ -67,4 +67,18 @@ static inline void lockdep_mutex_release(const void *lock) {}
 // or through other classes). For tests.
 bool lockdep_order_seen(const char *first, const char *then);
 
+// What the last inversion panic reported (for tests): the lock held and the one being taken, with
+// their acquisition sites and CPU, and the first recorded edge of the earlier, reverse order (the
+// one starting at `taking`) with its two sites and the CPU it was seen on.
+struct lockdep_report {
+    const char *held, *taking;
+    vaddr_t held_site, taking_site;
+    uint32_t cpu;
+    const char *earlier_first, *earlier_then;
+    vaddr_t earlier_first_site, earlier_then_site;
+    uint32_t earlier_cpu;
+};
+// Copies the last report; false if there has been none.
+bool lockdep_last_report(struct lockdep_report *out);
+
 #endif  // KERNEL_LOCKDEP_H

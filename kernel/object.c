@@ -111,7 +111,7 @@ zx_signals_t kobject_signals(struct kobject *obj) {
 // Waits under the scheduler lock until a signal in `signals`, the deadline, an interruption, or
 // (if `hw` is not NULL) the cancellation of the handle it waits through.
 static zx_status_t wait_locked(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
-                               struct handle_wait *hw) {
+                               struct handle_wait *hw) REQUIRES(sched_lock) {
     ASSERT(sched_lock_held());
     zx_status_t st = ZX_OK;
     while (!(obj->signals & signals)) {

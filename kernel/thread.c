@@ -51,7 +51,7 @@ struct sched_cpu {
     uint64_t switches, steals, ipis_sent;
 };
 
-static struct spinlock sched_lock = SPINLOCK_INIT("sched");
+struct spinlock sched_lock = SPINLOCK_INIT("sched");
 static struct sched_cpu sched_cpus[SCHED_MAX_CPUS];
 static uint64_t online_mask;  // CPUs with an idle thread (sched_lock)
 static uint32_t cpus_online;  // bits in online_mask
@@ -117,7 +117,7 @@ static void free_stack(struct thread *t) {
     }
 }
 
-static void free_thread_locked(struct thread *t) {
+static void free_thread_locked(struct thread *t) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     list_delete(&t->all_node);
     live_threads--;
@@ -126,13 +126,13 @@ static void free_thread_locked(struct thread *t) {
 
 // --- Run queues ---
 
-static bool cpu_is_idle_locked(uint32_t cpu) {
+static bool cpu_is_idle_locked(uint32_t cpu) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     const struct sched_cpu *sc = &sched_cpus[cpu];
     return sc->idle && sc->current == sc->idle && sc->queued == 0;
 }
 
-static void enqueue_locked(uint32_t cpu, struct thread *t) {
+static void enqueue_locked(uint32_t cpu, struct thread *t) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     t->cpu = cpu;
     list_add_tail(&sched_cpus[cpu].run_queue, &t->queue_node);
@@ -140,7 +140,7 @@ static void enqueue_locked(uint32_t cpu, struct thread *t) {
     __atomic_store_n(&total_queued, total_queued + 1, __ATOMIC_RELAXED);
 }
 
-static void dequeue_locked(struct thread *t) {
+static void dequeue_locked(struct thread *t) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     list_delete(&t->queue_node);
     sched_cpus[t->cpu].queued--;
@@ -149,7 +149,7 @@ static void dequeue_locked(struct thread *t) {
 
 // Where a thread that becomes ready should go: its last CPU if idle, else any idle CPU it may
 // use, else the one with the least work (queued + running), its last CPU winning ties.
-static uint32_t select_cpu_locked(const struct thread *t) {
+static uint32_t select_cpu_locked(const struct thread *t) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     uint64_t allowed = t->affinity & online_mask;
     if (!allowed)
@@ -175,7 +175,7 @@ static uint32_t select_cpu_locked(const struct thread *t) {
 
 // Asks `cpu` to reschedule if it is running its idle thread (a busy CPU takes new work at the
 // end of its quantum).
-static void kick_locked(uint32_t cpu) {
+static void kick_locked(uint32_t cpu) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     struct sched_cpu *sc = &sched_cpus[cpu];
     if (!sc->idle || sc->current != sc->idle || sc->need_resched)
@@ -189,7 +189,7 @@ static void kick_locked(uint32_t cpu) {
 
 // Takes, for `cpu`, the first thread it may run from the busiest queue of another busy CPU holding
 // at least `min_queued` threads. NULL if none.
-static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
+static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     struct thread *found = NULL;
     uint32_t found_queued = 0;
@@ -214,7 +214,7 @@ static struct thread *steal_locked(uint32_t cpu, uint32_t min_queued) {
     return found;
 }
 
-static void update_next_deadline_locked(void) {
+static void update_next_deadline_locked(void) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     zx_time_t d = list_is_empty(&sleep_list)
                       ? ZX_TIME_INFINITE
@@ -222,7 +222,7 @@ static void update_next_deadline_locked(void) {
     __atomic_store_n(&next_deadline, d, __ATOMIC_RELAXED);
 }
 
-static void sleep_insert_locked(struct thread *t) {
+static void sleep_insert_locked(struct thread *t) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     list_for_each(&sleep_list, it) {
         struct thread *o = containerof(it, struct thread, sleep_node);
@@ -236,7 +236,7 @@ static void sleep_insert_locked(struct thread *t) {
     update_next_deadline_locked();
 }
 
-static void make_ready_locked(struct thread *t, zx_status_t status) {
+static void make_ready_locked(struct thread *t, zx_status_t status) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     if (t->waiting_on) {
         list_delete(&t->queue_node);
@@ -259,7 +259,7 @@ static void make_ready_locked(struct thread *t, zx_status_t status) {
 // queue, else the current thread goes on running (if it can), else the idle thread. The caller
 // holds sched_lock and has already put a current thread that stops running where it belongs
 // (wait queue, reap list); a current thread still RUNNING goes back on this CPU's queue.
-static void schedule_locked(void) {
+static void schedule_locked(void) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     uint32_t cpu = smp_cpu_num();
     struct sched_cpu *sc = &sched_cpus[cpu];
@@ -306,7 +306,7 @@ static void schedule_locked(void) {
 }
 
 // A new thread's first C code; entered with sched_lock held (see the file comment).
-NORETURN void thread_start_body(thread_entry_fn entry, void *arg);
+NORETURN void thread_start_body(thread_entry_fn entry, void *arg) RELEASE(sched_lock);
 void thread_start_body(thread_entry_fn entry, void *arg) {
     spin_unlock_irqrestore(&sched_lock, 1u << 9);  // interrupts on
     thread_exit(entry(arg));
@@ -393,7 +393,7 @@ static struct thread *thread_alloc(const char *name, thread_entry_fn entry, void
 }
 
 // Makes `idle` the idle thread of this CPU (not yet running it). Caller holds sched_lock.
-static void cpu_add_locked(uint32_t cpu, struct thread *idle) {
+static void cpu_add_locked(uint32_t cpu, struct thread *idle) REQUIRES(sched_lock) {
     ASSERT_HELD(&sched_lock);
     ASSERT_MSG(cpu < SCHED_MAX_CPUS && !sched_cpus[cpu].idle, "cpu %u added twice", cpu);
     struct sched_cpu *sc = &sched_cpus[cpu];

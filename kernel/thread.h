@@ -11,6 +11,7 @@
 
 #include "kernel/list.h"
 #include "kernel/lockdep.h"
+#include "kernel/spinlock.h"
 #include "kernel/types.h"
 
 #define THREAD_STACK_PAGES 4
@@ -125,24 +126,30 @@ void thread_yield(void);
 zx_status_t thread_sleep_until(zx_time_t deadline);
 zx_time_t current_time(void);
 
+// The scheduler lock. Named here only so that clang's analysis can check REQUIRES(sched_lock)
+// in every file; take it with sched_lock_irqsave, never directly.
+extern struct spinlock sched_lock;
+
 // Wait queues. Blocks the calling thread on `wq` until woken (returns the waker's status) or the
 // deadline passes (ZX_ERR_TIMED_OUT). `lock_state` is the interrupt state returned by
 // sched_lock_irqsave: the caller holds the scheduler lock, checks its condition, then blocks; the
 // lock is released while blocked and held again on return.
 void wait_queue_init(struct wait_queue *wq);
-zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline);
+zx_status_t wait_queue_block_locked(struct wait_queue *wq, zx_time_t deadline)
+    REQUIRES(sched_lock);
 // The same, but thread_interrupt ends the wait with ZX_ERR_CANCELED (also if it came before).
-zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline);
+zx_status_t wait_queue_block_interruptible_locked(struct wait_queue *wq, zx_time_t deadline)
+    REQUIRES(sched_lock);
 // Wakes every waiter with `status`; returns how many. Caller holds the scheduler lock.
-size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status);
+size_t wait_queue_wake_all_locked(struct wait_queue *wq, zx_status_t status) REQUIRES(sched_lock);
 // How many threads are blocked on wq now.
-size_t wait_queue_length_locked(const struct wait_queue *wq);
+size_t wait_queue_length_locked(const struct wait_queue *wq) REQUIRES(sched_lock);
 // Wakes the longest waiter with `status`; returns 1, or 0 if none waits. Caller holds the
 // scheduler lock.
-size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status);
-// The scheduler lock, for callers of the *_locked wait-queue functions.
-uint64_t sched_lock_irqsave(void);
-void sched_unlock_irqrestore(uint64_t state);
+size_t wait_queue_wake_one_locked(struct wait_queue *wq, zx_status_t status) REQUIRES(sched_lock);
+// Takes the scheduler lock, for callers of the *_locked wait-queue functions.
+uint64_t sched_lock_irqsave(void) ACQUIRE(sched_lock);
+void sched_unlock_irqrestore(uint64_t state) RELEASE(sched_lock);
 // True if this CPU holds the scheduler lock (for ASSERTs in *_locked callers of the above).
 bool sched_lock_held(void);
 

@@ -5,6 +5,7 @@
 
 #include "kernel/assert.h"
 #include "kernel/channel.h"
+#include "kernel/event.h"
 #include "kernel/heap.h"
 #include "kernel/process.h"
 #include "kernel/string.h"
@@ -45,6 +46,8 @@ static zx_koid_t related_koid(struct kobject *obj) {
     switch (obj->type) {
     case ZX_OBJ_TYPE_CHANNEL:
         return channel_peer_koid(channel_from_object(obj));
+    case ZX_OBJ_TYPE_EVENTPAIR:
+        return eventpair_peer_koid(obj);
     case ZX_OBJ_TYPE_THREAD:
         return uthread_from_object(obj)->proc->obj.koid;
     case ZX_OBJ_TYPE_PROCESS:

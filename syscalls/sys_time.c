@@ -17,6 +17,11 @@ int64_t sys_clock_get_monotonic(void) {
 }
 
 int64_t sys_nanosleep(zx_time_t deadline) {
+    // A deadline already past yields the CPU (thrd_yield relies on it, as in Zircon).
+    if (deadline <= current_time()) {
+        thread_yield();
+        return ZX_OK;
+    }
     // Interrupted only when the process is being killed; the thread then never sees the status.
     uthread_blocking(ZX_THREAD_STATE_BLOCKED_SLEEPING);
     zx_status_t st = thread_sleep_until(deadline);

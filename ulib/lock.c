@@ -1,23 +1,23 @@
-// ulib_lock: the one lock ulib's own shared state uses (see ulib_priv.h).
+// ulib_lock: the one lock ulib's own shared state uses (see ulib_priv.h), on a futex: 0 free,
+// 1 held, 2 held with waiters (who sleep in zx_futex_wait until the holder's unlock wakes one).
+#include <stdbool.h>
 #include <zircon/syscalls.h>
 
 #include "ulib/ulib_priv.h"
 
-#define SPINS_BEFORE_SLEEP 100
-#define SLEEP_NS 20000
-
 void ulib_lock(int *lock) {
-    for (unsigned spins = 0;; spins++) {
-        if (__atomic_load_n(lock, __ATOMIC_RELAXED) == 0 &&
-            !__atomic_exchange_n(lock, 1, __ATOMIC_ACQUIRE))
-            return;
-        if (spins < SPINS_BEFORE_SLEEP)
-            __builtin_ia32_pause();
-        else
-            zx_nanosleep(zx_clock_get_monotonic() + SLEEP_NS);
+    int c = 0;
+    if (__atomic_compare_exchange_n(lock, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+        return;
+    if (c != 2)
+        c = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
+    while (c != 0) {
+        zx_futex_wait(lock, 2, ZX_HANDLE_INVALID, ZX_TIME_INFINITE);
+        c = __atomic_exchange_n(lock, 2, __ATOMIC_ACQUIRE);
     }
 }
 
 void ulib_unlock(int *lock) {
-    __atomic_store_n(lock, 0, __ATOMIC_RELEASE);
+    if (__atomic_exchange_n(lock, 0, __ATOMIC_RELEASE) == 2)
+        zx_futex_wake(lock, 1);
 }

@@ -18,8 +18,7 @@ void ulib_run_constructors(void);
 void ulib_run_exit_handlers(void);
 
 // A lock for ulib's own shared state (heap, console buffer, exit handlers), which every thread of
-// a program may reach: test-and-test-and-set, then short sleeps so that a holder preempted on this
-// CPU can run and let go.
+// a program may reach: a futex lock (waiters sleep in the kernel until the holder lets go).
 void ulib_lock(int *lock);
 void ulib_unlock(int *lock);
 

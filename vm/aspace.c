@@ -82,6 +82,7 @@ void vm_aspace_destroy(struct vm_aspace *as) {
                                            (USER_ASPACE_END - USER_ASPACE_BASE) / PAGE_SIZE);
         ASSERT(st == ZX_OK);
         mutex_release(&as->pt_lock);
+        vmar_assert_locked(root);
         vmar_destroy_locked(root, &releases, &frees);
     }
     mutex_release(&as->lock);
@@ -205,7 +206,7 @@ struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t v
 
 // Maps the present pages of the fault-around window holding `page` (an aligned block of
 // vm_fault_around_pages pages, clipped to the mapping).
-static void fault_around_locked(struct vm_mapping *m, vaddr_t page) {
+static void fault_around_locked(struct vm_mapping *m, vaddr_t page) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     uint64_t window = (uint64_t)vm_fault_around_pages * PAGE_SIZE;
     vaddr_t s = MAX(ROUNDDOWN(page, window), vm_region_base(&m->r));
@@ -274,8 +275,10 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
             // usually as new as its own page).
             if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
-                if (p && p->state != PAGE_STATE_ZERO)
+                if (p && p->state != PAGE_STATE_ZERO) {
+                    vm_mapping_assert_locked(m);
                     fault_around_locked(m, page);
+                }
             }
         }
     }

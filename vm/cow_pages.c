@@ -120,7 +120,8 @@ static void cow_replace_child(struct cow_node *old, struct cow_node *new) {
 // The content `n` sees at `offset`, starting at n itself or (skip_self) at its parent: the slot
 // holding a page or reference, with its owner and the owner's offset; NULL for zero content.
 static vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
-                                    struct cow_node **out_owner, uint64_t *out_offset) {
+                                    struct cow_node **out_owner, uint64_t *out_offset)
+    REQUIRES(n->tree->lock) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
     struct cow_node *cur = n;
     uint64_t o = offset;
@@ -362,7 +363,7 @@ static zx_status_t inc_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
 
 // Drops `n`'s share of everything it reaches above itself in [start, end) of its offsets.
 static void cow_release_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
-                                     struct cow_node *skip) {
+                                     struct cow_node *skip) REQUIRES(n->tree->lock) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
     struct dec_ctx c = {n->tree, skip};
     zx_status_t st = cow_walk_locked(n, start, end, false, dec_visit, &c);
@@ -386,6 +387,7 @@ static zx_status_t zero_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     vm_page_t *p = vmpl_slot_page(*slot);
     struct cow_node *owner;
     uint64_t ooff;
+    cow_assert_held(z->n);
     if (cow_find_locked(z->n, offset, true, &owner, &ooff))
         *slot = vmpl_slot_marker();
     else
@@ -431,6 +433,7 @@ zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t e
             return st;
         n->has_intervals = true;
         struct dec_ctx c = {n->tree, NULL};
+        cow_assert_held(n->parent);
         st = cow_walk_locked(n->parent, z.gap_s + n->parent_offset, z.gap_e + n->parent_offset,
                              true, dec_visit, &c);
         ASSERT(st == ZX_OK);
@@ -534,6 +537,7 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         (void)vmpl_for_each(&cur->pages, co, co + cl, inc_slot_cb, NULL);
     // And every ancestor page visible through cur's gaps in the window.
     if (cur->parent) {
+        cow_assert_held(cur);
         zx_status_t st = cow_walk_locked(cur, co, co + cl, false, inc_visit, NULL);
         ASSERT(st == ZX_OK);
     }
@@ -564,7 +568,7 @@ static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
 // Merges hidden `p`, left with one child, into that child, which takes p's place. On
 // ZX_ERR_NO_MEMORY (cutting an interval of p around the child's content) p stays as it is,
 // marked merge_pending, and the merge is retried later. Counts must be exact on entry.
-static void cow_merge_locked(struct cow_node *p) {
+static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
     ASSERT_MUTEX_HELD(&p->tree->lock);
     ASSERT(p->hidden && p->child_count == 1);
     struct cow_tree *t = p->tree;
@@ -652,7 +656,8 @@ static zx_status_t comp_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
 
 // Undoes, on parent's pages that `leaf` does not reach, the -1 of a parent->base-- (the leaf
 // is leaving): pages outside its window and pages under its own content.
-static void cow_compensate_locked(struct cow_node *parent, struct cow_node *leaf) {
+static void cow_compensate_locked(struct cow_node *parent, struct cow_node *leaf)
+    REQUIRES(parent->tree->lock) {
     ASSERT_MUTEX_HELD(&parent->tree->lock);
     uint64_t ws = leaf->parent_offset, we = leaf->parent_offset + leaf->parent_limit;
     comp_range(parent, 0, ws);
@@ -687,6 +692,7 @@ bool cow_node_release_locked(struct cow_node *n) {
             if (p->parent)
                 cow_release_reach_locked(n, 0, n->parent_limit, p);
             p->base--;
+            cow_assert_held(p);
             cow_compensate_locked(p, n);
         } else {
             cow_release_reach_locked(n, 0, n->parent_limit, NULL);
@@ -703,6 +709,7 @@ bool cow_node_release_locked(struct cow_node *n) {
         if (p->child_count >= 2)
             break;
         if (p->child_count == 1) {
+            cow_assert_held(p);
             cow_merge_locked(p);
             break;
         }
@@ -728,6 +735,7 @@ void cow_tree_retry_merges_locked(struct cow_tree *tree) {
         it = it->next;
         if (n->merge_pending && n->child_count == 1) {
             // The merge frees n and moves its child; `it` may be that child: still valid.
+            cow_assert_held(n);
             cow_merge_locked(n);
         }
     }
@@ -939,6 +947,7 @@ bool cow_check_tree_locked(struct cow_tree *t) {
     list_for_each(&t->nodes, it) {
         struct cow_node *n = containerof(it, struct cow_node, tree_link);
         if (!n->hidden && n->parent) {
+            cow_assert_held(n);
             zx_status_t st = cow_walk_locked(n, 0, n->parent_limit, false, reach_visit, NULL);
             CHECK(st == ZX_OK, "walk %d", st);
         }

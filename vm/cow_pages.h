@@ -41,6 +41,7 @@
 
 #include <zircon/types.h>
 
+#include "kernel/assert.h"
 #include "kernel/list.h"
 #include "kernel/mutex.h"
 #include "kernel/types.h"
@@ -84,6 +85,15 @@ struct cow_node {
 
 // --- Trees and nodes ---
 
+// Tells clang's analysis that n's tree lock is held, and checks it at run time. The analysis
+// names a lock by how it is reached (`n->tree->lock`, `n->parent->tree->lock`), so a node reached
+// from another one (parent, child, the tree's node list, a callback's context) needs this before
+// a *_locked call on it.
+static inline void cow_assert_held(const struct cow_node *n) ASSERT_CAPABILITY(n->tree->lock);
+static inline void cow_assert_held(const struct cow_node *n) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+}
+
 // Creates a tree with one visible root node of `size` bytes (a page multiple). ZX_ERR_NO_MEMORY.
 zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree,
                             struct cow_node **out_root) MUST_USE;
@@ -95,37 +105,37 @@ void cow_node_free_unlinked(struct cow_node *n);
 // hidden parent left with one child (or frees a hidden parent left with none, up the tree), frees
 // the node. Never fails. Returns true if the tree is now empty (the caller frees it after
 // unlocking with cow_tree_free).
-bool cow_node_release_locked(struct cow_node *n);
+bool cow_node_release_locked(struct cow_node *n) REQUIRES(n->tree->lock);
 void cow_tree_free(struct cow_tree *tree);
 
 // Retries merges that failed for lack of memory (cheap when there are none).
-void cow_tree_retry_merges_locked(struct cow_tree *tree);
+void cow_tree_retry_merges_locked(struct cow_tree *tree) REQUIRES(tree->lock);
 
 // --- Content ---
 
 // The page `n` sees at `offset` (page-aligned, < n->size): its own (*out_own = true), an
 // ancestor's, or NULL for zero content. Allocates nothing. O(depth log n).
-vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own);
+vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own) REQUIRES(n->tree->lock);
 // Makes the page at `offset` n's own (n visible) and returns it: its own already; a copy of a
 // shared ancestor page (count > 0; the count drops); the ancestor page itself if n alone reached
 // it (moved); or a fresh zeroed page for zero content. Unmaps n's mappings of the offset when
 // the page replaces other content. ZX_ERR_NO_MEMORY (nothing changed).
 zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset,
-                                      vm_page_t **out) MUST_USE;
+                                      vm_page_t **out) REQUIRES(n->tree->lock) MUST_USE;
 // Commits every page of [start, end) (page-aligned) as with cow_get_owned_page_locked.
 // ZX_ERR_NO_MEMORY: pages committed before the failure stay committed (content unchanged).
-zx_status_t cow_commit_range_locked(struct cow_node *n, uint64_t start, uint64_t end) MUST_USE;
+zx_status_t cow_commit_range_locked(struct cow_node *n, uint64_t start, uint64_t end) REQUIRES(n->tree->lock) MUST_USE;
 // Zeroes the whole pages of [start, end) of visible `n`: frees n's pages there; where an ancestor
 // still has content n could see, hides it with a marker (where n had a page) or one zero interval
 // per gap, and drops n's share of it. The caller has unmapped the range. ZX_ERR_NO_MEMORY: each
 // page reads either its old content or zero.
-zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) MUST_USE;
+zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) REQUIRES(n->tree->lock) MUST_USE;
 // True if any ancestor page or reference is visible to `n` in [start, end). O(walk).
-bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end);
+bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end) REQUIRES(n->tree->lock);
 // Changes the size of visible `n` (a page multiple). Shrinking frees n's content past the new
 // size and its share of ancestor content there, and clamps parent_limit so a later grow reads
 // zeros. The caller has unmapped the range. ZX_ERR_NO_MEMORY (nothing changed).
-zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) MUST_USE;
+zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) REQUIRES(n->tree->lock) MUST_USE;
 
 // Creates the snapshot `child` (from cow_node_alloc; `hidden` too, used if a hidden node must be
 // inserted) of [offset, offset + limit) of visible `n`, limit already clamped to n->size. The
@@ -133,7 +143,7 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) MUST_USE;
 // into `hidden`, which takes n's place. Never fails; *out_used_hidden says whether `hidden` was
 // used (else the caller frees it). The caller removes write permission from n's mappings.
 void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, uint64_t child_size,
-                         struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden);
+                         struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden) REQUIRES(n->tree->lock);
 
 // --- Walks ---
 
@@ -146,7 +156,7 @@ typedef zx_status_t (*cow_visit_fn)(void *ctx, struct cow_node *owner, uint64_t 
 // its own if include_own, and every ancestor's it reaches through gaps within the windows.
 // Iterative; O(depth + slots and gaps visited, times log n).
 zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
-                            cow_visit_fn fn, void *ctx) MUST_USE;
+                            cow_visit_fn fn, void *ctx) REQUIRES(start->tree->lock) MUST_USE;
 
 // Effective share count of a page or reference in `owner`'s list (reach - 1).
 static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_slot_t slot) {
@@ -166,17 +176,17 @@ struct cow_attribution {
 // Attribution of [start, end) of `n` as seen by the VMO that owns n (a slice of it is
 // attributed nothing: its pages count for the owner).
 void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
-                            struct cow_attribution *out);
+                            struct cow_attribution *out) REQUIRES(n->tree->lock);
 
 // --- Checking ---
 
 // Verifies every invariant above for the whole tree; prints the first violation. O(pages +
 // reach of every visible node).
-bool cow_check_tree_locked(struct cow_tree *tree);
+bool cow_check_tree_locked(struct cow_tree *tree) REQUIRES(tree->lock);
 // Pages held by the tree's lists, counted by walking them (tests compare with pmm counts).
-size_t cow_tree_count_pages_locked(struct cow_tree *tree);
+size_t cow_tree_count_pages_locked(struct cow_tree *tree) REQUIRES(tree->lock);
 // Depth of `n` (0 for a root) and the number of hidden nodes of its tree (tests).
-size_t cow_node_depth_locked(const struct cow_node *n);
-size_t cow_tree_hidden_count_locked(const struct cow_tree *tree);
+size_t cow_node_depth_locked(const struct cow_node *n) REQUIRES(n->tree->lock);
+size_t cow_tree_hidden_count_locked(const struct cow_tree *tree) REQUIRES(tree->lock);
 
 #endif  // VM_COW_PAGES_H

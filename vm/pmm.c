@@ -77,13 +77,13 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
     return ZX_OK;
 }
 
-static bool injected_failure_locked(void) {
+static bool injected_failure_locked(void) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     pmm.alloc_seq++;
     return pmm.fail_at != 0 && pmm.alloc_seq >= pmm.fail_at;
 }
 
-static void take_free_page_locked(vm_page_t *p, enum page_state state) {
+static void take_free_page_locked(vm_page_t *p, enum page_state state) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     DEBUG_ASSERT(p->state == PAGE_STATE_FREE);
     list_delete(&p->node);
@@ -105,7 +105,7 @@ vm_page_t *pmm_alloc_page(enum page_state state) {
     return p;
 }
 
-static void free_page_locked(vm_page_t *p) {
+static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     ASSERT_MSG(p->state != PAGE_STATE_FREE && p->state != PAGE_STATE_RESERVED,
                "page %#llx is %s", (unsigned long long)vm_page_paddr(p),

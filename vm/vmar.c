@@ -152,7 +152,7 @@ static void pt_unmap(struct vm_aspace *as, vaddr_t va, uint64_t len) {
 
 // Sets the interval of a linked mapping (a trim or a merge); its VMO offset follows `vmo_offset`.
 static void mapping_set_range_locked(struct vm_mapping *m, vaddr_t base, uint64_t size,
-                                     uint64_t vmo_offset) {
+                                     uint64_t vmo_offset) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     mutex_acquire(&as->pt_lock);
@@ -169,7 +169,7 @@ static void mapping_set_range_locked(struct vm_mapping *m, vaddr_t base, uint64_
 //   after:   |-------- m --------|-------- m2 -------|
 //                                at
 static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
-                                               struct vm_mapping *m2) {
+                                               struct vm_mapping *m2) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     vaddr_t base = vm_region_base(&m->r), end = vm_region_end(&m->r);
     DEBUG_ASSERT(at > base && at < end);
@@ -194,7 +194,8 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
 }
 
 // Takes `m` out of its VMAR and its VMO (its PTEs are already gone); frees it later.
-static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees) {
+static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees)
+    REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     vmar_tree_remove(&m->r.parent->children, &m->r.node);
     m->r.parent = NULL;
@@ -216,6 +217,7 @@ void vmar_destroy_locked(struct vmar *v, struct vmar **releases, struct vm_mappi
                 down = vm_region_vmar(r);
                 break;
             }
+            vm_mapping_assert_locked(vm_region_mapping(r));
             mapping_remove_locked(vm_region_mapping(r), frees);
         }
         if (down) {
@@ -254,7 +256,7 @@ static zx_status_t decode_align(uint32_t options, uint64_t *out) {
 // 256 in a COMPACT VMAR) and takes the first spot from there, wrapping to the bottom once; without,
 // it is the lowest spot. O(log n) (vmar_tree_find_spot). ZX_ERR_NO_RESOURCES if there is no room.
 static zx_status_t alloc_spot_locked(struct vmar *v, uint64_t size, uint64_t align, uint64_t limit,
-                                     vaddr_t *out) {
+                                     vaddr_t *out) REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     const struct vmar_tree *t = &v->children;
     uint64_t hi = MIN(limit, t->hi);
@@ -281,7 +283,8 @@ static zx_status_t alloc_spot_locked(struct vmar *v, uint64_t size, uint64_t ali
 // relative to v's base. ZX_ERR_INVALID_ARGS (outside v, misaligned specific base),
 // ZX_ERR_ALREADY_EXISTS (specific and not free: *out_base is still set), ZX_ERR_NO_RESOURCES.
 static zx_status_t place_locked(struct vmar *v, bool specific, bool upper, uint64_t offset,
-                                uint64_t size, uint64_t align, vaddr_t *out_base) {
+                                uint64_t size, uint64_t align, vaddr_t *out_base)
+    REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     uint64_t vsize = vmar_size(v);
     if (!upper && (offset >= vsize || size > vsize - offset))
@@ -322,6 +325,7 @@ zx_status_t vmar_allocate(struct vmar *parent, uint32_t options, uint64_t offset
     struct vm_aspace *as = parent->aspace;
     vaddr_t base = 0;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(parent);
     if (!parent->alive)
         st = ZX_ERR_BAD_STATE;
     else if (options & VMAR_CAN_MAP_RWX & ~parent->flags)
@@ -364,7 +368,7 @@ static bool in_vmar(const struct vmar *v, vaddr_t addr, uint64_t len) {
 // The state check every range operation starts with: ZX_ERR_BAD_STATE (v destroyed), `outside`
 // if [addr, addr + len) is not inside v.
 static zx_status_t check_range_locked(struct vmar *v, vaddr_t addr, uint64_t len,
-                                      zx_status_t outside) {
+                                      zx_status_t outside) REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     if (!v->alive)
         return ZX_ERR_BAD_STATE;
@@ -406,7 +410,8 @@ typedef zx_status_t (*mapping_check_fn)(struct vm_mapping *m, void *ctx);
 // enumerator does) and returns the first failure met: `gap` at a hole, or what `check` returns.
 // Changes nothing.
 static zx_status_t check_covered_locked(struct vmar *v, vaddr_t addr, vaddr_t end, zx_status_t gap,
-                                        mapping_check_fn check, void *ctx) {
+                                        mapping_check_fn check, void *ctx)
+    REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     vaddr_t expected = addr;
     for (struct vm_mapping *m = mapping_in_range(v, addr, end); expected < end;
@@ -461,7 +466,8 @@ static struct vm_mapping *spares_take(struct spares *s) {
 // that strictly contains the range needs (a hole in its middle). ZX_ERR_NO_MEMORY. On failure
 // nothing is reserved.
 static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
-                                      bool destroy_vmars, struct spares *out) {
+                                      bool destroy_vmars, struct spares *out)
+    REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     out->n = 0;
     size_t splits = 0;
@@ -480,7 +486,8 @@ static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
 // Apply phase: unmaps [addr, end) from v's children as unmap_check_locked allowed, taking what it
 // reserved. Cannot fail.
 static void unmap_apply_locked(struct vmar *v, vaddr_t addr, vaddr_t end, struct spares *spares,
-                               struct vmar **releases, struct vm_mapping **frees) {
+                               struct vmar **releases, struct vm_mapping **frees)
+    REQUIRES(v->aspace->lock) {
     ASSERT_MUTEX_HELD(&v->aspace->lock);
     // The PTEs of the whole range first, in one pass that skips holes at every level.
     pt_unmap(v->aspace, addr, end - addr);
@@ -489,9 +496,11 @@ static void unmap_apply_locked(struct vmar *v, vaddr_t addr, vaddr_t end, struct
         struct vmar_tree_node *next = vmar_tree_next(n);
         struct vm_region *r = region_of(n);
         if (r->kind == VM_REGION_VMAR) {
+            vmar_assert_locked(vm_region_vmar(r));
             vmar_destroy_locked(vm_region_vmar(r), releases, frees);
         } else {
             struct vm_mapping *m = vm_region_mapping(r);
+            vm_mapping_assert_locked(m);
             vaddr_t mb = vm_region_base(r), me = vm_region_end(r);
             if (mb >= addr && me <= end) {
                 mapping_remove_locked(m, frees);
@@ -517,6 +526,7 @@ zx_status_t vmar_unmap(struct vmar *vmar, vaddr_t addr, uint64_t len) {
     struct vm_mapping *frees = NULL;
     struct spares spares;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(vmar);
     zx_status_t st = check_range_locked(vmar, addr, len, ZX_ERR_INVALID_ARGS);
     if (st == ZX_OK)
         st = unmap_check_locked(vmar, addr, addr + len, true, &spares);
@@ -629,7 +639,7 @@ struct map_plan {
 // (mappings only, never sub-VMARs); reserves all the memory the apply phase needs. On failure
 // nothing changed and nothing is reserved.
 static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
-                                    struct map_plan *out) {
+                                    struct map_plan *out) REQUIRES(vmar->aspace->lock) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
     if (!vmar->alive)
         return ZX_ERR_BAD_STATE;
@@ -658,7 +668,8 @@ static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
 // `vmo`). Cannot fail; returns the mapping.
 static struct vm_mapping *map_apply_locked(struct vmar *vmar, struct vmo *vmo,
                                            const struct map_args *a, struct map_plan *p,
-                                           struct vmar **releases, struct vm_mapping **frees) {
+                                           struct vmar **releases, struct vm_mapping **frees)
+    REQUIRES(vmar->aspace->lock) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
     if (p->replace)
         unmap_apply_locked(vmar, p->base, p->base + a->len, &p->spares, releases, frees);
@@ -690,6 +701,7 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
     struct map_plan plan;
     struct vm_mapping *m;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(vmar);
     st = map_check_locked(vmar, &a, &plan);
     if (st != ZX_OK)
         goto unlock;
@@ -698,6 +710,7 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
     // takes the new mapping away again. (MAP_RANGE excludes an overwrite, so nothing else
     // changed.) TODO(page tables reserved in the check phase): then this could not fail.
     if (a.map_range) {
+        vm_mapping_assert_locked(m);
         st = vm_mapping_map_present_locked(m, plan.base, a.len, 0);
         if (st != ZX_OK) {
             pt_unmap(as, plan.base, a.len);
@@ -728,7 +741,8 @@ static bool mergeable(const struct vm_region *a, const struct vm_region *b) {
 //
 //   before:  |------ a ------|------ b ------|
 //   after:   |-------------- a --------------|
-static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_mapping **frees) {
+static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_mapping **frees)
+    REQUIRES(a->aspace->lock) {
     ASSERT_MUTEX_HELD(&a->aspace->lock);
     struct vm_aspace *as = a->aspace;
     mutex_acquire(&as->pt_lock);
@@ -744,7 +758,7 @@ static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_m
 // Gives `m` new perms and brings its PTEs in line. A page keeps WRITE only through a fault that
 // asks the VMO (the zero page and shared pages must stay read-only), so raising perms never raises
 // PTEs above read(+execute); lowering them lowers every PTE.
-static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) {
+static void mapping_protect_locked(struct vm_mapping *m, uint32_t perms) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     struct vm_aspace *as = m->aspace;
     vaddr_t base = vm_region_base(&m->r);
@@ -784,7 +798,8 @@ static zx_status_t protect_check_mapping(struct vm_mapping *m, void *ctx) {
 // each mapping (protect_check_mapping); reserves in *out the structs the splits at the two ends
 // need. ZX_ERR_NO_MEMORY. On failure nothing is reserved.
 static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr,
-                                        vaddr_t end, struct spares *out) {
+                                        vaddr_t end, struct spares *out)
+    REQUIRES(vmar->aspace->lock) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
     zx_status_t st = check_range_locked(vmar, addr, end - addr, ZX_ERR_INVALID_ARGS);
     if (st != ZX_OK)
@@ -800,12 +815,14 @@ static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr
 // phase reserved), gives them `perms`, then merges equal neighbours from the mapping before the
 // range to the one after it. Cannot fail.
 static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr, vaddr_t end,
-                                 struct spares *spares, struct vm_mapping **frees) {
+                                 struct spares *spares, struct vm_mapping **frees)
+    REQUIRES(vmar->aspace->lock) {
     ASSERT_MUTEX_HELD(&vmar->aspace->lock);
     struct vmar_tree_node *n = vmar_tree_find(&vmar->children, addr);
     while (n && n->base < end) {
         struct vmar_tree_node *next = vmar_tree_next(n);
         struct vm_mapping *m = vm_region_mapping(region_of(n));
+        vm_mapping_assert_locked(m);
         if (m->perms != perms) {
             if (vm_region_base(&m->r) < addr)
                 m = mapping_split_locked(m, addr, spares_take(spares));
@@ -824,11 +841,13 @@ static void protect_apply_locked(struct vmar *vmar, uint32_t perms, vaddr_t addr
         struct vmar_tree_node *next = vmar_tree_next(n);
         if (!next)
             break;
-        if (mergeable(region_of(n), region_of(next)))
+        if (mergeable(region_of(n), region_of(next))) {
+            vm_mapping_assert_locked(vm_region_mapping(region_of(n)));
             merge_locked(vm_region_mapping(region_of(n)), vm_region_mapping(region_of(next)),
                          frees);
-        else
+        } else {
             n = next;
+        }
     }
 }
 
@@ -841,6 +860,7 @@ zx_status_t vmar_protect(struct vmar *vmar, uint32_t perms, vaddr_t addr, uint64
     struct vm_mapping *frees = NULL;
     struct spares spares;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(vmar);
     zx_status_t st = protect_check_locked(vmar, perms, addr, addr + len, &spares);
     if (st == ZX_OK)
         protect_apply_locked(vmar, perms, addr, addr + len, &spares, &frees);
@@ -857,6 +877,7 @@ zx_status_t vmar_destroy(struct vmar *vmar) {
     struct vm_mapping *frees = NULL;
     zx_status_t st = ZX_OK;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(vmar);
     if (!vmar->alive)
         st = ZX_ERR_BAD_STATE;
     else if (vmar->is_root)
@@ -921,6 +942,7 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
     struct vm_aspace *as = vmar->aspace;
     vaddr_t end = addr + len;
     mutex_acquire(&as->lock);
+    vmar_assert_locked(vmar);
     // Check all before doing anything: the range must be covered by mappings without gaps.
     zx_status_t st = check_range_locked(vmar, addr, len, ZX_ERR_OUT_OF_RANGE);
     zx_rights_t need = check.writes ? ZX_RIGHT_WRITE : ZX_RIGHT_READ;  // MAP_RANGE reads
@@ -935,6 +957,7 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
         vaddr_t e = MIN(end, vm_region_end(&m->r));
         uint64_t off = m->vmo_offset + (s - vm_region_base(&m->r));
         if (op == ZX_VMAR_OP_MAP_RANGE) {
+            vm_mapping_assert_locked(m);
             st = vm_mapping_map_present_locked(m, s, e - s, 0);
             continue;
         }

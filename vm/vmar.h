@@ -27,6 +27,7 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 
+#include "kernel/assert.h"
 #include "kernel/list.h"
 #include "kernel/object.h"
 #include "vm/aspace.h"
@@ -70,6 +71,19 @@ struct vm_mapping {
     struct list_node vmo_node;    // free for the VMO layer's list of mappings (its tree lock)
     struct vm_mapping *free_next; // a deferred free (operation-local list)
 };
+
+// Clang's analysis names a lock by how it is reached: after `mutex_acquire(&as->lock)` it does
+// not know that `vmar->aspace->lock`, or that of a mapping found in the tree, is the same lock.
+// These check at run time that the caller holds the address space's lock and tell it so.
+static inline void vmar_assert_locked(const struct vmar *v) ASSERT_CAPABILITY(v->aspace->lock);
+static inline void vmar_assert_locked(const struct vmar *v) {
+    ASSERT_MUTEX_HELD(&v->aspace->lock);
+}
+static inline void vm_mapping_assert_locked(const struct vm_mapping *m)
+    ASSERT_CAPABILITY(m->aspace->lock);
+static inline void vm_mapping_assert_locked(const struct vm_mapping *m) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
+}
 
 static inline vaddr_t vm_region_base(const struct vm_region *r) {
     return r->node.base;
@@ -156,7 +170,7 @@ uint64_t vmar_size(const struct vmar *vmar);
 
 // Checks every VMAR-tree invariant of the address space (trees, nesting, perms, VMO links are
 // not visible here). Prints the first violation. O(n).
-bool vmar_check_locked(struct vm_aspace *as);
+bool vmar_check_locked(struct vm_aspace *as) REQUIRES(as->lock);
 bool vm_aspace_check(struct vm_aspace *as);
 
 // Pre-order walk over every region below `root` (nested VMARs included, root excluded), in
@@ -166,7 +180,8 @@ struct vm_region *vmar_walk_next(struct vmar *root, struct vm_region *r, size_t 
 
 // The mapping holding user address `va` (descending through nested VMARs), or NULL. Aspace lock
 // held. Defined by vm/aspace.c (the fault path's look-up); the tests' page-table checker uses it.
-struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va);
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va)
+    REQUIRES(as->lock);
 // The VMO mapped at `va` (a new reference in *out_vmo), the VMO offset `va` shows and the bytes
 // from `va` to the mapping's end. ZX_ERR_NOT_FOUND if nothing is mapped there.
 zx_status_t vm_aspace_vmo_at(struct vm_aspace *as, vaddr_t va, struct vmo **out_vmo,
@@ -181,13 +196,14 @@ size_t vm_aspace_mapped_vmos(struct vm_aspace *as, struct kobject **out, size_t 
 uint32_t vmar_mmu_flags(uint32_t perms, bool writable);
 // Destroys `vmar` (alive) and everything below it: children leave their trees, mappings leave
 // their VMOs and go on *frees, VMAR references on *releases. The caller has unmapped the PTEs.
-void vmar_destroy_locked(struct vmar *vmar, struct vmar **releases, struct vm_mapping **frees);
+void vmar_destroy_locked(struct vmar *vmar, struct vmar **releases, struct vm_mapping **frees)
+    REQUIRES(vmar->aspace->lock);
 // Drops what vmar_destroy_locked deferred (call without the aspace lock).
 void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees);
 // Maps the pages `m`'s VMO already has in [va, va + len) of the mapping (MAP_RANGE); `skip` (may
 // be 0) is an address to leave alone. Aspace lock held.
 zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
-                                          vaddr_t skip);
+                                          vaddr_t skip) REQUIRES(m->aspace->lock);
 // Creates the root VMAR of `as`; one reference for the caller.
 zx_status_t vmar_create_root(struct vm_aspace *as, struct vmar **out) MUST_USE;
 

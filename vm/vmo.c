@@ -105,14 +105,25 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
 
 // --- Helpers ---
 
-static void vmo_lock(struct vmo *v) ACQUIRE(v->tree->lock);
-static void vmo_unlock(struct vmo *v) RELEASE(v->tree->lock);
-static void vmo_lock(struct vmo *v) {
+// The VMO's tree lock under both names clang's analysis sees: v->tree->lock (this file) and
+// v->cow->tree->lock (the cow_*_locked functions name it through their node). Invariant: v->cow
+// is in v->tree (both set at creation, neither changes); vmo_lock checks it.
+#define VMO_TREE_LOCK(v) (v)->tree->lock, (v)->cow->tree->lock
+static void vmo_lock(struct vmo *v) ACQUIRE(VMO_TREE_LOCK(v));
+static void vmo_unlock(struct vmo *v) RELEASE(VMO_TREE_LOCK(v));
+// After taking `t`'s lock by hand: it is v's tree lock, under both names (as vmo_lock).
+static inline void vmo_tree_locked(struct vmo *v, struct cow_tree *t) REQUIRES(t->lock)
+    ASSERT_CAPABILITY(VMO_TREE_LOCK(v));
+static inline void vmo_tree_locked(struct vmo *v, struct cow_tree *t) {
+    ASSERT(v->tree == t && v->cow->tree == t);
+}
+NO_THREAD_SAFETY_ANALYSIS static void vmo_lock(struct vmo *v) {
     mutex_acquire(&v->tree->lock);
+    DEBUG_ASSERT(v->cow->tree == v->tree);
     cow_tree_retry_merges_locked(v->tree);
 }
 
-static void vmo_unlock(struct vmo *v) {
+NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {
     mutex_release(&v->tree->lock);
 }
 
@@ -173,6 +184,7 @@ static void vmo_destroy(struct kobject *obj) {
     struct vmo *v = containerof(obj, struct vmo, obj);
     struct cow_tree *t = v->tree;
     mutex_acquire(&t->lock);
+    vmo_tree_locked(v, t);
     ASSERT_MSG(list_is_empty(&v->mappings), "VMO %llu destroyed with %zu mappings",
                (unsigned long long)obj->koid, v->num_mappings);
     struct vmo *parent = v->parent;
@@ -246,7 +258,7 @@ static zx_status_t child_decode(uint32_t options, uint64_t offset, uint64_t size
 // The check phase's part under the tree lock: the offsets accumulated through the chain, and a
 // slice's window and parent. ZX_ERR_INVALID_ARGS, ZX_ERR_NOT_SUPPORTED. Changes nothing.
 static zx_status_t child_check_locked(struct vmo *parent, const struct child_args *a,
-                                      uint64_t *out_root_offset) {
+                                      uint64_t *out_root_offset) REQUIRES(VMO_TREE_LOCK(parent)) {
     ASSERT_MUTEX_HELD(&parent->tree->lock);
     uint64_t root_offset;
     if (__builtin_add_overflow(parent->root_offset, a->offset, &root_offset) ||
@@ -266,7 +278,7 @@ static zx_status_t child_check_locked(struct vmo *parent, const struct child_arg
 // `node` (with `hidden` if the snapshot needs it, else freed). Cannot fail.
 static void child_apply_locked(struct vmo *parent, const struct child_args *a,
                                uint64_t root_offset, struct vmo *c, struct cow_node *node,
-                               struct cow_node *hidden) {
+                               struct cow_node *hidden) REQUIRES(VMO_TREE_LOCK(parent)) {
     ASSERT_MUTEX_HELD(&parent->tree->lock);
     c->tree = parent->tree;
     c->size = a->rsize;
@@ -396,7 +408,7 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
 
 // Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
 // if its content is not zero already. Tree lock held.
-static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) REQUIRES(v->tree->lock);
+static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) REQUIRES(VMO_TREE_LOCK(v));
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     uint64_t page = ROUNDDOWN(offset, P);
@@ -481,7 +493,7 @@ bool vmo_is_resizable(struct vmo *v) {
 // DECOMMIT is for VMOs from vmo_create without snapshot children and their slices (docs/abi.md §2).
 // (A node of such a VMO may still have a hidden parent, shared with grandchildren or left by a
 // pending merge: decommitting then hides the parent's content like ZERO does.)
-static bool can_decommit_locked(struct vmo *v) REQUIRES(v->tree->lock);
+static bool can_decommit_locked(struct vmo *v) REQUIRES(VMO_TREE_LOCK(v));
 static bool can_decommit_locked(struct vmo *v) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->flags & VMO_F_CLONE_NODE)
@@ -656,7 +668,7 @@ void vmo_remove_mapping(struct vmo *v, struct vm_mapping *m) {
 // --- Info, names, objects ---
 
 // Distinct address spaces among the mappings (at least 1 for a live VMO, as in Zircon).
-static size_t share_count_locked(struct vmo *v) REQUIRES(v->tree->lock);
+static size_t share_count_locked(struct vmo *v) REQUIRES(VMO_TREE_LOCK(v));
 static size_t share_count_locked(struct vmo *v) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     if (v->num_mappings < 2)
@@ -759,4 +771,9 @@ size_t vmo_tree_pages(struct vmo *v) {
     size_t n = cow_tree_count_pages_locked(v->tree);
     vmo_unlock(v);
     return n;
+}
+
+void vmo_backing_id(struct vmo *vmo, uint64_t offset, const void **out_id, uint64_t *out_offset) {
+    *out_id = vmo->cow;  // fixed at creation
+    *out_offset = vmo->cow_offset + offset;
 }

@@ -107,6 +107,11 @@ typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool 
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
 
+// The identity of the memory behind byte `offset` of `vmo`: the clone-tree node it shows and the
+// offset there. A slice answers as the VMO it windows onto; snapshots answer differently (their
+// content is their own). Constant while `vmo` lives (futex keys, kernel/futex.c).
+void vmo_backing_id(struct vmo *vmo, uint64_t offset, const void **out_id, uint64_t *out_offset);
+
 // Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
 uint64_t vmo_total_bytes(void);
 

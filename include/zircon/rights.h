@@ -14,6 +14,7 @@
 #define ZX_RIGHT_ENUMERATE ((zx_rights_t)1u << 8)
 #define ZX_RIGHT_DESTROY ((zx_rights_t)1u << 9)
 #define ZX_RIGHT_SIGNAL ((zx_rights_t)1u << 12)
+#define ZX_RIGHT_SIGNAL_PEER ((zx_rights_t)1u << 13)
 #define ZX_RIGHT_WAIT ((zx_rights_t)1u << 14)
 #define ZX_RIGHT_INSPECT ((zx_rights_t)1u << 15)
 #define ZX_RIGHT_MANAGE_JOB ((zx_rights_t)1u << 16)

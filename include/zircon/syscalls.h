@@ -28,5 +28,7 @@ extern "C" {
 #define ZX_DEFAULT_THREAD_RIGHTS ((zx_rights_t)0x4D2CFu)
 #define ZX_DEFAULT_JOB_RIGHTS ((zx_rights_t)0x7D3CFu)
 #define ZX_DEFAULT_VMAR_RIGHTS ((zx_rights_t)0x8003u)
+#define ZX_DEFAULT_EVENT_RIGHTS ((zx_rights_t)0xD003u)
+#define ZX_DEFAULT_EVENTPAIR_RIGHTS ((zx_rights_t)0xF003u)
 
 #endif  // ZIRCON_SYSCALLS_H

@@ -40,6 +40,8 @@ typedef int64_t zx_ticks_t;
 #define ZX_OBJ_TYPE_THREAD ((zx_obj_type_t)2u)
 #define ZX_OBJ_TYPE_VMO ((zx_obj_type_t)3u)
 #define ZX_OBJ_TYPE_CHANNEL ((zx_obj_type_t)4u)
+#define ZX_OBJ_TYPE_EVENT ((zx_obj_type_t)5u)
+#define ZX_OBJ_TYPE_EVENTPAIR ((zx_obj_type_t)16u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
 #define ZX_OBJ_TYPE_EXCEPTION ((zx_obj_type_t)29u)
@@ -53,6 +55,22 @@ typedef int64_t zx_ticks_t;
 #define ZX_CHANNEL_WRITABLE ((zx_signals_t)1u << 1)
 #define ZX_CHANNEL_PEER_CLOSED ((zx_signals_t)1u << 2)
 #define ZX_TASK_TERMINATED ZX_PROCESS_TERMINATED
+#define ZX_EVENT_SIGNALED ((zx_signals_t)1u << 3)
+#define ZX_EVENTPAIR_SIGNALED ((zx_signals_t)1u << 3)
+#define ZX_EVENTPAIR_PEER_CLOSED ((zx_signals_t)1u << 2)
+// User signals: any waitable object carries them (zx_object_signal, docs/abi.md §6).
+#define ZX_USER_SIGNAL_0 ((zx_signals_t)1u << 24)
+#define ZX_USER_SIGNAL_1 ((zx_signals_t)1u << 25)
+#define ZX_USER_SIGNAL_2 ((zx_signals_t)1u << 26)
+#define ZX_USER_SIGNAL_3 ((zx_signals_t)1u << 27)
+#define ZX_USER_SIGNAL_4 ((zx_signals_t)1u << 28)
+#define ZX_USER_SIGNAL_5 ((zx_signals_t)1u << 29)
+#define ZX_USER_SIGNAL_6 ((zx_signals_t)1u << 30)
+#define ZX_USER_SIGNAL_7 ((zx_signals_t)1u << 31)
+#define ZX_USER_SIGNAL_ALL ((zx_signals_t)0xff000000u)
+
+// Futexes (docs/abi.md §7): a 32-bit word of user memory.
+typedef int32_t zx_futex_t;
 
 // Return code of a process killed by an unhandled exception.
 #define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)

@@ -28,21 +28,10 @@ static uint64_t vmb_now(void) {
     return (uint64_t)zx_clock_get_monotonic();
 }
 
+#include "test/bench/bench_check.h"
 #include "test/bench/vmbench_common.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
-
-static int failed;
-
-// Records the first failure; returns true if `st` is an error.
-static bool check(zx_status_t st, const char *what) {
-    if (st == ZX_OK)
-        return false;
-    if (!failed)
-        printf("bench: error: %s: status %d\n", what, st);
-    failed = 1;
-    return true;
-}
 
 // A new VMO of `bytes` mapped read-write in the root VMAR. Returns false on failure.
 static bool region_new(size_t bytes, zx_handle_t *out_vmo, char **out_addr) {

@@ -126,7 +126,7 @@ void heap_get_stats(struct heap_stats *out) {
 irqstate_t spin_lock_irqsave(struct spinlock *lock) {
     ASSERT_MSG(lock->holder != 1, "lock %s already held", lock->name);
     lock->holder = 1;
-    lock->next++;
+    lock->locked = 1;
     return 0;
 }
 
@@ -134,7 +134,7 @@ void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) {
     (void)state;
     ASSERT_MSG(lock->holder == 1, "lock %s not held", lock->name);
     lock->holder = 0;
-    lock->serving++;
+    lock->locked = 0;
 }
 
 bool spin_lock_held(const struct spinlock *lock) {

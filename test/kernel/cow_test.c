@@ -78,10 +78,10 @@ static size_t hidden_nodes(struct vmo *v) {
 }
 
 static size_t depth(struct vmo *v) {
-    struct cow_tree *t = vmo_cow_node(v)->tree;
-    mutex_acquire(&t->lock);
-    size_t d = cow_node_depth_locked(vmo_cow_node(v));
-    mutex_release(&t->lock);
+    struct cow_node *n = vmo_cow_node(v);
+    mutex_acquire(&n->tree->lock);
+    size_t d = cow_node_depth_locked(n);
+    mutex_release(&n->tree->lock);
     return d;
 }
 

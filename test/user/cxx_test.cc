@@ -6,6 +6,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <threads.h>
+#include <time.h>
+#include <zircon/threads.h>
 
 #include "test/user/utest.h"
 
@@ -216,6 +219,43 @@ const struct ut_child children[] = {
 
 TEST(at_exit_handlers_and_static_destructors_run_newest_first) {
     EXPECT_EQ(ut_run_child("exit_order", nullptr), 12);
+}
+
+// C11 threads from C++: a scoped lock over mtx_t, threads from thrd_create.
+namespace {
+
+class ScopedLock {
+  public:
+    explicit ScopedLock(mtx_t *m) : m_(m) { mtx_lock(m_); }
+    ~ScopedLock() { mtx_unlock(m_); }
+
+  private:
+    mtx_t *m_;
+};
+
+mtx_t cxx_lock;
+long cxx_total;
+
+int add_under_scoped_lock(void *arg) {
+    for (int i = 0; i < 1000; i++) {
+        ScopedLock hold(&cxx_lock);
+        cxx_total += reinterpret_cast<intptr_t>(arg);
+    }
+    return 0;
+}
+
+}  // namespace
+
+TEST(c11_threads_from_cxx) {
+    REQUIRE_EQ(mtx_init(&cxx_lock, mtx_plain), thrd_success);
+    thrd_t t[4];
+    for (intptr_t i = 0; i < 4; i++)
+        REQUIRE_EQ(thrd_create(&t[i], add_under_scoped_lock, reinterpret_cast<void *>(i + 1)),
+                   thrd_success);
+    for (int i = 0; i < 4; i++)
+        EXPECT_EQ(thrd_join(t[i], nullptr), thrd_success);
+    EXPECT_EQ(cxx_total, 1000L * (1 + 2 + 3 + 4));
+    EXPECT_NE(thrd_get_zx_handle(thrd_current()), ZX_HANDLE_INVALID);
 }
 
 UTEST_MAIN(children)

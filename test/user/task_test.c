@@ -258,6 +258,25 @@ TEST(thread_info_reports_states) {
     zx_handle_close(other);
 }
 
+static zx_futex_t futex_word;
+
+static void wait_on_futex(uintptr_t a, uintptr_t b) {
+    while (__atomic_load_n(&futex_word, __ATOMIC_ACQUIRE) == 0)
+        zx_futex_wait(&futex_word, 0, ZX_HANDLE_INVALID, ZX_TIME_INFINITE);
+    zx_thread_exit();
+}
+
+TEST(thread_info_reports_a_futex_wait) {
+    futex_word = 0;
+    struct ut_thread t;
+    REQUIRE_OK(ut_thread_spawn(&t, wait_on_futex, 0, 0));
+    EXPECT_EQ(await_thread_state(t.thread, ZX_THREAD_STATE_BLOCKED_FUTEX),
+              ZX_THREAD_STATE_BLOCKED_FUTEX);
+    __atomic_store_n(&futex_word, 1, __ATOMIC_RELEASE);
+    EXPECT_OK(zx_futex_wake(&futex_word, 1));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+}
+
 TEST(handle_count_counts_handles) {
     zx_handle_t v = ut_vmo(PAGE, -1);
     zx_info_handle_count_t hc;
