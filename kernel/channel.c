@@ -141,7 +141,9 @@ zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes
         m->nchannels += handles[i].obj->type == ZX_OBJ_TYPE_CHANNEL;
     }
 
-    gc_lock_if(m->nchannels);
+    // Read before the message is queued: once queued, a reader may take and free it at once.
+    bool carries_channels = m->nchannels != 0;
+    gc_lock_if(carries_channels);
     irqstate_t s = spin_lock_irqsave(&ch->pair->lock);
     struct channel *peer = ch->peer;
     zx_status_t st = ZX_OK;
@@ -158,7 +160,7 @@ zx_status_t channel_write(struct channel *ch, const void *bytes, uint32_t nbytes
         kobject_signal(&peer->obj, 0, ZX_CHANNEL_READABLE);
     }
     spin_unlock_irqrestore(&ch->pair->lock, s);
-    gc_unlock_if(m->nchannels);
+    gc_unlock_if(carries_channels);
     if (st != ZX_OK)
         kfree(m);  // the handles stay the caller's
     return st;

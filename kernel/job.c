@@ -2,6 +2,7 @@
 #include "kernel/job.h"
 
 #include "kernel/assert.h"
+#include "kernel/exception.h"
 #include "kernel/heap.h"
 #include "kernel/process.h"
 #include "kernel/string.h"
@@ -26,6 +27,7 @@ static void job_check_finished(struct job *job) {
         if (!finished)
             return;
         kobject_signal(&job->obj, 0, ZX_TASK_TERMINATED);
+        exception_task_gone(&job->obj);
         struct job *parent = job->parent;
         if (parent) {
             mutex_acquire(&parent->lock);
@@ -40,6 +42,7 @@ static void job_check_finished(struct job *job) {
 static void job_destroy(struct kobject *obj) {
     struct job *job = job_from_object(obj);
     ASSERT(list_is_empty(&job->children) && list_is_empty(&job->processes));
+    exception_task_gone(&job->obj);
     struct job *parent = job->parent;
     if (parent) {
         mutex_acquire(&parent->lock);

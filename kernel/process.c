@@ -14,6 +14,7 @@
 #include "arch/x86_64/trap.h"
 #include "kernel/assert.h"
 #include "kernel/channel_gc.h"
+#include "kernel/exception.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
@@ -127,6 +128,7 @@ static void process_finish(struct process *p) {
         vm_aspace_destroy(as);
     kobject_signal(&p->obj, 0, ZX_PROCESS_TERMINATED);
     job_remove_process(p->job, p);
+    exception_task_gone(&p->obj);
 }
 
 // Runs in the reaper once the exited thread's stack is freed: only now is the thread really gone,
@@ -161,6 +163,7 @@ void uthread_exit_current(void) {
     if (ut->ended_process && p->state == TASK_RUNNING)
         p->state = TASK_DYING;
     mutex_release(&p->lock);
+    exception_task_gone(&ut->obj);
     self->on_reaped = uthread_reaped;
     self->on_reaped_arg = ut;
     thread_exit(0);
@@ -197,17 +200,16 @@ void process_user_return(struct trap_frame *tf) {
     }
 }
 
-// A fault or exception in user mode that nothing resolved: the process dies.
+// A fault or exception in user mode that nothing resolved: an exception for the handlers
+// (kernel/exception.h); returns only if the thread is to resume.
 static bool process_user_exception(struct trap_frame *tf) {
-    struct process *p = process_current();
-    if (!p)
+    if (!process_current())
         return false;
-    irq_enable();  // we never return to the faulting frame
-    if (tf->vector != TRAP_PF)
-        kprintf("process %s: fatal %s at rip %#llx\n", p->name, trap_name(tf->vector),
-                (unsigned long long)tf->rip);
-    process_kill(p, ZX_TASK_RETCODE_EXCEPTION_KILL);
-    return true;  // not reached: the current thread has left
+    struct thread *self = thread_current();
+    irq_enable();  // the handlers may take long; the frame stays on this thread's stack
+    exception_dispatch(tf, self->user_fault_status, self->user_fault_addr);
+    irq_disable();  // back to the trap path's state
+    return true;
 }
 
 // --- Objects ---
@@ -231,6 +233,7 @@ static void uthread_destroy(struct kobject *obj) {
     if (ut->state == TASK_INITIAL)
         list_delete(&ut->proc_node);  // never started: still listed
     mutex_release(&p->lock);
+    exception_task_gone(&ut->obj);  // a thread that never ran may have a channel
     if (ut->kthread)
         thread_release(ut->kthread);
     kobject_release(&p->obj);

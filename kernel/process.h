@@ -55,6 +55,7 @@ struct uthread {
     bool kill_pending;              // leave for good at the next return to user mode
     bool ended_process;             // its exit took live_threads to zero (process lock)
     uint32_t blocked_as;            // ZX_THREAD_STATE_BLOCKED_* while a call blocks it, else 0
+    struct exception *exception;    // the exception it waits in, else NULL (process lock)
     // User register state to start with (entry, stack, two arguments).
     uint64_t entry, stack, arg1, arg2;
     uint8_t fpu_state[512] ALIGNED(16);  // FXSAVE area while not running

@@ -64,6 +64,10 @@ struct thread {
     void *on_reaped_arg;
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
+    // The last user page fault vm_fault could not resolve (arch faults.c): CR2 and vm_fault's
+    // status, for the exception report.
+    uint64_t user_fault_addr;
+    zx_status_t user_fault_status;
 #if JASPER_LOCKDEP
     struct lockdep_held lockdep_held;  // the mutexes this thread holds (kernel/lockdep.h)
 #endif

@@ -26,6 +26,9 @@ zx_status_t info_job_processes(struct kobject *obj, zx_rights_t rights, struct i
 zx_status_t info_thread(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 zx_status_t info_handle_count(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 zx_status_t info_job(struct kobject *obj, zx_rights_t rights, struct info_out *out);
+// ZX_INFO_THREAD_EXCEPTION_REPORT (syscalls/sys_exception.c): BAD_STATE if not in an exception.
+zx_status_t info_thread_exception_report(struct kobject *obj, zx_rights_t rights,
+                                         struct info_out *out);
 zx_status_t info_process_vmos(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 
 #endif  // SYSCALLS_INFO_H

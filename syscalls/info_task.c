@@ -4,6 +4,7 @@
 #include <zircon/syscalls/object.h>
 
 #include "arch/x86_64/smp.h"
+#include "kernel/exception.h"
 #include "kernel/heap.h"
 #include "kernel/job.h"
 #include "kernel/process.h"
@@ -41,7 +42,11 @@ zx_status_t info_job_processes(struct kobject *obj, zx_rights_t rights, struct i
 
 zx_status_t info_thread(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
     zx_info_thread_t *info = out->records;
-    *info = (zx_info_thread_t){.state = uthread_info_state(uthread_from_object(obj))};
+    struct uthread *t = uthread_from_object(obj);
+    *info = (zx_info_thread_t){
+        .state = uthread_info_state(t),
+        .wait_exception_channel_type = exception_thread_channel_type(t),
+    };
     // A user thread may run on every CPU.
     for (unsigned cpu = 0; cpu < smp_cpus_online(); cpu++)
         info->cpu_affinity_mask.mask[cpu / ZX_CPU_SET_BITS_PER_WORD] |=

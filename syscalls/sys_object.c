@@ -11,6 +11,7 @@
 #include "kernel/string.h"
 #include "syscall_decls.h"
 #include "syscalls/info.h"
+#include "syscalls/sys_exception.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"
 #include "vm/vmar.h"
@@ -38,6 +39,7 @@ union info_record {
     zx_info_thread_t thread;
     zx_info_handle_count_t handle_count;
     zx_info_job_t job;
+    zx_exception_report_t exception_report;
 };
 
 static zx_koid_t related_koid(struct kobject *obj) {
@@ -147,6 +149,8 @@ static const struct info_topic info_topics[] = {
     {ZX_INFO_HANDLE_COUNT, ZX_OBJ_TYPE_NONE, ZX_RIGHT_INSPECT, sizeof(zx_info_handle_count_t),
      false, info_handle_count},
     {ZX_INFO_JOB, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT, sizeof(zx_info_job_t), false, info_job},
+    {ZX_INFO_THREAD_EXCEPTION_REPORT, ZX_OBJ_TYPE_THREAD, ZX_RIGHT_INSPECT,
+     sizeof(zx_exception_report_t), false, info_thread_exception_report},
     {ZX_INFO_PROCESS_VMOS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_vmo_t), true,
      info_process_vmos},
 };
@@ -291,6 +295,9 @@ int64_t sys_object_get_property(zx_handle_t handle, uint32_t property, user_addr
     case ZX_PROP_JOB_KILL_ON_OOM:
         st = obj->type == ZX_OBJ_TYPE_JOB ? ZX_ERR_NOT_SUPPORTED : ZX_ERR_WRONG_TYPE;  // set only
         break;
+    case ZX_PROP_EXCEPTION_STATE:
+        st = sys_exception_get_property(obj, value, value_size);
+        break;
     default:
         st = ZX_ERR_INVALID_ARGS;
         break;
@@ -349,6 +356,9 @@ int64_t sys_object_set_property(zx_handle_t handle, uint32_t property, user_addr
     }
     case ZX_PROP_JOB_KILL_ON_OOM:
         st = set_kill_on_oom(obj, value, value_size);
+        break;
+    case ZX_PROP_EXCEPTION_STATE:
+        st = sys_exception_set_property(obj, value, value_size);
         break;
     default:
         st = ZX_ERR_INVALID_ARGS;

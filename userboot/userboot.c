@@ -2,7 +2,8 @@
 // kind JASPER_HANDLE_VMO_MODULE) and their command lines as arguments ("prog.elf arg1 arg2"). It
 // runs each program in turn, waits for it, prints "userboot: PROG exited with CODE", checks that
 // the program's VMO memory came back (ZX_INFO_KMEM_STATS.vmo_bytes), and exits 0 only if every
-// program returned 0 and leaked nothing; the kernel then powers off with that verdict.
+// program returned 0 and leaked nothing; the kernel then powers off with that verdict. A program
+// that crashes gets a crash report first (userboot/crash_report.c).
 #include <jasper/bootstrap.h>
 #include <jasper/launch.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <zircon/syscalls.h>
 
 #include "ulib/ulib_priv.h"
+#include "userboot/crash_report.h"
 
 #define MAX_MODULES 48  // BOOT_MODULES_MAX
 #define MAX_ARGS 16
@@ -46,10 +48,21 @@ int main(int argc, char **argv) {
     if ((size_t)argc - 1 < count)
         count = (size_t)argc - 1;
     printf("userboot: %zu program(s)\n", count);
+    // Every program's arguments (split in place) and name, known to the crash reporter.
+    static const char *pargvs[MAX_MODULES][MAX_ARGS];
+    static int pargcs[MAX_MODULES];
+    static const char *names[MAX_MODULES];
+    for (size_t i = 0; i < count; i++) {
+        pargcs[i] = split_args(argv[i + 1], pargvs[i]);
+        names[i] = pargcs[i] ? pargvs[i][0] : NULL;
+    }
+    zx_status_t cst = crash_report_start(modules, names, count);
+    if (cst != ZX_OK)
+        printf("userboot: no crash reports: %d\n", cst);
     int failed = 0;
     for (size_t i = 0; i < count; i++) {
-        const char *pargv[MAX_ARGS];
-        int pargc = split_args(argv[i + 1], pargv);
+        const char **pargv = pargvs[i];
+        int pargc = pargcs[i];
         if (pargc == 0)
             continue;
         const char *name = pargv[0];

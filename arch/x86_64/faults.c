@@ -6,13 +6,14 @@
 //
 // An unresolved user-copy fault writes vm_fault's status into the frame's rax, which usercopy.S's
 // fixup returns (rax holds ZX_ERR_NOT_FOUND from before the copy for faults nobody explains). An
-// unresolved user-mode fault is reported on the console and left to the process layer (which
-// kills the process with ZX_TASK_RETCODE_EXCEPTION_KILL).
+// unresolved user-mode fault is reported on the console, its address and status noted in the
+// thread, and left to the process layer (an exception: kernel/exception.h).
 #include "arch/x86_64/faults.h"
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "kernel/printf.h"
+#include "kernel/thread.h"
 #include "vm/aspace.h"
 
 _Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
@@ -59,6 +60,9 @@ bool arch_page_fault(struct trap_frame *tf) {
         tf->rax = (uint64_t)(int64_t)st;  // the copy's return value, once the fixup runs
         return false;
     }
+    struct thread *self = thread_current();
+    self->user_fault_addr = va;
+    self->user_fault_status = st;
     kprintf("page fault: '%s': user %s at %#llx (rip %#llx): %s\n", as ? as->name : "",
             access_name(flags), (unsigned long long)va, (unsigned long long)tf->rip, why);
     return false;

@@ -38,6 +38,32 @@ typedef struct {
     uint64_t align;
 } elf64_phdr_t;
 
+// Section headers and symbols: what the crash reporter (userboot) reads to name addresses.
+typedef struct {
+    uint32_t name;
+    uint32_t type;
+    uint64_t flags;
+    uint64_t addr;
+    uint64_t offset;
+    uint64_t size;
+    uint32_t link;  // for a symbol table: its string table's section index
+    uint32_t info;
+    uint64_t addralign;
+    uint64_t entsize;
+} elf64_shdr_t;
+
+typedef struct {
+    uint32_t name;  // offset in the string table
+    uint8_t info;   // type in the low 4 bits
+    uint8_t other;
+    uint16_t shndx;
+    uint64_t value;
+    uint64_t size;
+} elf64_sym_t;
+
+#define ELF_SHT_SYMTAB 2u
+#define ELF_STT_FUNC 2u
+
 #define ELF_PT_LOAD 1u
 #define ELF_PF_X 1u
 #define ELF_PF_W 2u

@@ -6,6 +6,8 @@
 
 #include <zircon/errors.h>
 #include <zircon/rights.h>
+#include <zircon/syscalls/debug.h>
+#include <zircon/syscalls/exception.h>
 #include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 

@@ -44,6 +44,7 @@ typedef int64_t zx_ticks_t;
 #define ZX_OBJ_TYPE_EVENTPAIR ((zx_obj_type_t)16u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_EXCEPTION ((zx_obj_type_t)29u)
 
 // Signals.
 #define ZX_SIGNAL_NONE ((zx_signals_t)0u)

@@ -22,6 +22,7 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_THREAD ((zx_object_info_topic_t)10u)
 #define ZX_INFO_HANDLE_COUNT ((zx_object_info_topic_t)19u)
 #define ZX_INFO_JOB ((zx_object_info_topic_t)24u)
+#define ZX_INFO_THREAD_EXCEPTION_REPORT ((zx_object_info_topic_t)0x1000000Bu)  // zx_exception_report_t
 #define ZX_INFO_PROCESS_VMOS ((zx_object_info_topic_t)0x3000000Eu)
 
 typedef struct zx_info_handle_basic {
