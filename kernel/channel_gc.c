@@ -20,7 +20,7 @@ static struct mutex gc_runner = MUTEX_INIT(gc_runner, "channel_gc_runner");
 
 static struct list_node inflight = LIST_INITIAL(inflight);  // channel_gc_lock: by gc_inflight_node
 static size_t inflight_count;                                // channel_gc_lock
-static uint64_t done_requests;  // requests handled by finished passes (gc_runner; read atomically)
+uint64_t channel_gc_done_requests;  // requests handled by finished passes (gc_runner; read atomically)
 static size_t collected;        // endpoints found garbage (gc_runner)
 
 // Counts the endpoint handles of `m` in (+1) or out of (-1) flight, keeping the in-flight list.
@@ -140,15 +140,15 @@ static void gc_pass(void) {
         channel_free_message(containerof(n, struct message, node));
 }
 
-void channel_gc_run_pending(void) {
-    uint64_t want = kobject_gc_requests();
-    if (want <= __atomic_load_n(&done_requests, __ATOMIC_ACQUIRE) || mutex_held(&gc_runner))
+void channel_gc_run_pending_slow(void) {
+    if (mutex_held(&gc_runner))
         return;
     mutex_acquire(&gc_runner);
     // Requests made during a pass (its own frees, other threads) get another pass.
-    while ((want = kobject_gc_requests()) > done_requests) {
+    uint64_t want;
+    while ((want = kobject_gc_requests()) > channel_gc_done_requests) {
         gc_pass();
-        __atomic_store_n(&done_requests, want, __ATOMIC_RELEASE);
+        __atomic_store_n(&channel_gc_done_requests, want, __ATOMIC_RELEASE);
     }
     mutex_release(&gc_runner);
 }

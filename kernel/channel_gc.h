@@ -18,11 +18,21 @@
 #define KERNEL_CHANNEL_GC_H
 
 #include <stddef.h>
+#include <stdint.h>
+
+#include "kernel/object.h"
+
+// Requests handled by finished passes (channel_gc.c).
+extern uint64_t channel_gc_done_requests;
+void channel_gc_run_pending_slow(void);
 
 // Collects every garbage cycle made before the call. No lock may be held (it takes mutexes and
-// frees objects). Cheap (two loads) when nothing was requested; inside a pass, returns at once
+// frees objects). Two loads, inline, when nothing was requested; inside a pass, returns at once
 // (the running pass loops until nothing is pending).
-void channel_gc_run_pending(void);
+static inline void channel_gc_run_pending(void) {
+    if (kobject_gc_requests() > __atomic_load_n(&channel_gc_done_requests, __ATOMIC_ACQUIRE))
+        channel_gc_run_pending_slow();
+}
 
 // Endpoints with handles in flight right now, and endpoints freed as garbage so far: for tests.
 size_t channel_gc_inflight_count(void);

@@ -16,13 +16,13 @@
 
 static zx_koid_t next_koid = 1024;
 static size_t live_objects;
-static uint64_t gc_requests;  // scheduler lock for writes; read atomically
+uint64_t kobject_gc_request_count;  // scheduler lock for writes; read atomically (object.h)
 
 // An object just reached refs == inflight > 0 (or may have): the collector has work.
 static void gc_request_locked(struct kobject *obj) {
     ASSERT(sched_lock_held());
     if (obj->inflight && __atomic_load_n(&obj->refs, __ATOMIC_RELAXED) == obj->inflight)
-        __atomic_store_n(&gc_requests, gc_requests + 1, __ATOMIC_RELEASE);
+        __atomic_store_n(&kobject_gc_request_count, kobject_gc_request_count + 1, __ATOMIC_RELEASE);
 }
 
 zx_koid_t koid_generate(void) {
@@ -102,10 +102,6 @@ bool kobject_only_inflight(struct kobject *obj) {
     bool only = obj->inflight && __atomic_load_n(&obj->refs, __ATOMIC_RELAXED) == obj->inflight;
     sched_unlock_irqrestore(s);
     return only;
-}
-
-uint64_t kobject_gc_requests(void) {
-    return __atomic_load_n(&gc_requests, __ATOMIC_ACQUIRE);
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {

@@ -75,8 +75,12 @@ void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_hand
 void kobject_inflight_add(struct kobject *obj, int delta);
 // True if every reference to `obj` is a handle queued in a message (refs == inflight > 0).
 bool kobject_only_inflight(struct kobject *obj) MUST_USE;
-// How many times an object has entered that state so far (increases only).
-uint64_t kobject_gc_requests(void);
+// How many times an object has entered that state so far (increases only). Inline: the syscall
+// exit path reads it after every call.
+extern uint64_t kobject_gc_request_count;
+static inline uint64_t kobject_gc_requests(void) {
+    return __atomic_load_n(&kobject_gc_request_count, __ATOMIC_ACQUIRE);
+}
 
 // The next koid (first is 1024).
 zx_koid_t koid_generate(void);
