@@ -16,6 +16,15 @@ struct job *job_from_object(struct kobject *obj) {
 
 // A killed job with nothing left under it has terminated: it says so (ZX_TASK_TERMINATED) and
 // leaves its parent's list of live children, which may finish the parent in turn.
+// Takes `job` off its parent's list of live children (if it is still there).
+static void job_unlist(struct job *job) {
+    struct job *parent = job->parent;
+    mutex_acquire(&parent->lock);
+    if (list_in_list(&job->sibling_node))
+        list_delete(&job->sibling_node);
+    mutex_release(&parent->lock);
+}
+
 static void job_check_finished(struct job *job) {
     while (job) {
         mutex_acquire(&job->lock);
@@ -28,14 +37,9 @@ static void job_check_finished(struct job *job) {
             return;
         kobject_signal(&job->obj, 0, ZX_TASK_TERMINATED);
         exception_task_gone(&job->obj);
-        struct job *parent = job->parent;
-        if (parent) {
-            mutex_acquire(&parent->lock);
-            if (list_in_list(&job->sibling_node))
-                list_delete(&job->sibling_node);
-            mutex_release(&parent->lock);
-        }
-        job = parent;
+        if (job->parent)
+            job_unlist(job);
+        job = job->parent;
     }
 }
 
@@ -45,10 +49,7 @@ static void job_destroy(struct kobject *obj) {
     exception_task_gone(&job->obj);
     struct job *parent = job->parent;
     if (parent) {
-        mutex_acquire(&parent->lock);
-        if (list_in_list(&job->sibling_node))
-            list_delete(&job->sibling_node);
-        mutex_release(&parent->lock);
+        job_unlist(job);
         job_check_finished(parent);
         kobject_release(&parent->obj);
     }

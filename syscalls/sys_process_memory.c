@@ -1,9 +1,9 @@
 // Another process's memory: process_read_memory and process_write_memory (docs/abi.md §10), for
 // debuggers. They go through the VMO mapped at the address, whatever the mapping's permissions,
-// up to the end of that one mapping, and bounce through a kernel page as vmo_read/vmo_write do.
+// up to the end of that one mapping, and bounce through a kernel page as vmo_read/vmo_write do
+// (vmo_user_copy).
 #include <zircon/syscalls.h>
 
-#include "kernel/heap.h"
 #include "kernel/process.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
@@ -54,23 +54,7 @@ static zx_status_t process_memory(zx_handle_t handle, zx_vaddr_t vaddr, user_add
                                    vaddr, buffer_size, &vmo, &offset, &len);
     if (st != ZX_OK)
         return st;
-    uint8_t *bounce = kmalloc(PAGE_SIZE);
-    if (!bounce)
-        st = ZX_ERR_NO_MEMORY;
-    for (size_t done = 0; st == ZX_OK && done < len;) {
-        size_t n = MIN(len - done, (size_t)PAGE_SIZE);
-        if (write) {
-            st = copy_from_user(bounce, buffer + done, n);
-            if (st == ZX_OK)
-                st = vmo_write(vmo, bounce, offset + done, n);
-        } else {
-            st = vmo_read(vmo, bounce, offset + done, n);
-            if (st == ZX_OK)
-                st = copy_to_user(buffer + done, bounce, n);
-        }
-        done += n;
-    }
-    kfree(bounce);
+    st = vmo_user_copy(vmo, buffer, offset, len, write);
     kobject_release(vmo_object(vmo));
     if (st == ZX_OK && actual)
         st = copy_to_user(actual, &len, sizeof(len));

@@ -1,8 +1,10 @@
-// Syscall helpers over the caller's handle table.
+// Syscall helpers over the caller's handle table, and the bounce copy between VMOs and user memory.
 #include "syscalls/sys_util.h"
 
 #include "kernel/assert.h"
+#include "kernel/heap.h"
 #include "kernel/process.h"
+#include "vm/vmo.h"
 
 struct handle_table *sys_handles(void) {
     struct process *p = process_current();
@@ -37,4 +39,29 @@ zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) {
     if (ptr == 0 || !user_range_ok(ptr, size))
         return ZX_ERR_INVALID_ARGS;
     return ZX_OK;
+}
+
+zx_status_t vmo_user_copy(struct vmo *vmo, user_addr_t buffer, uint64_t offset, size_t len,
+                          bool write) {
+    if (len == 0)
+        return ZX_OK;
+    uint8_t *bounce = kmalloc(PAGE_SIZE);
+    if (!bounce)
+        return ZX_ERR_NO_MEMORY;
+    zx_status_t st = ZX_OK;
+    for (size_t done = 0; st == ZX_OK && done < len;) {
+        size_t n = MIN(len - done, (size_t)PAGE_SIZE);
+        if (write) {
+            st = copy_from_user(bounce, buffer + done, n);
+            if (st == ZX_OK)
+                st = vmo_write(vmo, bounce, offset + done, n);
+        } else {
+            st = vmo_read(vmo, bounce, offset + done, n);
+            if (st == ZX_OK)
+                st = copy_to_user(buffer + done, bounce, n);
+        }
+        done += n;
+    }
+    kfree(bounce);
+    return st;
 }

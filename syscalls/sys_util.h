@@ -27,4 +27,11 @@ void sys_discard_handle(zx_handle_t h);
 // Validates a user output pointer for `size` bytes up front (range only; INVALID_ARGS).
 zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) MUST_USE;
 
+struct vmo;
+// Moves `len` bytes between `vmo` at `offset` and the user buffer (write: into the VMO) through a
+// one-page kernel bounce buffer, so that no user copy runs under the VMO's tree lock (the buffer
+// may map the same VMO). The range must already be checked; the first failing step's status.
+zx_status_t vmo_user_copy(struct vmo *vmo, user_addr_t buffer, uint64_t offset, size_t len,
+                          bool write) MUST_USE;
+
 #endif  // SYSCALLS_SYS_UTIL_H

@@ -9,14 +9,12 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 
-#include "kernel/heap.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/vmo.h"
 
 // DUPLICATE|TRANSFER|READ|WRITE|MAP|GET_PROPERTY|SET_PROPERTY|SIGNAL|WAIT|INSPECT
 #define VMO_DEFAULT_RIGHTS ((zx_rights_t)0xD0EFu)
-#define BOUNCE_SIZE ((size_t)PAGE_SIZE)
 
 int64_t sys_vmo_create(uint64_t size, uint32_t options, user_addr_t out) {
     zx_status_t st = sys_check_out_ptr(out, sizeof(zx_handle_t));
@@ -41,8 +39,7 @@ static zx_status_t check_range(struct vmo *vmo, uint64_t offset, size_t len) {
     return ZX_OK;
 }
 
-// vmo_read and vmo_write between a VMO and a user buffer, through a one-page kernel bounce buffer
-// so that no user copy runs under the VMO's tree lock (the buffer may map the same VMO).
+// vmo_read and vmo_write between a VMO and a user buffer (vmo_user_copy bounces through a page).
 static zx_status_t vmo_user_transfer(zx_handle_t handle, user_addr_t buffer, uint64_t offset,
                                      size_t buffer_size, bool write) {
     struct kobject *obj;
@@ -56,23 +53,8 @@ static zx_status_t vmo_user_transfer(zx_handle_t handle, user_addr_t buffer, uin
     // unmapped one (docs/abi.md §2, read/write; Zircon's tests require it).
     if (st == ZX_OK && (!user_range_ok(buffer, buffer_size) || (buffer_size && !buffer)))
         st = ZX_ERR_NOT_FOUND;
-    uint8_t *bounce = NULL;
-    if (st == ZX_OK && buffer_size > 0 && !(bounce = kmalloc(BOUNCE_SIZE)))
-        st = ZX_ERR_NO_MEMORY;
-    for (size_t done = 0; st == ZX_OK && done < buffer_size;) {
-        size_t n = buffer_size - done < BOUNCE_SIZE ? buffer_size - done : BOUNCE_SIZE;
-        if (write) {
-            st = copy_from_user(bounce, buffer + done, n);
-            if (st == ZX_OK)
-                st = vmo_write(vmo, bounce, offset + done, n);
-        } else {
-            st = vmo_read(vmo, bounce, offset + done, n);
-            if (st == ZX_OK)
-                st = copy_to_user(buffer + done, bounce, n);
-        }
-        done += n;
-    }
-    kfree(bounce);
+    if (st == ZX_OK)
+        st = vmo_user_copy(vmo, buffer, offset, buffer_size, write);
     kobject_release(obj);
     return st;
 }
