@@ -61,6 +61,30 @@ void uthread_unblocked(void) {
     uthread_blocking(0);
 }
 
+size_t process_thread_koids(struct process *p, zx_koid_t *out, size_t max) {
+    size_t n = 0;
+    mutex_acquire(&p->lock);
+    list_for_each(&p->threads, it) {
+        if (n < max)
+            out[n] = containerof(it, struct uthread, proc_node)->obj.koid;
+        n++;
+    }
+    mutex_release(&p->lock);
+    return n;
+}
+
+struct kobject *process_get_thread(struct process *p, zx_koid_t koid) {
+    struct kobject *found = NULL;
+    mutex_acquire(&p->lock);
+    list_for_each(&p->threads, it) {
+        struct uthread *t = containerof(it, struct uthread, proc_node);
+        if (!found && t->obj.koid == koid && kobject_try_retain(&t->obj))
+            found = &t->obj;
+    }
+    mutex_release(&p->lock);
+    return found;
+}
+
 uint32_t uthread_info_state(struct uthread *t) {
     mutex_acquire(&t->proc->lock);
     uint32_t state;

@@ -90,6 +90,11 @@ void process_user_return(struct trap_frame *tf);
 // until uthread_unblocked(): what ZX_INFO_THREAD reports while its kernel thread waits.
 void uthread_blocking(uint32_t reason);
 void uthread_unblocked(void);
+// The koids of the process's live threads (created, not yet exited): writes up to `max` into
+// `out`, returns how many there are.
+size_t process_thread_koids(struct process *p, zx_koid_t *out, size_t max);
+// The live thread with `koid`, with a reference; NULL if there is none.
+struct kobject *process_get_thread(struct process *p, zx_koid_t koid);
 // ZX_INFO_THREAD's state of `t` (ZX_THREAD_STATE_*).
 uint32_t uthread_info_state(struct uthread *t);
 

@@ -13,22 +13,14 @@
 #include "vm/vmo.h"
 
 zx_status_t info_process_threads(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
-    struct process *p = process_from_object(obj);
-    zx_koid_t *koids = out->records;
-    mutex_acquire(&p->lock);
-    list_for_each(&p->threads, it) {
-        struct uthread *t = containerof(it, struct uthread, proc_node);
-        if (out->avail < out->max)
-            koids[out->actual++] = t->obj.koid;
-        out->avail++;
-    }
-    mutex_release(&p->lock);
+    out->avail = process_thread_koids(process_from_object(obj), out->records, out->max);
+    out->actual = MIN(out->avail, out->max);
     return ZX_OK;
 }
 
 static zx_status_t job_list(struct kobject *obj, bool jobs, struct info_out *out) {
     out->avail = job_child_koids(job_from_object(obj), jobs, out->records, out->max);
-    out->actual = out->avail < out->max ? out->avail : out->max;
+    out->actual = MIN(out->avail, out->max);
     return ZX_OK;
 }
 

@@ -27,19 +27,6 @@ int64_t sys_job_create(zx_handle_t parent_job, uint32_t options, user_addr_t out
     return st;
 }
 
-// The live thread of `p` with `koid`, with a reference, or NULL.
-static struct kobject *process_get_thread(struct process *p, zx_koid_t koid) {
-    struct kobject *found = NULL;
-    mutex_acquire(&p->lock);
-    list_for_each(&p->threads, it) {
-        struct uthread *t = containerof(it, struct uthread, proc_node);
-        if (!found && t->obj.koid == koid && kobject_try_retain(&t->obj))
-            found = &t->obj;
-    }
-    mutex_release(&p->lock);
-    return found;
-}
-
 int64_t sys_object_get_child(zx_handle_t handle, zx_koid_t koid, zx_rights_t rights,
                              user_addr_t out) {
     struct kobject *obj;
