@@ -45,6 +45,10 @@ zx_status_t vmo_user_copy(struct vmo *vmo, user_addr_t buffer, uint64_t offset, 
                           bool write) {
     if (len == 0)
         return ZX_OK;
+    // A pager VMO: ask for every missing run of the range at once, not page by page below.
+    zx_status_t pst = vmo_prepare_range(vmo, offset, len, write);
+    if (pst != ZX_OK)
+        return pst;
     uint8_t *bounce = kmalloc(PAGE_SIZE);
     if (!bounce)
         return ZX_ERR_NO_MEMORY;

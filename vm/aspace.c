@@ -225,6 +225,7 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
     vaddr_t page = ROUNDDOWN(va, (vaddr_t)PAGE_SIZE);
     zx_status_t st;
     mutex_acquire(&as->lock);
+restart:;
     struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
     uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
                     : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
@@ -242,12 +243,30 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
             // A plain read: the check below, under pt_lock, is the one that counts.
             uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);
             bool writable;
-            st = vmo_fault_page(m->vmo, offset, (flags & VM_FAULT_WRITE) ? VMO_FAULT_WRITE : 0, &pa,
-                                &writable);
+            struct page_request *wait;
+            st = vmo_fault_page_or_wait(m->vmo, offset,
+                                        (flags & VM_FAULT_WRITE) ? VMO_FAULT_WRITE : 0, &pa,
+                                        &writable, &wait);
+            if (st == ZX_ERR_SHOULD_WAIT) {
+                // A pager VMO is missing the page: wait without the address-space lock (the
+                // pager may need it), then look the mapping up again.
+                struct vmo *vmo = m->vmo;
+                kobject_retain(vmo_object(vmo));
+                mutex_release(&as->lock);
+                st = vmo_wait_page_request(vmo, wait);
+                kobject_release(vmo_object(vmo));
+                mutex_acquire(&as->lock);
+                if (st == ZX_OK)
+                    goto restart;
+                why = "the pager did not supply the page";
+                break;
+            }
             if (st != ZX_OK) {
                 if (st == ZX_ERR_OUT_OF_RANGE) {
                     st = ZX_ERR_NOT_FOUND;
                     why = "beyond the end of the VMO";
+                } else if (st == ZX_ERR_BAD_STATE) {
+                    why = "the pager VMO is detached";
                 } else {
                     why = "out of memory";
                 }

@@ -54,6 +54,7 @@ struct cow_tree {
     size_t node_count;
     size_t pages;             // pages held by the lists of this tree
     size_t pending_merges;    // hidden nodes left with one child by a failed merge
+    struct page_source *source;  // a pager VMO's tree: its page source (vm/page_source.h)
 };
 
 struct cow_node {

@@ -327,6 +327,32 @@ void vmpl_rejoin_range(struct vmpl *pl, uint64_t lo, uint64_t hi) {
     }
 }
 
+zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t end,
+                                    enum vmpl_dirty dirty) {
+    DEBUG_ASSERT(IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && start < end);
+    DEBUG_ASSERT(vmpl_in_interval(pl, start, NULL) && vmpl_in_interval(pl, end - P, NULL));
+    zx_status_t st = vmpl_split_at(pl, start);
+    if (st != ZX_OK)
+        return st;
+    st = vmpl_split_at(pl, end);
+    if (st != ZX_OK) {
+        vmpl_join_at(pl, start, NULL);
+        return st;
+    }
+    // [start, end) is now a whole interval: a Slot, or a Start and an End.
+    vmpl_slot_t *s = vmpl_slot_ptr(pl, start, NULL);
+    ASSERT(s && (vmpl_slot_is_interval_start(*s) || vmpl_slot_is_interval_slot(*s)));
+    *s = vmpl_slot_interval(vmpl_slot_sentinel(*s), dirty);
+    if (end - P != start) {
+        vmpl_slot_t *e = vmpl_slot_ptr(pl, end - P, NULL);
+        ASSERT(e && vmpl_slot_is_interval_end(*e));
+        *e = vmpl_slot_interval(VMPL_SENTINEL_END, dirty);
+    }
+    vmpl_join_at(pl, start, NULL);
+    vmpl_join_at(pl, end, NULL);
+    return ZX_OK;
+}
+
 zx_status_t vmpl_lookup_or_alloc(struct vmpl *pl, uint64_t offset, enum vmpl_interval_mode mode,
                                  vmpl_slot_t **out_slot, bool *out_in_interval) {
     DEBUG_ASSERT(IS_ALIGNED(offset, P));

@@ -78,6 +78,9 @@ enum vmpl_dirty {
     VMPL_DIRTY_UNTRACKED = 0,
     VMPL_DIRTY_CLEAN = 1,
     VMPL_DIRTY_DIRTY = 2,
+    // Writeback began over this range and nothing wrote it since (vm/page_source.h: Jasper's
+    // form of Zircon's AwaitingClean length -- the interval's extent is that length).
+    VMPL_DIRTY_AWAITING_CLEAN = 3,
 };
 
 #define VMPL_SENTINEL_SHIFT 3
@@ -263,6 +266,11 @@ zx_status_t vmpl_clear_range(struct vmpl *pl, uint64_t start, uint64_t end,
 // (asserted). Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
 zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end,
                                    enum vmpl_dirty dirty) MUST_USE;
+// Gives the offsets [start, end), which must all lie in one zero interval, the state `dirty`:
+// that piece becomes an interval of its own (split from the rest) and then merges with adjacent
+// intervals of the same state. Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
+zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t end,
+                                    enum vmpl_dirty dirty) MUST_USE;
 // Moves src's content in [offset, end) onto dst, where src offset o becomes dst offset o - offset,
 // and empties src. Requires (src->skew + offset) % VMPL_NODE_SPAN == dst->skew. Where dst
 // already has content at o - offset or the offset lies in one of dst's intervals, dst's content

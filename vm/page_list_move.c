@@ -416,7 +416,7 @@ bool vmpl_check(const struct vmpl *pl) {
             case VMPL_TAG_INTERVAL:
                 if ((s >> (VMPL_DIRTY_SHIFT + 2)) != 0 || ((s >> VMPL_KIND_SHIFT) & 3) != 0 ||
                     vmpl_slot_sentinel(s) > VMPL_SENTINEL_END ||
-                    vmpl_slot_dirty(s) > VMPL_DIRTY_DIRTY)
+                    vmpl_slot_dirty(s) > VMPL_DIRTY_AWAITING_CLEAN)
                     return check_fail(pl, o, "bad interval encoding");
                 break;
             default:

@@ -18,6 +18,7 @@
 #include "kernel/mutex.h"
 #include "kernel/string.h"
 #include "vm/cow_pages.h"
+#include "vm/page_source.h"
 #include "vm/pmm.h"
 #include "vm/upcalls.h"
 #include "vm/vmar.h"
@@ -131,6 +132,112 @@ NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {
     mutex_release(&v->tree->lock);
 }
 
+// --- Pager-backed VMOs (vm/page_source.h) ---
+
+// Makes [offset, offset + len) of v (clipped to its size) ready for a read or a write: the pager
+// has supplied every page (and, for a write to a TRAP_DIRTY VMO, agreed to its dirtying). Tree
+// lock held on entry and on return, but ZX_ERR_SHOULD_WAIT says it was dropped to wait: the
+// caller checks everything again and retries. ZX_OK at once for VMOs without a pager. Other
+// statuses: page_source_prepare_locked's and page_request_wait's.
+static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint64_t len,
+                                            bool write) REQUIRES(VMO_TREE_LOCK(v));
+static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint64_t len,
+                                            bool write) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
+    struct page_source *src = v->tree->source;
+    if (!src || v->cow != src->root || offset >= v->size || len == 0)
+        return ZX_OK;
+    uint64_t end = len > v->size - offset ? v->size : offset + len;
+    struct page_request *r = NULL;
+    zx_status_t st = page_source_prepare_locked(src, v->cow_offset + ROUNDDOWN(offset, P),
+                                                v->cow_offset + ROUNDUP(end, P), write, &r);
+    if (st != ZX_ERR_SHOULD_WAIT)
+        return st;
+    vmo_unlock(v);
+    st = page_request_wait(src, r);
+    vmo_lock(v);
+    return st == ZX_OK ? ZX_ERR_SHOULD_WAIT : st;
+}
+
+// A write reached page p of v: a pager VMO's page is Dirty now.
+static inline void vmo_page_written_locked(struct vmo *v, vm_page_t *p) REQUIRES(VMO_TREE_LOCK(v)) {
+    struct page_source *src = v->tree->source;
+    if (src && v->cow == src->root)
+        page_source_page_written_locked(src, p);
+}
+
+// May a mapping of v write page p (v's own) without faulting?
+static inline bool vmo_page_map_writable_locked(struct vmo *v, const vm_page_t *p) {
+    struct page_source *src = v->tree->source;
+    return !src || v->cow != src->root || page_source_page_writable(p);
+}
+
+zx_status_t vmo_prepare_range(struct vmo *v, uint64_t offset, uint64_t len, bool write) {
+    if (!v->tree->source)
+        return ZX_OK;  // immutable after creation
+    vmo_lock(v);
+    zx_status_t st;
+    do {
+        st = vmo_pager_prepare_locked(v, offset, len, write);
+    } while (st == ZX_ERR_SHOULD_WAIT);
+    vmo_unlock(v);
+    return st;
+}
+
+zx_status_t vmo_create_pager_backed(uint64_t size, uint32_t options, struct page_source *src,
+                                    struct vmo **out) {
+    zx_status_t st = vmo_create(size, options & ZX_VMO_RESIZABLE, out);
+    if (st != ZX_OK)
+        return st;
+    struct vmo *v = *out;
+    vmo_lock(v);
+    page_source_init(src, v->tree, v->cow);
+    src->vmo = v;
+    src->trap_dirty = (options & ZX_VMO_TRAP_DIRTY) != 0;
+    v->tree->source = src;
+    vmo_unlock(v);
+    return ZX_OK;
+}
+
+static zx_status_t count_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    (void)offset;
+    if (vmpl_slot_is_page(*slot))
+        (*(size_t *)ctx)++;
+    return ZX_ERR_NEXT;
+}
+
+zx_status_t vmo_take_pages(struct vmo *v, uint64_t offset, uint64_t len, struct vmpl_splice *out) {
+    vmo_lock(v);
+    zx_status_t st = ZX_OK;
+    // Only a plain VMO's pages can move: nothing else may see them (no clone, slice or parent).
+    if (v->tree->source || (v->flags & (VMO_F_SLICE | VMO_F_CLONE_NODE)) || v->num_children > 0 ||
+        v->cow->parent || v->cow->vmos.next != &v->cow_link || v->cow->vmos.prev != &v->cow_link) {
+        st = ZX_ERR_BAD_STATE;
+        goto out;
+    }
+    if (offset > v->size || len > v->size - offset) {
+        st = ZX_ERR_OUT_OF_RANGE;
+        goto out;
+    }
+    size_t pages = 0;
+    st = vmpl_for_each(&v->cow->pages, offset, offset + len, count_page_cb, &pages);
+    ASSERT(st == ZX_OK);
+    if (len > 0)
+        vmo_cow_range_change(v->cow, offset, len, VM_RANGE_UNMAP);
+    st = vmpl_take(&v->cow->pages, offset, len, out);
+    if (st != ZX_OK)
+        goto out;
+    ASSERT(v->tree->pages >= pages);
+    v->tree->pages -= pages;
+out:
+    vmo_unlock(v);
+    return st;
+}
+
+struct page_source *vmo_page_source(struct vmo *v) {
+    return v->tree->source;
+}
+
 // Rounds `size` up to pages: false if that overflows or passes VMO_MAX_SIZE.
 static bool round_size(uint64_t size, uint64_t *out) {
     if (size > UINT64_MAX - (P - 1))
@@ -207,6 +314,15 @@ static void vmo_destroy(struct kobject *obj) {
         c->parent = NULL;
     }
     list_delete(&v->cow_link);
+    // The pager VMO goes last (its slices hold it): its page source goes with it.
+    struct page_source *src = t->source;
+    if (src && src->vmo == v) {
+        page_source_detach_locked(src);
+        src->vmo = NULL;
+        t->source = NULL;
+    } else {
+        src = NULL;
+    }
     bool tree_empty = false;
     if (list_is_empty(&v->cow->vmos))
         tree_empty = cow_node_release_locked(v->cow);
@@ -217,6 +333,8 @@ static void vmo_destroy(struct kobject *obj) {
         cow_tree_free(t);
     kfree(v);
     zero_page_put();
+    if (src)
+        page_source_release(src);
     if (held)
         kobject_release(&held->obj);
 }
@@ -268,6 +386,10 @@ static zx_status_t child_check_locked(struct vmo *parent, const struct child_arg
     if (__builtin_add_overflow(parent->root_offset, a->offset, &root_offset) ||
         root_offset > UINT64_MAX - a->rsize)
         return ZX_ERR_INVALID_ARGS;
+    // A pager VMO's pages stay in its own node: no snapshot may move them into a hidden one.
+    // TODO(pager): AT_LEAST_ON_WRITE children (reading the pager's pages, copying on write).
+    if (!a->slice && parent->tree->source)
+        return ZX_ERR_NOT_SUPPORTED;
     if (a->slice) {
         if (a->offset > parent->size || a->rsize > parent->size - a->offset)
             return ZX_ERR_INVALID_ARGS;
@@ -365,9 +487,18 @@ free_nodes:
 
 zx_status_t vmo_read(struct vmo *v, void *dst, uint64_t offset, size_t len) {
     vmo_lock(v);
+    zx_status_t pst;
+again:
     if (offset > v->size || len > v->size - offset) {
         vmo_unlock(v);
         return ZX_ERR_OUT_OF_RANGE;
+    }
+    pst = vmo_pager_prepare_locked(v, offset, len, false);
+    if (pst == ZX_ERR_SHOULD_WAIT)
+        goto again;
+    if (pst != ZX_OK) {
+        vmo_unlock(v);
+        return pst;
     }
     uint8_t *d = dst;
     while (len > 0) {
@@ -388,12 +519,20 @@ zx_status_t vmo_read(struct vmo *v, void *dst, uint64_t offset, size_t len) {
 
 zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t len) {
     vmo_lock(v);
+    zx_status_t st;
+again:
     if (offset > v->size || len > v->size - offset) {
         vmo_unlock(v);
         return ZX_ERR_OUT_OF_RANGE;
     }
+    st = vmo_pager_prepare_locked(v, offset, len, true);
+    if (st == ZX_ERR_SHOULD_WAIT)
+        goto again;
+    if (st != ZX_OK) {
+        vmo_unlock(v);
+        return st;
+    }
     const uint8_t *s = src;
-    zx_status_t st = ZX_OK;
     while (len > 0) {
         uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
         size_t n = (size_t)MIN((uint64_t)len, P - in);
@@ -402,6 +541,7 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
         if (st != ZX_OK)
             break;
         memcpy((uint8_t *)vm_page_kva(p) + in, s, n);
+        vmo_page_written_locked(v, p);
         s += n;
         offset += n;
         len -= n;
@@ -423,6 +563,7 @@ static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint
     if (st != ZX_OK)
         return st;
     memset((uint8_t *)vm_page_kva(p) + (offset - page), 0, (size_t)len);
+    vmo_page_written_locked(v, p);
     return ZX_OK;
 }
 
@@ -461,6 +602,15 @@ zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
     st = cow_resize_locked(v->cow, rsize);
     if (st != ZX_OK)
         goto out;
+    if (v->tree->source) {
+        // A pager VMO grows with Dirty zeros (nothing to ask the pager for).
+        st = page_source_resized_locked(v->tree->source, old, rsize);
+        if (st != ZX_OK) {
+            zx_status_t back = cow_resize_locked(v->cow, old);
+            ASSERT(back == ZX_OK);
+            goto out;
+        }
+    }
     if (tail)
         memset((uint8_t *)vm_page_kva(tail) + (size - (rsize - P)), 0, (size_t)(rsize - size));
     v->size = rsize;
@@ -515,9 +665,14 @@ zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t s
     case ZX_VMO_OP_DECOMMIT:
     case ZX_VMO_OP_ZERO:
         break;
+    case ZX_VMO_OP_PREFETCH:
+    case ZX_VMO_OP_ALWAYS_NEED:
+    case ZX_VMO_OP_DONT_NEED:
+        break;
     case ZX_VMO_OP_LOCK:
     case ZX_VMO_OP_UNLOCK:
-        return ZX_ERR_NOT_SUPPORTED;
+    case ZX_VMO_OP_TRY_LOCK:
+        return ZX_ERR_NOT_SUPPORTED;  // nothing is discardable
     case ZX_VMO_OP_CACHE_SYNC:
     case ZX_VMO_OP_CACHE_INVALIDATE:
     case ZX_VMO_OP_CACHE_CLEAN:
@@ -535,8 +690,10 @@ zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t s
     }
     vmo_lock(v);
     zx_status_t st = ZX_OK;
+    struct page_source *src = v->tree->source;
+again:
     if (op == ZX_VMO_OP_DECOMMIT) {
-        if (!can_decommit_locked(v)) {
+        if (src || !can_decommit_locked(v)) {
             st = ZX_ERR_NOT_SUPPORTED;
             goto out;
         }
@@ -554,7 +711,33 @@ zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t s
     if (offset == end)
         goto out;
     uint64_t base = v->cow_offset;
+    if (src && op != ZX_VMO_OP_DECOMMIT && op != ZX_VMO_OP_DONT_NEED) {
+        // Every op but ZERO reads the pages in (a pager VMO commits by asking its pager); ZERO
+        // needs the partial pages it writes, and TRAP_DIRTY's consent for the whole range.
+        if (op != ZX_VMO_OP_ZERO) {
+            st = vmo_pager_prepare_locked(v, offset, size, false);
+        } else if (src->trap_dirty) {
+            st = vmo_pager_prepare_locked(v, offset, size, true);
+        } else {
+            if (!IS_ALIGNED(offset, P))
+                st = vmo_pager_prepare_locked(v, offset, 1, true);
+            if (st == ZX_OK && !IS_ALIGNED(end, P))
+                st = vmo_pager_prepare_locked(v, end - 1, 1, true);
+        }
+        if (st == ZX_ERR_SHOULD_WAIT) {
+            st = ZX_OK;
+            goto again;
+        }
+        if (st != ZX_OK)
+            goto out;
+        if (op != ZX_VMO_OP_ZERO)
+            goto out;  // supplied pages are committed; zero ranges stay uncommitted
+    }
     switch (op) {
+    case ZX_VMO_OP_PREFETCH:
+    case ZX_VMO_OP_ALWAYS_NEED:
+    case ZX_VMO_OP_DONT_NEED:
+        break;  // anonymous memory: nothing to bring in or to let go of early
     case ZX_VMO_OP_COMMIT:
         st = cow_commit_range_locked(v->cow, base + ROUNDDOWN(offset, P), base + ROUNDUP(end, P));
         break;
@@ -574,7 +757,10 @@ zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t s
             break;
         if (ps < pe) {
             vmo_cow_range_change(v->cow, base + ps, pe - ps, VM_RANGE_UNMAP);
-            st = cow_zero_range_locked(v->cow, base + ps, base + pe);
+            if (src)
+                st = page_source_zero_locked(src, base + ps, base + pe);
+            else
+                st = cow_zero_range_locked(v->cow, base + ps, base + pe);
         }
         break;
     }
@@ -586,8 +772,9 @@ out:
 
 // --- Faults and look-ups for the mapping layer ---
 
-zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags, paddr_t *out_pa,
-                           bool *out_writable) {
+zx_status_t vmo_fault_page_or_wait(struct vmo *v, uint64_t offset, uint32_t fault_flags,
+                                   paddr_t *out_pa, bool *out_writable,
+                                   struct page_request **out_wait) {
     vmo_lock(v);
     zx_status_t st = ZX_OK;
     if (offset >= v->size) {
@@ -595,10 +782,19 @@ zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags,
         goto out;
     }
     uint64_t o = v->cow_offset + ROUNDDOWN(offset, P);
+    struct page_source *src = v->tree->source;
+    if (src && v->cow == src->root) {
+        // Never wait here: the caller holds its address space's lock, and drops it to wait.
+        st = page_source_prepare_locked(src, o, o + P, (fault_flags & VMO_FAULT_WRITE) != 0,
+                                        out_wait);
+        if (st != ZX_OK)
+            goto out;
+    }
     if (fault_flags & VMO_FAULT_WRITE) {
         vm_page_t *p;
         st = cow_get_owned_page_locked(v->cow, o, &p);
         if (st == ZX_OK) {
+            vmo_page_written_locked(v, p);
             *out_pa = vm_page_paddr(p);
             *out_writable = true;
         }
@@ -607,12 +803,29 @@ zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags,
     bool own = false;
     vm_page_t *p = cow_lookup_locked(v->cow, o, &own);
     *out_pa = vm_page_paddr(p ? p : zero_page);
-    *out_writable = p && own;
+    *out_writable = p && own && vmo_page_map_writable_locked(v, p);
     if (!*out_writable)
         v->cow->maps_foreign = true;
 out:
     vmo_unlock(v);
     return st;
+}
+
+zx_status_t vmo_wait_page_request(struct vmo *v, struct page_request *r) {
+    return page_request_wait(v->tree->source, r);
+}
+
+zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags, paddr_t *out_pa,
+                           bool *out_writable) {
+    for (;;) {
+        struct page_request *r;
+        zx_status_t st = vmo_fault_page_or_wait(v, offset, fault_flags, out_pa, out_writable, &r);
+        if (st != ZX_ERR_SHOULD_WAIT)
+            return st;
+        st = vmo_wait_page_request(v, r);
+        if (st != ZX_OK)
+            return st;
+    }
 }
 
 struct lookup_ctx {
@@ -628,8 +841,9 @@ static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owne
         return ZX_ERR_NEXT;
     if (owner != c->v->cow)
         c->v->cow->maps_foreign = true;
-    return c->fn(c->ctx, offset - c->v->cow_offset, vm_page_paddr(vmpl_slot_page(*slot)),
-                 owner == c->v->cow);
+    vm_page_t *p = vmpl_slot_page(*slot);
+    bool writable = owner == c->v->cow && vmo_page_map_writable_locked(c->v, p);
+    return c->fn(c->ctx, offset - c->v->cow_offset, vm_page_paddr(p), writable);
 }
 
 zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
@@ -706,6 +920,8 @@ void vmo_get_info(struct vmo *v, zx_info_vmo_t *out) {
     out->num_mappings = v->num_mappings;
     out->share_count = share_count_locked(v);
     out->flags = ZX_INFO_VMO_TYPE_PAGED;
+    if (v->tree->source)
+        out->flags |= ZX_INFO_VMO_PAGER_BACKED;
     if (v->flags & VMO_F_RESIZABLE)
         out->flags |= ZX_INFO_VMO_RESIZABLE;
     if (v->flags & VMO_F_COW_CLONE)

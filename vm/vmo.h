@@ -91,8 +91,42 @@ void vmo_remove_mapping(struct vmo *vmo, struct vm_mapping *m);
 // content still shared with other clones when the fault was a read). A write fault makes the page
 // the VMO's own (zero-fill, copy or move) first. ZX_ERR_OUT_OF_RANGE (offset >= size),
 // ZX_ERR_NO_MEMORY.
+// Waits for the pager when the page is missing (see vmo_fault_page_or_wait).
 zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flags,
                            paddr_t *out_pa, bool *out_writable) MUST_USE;
+// vmo_fault_page for callers holding a lock they must drop before waiting for a pager (vm_fault
+// holds its address space's): ZX_ERR_SHOULD_WAIT with *out_wait set means "drop your locks, call
+// vmo_wait_page_request, then start again" (keep a reference on the VMO meanwhile). Also
+// ZX_ERR_BAD_STATE (a detached pager VMO misses the page) and ZX_ERR_NO_MEMORY.
+struct page_request;
+zx_status_t vmo_fault_page_or_wait(struct vmo *vmo, uint64_t offset, uint32_t fault_flags,
+                                   paddr_t *out_pa, bool *out_writable,
+                                   struct page_request **out_wait) MUST_USE;
+// Waits (no lock held) for a request vmo_fault_page_or_wait returned: ZX_OK (look again), the
+// pager's FAIL status, ZX_ERR_BAD_STATE (detached) or ZX_ERR_CANCELED (the thread is killed).
+zx_status_t vmo_wait_page_request(struct vmo *vmo, struct page_request *r) MUST_USE;
+
+// --- Pager-backed VMOs (vm/page_source.h, vm/pager.c) ---
+
+struct page_source;
+// Creates a VMO whose missing pages `src` (zeroed, owned by the caller until the VMO dies, then
+// handed to page_source_release) asks a pager for. options: ZX_VMO_RESIZABLE, ZX_VMO_TRAP_DIRTY
+// (checked by the caller). Statuses as vmo_create.
+zx_status_t vmo_create_pager_backed(uint64_t size, uint32_t options, struct page_source *src,
+                                    struct vmo **out) MUST_USE;
+// The VMO's page source (its tree's), or NULL: fixed from creation until the pager VMO dies.
+struct page_source *vmo_page_source(struct vmo *vmo);
+// Takes [offset, offset + len) (page-aligned) of a plain VMO's content out into *out (pages no
+// tree counts any more, vm/page_list.h's splice), unmapping the range: the aux side of
+// zx_pager_supply_pages. ZX_ERR_BAD_STATE (a pager VMO, a clone or slice, or a VMO with children
+// or a parent), ZX_ERR_OUT_OF_RANGE, ZX_ERR_NO_MEMORY (nothing changed).
+struct vmpl_splice;
+zx_status_t vmo_take_pages(struct vmo *vmo, uint64_t offset, uint64_t len,
+                           struct vmpl_splice *out) MUST_USE;
+// Before a multi-page copy: brings [offset, offset + len) of a pager VMO in (and for `write`,
+// gets TRAP_DIRTY's consent) with one request per missing run, waiting for them. ZX_OK at once
+// for other VMOs. Statuses as vmo_wait_page_request, and ZX_ERR_NO_MEMORY.
+zx_status_t vmo_prepare_range(struct vmo *vmo, uint64_t offset, uint64_t len, bool write) MUST_USE;
 
 // Needed by the mapping layer (ZX_VM_MAP_RANGE, ZX_VMAR_OP_MAP_RANGE, fault-around, committed_pages
 // of ZX_INFO_PROCESS_MAPS, aspace_check_pagetable): calls fn(ctx, offset, pa, writable), in offset

@@ -23,6 +23,9 @@
 #define ZX_ERR_ALREADY_BOUND (-27)
 #define ZX_ERR_UNAVAILABLE (-28)
 #define ZX_ERR_ACCESS_DENIED (-30)
+#define ZX_ERR_IO (-40)
+#define ZX_ERR_IO_DATA_INTEGRITY (-42)
+#define ZX_ERR_NO_SPACE (-54)
 
 // Iteration control values (kernel-internal in Zircon; callbacks return these).
 #define ZX_ERR_NEXT (-61)

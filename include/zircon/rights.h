@@ -21,6 +21,8 @@
 #define ZX_RIGHT_MANAGE_PROCESS ((zx_rights_t)1u << 17)
 #define ZX_RIGHT_MANAGE_THREAD ((zx_rights_t)1u << 18)
 #define ZX_RIGHT_RESIZE ((zx_rights_t)1u << 22)
+#define ZX_RIGHT_ATTACH_VMO ((zx_rights_t)1u << 23)
+#define ZX_RIGHT_MANAGE_VMO ((zx_rights_t)1u << 24)
 #define ZX_RIGHT_SAME_RIGHTS ((zx_rights_t)1u << 31)
 
 #endif  // ZIRCON_RIGHTS_H

@@ -44,6 +44,7 @@ typedef int64_t zx_ticks_t;
 #define ZX_OBJ_TYPE_EVENTPAIR ((zx_obj_type_t)16u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
+#define ZX_OBJ_TYPE_PAGER ((zx_obj_type_t)28u)
 #define ZX_OBJ_TYPE_EXCEPTION ((zx_obj_type_t)29u)
 
 // Signals.
@@ -79,6 +80,7 @@ typedef int32_t zx_futex_t;
 
 // zx_vmo_create options.
 #define ZX_VMO_RESIZABLE ((uint32_t)1u << 1)
+#define ZX_VMO_TRAP_DIRTY ((uint32_t)1u << 3)
 
 // zx_vmo_create_child options.
 #define ZX_VMO_CHILD_SNAPSHOT ((uint32_t)1u << 0)
@@ -98,6 +100,10 @@ typedef int32_t zx_futex_t;
 #define ZX_VMO_OP_CACHE_CLEAN 8u
 #define ZX_VMO_OP_CACHE_CLEAN_INVALIDATE 9u
 #define ZX_VMO_OP_ZERO 10u
+#define ZX_VMO_OP_TRY_LOCK 11u
+#define ZX_VMO_OP_DONT_NEED 12u
+#define ZX_VMO_OP_ALWAYS_NEED 13u
+#define ZX_VMO_OP_PREFETCH 14u
 #define ZX_VMAR_OP_COMMIT 1u
 #define ZX_VMAR_OP_DECOMMIT 2u
 #define ZX_VMAR_OP_MAP_RANGE 3u
@@ -125,6 +131,28 @@ typedef int32_t zx_futex_t;
 #define ZX_VM_ALIGN_2MB ((zx_vm_option_t)21u << ZX_VM_ALIGN_BASE)
 #define ZX_VM_ALIGN_1GB ((zx_vm_option_t)30u << ZX_VM_ALIGN_BASE)
 #define ZX_VM_ALIGN_4GB ((zx_vm_option_t)32u << ZX_VM_ALIGN_BASE)
+
+// User pager (docs/abi.md §9): page-request commands, pager ops, dirty ranges, statistics.
+#define ZX_PAGER_VMO_READ ((uint16_t)0u)
+#define ZX_PAGER_VMO_COMPLETE ((uint16_t)1u)
+#define ZX_PAGER_VMO_DIRTY ((uint16_t)2u)
+#define ZX_PAGER_OP_FAIL 1u
+#define ZX_PAGER_OP_DIRTY 2u
+#define ZX_PAGER_OP_WRITEBACK_BEGIN 3u
+#define ZX_PAGER_OP_WRITEBACK_END 4u
+#define ZX_VMO_DIRTY_RANGE_IS_ZERO ((uint64_t)1u)
+#define ZX_PAGER_RESET_VMO_STATS ((uint32_t)1u)
+#define ZX_PAGER_VMO_STATS_MODIFIED ((uint32_t)1u)
+
+typedef struct zx_vmo_dirty_range {
+    uint64_t offset;
+    uint64_t length;
+    uint64_t options;
+} zx_vmo_dirty_range_t;
+
+typedef struct zx_pager_vmo_stats {
+    uint32_t modified;
+} zx_pager_vmo_stats_t;
 
 // Properties.
 #define ZX_PROP_NAME 3u

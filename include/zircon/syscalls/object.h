@@ -123,6 +123,7 @@ typedef struct zx_info_maps {
 #define ZX_INFO_VMO_IS_COW_CLONE ((uint32_t)1u << 2)
 #define ZX_INFO_VMO_VIA_HANDLE ((uint32_t)1u << 3)
 #define ZX_INFO_VMO_VIA_MAPPING ((uint32_t)1u << 4)
+#define ZX_INFO_VMO_PAGER_BACKED ((uint32_t)1u << 5)
 
 #define ZX_CACHE_POLICY_CACHED 0u
 
