@@ -1,0 +1,901 @@
+// The user pager (docs/abi.md §9, docs/pager.md): pager_create, pager_create_vmo,
+// pager_detach_vmo, pager_supply_pages, pager_op_range, pager_query_dirty_ranges,
+// pager_query_vmo_stats. Page requests and their round trips (syscalls and faults, from threads
+// here and from other processes), coalescing, FAIL, detach and the pager's death, the dirty state
+// machine with TRAP_DIRTY and writeback, resizing, and a seeded model of per-page states checked
+// against query_dirty_ranges after every step.
+#include <zircon/syscalls/port.h>
+
+#include "test/user/utest.h"
+
+#define MS ((zx_duration_t)1000000)
+#define PAGER_RIGHTS ((zx_rights_t)0x1808002u)
+#define VMO_RIGHTS ((zx_rights_t)0xD0EFu)
+#define KEY 0x5a5a1234u
+
+struct pf {
+    zx_handle_t pager, port, vmo;
+};
+
+static void pf_make(struct pf *f, uint32_t options, uint64_t size) {
+    f->pager = f->port = f->vmo = ZX_HANDLE_INVALID;
+    EXPECT_OK(zx_pager_create(0, &f->pager));
+    EXPECT_OK(zx_port_create(0, &f->port));
+    EXPECT_OK(zx_pager_create_vmo(f->pager, options, f->port, KEY, size, &f->vmo));
+}
+
+static void pf_close(struct pf *f) {
+    zx_handle_close(f->vmo);
+    zx_handle_close(f->pager);
+    zx_handle_close(f->port);
+}
+
+// The next packet, or a status (TIMED_OUT after `ms`).
+static zx_status_t next_packet(struct pf *f, int ms, zx_port_packet_t *pkt) {
+    return zx_port_wait(f->port, ut_deadline_after(ms * MS), pkt);
+}
+
+// Expects a page request {command, offset, length} within `ms`.
+static bool expect_request(struct pf *f, uint16_t command, uint64_t offset, uint64_t length,
+                           int ms) {
+    zx_port_packet_t pkt;
+    if (!EXPECT_OK(next_packet(f, ms, &pkt)))
+        return false;
+    bool ok = EXPECT_EQ(pkt.key, (uint64_t)KEY);
+    ok &= EXPECT_EQ(pkt.type, (uint32_t)ZX_PKT_TYPE_PAGE_REQUEST);
+    ok &= EXPECT_EQ(pkt.status, ZX_OK);
+    ok &= EXPECT_EQ(pkt.page_request.command, command);
+    ok &= EXPECT_EQ(pkt.page_request.flags, 0u);
+    ok &= EXPECT_EQ(pkt.page_request.offset, offset);
+    ok &= EXPECT_EQ(pkt.page_request.length, length);
+    return ok;
+}
+
+static void expect_no_packet(struct pf *f) {
+    zx_port_packet_t pkt;
+    zx_status_t st = next_packet(f, 20, &pkt);
+    if (!EXPECT_STATUS(st, ZX_ERR_TIMED_OUT))
+        EXPECT_FAILF("unexpected packet: type %u command %u offset %#llx length %#llx", pkt.type,
+                     pkt.page_request.command, (unsigned long long)pkt.page_request.offset,
+                     (unsigned long long)pkt.page_request.length);
+}
+
+// Supplies [offset, offset + len) with pages whose bytes are `fill` + page index.
+static zx_status_t supply(struct pf *f, uint64_t offset, uint64_t len, int fill) {
+    zx_handle_t aux = ut_vmo(len, -1);
+    for (uint64_t o = 0; o < len; o += PAGE) {
+        uint8_t b = (uint8_t)(fill + (offset + o) / PAGE);
+        zx_status_t st = zx_vmo_write(aux, &b, o, 1);
+        if (st != ZX_OK) {
+            zx_handle_close(aux);
+            return st;
+        }
+    }
+    zx_status_t st = zx_pager_supply_pages(f->pager, f->vmo, offset, len, aux, 0);
+    zx_handle_close(aux);
+    return st;
+}
+
+// ---- Threads that touch a pager VMO and report ----
+
+struct access {
+    zx_handle_t vmo;
+    uint64_t offset;
+    size_t len;
+    uintptr_t addr;     // a mapping to touch instead (0: use vmo_read / vmo_write)
+    bool write;
+    volatile zx_status_t status;
+    volatile uint8_t byte;
+    volatile int done;
+};
+
+static uint8_t thread_buf[4][16 * 4096];
+
+static void access_thread(uintptr_t a1, uintptr_t a2) {
+    struct access *a = (struct access *)a1;
+    uint8_t *buf = thread_buf[a2];
+    if (a->addr) {
+        volatile uint8_t *p = (volatile uint8_t *)a->addr;
+        if (a->write)
+            *p = 0x77;
+        a->byte = *p;
+        a->status = ZX_OK;
+    } else if (a->write) {
+        memset(buf, 0x77, a->len);
+        a->status = zx_vmo_write(a->vmo, buf, a->offset, a->len);
+    } else {
+        a->status = zx_vmo_read(a->vmo, buf, a->offset, a->len);
+        a->byte = buf[0];
+    }
+    __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+    zx_thread_exit();
+}
+
+static bool spawn_access(struct ut_thread *t, struct access *a, int slot) {
+    a->done = 0;
+    a->status = -999;
+    return EXPECT_OK(ut_thread_spawn(t, access_thread, (uintptr_t)a, (uintptr_t)slot));
+}
+
+static bool access_done(struct access *a) {
+    return __atomic_load_n(&a->done, __ATOMIC_ACQUIRE) != 0;
+}
+
+// ---- Creation ----
+
+TEST(pager_create_rights_and_errors) {
+    EXPECT_EQ(ZX_OBJ_TYPE_PAGER, 28u);
+    EXPECT_EQ(ZX_RIGHT_ATTACH_VMO, 0x800000u);
+    EXPECT_EQ(ZX_RIGHT_MANAGE_VMO, 0x1000000u);
+    zx_handle_t p;
+    REQUIRE_OK(zx_pager_create(0, &p));
+    EXPECT_EQ(ut_type(p), ZX_OBJ_TYPE_PAGER);
+    EXPECT_EQ(ut_rights(p), PAGER_RIGHTS);
+    zx_handle_t d;
+    EXPECT_STATUS(zx_handle_duplicate(p, ZX_RIGHT_SAME_RIGHTS, &d), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_object_wait_one(p, 1, 0, NULL), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(p);
+    EXPECT_STATUS(zx_pager_create(1, &p), ZX_ERR_INVALID_ARGS);
+    EXPECT_PTR_ERRORS(zx_pager_create(0, (zx_handle_t *)bad), ut_ro_page);
+}
+
+TEST(create_vmo_rights_info_and_errors) {
+    struct pf f;
+    pf_make(&f, 0, 3 * PAGE + 1);
+    EXPECT_EQ(ut_type(f.vmo), ZX_OBJ_TYPE_VMO);
+    EXPECT_EQ(ut_rights(f.vmo), VMO_RIGHTS);
+    EXPECT_EQ(ut_vmo_size(f.vmo), 4 * PAGE);
+    zx_info_vmo_t info = ut_vmo_info(f.vmo);
+    EXPECT_TRUE(info.flags & ZX_INFO_VMO_PAGER_BACKED);
+    EXPECT_EQ(info.committed_bytes, 0u);
+    zx_handle_t v;
+    EXPECT_OK(zx_pager_create_vmo(f.pager, ZX_VMO_RESIZABLE | ZX_VMO_TRAP_DIRTY, f.port, 1, PAGE,
+                                  &v));
+    EXPECT_EQ(ut_rights(v), VMO_RIGHTS | ZX_RIGHT_RESIZE);
+    zx_handle_close(v);
+    EXPECT_STATUS(zx_pager_create_vmo(f.pager, 1, f.port, 0, PAGE, &v), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_create_vmo(f.pager, 0x10, f.port, 0, PAGE, &v), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_create_vmo(f.pager, 0, f.port, 0, UINT64_MAX, &v), ZX_ERR_OUT_OF_RANGE);
+    EXPECT_HANDLE_ERRORS(zx_pager_create_vmo(h, 0, f.port, 0, PAGE, &v));
+    EXPECT_HANDLE_ERRORS(zx_pager_create_vmo(f.pager, 0, h, 0, PAGE, &v));
+    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_TRANSFER | ZX_RIGHT_MANAGE_VMO);
+    EXPECT_STATUS(zx_pager_create_vmo(weak, 0, f.port, 0, PAGE, &v), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(weak);
+    zx_handle_t ro_port = ut_dup(f.port, ZX_RIGHT_READ);
+    EXPECT_STATUS(zx_pager_create_vmo(f.pager, 0, ro_port, 0, PAGE, &v), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(ro_port);
+    EXPECT_PTR_ERRORS(zx_pager_create_vmo(f.pager, 0, f.port, 0, PAGE, (zx_handle_t *)bad),
+                      ut_ro_page);
+    pf_close(&f);
+}
+
+// ---- Page requests ----
+
+TEST(read_round_trip) {
+    struct pf f;
+    pf_make(&f, 0, 8 * PAGE);
+    struct access a = {.vmo = f.vmo, .offset = 2 * PAGE + 5, .len = 2 * PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    // One request for the missing run [2, 5) pages, exactly.
+    expect_request(&f, ZX_PAGER_VMO_READ, 2 * PAGE, 3 * PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(supply(&f, 2 * PAGE, 3 * PAGE, 0x40));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(a.byte, 0);  // byte 5 of page 2: supplied pages carry data only in byte 0
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 2 * PAGE), 0x42);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 4 * PAGE), 0x44);
+    EXPECT_EQ(ut_committed(f.vmo), 3 * PAGE);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
+TEST(fault_round_trip) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    uintptr_t addr = ut_map(f.vmo, 0, 4 * PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    REQUIRE_TRUE(addr != 0);
+    struct access a = {.addr = addr + PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, PAGE, PAGE, 5000);
+    EXPECT_OK(supply(&f, PAGE, PAGE, 0x10));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x11);
+    // A write fault on a supplied page: no request, the page turns dirty.
+    a = (struct access){.addr = addr + PAGE, .write = true};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x77);
+    zx_vmo_dirty_range_t r[4];
+    size_t actual = 0, avail = 0;
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 4 * PAGE, r, sizeof(r), &actual,
+                                          &avail));
+    EXPECT_EQ(actual, 1u);
+    EXPECT_EQ(avail, 1u);
+    EXPECT_EQ(r[0].offset, PAGE);
+    EXPECT_EQ(r[0].length, PAGE);
+    EXPECT_EQ(r[0].options, 0u);
+    expect_no_packet(&f);
+    ut_unmap(addr, 4 * PAGE);
+    pf_close(&f);
+}
+
+TEST(missing_runs_coalesce_and_are_asked_once) {
+    struct pf f;
+    pf_make(&f, 0, 16 * PAGE);
+    EXPECT_OK(supply(&f, 3 * PAGE, PAGE, 0));
+    EXPECT_OK(supply(&f, 9 * PAGE, 2 * PAGE, 0));
+    struct access a = {.vmo = f.vmo, .offset = PAGE, .len = 12 * PAGE};
+    struct access b = {.vmo = f.vmo, .offset = 4 * PAGE, .len = 2 * PAGE};
+    struct ut_thread ta, tb;
+    REQUIRE_TRUE(spawn_access(&ta, &a, 0));
+    // One packet per missing run: [1,3), [4,9), [11,13).
+    expect_request(&f, ZX_PAGER_VMO_READ, PAGE, 2 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 4 * PAGE, 5 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 11 * PAGE, 2 * PAGE, 5000);
+    // A second reader of pages already asked for sends nothing.
+    REQUIRE_TRUE(spawn_access(&tb, &b, 1));
+    expect_no_packet(&f);
+    EXPECT_OK(supply(&f, 0, 16 * PAGE, 0x20));
+    EXPECT_TRUE(ut_thread_join(&ta, 10000));
+    EXPECT_TRUE(ut_thread_join(&tb, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_OK(b.status);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 3 * PAGE), 3);     // the first supply won
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 4 * PAGE), 0x24);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
+TEST(commit_and_prefetch_request_pages) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    struct ut_thread t;
+    struct access a = {.vmo = f.vmo, .offset = 0, .len = PAGE};
+    (void)a;
+    // COMMIT from a thread (it blocks), answered with zeros from an empty aux VMO.
+    zx_handle_t aux = ut_vmo(2 * PAGE, -1);
+    EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, 2 * PAGE, 2 * PAGE, aux, 0));
+    zx_handle_close(aux);
+    EXPECT_EQ(ut_committed(f.vmo), 0u);  // zeros supplied take no pages
+    EXPECT_OK(zx_vmo_op_range(f.vmo, ZX_VMO_OP_PREFETCH, 2 * PAGE, 2 * PAGE, NULL, 0));
+    EXPECT_STATUS(zx_vmo_op_range(f.vmo, ZX_VMO_OP_DECOMMIT, 0, PAGE, NULL, 0),
+                  ZX_ERR_NOT_SUPPORTED);
+    EXPECT_STATUS(zx_vmo_op_range(f.vmo, ZX_VMO_OP_TRY_LOCK, 0, PAGE, NULL, 0),
+                  ZX_ERR_NOT_SUPPORTED);
+    expect_no_packet(&f);
+    (void)t;
+    pf_close(&f);
+}
+
+TEST(supply_errors_and_aux_rules) {
+    struct pf f, g;
+    pf_make(&f, 0, 4 * PAGE);
+    pf_make(&g, 0, 4 * PAGE);
+    zx_handle_t aux = ut_vmo(4 * PAGE, 0x33);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 1, PAGE, aux, 0), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, 5, aux, 0), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, aux, 7), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 4 * PAGE, PAGE, aux, 0),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, aux, 4 * PAGE),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_STATUS(zx_pager_supply_pages(g.pager, f.vmo, 0, PAGE, aux, 0), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, f.vmo, 0), ZX_ERR_BAD_STATE);
+    zx_handle_t child = ut_child(aux, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, aux, 0), ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, child, 0), ZX_ERR_BAD_STATE);
+    zx_handle_close(child);
+    zx_handle_t slice = ut_child(aux, ZX_VMO_CHILD_SLICE, 0, PAGE);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, slice, 0), ZX_ERR_BAD_STATE);
+    zx_handle_close(slice);
+    EXPECT_HANDLE_ERRORS(zx_pager_supply_pages(h, f.vmo, 0, PAGE, aux, 0));
+    EXPECT_HANDLE_ERRORS(zx_pager_supply_pages(f.pager, h, 0, PAGE, aux, 0));
+    EXPECT_HANDLE_ERRORS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, h, 0));
+    zx_handle_t ro = ut_dup(f.vmo, ZX_RIGHT_READ);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, ro, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(ro);
+    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_ATTACH_VMO);
+    EXPECT_STATUS(zx_pager_supply_pages(weak, f.vmo, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(weak);
+    // The pages move: aux is left decommitted there.
+    EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, PAGE, 2 * PAGE, aux, PAGE));
+    EXPECT_EQ(ut_committed(aux), 2 * PAGE);
+    EXPECT_EQ(ut_vmo_byte(aux, PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, PAGE), 0x33);
+    EXPECT_EQ(ut_committed(f.vmo), 2 * PAGE);
+    // Present pages win over a second supply.
+    zx_handle_t aux2 = ut_vmo(PAGE, 0x99);
+    EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, PAGE, PAGE, aux2, 0));
+    EXPECT_EQ(ut_vmo_byte(f.vmo, PAGE), 0x33);
+    EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, 0, 0, aux2, 0));
+    zx_handle_close(aux2);
+    zx_handle_close(aux);
+    pf_close(&g);
+    pf_close(&f);
+}
+
+// ---- FAIL, detach, the pager's death ----
+
+TEST(fail_carries_status_to_every_waiter) {
+    struct pf f;
+    pf_make(&f, 0, 8 * PAGE);
+    struct access a = {.vmo = f.vmo, .offset = 0, .len = 2 * PAGE};
+    struct access b = {.vmo = f.vmo, .offset = PAGE, .len = PAGE};
+    struct ut_thread ta, tb;
+    REQUIRE_TRUE(spawn_access(&ta, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, 2 * PAGE, 5000);
+    REQUIRE_TRUE(spawn_access(&tb, &b, 1));
+    zx_nanosleep(ut_deadline_after(20 * MS));
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE, 5),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE,
+                                    (uint64_t)(int64_t)ZX_ERR_NO_MEMORY),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE,
+                                (uint64_t)(int64_t)ZX_ERR_IO_DATA_INTEGRITY));
+    EXPECT_TRUE(ut_thread_join(&ta, 10000));
+    EXPECT_TRUE(ut_thread_join(&tb, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_IO_DATA_INTEGRITY);
+    EXPECT_STATUS(b.status, ZX_ERR_IO_DATA_INTEGRITY);
+    // The pages are still missing: the next access asks again.
+    REQUIRE_TRUE(spawn_access(&ta, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, 2 * PAGE, 5000);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, 2 * PAGE,
+                                (uint64_t)(int64_t)ZX_ERR_IO));
+    EXPECT_TRUE(ut_thread_join(&ta, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_IO);
+    pf_close(&f);
+}
+
+// A child process whose code loads from `addr` (a pager VMO mapped in it) and exits with 0.
+static zx_status_t start_loader(struct ut_proc *p, zx_handle_t vmo, size_t len) {
+    struct ut_code c = {0};
+    ut_emit_load(&c, RAX, RSI);
+    ut_emit_mov_imm(&c, RDI, 0);
+    ut_emit_exit(&c);
+    zx_status_t st = ut_proc_create(p, "pager-loader", &c);
+    if (st != ZX_OK)
+        return st;
+    zx_vaddr_t addr;
+    st = zx_vmar_map(p->vmar, ZX_VM_PERM_READ, 0, vmo, 0, len, &addr);
+    if (st != ZX_OK)
+        return st;
+    return ut_proc_start(p, ZX_HANDLE_INVALID, addr);
+}
+
+TEST(fail_reaches_faults_in_several_processes) {
+    struct pf f;
+    pf_make(&f, 0, PAGE);
+    struct ut_proc p[2];
+    for (int i = 0; i < 2; i++)
+        REQUIRE_OK(start_loader(&p[i], f.vmo, PAGE));
+    // Both fault on page 0: one request.
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, PAGE, 5000);
+    zx_nanosleep(ut_deadline_after(50 * MS));
+    expect_no_packet(&f);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE,
+                                (uint64_t)(int64_t)ZX_ERR_IO));
+    for (int i = 0; i < 2; i++) {
+        EXPECT_EQ(ut_wait_process(p[i].proc, 10), ZX_TASK_RETCODE_EXCEPTION_KILL);
+        ut_proc_close(&p[i]);
+    }
+    pf_close(&f);
+}
+
+TEST(killing_a_faulting_process_wakes_it) {
+    struct pf f;
+    pf_make(&f, 0, PAGE);
+    struct ut_proc p;
+    REQUIRE_OK(start_loader(&p, f.vmo, PAGE));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, PAGE, 5000);
+    EXPECT_OK(zx_task_kill(p.proc));
+    EXPECT_EQ(ut_wait_process(p.proc, 10), ZX_TASK_RETCODE_SYSCALL_KILL);
+    ut_proc_close(&p);
+    // The request is still outstanding: a supply answers it and nobody minds.
+    EXPECT_OK(supply(&f, 0, PAGE, 1));
+    pf_close(&f);
+}
+
+TEST(detach_with_blocked_faulters) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    EXPECT_OK(supply(&f, 3 * PAGE, PAGE, 0));
+    EXPECT_OK(zx_vmo_write(f.vmo, "d", 3 * PAGE, 1));
+    uintptr_t addr = ut_map(f.vmo, 0, 4 * PAGE, ZX_VM_PERM_READ);
+    struct access a = {.vmo = f.vmo, .offset = 0, .len = PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, PAGE, 5000);
+    struct ut_proc p;
+    REQUIRE_OK(start_loader(&p, f.vmo, PAGE));
+    zx_nanosleep(ut_deadline_after(50 * MS));
+    EXPECT_HANDLE_ERRORS(zx_pager_detach_vmo(h, f.vmo));
+    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_MANAGE_VMO);
+    EXPECT_STATUS(zx_pager_detach_vmo(weak, f.vmo), ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(weak);
+    EXPECT_OK(zx_pager_detach_vmo(f.pager, f.vmo));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_BAD_STATE);
+    EXPECT_EQ(ut_wait_process(p.proc, 10), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    ut_proc_close(&p);
+    expect_request(&f, ZX_PAGER_VMO_COMPLETE, 0, 0, 5000);
+    expect_no_packet(&f);
+    // Detached: missing pages fail, supplied ones stay; FAIL, DIRTY, supply are BAD_STATE;
+    // writeback and the queries still work.
+    char c;
+    EXPECT_STATUS(zx_vmo_read(f.vmo, &c, PAGE, 1), ZX_ERR_BAD_STATE);
+    EXPECT_OK(zx_vmo_read(f.vmo, &c, 3 * PAGE, 1));
+    EXPECT_EQ(c, 'd');
+    EXPECT_STATUS(supply(&f, 0, PAGE, 0), ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE,
+                                    (uint64_t)(int64_t)ZX_ERR_IO),
+                  ZX_ERR_BAD_STATE);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, 3 * PAGE, PAGE, 0),
+                  ZX_ERR_BAD_STATE);
+    zx_vmo_dirty_range_t r;
+    size_t n = 9;
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 4 * PAGE, &r, sizeof(r), &n, NULL));
+    EXPECT_EQ(n, 1u);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 0, 4 * PAGE, 0));
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, f.vmo, 0, 4 * PAGE, 0));
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 4 * PAGE, &r, sizeof(r), &n, NULL));
+    EXPECT_EQ(n, 0u);
+    EXPECT_OK(zx_pager_detach_vmo(f.pager, f.vmo));  // again: nothing more happens
+    expect_no_packet(&f);
+    ut_unmap(addr, 4 * PAGE);
+    pf_close(&f);
+}
+
+TEST(complete_when_the_vmo_dies) {
+    struct pf f;
+    pf_make(&f, 0, PAGE);
+    zx_handle_close(f.vmo);
+    expect_request(&f, ZX_PAGER_VMO_COMPLETE, 0, 0, 5000);
+    expect_no_packet(&f);
+    f.vmo = ZX_HANDLE_INVALID;
+    pf_close(&f);
+}
+
+TEST(the_pagers_death_fails_requests) {
+    struct pf f;
+    pf_make(&f, 0, 2 * PAGE);
+    struct access a = {.vmo = f.vmo, .offset = 0, .len = PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, PAGE, 5000);
+    zx_handle_close(f.pager);
+    f.pager = ZX_HANDLE_INVALID;
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_BAD_STATE);
+    expect_no_packet(&f);  // no COMPLETE
+    char c;
+    EXPECT_STATUS(zx_vmo_read(f.vmo, &c, PAGE, 1), ZX_ERR_BAD_STATE);
+    pf_close(&f);
+}
+
+// ---- op_range and the dirty state machine ----
+
+TEST(op_range_errors) {
+    struct pf f, g;
+    pf_make(&f, 0, 4 * PAGE);
+    pf_make(&g, 0, 4 * PAGE);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, 0, f.vmo, 0, PAGE, 0), ZX_ERR_NOT_SUPPORTED);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, 5, f.vmo, 0, PAGE, 0), ZX_ERR_NOT_SUPPORTED);
+    for (uint32_t op = ZX_PAGER_OP_FAIL; op <= ZX_PAGER_OP_WRITEBACK_END; op++) {
+        uint64_t data = op == ZX_PAGER_OP_FAIL ? (uint64_t)(int64_t)ZX_ERR_IO : 0;
+        EXPECT_STATUS(zx_pager_op_range(f.pager, op, f.vmo, 1, PAGE, data), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(zx_pager_op_range(f.pager, op, f.vmo, 0, 3, data), ZX_ERR_INVALID_ARGS);
+        EXPECT_STATUS(zx_pager_op_range(f.pager, op, f.vmo, 0, 5 * PAGE, data),
+                      ZX_ERR_OUT_OF_RANGE);
+        EXPECT_STATUS(zx_pager_op_range(g.pager, op, f.vmo, 0, PAGE, data), ZX_ERR_INVALID_ARGS);
+        EXPECT_HANDLE_ERRORS(zx_pager_op_range(h, op, f.vmo, 0, PAGE, data));
+        EXPECT_HANDLE_ERRORS(zx_pager_op_range(f.pager, op, h, 0, PAGE, data));
+    }
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, 0, PAGE, 0),
+                  ZX_ERR_NOT_FOUND);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 0, PAGE, 2),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 0, PAGE,
+                                ZX_VMO_DIRTY_RANGE_IS_ZERO));
+    zx_handle_t ro = ut_dup(f.vmo, ZX_RIGHT_READ);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, ro, 0, PAGE, 0),
+                  ZX_ERR_ACCESS_DENIED);
+    zx_handle_close(ro);
+    pf_close(&g);
+    pf_close(&f);
+}
+
+// Reads every dirty range of [0, size) into r (at most n); returns how many.
+static size_t dirty_ranges(struct pf *f, uint64_t size, zx_vmo_dirty_range_t *r, size_t n) {
+    size_t actual = 0, avail = 0;
+    EXPECT_OK(zx_pager_query_dirty_ranges(f->pager, f->vmo, 0, size, r,
+                                          n * sizeof(*r), &actual, &avail));
+    EXPECT_EQ(actual, MIN(avail, n));
+    return avail;
+}
+
+static bool range_is(const zx_vmo_dirty_range_t *r, uint64_t off, uint64_t len, uint64_t opt) {
+    bool ok = EXPECT_EQ(r->offset, off);
+    ok &= EXPECT_EQ(r->length, len);
+    ok &= EXPECT_EQ(r->options, opt);
+    return ok;
+}
+
+TEST(dirty_state_machine) {
+    struct pf f;
+    pf_make(&f, 0, 8 * PAGE);
+    EXPECT_OK(supply(&f, 0, 8 * PAGE, 0));
+    zx_vmo_dirty_range_t r[8];
+    EXPECT_EQ(dirty_ranges(&f, 8 * PAGE, r, 8), 0u);
+    EXPECT_OK(zx_vmo_write(f.vmo, "ab", 2 * PAGE - 1, 2));  // pages 1 and 2
+    EXPECT_OK(zx_vmo_write(f.vmo, "c", 5 * PAGE, 1));
+    REQUIRE_EQ(dirty_ranges(&f, 8 * PAGE, r, 8), 2u);
+    range_is(&r[0], PAGE, 2 * PAGE, 0);
+    range_is(&r[1], 5 * PAGE, PAGE, 0);
+    // Clean -> Dirty -> AwaitingClean -> Clean, and a write in between back to Dirty.
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 0, 8 * PAGE, 0));
+    REQUIRE_EQ(dirty_ranges(&f, 8 * PAGE, r, 8), 2u);  // awaiting clean is still dirty
+    EXPECT_OK(zx_vmo_write(f.vmo, "x", PAGE, 1));
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, f.vmo, 0, 8 * PAGE, 0));
+    REQUIRE_EQ(dirty_ranges(&f, 8 * PAGE, r, 8), 1u);
+    range_is(&r[0], PAGE, PAGE, 0);
+    // A short buffer still counts every range; actual and avail are optional.
+    EXPECT_OK(zx_vmo_write(f.vmo, "y", 7 * PAGE, 1));
+    size_t actual = 0, avail = 0;
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 8 * PAGE, r, sizeof(r[0]), &actual,
+                                          &avail));
+    EXPECT_EQ(actual, 1u);
+    EXPECT_EQ(avail, 2u);
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 8 * PAGE, NULL, 0, NULL, NULL));
+    // The range rounds out to pages.
+    EXPECT_OK(zx_pager_query_dirty_ranges(f.pager, f.vmo, 7 * PAGE + 5, 1, r, sizeof(r), &actual,
+                                          NULL));
+    EXPECT_EQ(actual, 1u);
+    range_is(&r[0], 7 * PAGE, PAGE, 0);
+    EXPECT_STATUS(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 9 * PAGE, r, sizeof(r), NULL,
+                                              NULL),
+                  ZX_ERR_OUT_OF_RANGE);
+    EXPECT_PTR_ERRORS(zx_pager_query_dirty_ranges(f.pager, f.vmo, 0, 8 * PAGE,
+                                                  (zx_vmo_dirty_range_t *)bad, sizeof(r), NULL,
+                                                  NULL),
+                      ut_ro_page);
+    // A mapping's write after WRITEBACK_BEGIN faults again and re-dirties the page.
+    uintptr_t addr = ut_map(f.vmo, 0, 8 * PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    *(volatile uint8_t *)(addr + 3 * PAGE) = 1;
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 0, 8 * PAGE, 0));
+    *(volatile uint8_t *)(addr + 3 * PAGE) = 2;
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, f.vmo, 0, 8 * PAGE, 0));
+    REQUIRE_EQ(dirty_ranges(&f, 8 * PAGE, r, 8), 1u);
+    range_is(&r[0], 3 * PAGE, PAGE, 0);
+    ut_unmap(addr, 8 * PAGE);
+    pf_close(&f);
+}
+
+TEST(trap_dirty_round_trips) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_TRAP_DIRTY, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 0));
+    struct access a = {.vmo = f.vmo, .offset = PAGE, .len = 2 * PAGE, .write = true};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_DIRTY, PAGE, 2 * PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, PAGE, 2 * PAGE, 0));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, PAGE), 0x77);
+    // A mapping's write: DIRTY, then FAIL kills the writer (here: a failed vmo_write).
+    a = (struct access){.vmo = f.vmo, .offset = 0, .len = 1, .write = true};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_DIRTY, 0, PAGE, 5000);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, 0, PAGE,
+                                (uint64_t)(int64_t)ZX_ERR_NO_SPACE));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_NO_SPACE);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 0), 0);
+    // Reads never trap.
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 3 * PAGE), 3);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
+TEST(resize_grows_dirty_zeros) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 2 * PAGE);
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0));
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 6 * PAGE));
+    EXPECT_EQ(ut_committed(f.vmo), 2 * PAGE);
+    zx_vmo_dirty_range_t r[4];
+    REQUIRE_EQ(dirty_ranges(&f, 6 * PAGE, r, 4), 1u);
+    range_is(&r[0], 2 * PAGE, 4 * PAGE, ZX_VMO_DIRTY_RANGE_IS_ZERO);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 4 * PAGE), 0);  // no request
+    // A write splits the zero range; writeback of the zero range cleans it.
+    EXPECT_OK(zx_vmo_write(f.vmo, "z", 3 * PAGE, 1));
+    REQUIRE_EQ(dirty_ranges(&f, 6 * PAGE, r, 4), 3u);
+    range_is(&r[0], 2 * PAGE, PAGE, ZX_VMO_DIRTY_RANGE_IS_ZERO);
+    range_is(&r[1], 3 * PAGE, PAGE, 0);
+    range_is(&r[2], 4 * PAGE, 2 * PAGE, ZX_VMO_DIRTY_RANGE_IS_ZERO);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, 4 * PAGE, 2 * PAGE,
+                                ZX_VMO_DIRTY_RANGE_IS_ZERO));
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, f.vmo, 4 * PAGE, 2 * PAGE, 0));
+    REQUIRE_EQ(dirty_ranges(&f, 6 * PAGE, r, 4), 2u);
+    // Shrinking drops what is past the end.
+    EXPECT_OK(zx_vmo_set_size(f.vmo, PAGE));
+    EXPECT_EQ(dirty_ranges(&f, PAGE, r, 4), 0u);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
+TEST(zero_makes_dirty_zero_ranges) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 1));
+    EXPECT_OK(zx_vmo_op_range(f.vmo, ZX_VMO_OP_ZERO, PAGE, 2 * PAGE, NULL, 0));
+    EXPECT_EQ(ut_committed(f.vmo), 2 * PAGE);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, PAGE), 0);
+    zx_vmo_dirty_range_t r[4];
+    REQUIRE_EQ(dirty_ranges(&f, 4 * PAGE, r, 4), 1u);
+    range_is(&r[0], PAGE, 2 * PAGE, ZX_VMO_DIRTY_RANGE_IS_ZERO);
+    pf_close(&f);
+}
+
+TEST(vmo_stats) {
+    struct pf f, g;
+    pf_make(&f, ZX_VMO_RESIZABLE, 2 * PAGE);
+    pf_make(&g, 0, PAGE);
+    zx_pager_vmo_stats_t s = {.modified = 7};
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &s, sizeof(s)));
+    EXPECT_EQ(s.modified, 0u);
+    EXPECT_STATUS(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &s, 3), ZX_ERR_BUFFER_TOO_SMALL);
+    EXPECT_STATUS(zx_pager_query_vmo_stats(f.pager, f.vmo, 2, &s, sizeof(s)),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_query_vmo_stats(g.pager, f.vmo, 0, &s, sizeof(s)),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_PTR_ERRORS(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, (void *)bad, sizeof(s)),
+                      ut_ro_page);
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0));
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &s, sizeof(s)));
+    EXPECT_EQ(s.modified, 0u);  // supplying is not a change
+    EXPECT_OK(zx_vmo_write(f.vmo, "m", 0, 1));
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, ZX_PAGER_RESET_VMO_STATS, &s, sizeof(s)));
+    EXPECT_EQ(s.modified, ZX_PAGER_VMO_STATS_MODIFIED);
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &s, sizeof(s)));
+    EXPECT_EQ(s.modified, 0u);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 3 * PAGE));
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &s, sizeof(s)));
+    EXPECT_EQ(s.modified, ZX_PAGER_VMO_STATS_MODIFIED);
+    pf_close(&g);
+    pf_close(&f);
+}
+
+// ---- Children ----
+
+TEST(children_of_pager_vmos) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    zx_handle_t c;
+    EXPECT_STATUS(zx_vmo_create_child(f.vmo, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE, &c),
+                  ZX_ERR_NOT_SUPPORTED);
+    zx_handle_t s = ut_child(f.vmo, ZX_VMO_CHILD_SLICE, 2 * PAGE, 2 * PAGE);
+    struct access a = {.vmo = s, .offset = PAGE, .len = PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 3 * PAGE, PAGE, 5000);
+    EXPECT_OK(supply(&f, 3 * PAGE, PAGE, 0x50));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x53);
+    // A slice's writes dirty the pager VMO; a slice is not the pager's VMO for its calls.
+    EXPECT_OK(zx_vmo_write(s, "s", PAGE, 1));
+    zx_vmo_dirty_range_t r[2];
+    REQUIRE_EQ(dirty_ranges(&f, 4 * PAGE, r, 2), 1u);
+    range_is(&r[0], 3 * PAGE, PAGE, 0);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, s, 0, PAGE, 0),
+                  ZX_ERR_INVALID_ARGS);
+    zx_handle_close(s);
+    pf_close(&f);
+}
+
+// ---- Concurrency ----
+
+static volatile int go;
+
+static void touch_when_told(uintptr_t a1, uintptr_t a2) {
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE))
+        ;
+    struct access *a = (struct access *)a1;
+    (void)a2;
+    a->byte = *(volatile uint8_t *)a->addr;
+    __atomic_store_n(&a->done, 1, __ATOMIC_RELEASE);
+    zx_thread_exit();
+}
+
+TEST(two_cpus_one_missing_page_one_request) {
+    for (int round = 0; round < 8; round++) {
+        struct pf f;
+        pf_make(&f, 0, PAGE);
+        uintptr_t addr = ut_map(f.vmo, 0, PAGE, ZX_VM_PERM_READ);
+        struct access a[2] = {{.addr = addr}, {.addr = addr}};
+        struct ut_thread t[2];
+        go = 0;
+        for (int i = 0; i < 2; i++)
+            REQUIRE_OK(ut_thread_spawn(&t[i], touch_when_told, (uintptr_t)&a[i], 0));
+        zx_nanosleep(ut_deadline_after(5 * MS));
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+        expect_request(&f, ZX_PAGER_VMO_READ, 0, PAGE, 5000);
+        zx_nanosleep(ut_deadline_after(20 * MS));
+        expect_no_packet(&f);
+        EXPECT_OK(supply(&f, 0, PAGE, 9));
+        for (int i = 0; i < 2; i++) {
+            EXPECT_TRUE(ut_thread_join(&t[i], 10000));
+            EXPECT_EQ(a[i].byte, 9);
+        }
+        ut_unmap(addr, PAGE);
+        pf_close(&f);
+    }
+}
+
+// ---- The model: random operations against per-page states ----
+
+enum mstate { M_MISSING, M_CLEAN, M_DIRTY, M_AWAITING };
+#define MODEL_PAGES 24
+
+struct model {
+    uint8_t state[MODEL_PAGES];
+    bool zero[MODEL_PAGES];  // zero content (no page): reported with IS_ZERO
+    uint64_t pages;          // the size
+    bool detached;
+};
+
+static uint64_t rng_state;
+static uint32_t rnd(uint32_t n) {
+    rng_state = rng_state * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng_state >> 33) % n;
+}
+
+// Compares query_dirty_ranges with the model's dirty runs.
+static bool model_check(struct pf *f, struct model *m, int step) {
+    zx_vmo_dirty_range_t got[MODEL_PAGES];
+    size_t n = 0, avail = 0;
+    if (!EXPECT_OK(zx_pager_query_dirty_ranges(f->pager, f->vmo, 0, m->pages * PAGE, got,
+                                               sizeof(got), &n, &avail)))
+        return false;
+    zx_vmo_dirty_range_t want[MODEL_PAGES];
+    size_t w = 0;
+    for (uint64_t p = 0; p < m->pages; p++) {
+        bool dirty = m->state[p] == M_DIRTY || m->state[p] == M_AWAITING;
+        if (!dirty)
+            continue;
+        uint64_t opt = m->zero[p] ? ZX_VMO_DIRTY_RANGE_IS_ZERO : 0;
+        if (w > 0 && want[w - 1].offset + want[w - 1].length == p * PAGE &&
+            want[w - 1].options == opt)
+            want[w - 1].length += PAGE;
+        else
+            want[w++] = (zx_vmo_dirty_range_t){p * PAGE, PAGE, opt};
+    }
+    bool ok = n == w;
+    for (size_t i = 0; ok && i < n; i++)
+        ok = got[i].offset == want[i].offset && got[i].length == want[i].length &&
+             got[i].options == want[i].options;
+    if (!ok) {
+        EXPECT_FAILF("step %d: %zu ranges, model %zu", step, n, w);
+        for (size_t i = 0; i < n; i++)
+            EXPECT_FAILF("  got [%llu, +%llu) opt %llu", (unsigned long long)got[i].offset / PAGE,
+                         (unsigned long long)got[i].length / PAGE,
+                         (unsigned long long)got[i].options);
+        for (size_t i = 0; i < w; i++)
+            EXPECT_FAILF("  want [%llu, +%llu) opt %llu",
+                         (unsigned long long)want[i].offset / PAGE,
+                         (unsigned long long)want[i].length / PAGE,
+                         (unsigned long long)want[i].options);
+    }
+    return ok;
+}
+
+static void model_run(uint64_t seed, int steps) {
+    rng_state = seed;
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 16 * PAGE);
+    struct model m = {.pages = 16};
+    for (int step = 0; step < steps; step++) {
+        uint32_t a = rnd(m.pages), len = 1 + rnd(m.pages - a);
+        uint32_t op = rnd(8);
+        bool any_missing = false;
+        for (uint32_t p = a; p < a + len; p++)
+            any_missing |= m.state[p] == M_MISSING;
+        switch (op) {
+        case 0: {  // supply (zeros for half the runs)
+            zx_handle_t aux = ut_vmo(len * PAGE, rnd(2) ? 0x11 : -1);
+            bool zeros = ut_committed(aux) == 0;
+            zx_status_t st = zx_pager_supply_pages(f.pager, f.vmo, a * PAGE, len * PAGE, aux, 0);
+            zx_handle_close(aux);
+            if (m.detached) {
+                EXPECT_STATUS(st, ZX_ERR_BAD_STATE);
+                break;
+            }
+            EXPECT_OK(st);
+            for (uint32_t p = a; p < a + len; p++) {
+                if (m.state[p] == M_MISSING) {
+                    m.state[p] = M_CLEAN;
+                    m.zero[p] = zeros;
+                }
+            }
+            break;
+        }
+        case 1: {  // write (only where everything is supplied: a write to a missing page waits)
+            if (any_missing)
+                break;
+            EXPECT_OK(zx_vmo_write(f.vmo, "w", a * PAGE, 1));
+            m.state[a] = M_DIRTY;
+            m.zero[a] = false;
+            break;
+        }
+        case 2:
+            EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, f.vmo, a * PAGE,
+                                        len * PAGE, 0));
+            for (uint32_t p = a; p < a + len; p++)
+                if (m.state[p] == M_DIRTY)
+                    m.state[p] = M_AWAITING;
+            break;
+        case 3:
+            EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_END, f.vmo, a * PAGE,
+                                        len * PAGE, 0));
+            for (uint32_t p = a; p < a + len; p++)
+                if (m.state[p] == M_AWAITING)
+                    m.state[p] = M_CLEAN;
+            break;
+        case 4: {  // resize
+            uint32_t np = 1 + rnd(MODEL_PAGES);
+            EXPECT_OK(zx_vmo_set_size(f.vmo, np * PAGE));
+            for (uint32_t p = m.pages; p < np; p++) {
+                m.state[p] = M_DIRTY;
+                m.zero[p] = true;
+            }
+            m.pages = np;
+            break;
+        }
+        case 5:  // ZERO over whole pages
+            if (any_missing && m.detached)
+                break;
+            EXPECT_OK(zx_vmo_op_range(f.vmo, ZX_VMO_OP_ZERO, a * PAGE, len * PAGE, NULL, 0));
+            for (uint32_t p = a; p < a + len; p++) {
+                m.state[p] = M_DIRTY;
+                m.zero[p] = true;
+            }
+            break;
+        case 6:  // FAIL: nothing waits, so nothing changes
+            EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, a * PAGE,
+                                            len * PAGE, (uint64_t)(int64_t)ZX_ERR_IO),
+                          m.detached ? ZX_ERR_BAD_STATE : ZX_OK);
+            break;
+        case 7:
+            if (rnd(8) == 0) {
+                EXPECT_OK(zx_pager_detach_vmo(f.pager, f.vmo));
+                m.detached = true;
+            } else if (!m.detached) {
+                zx_status_t st =
+                    zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, a * PAGE, len * PAGE, 0);
+                EXPECT_STATUS(st, any_missing ? ZX_ERR_NOT_FOUND : ZX_OK);
+                if (!any_missing)
+                    for (uint32_t p = a; p < a + len; p++)
+                        m.state[p] = M_DIRTY;
+            }
+            break;
+        }
+        if (!model_check(&f, &m, step))
+            break;
+    }
+    zx_port_packet_t pkt;
+    while (next_packet(&f, 0, &pkt) == ZX_OK) {
+    }
+    pf_close(&f);
+}
+
+TEST(model_random_operations) {
+    for (uint64_t seed = 1; seed <= 12; seed++)
+        model_run(seed, 300);
+}
+
+UTEST_MAIN(NULL)
