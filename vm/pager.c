@@ -78,7 +78,8 @@ static void send_packet(struct kobject *port, uint64_t key, uint16_t command, ui
     // Out of memory: the packet is lost and the request stays outstanding; the pager learns of
     // it no other way, so the faulting thread waits until it is killed or the VMO detached.
     // TODO(pager): preallocate one packet per request, as async waits do.
-    (void)port_queue_kernel_packet(port_from_object(port), &pkt);
+    zx_status_t st = port_queue_kernel_packet(port_from_object(port), &pkt);
+    (void)st;
 }
 
 void page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,

@@ -158,14 +158,57 @@ TEST(create_vmo_rights_info_and_errors) {
     EXPECT_STATUS(zx_pager_create_vmo(f.pager, 0, f.port, 0, UINT64_MAX, &v), ZX_ERR_OUT_OF_RANGE);
     EXPECT_HANDLE_ERRORS(zx_pager_create_vmo(h, 0, f.port, 0, PAGE, &v));
     EXPECT_HANDLE_ERRORS(zx_pager_create_vmo(f.pager, 0, h, 0, PAGE, &v));
-    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_TRANSFER | ZX_RIGHT_MANAGE_VMO);
-    EXPECT_STATUS(zx_pager_create_vmo(weak, 0, f.port, 0, PAGE, &v), ZX_ERR_ACCESS_DENIED);
-    zx_handle_close(weak);
     zx_handle_t ro_port = ut_dup(f.port, ZX_RIGHT_READ);
     EXPECT_STATUS(zx_pager_create_vmo(f.pager, 0, ro_port, 0, PAGE, &v), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(ro_port);
     EXPECT_PTR_ERRORS(zx_pager_create_vmo(f.pager, 0, f.port, 0, PAGE, (zx_handle_t *)bad),
                       ut_ro_page);
+    pf_close(&f);
+}
+
+// The pager's rights (it has no DUPLICATE: weaker handles come from zx_handle_replace).
+TEST(pager_rights) {
+    struct pf f;
+    pf_make(&f, 0, PAGE);
+    zx_handle_t aux = ut_vmo(PAGE, 1), v;
+    zx_vmo_dirty_range_t r;
+    zx_pager_vmo_stats_t s;
+    zx_handle_t attach;
+    REQUIRE_OK(zx_handle_replace(f.pager, ZX_RIGHT_ATTACH_VMO, &attach));
+    f.pager = attach;
+    EXPECT_STATUS(zx_pager_detach_vmo(attach, f.vmo), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_supply_pages(attach, f.vmo, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_op_range(attach, ZX_PAGER_OP_DIRTY, f.vmo, 0, PAGE, 0),
+                  ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_query_dirty_ranges(attach, f.vmo, 0, PAGE, &r, sizeof(r), NULL, NULL),
+                  ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_query_vmo_stats(attach, f.vmo, 0, &s, sizeof(s)), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_pager_create_vmo(attach, 0, f.port, 0, PAGE, &v));
+    zx_handle_close(v);
+    pf_close(&f);
+    pf_make(&f, 0, PAGE);
+    zx_handle_t manage;
+    REQUIRE_OK(zx_handle_replace(f.pager, ZX_RIGHT_MANAGE_VMO, &manage));
+    f.pager = manage;
+    EXPECT_STATUS(zx_pager_create_vmo(manage, 0, f.port, 0, PAGE, &v), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_detach_vmo(manage, f.vmo), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_pager_query_vmo_stats(manage, f.vmo, 0, &s, sizeof(s)));
+    pf_close(&f);
+    // VMO rights: WRITE for detach, supply (aux too) and op_range, READ for the queries.
+    pf_make(&f, 0, PAGE);
+    zx_handle_t wo = ut_dup(f.vmo, ZX_RIGHT_WRITE), rd = ut_dup(f.vmo, ZX_RIGHT_READ);
+    zx_handle_t aux_ro = ut_dup(aux, ZX_RIGHT_READ);
+    EXPECT_STATUS(zx_pager_detach_vmo(f.pager, rd), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, rd, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, f.vmo, 0, PAGE, aux_ro, 0), ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_query_dirty_ranges(f.pager, wo, 0, PAGE, &r, sizeof(r), NULL, NULL),
+                  ZX_ERR_ACCESS_DENIED);
+    EXPECT_STATUS(zx_pager_query_vmo_stats(f.pager, wo, 0, &s, sizeof(s)), ZX_ERR_ACCESS_DENIED);
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, rd, 0, &s, sizeof(s)));
+    zx_handle_close(wo);
+    zx_handle_close(rd);
+    zx_handle_close(aux_ro);
+    zx_handle_close(aux);
     pf_close(&f);
 }
 
@@ -297,9 +340,6 @@ TEST(supply_errors_and_aux_rules) {
     zx_handle_t ro = ut_dup(f.vmo, ZX_RIGHT_READ);
     EXPECT_STATUS(zx_pager_supply_pages(f.pager, ro, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
     zx_handle_close(ro);
-    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_ATTACH_VMO);
-    EXPECT_STATUS(zx_pager_supply_pages(weak, f.vmo, 0, PAGE, aux, 0), ZX_ERR_ACCESS_DENIED);
-    zx_handle_close(weak);
     // The pages move: aux is left decommitted there.
     EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, PAGE, 2 * PAGE, aux, PAGE));
     EXPECT_EQ(ut_committed(aux), 2 * PAGE);
@@ -413,9 +453,6 @@ TEST(detach_with_blocked_faulters) {
     REQUIRE_OK(start_loader(&p, f.vmo, PAGE));
     zx_nanosleep(ut_deadline_after(50 * MS));
     EXPECT_HANDLE_ERRORS(zx_pager_detach_vmo(h, f.vmo));
-    zx_handle_t weak = ut_dup(f.pager, ZX_RIGHT_MANAGE_VMO);
-    EXPECT_STATUS(zx_pager_detach_vmo(weak, f.vmo), ZX_ERR_ACCESS_DENIED);
-    zx_handle_close(weak);
     EXPECT_OK(zx_pager_detach_vmo(f.pager, f.vmo));
     EXPECT_TRUE(ut_thread_join(&t, 10000));
     EXPECT_STATUS(a.status, ZX_ERR_BAD_STATE);
