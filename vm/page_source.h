@@ -88,6 +88,14 @@ struct page_source {
     uint64_t requests_sent, pages_supplied;
 };
 
+// Tells clang's analysis that src's tree lock is held (the caller reached src through a VMO or a
+// tree whose lock it holds), and checks it at run time.
+static inline void page_source_assert_held(const struct page_source *src)
+    ASSERT_CAPABILITY(src->tree->lock);
+static inline void page_source_assert_held(const struct page_source *src) {
+    ASSERT_MUTEX_HELD(&src->tree->lock);
+}
+
 // Sets up `src` for `tree` (whose root is `root`): attached, no requests. The root node may hold
 // zero intervals from now on.
 void page_source_init(struct page_source *src, struct cow_tree *tree, struct cow_node *root);

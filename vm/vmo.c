@@ -149,6 +149,7 @@ static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint
         return ZX_OK;
     uint64_t end = len > v->size - offset ? v->size : offset + len;
     struct page_request *r = NULL;
+    page_source_assert_held(src);
     zx_status_t st = page_source_prepare_locked(src, v->cow_offset + ROUNDDOWN(offset, P),
                                                 v->cow_offset + ROUNDUP(end, P), write, &r);
     if (st != ZX_ERR_SHOULD_WAIT)
@@ -162,8 +163,10 @@ static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint
 // A write reached page p of v: a pager VMO's page is Dirty now.
 static inline void vmo_page_written_locked(struct vmo *v, vm_page_t *p) REQUIRES(VMO_TREE_LOCK(v)) {
     struct page_source *src = v->tree->source;
-    if (src && v->cow == src->root)
+    if (src && v->cow == src->root) {
+        page_source_assert_held(src);
         page_source_page_written_locked(src, p);
+    }
 }
 
 // May a mapping of v write page p (v's own) without faulting?
@@ -317,6 +320,7 @@ static void vmo_destroy(struct kobject *obj) {
     // The pager VMO goes last (its slices hold it): its page source goes with it.
     struct page_source *src = t->source;
     if (src && src->vmo == v) {
+        page_source_assert_held(src);
         page_source_detach_locked(src);
         src->vmo = NULL;
         t->source = NULL;
@@ -604,6 +608,7 @@ zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
         goto out;
     if (v->tree->source) {
         // A pager VMO grows with Dirty zeros (nothing to ask the pager for).
+        page_source_assert_held(v->tree->source);
         st = page_source_resized_locked(v->tree->source, old, rsize);
         if (st != ZX_OK) {
             zx_status_t back = cow_resize_locked(v->cow, old);
@@ -757,10 +762,12 @@ again:
             break;
         if (ps < pe) {
             vmo_cow_range_change(v->cow, base + ps, pe - ps, VM_RANGE_UNMAP);
-            if (src)
+            if (src) {
+                page_source_assert_held(src);
                 st = page_source_zero_locked(src, base + ps, base + pe);
-            else
+            } else {
                 st = cow_zero_range_locked(v->cow, base + ps, base + pe);
+            }
         }
         break;
     }
@@ -784,6 +791,7 @@ zx_status_t vmo_fault_page_or_wait(struct vmo *v, uint64_t offset, uint32_t faul
     uint64_t o = v->cow_offset + ROUNDDOWN(offset, P);
     struct page_source *src = v->tree->source;
     if (src && v->cow == src->root) {
+        page_source_assert_held(src);
         // Never wait here: the caller holds its address space's lock, and drops it to wait.
         st = page_source_prepare_locked(src, o, o + P, (fault_flags & VMO_FAULT_WRITE) != 0,
                                         out_wait);
