@@ -56,6 +56,7 @@ zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot
     vm_page_t *p = cow_page_alloc(t);
     if (!p)
         return ZX_ERR_NO_MEMORY;
+    cow_tree_assert_held(t);
     cow_zpage_read_locked(t, z, vm_page_kva(p));
     p->vmo.share_count = z->share_count;  // same list, same base
     *slot = vmpl_slot_from_page(p);
@@ -243,8 +244,8 @@ zx_status_t cow_compress_finish_locked(struct cow_inflight *f, enum cow_compress
         pmm_free_page(f->page);
         return ZX_OK;
     }
-    cow_assert_held(f->node);
     struct cow_node *n = f->node;
+    cow_assert_held(n);
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, f->offset);
     ASSERT(slot && *slot == cow_slot_from_zpage(z) && z->state == COW_ZPAGE_IN_FLIGHT);
     zx_status_t st = ZX_OK;

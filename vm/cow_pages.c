@@ -280,6 +280,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     vm_page_t *p = cow_page_alloc(t);
     if (!p)
         return ZX_ERR_NO_MEMORY;
+    cow_tree_assert_held(t);
     if (src && vmpl_slot_is_ref(*src))
         cow_zpage_read_locked(t, cow_slot_zpage(*src), vm_page_kva(p));  // decompress a copy
     else if (src)
@@ -301,7 +302,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         // A compressed page only n reached: n now has its content, the reference goes.
         DEBUG_ASSERT(vmpl_slot_is_ref(*src));
         cow_assert_held(owner);
-        cow_content_free(t, vmpl_remove(&owner->pages, ooff));
+        cow_content_free(t, vmpl_remove(&owner->pages, ooff));  // t: held since the read above
     } else if (src) {
         (*cow_slot_count(*src))--;  // n no longer reaches it (count was > 0)
     }
@@ -431,7 +432,7 @@ static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_o
     if (cow_slot_share_count(owner, *slot) == 0) {
         vmpl_slot_t content = *slot;
         *slot = VMPL_SLOT_EMPTY;
-        cow_assert_held(owner);
+        cow_tree_assert_held(c->tree);
         cow_content_free(c->tree, content);
     } else {
         (*cow_slot_count(*slot))--;
@@ -589,6 +590,7 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         hidden->size = n->size;
         hidden->pages = n->pages;
         hidden->base = n->base;
+        cow_tree_assert_held(t);
         cow_inflight_moved_locked(t, n, hidden, 0);
         hidden->has_intervals = n->has_intervals;
         hidden->parent = n->parent;
@@ -681,6 +683,7 @@ static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
         x->pages = p->pages;
         vmpl_init(&p->pages);
         x->base = p->base;
+        cow_tree_assert_held(t);
         cow_inflight_moved_locked(t, p, x, 0);
     } else {
         struct merge_ctx m = {p, x};

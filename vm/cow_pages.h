@@ -103,6 +103,12 @@ static inline void cow_assert_held(const struct cow_node *n) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
 }
 
+// The same for a tree reached through a node (`n->tree`, a local copy of it).
+static inline void cow_tree_assert_held(const struct cow_tree *t) ASSERT_CAPABILITY(t->lock);
+static inline void cow_tree_assert_held(const struct cow_tree *t) {
+    ASSERT_MUTEX_HELD(&t->lock);
+}
+
 // Creates a tree with one visible root node of `size` bytes (a page multiple). ZX_ERR_NO_MEMORY.
 zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree,
                             struct cow_node **out_root) MUST_USE;
