@@ -43,7 +43,7 @@ struct kobject *port_object(struct port *port);
 struct port_packet *port_packet_alloc(void) MUST_USE;
 // Queues `pk` (its `packet` filled in): never fails. The port owns it from here until it calls
 // pk->release. A port whose handles are all closed releases it at once, inside this call: a
-// release callback must not need a lock the caller holds. Call with no spinlock held.
+// release callback must not need a lock the caller holds. Not with the scheduler lock held.
 void port_queue_packet(struct port *port, struct port_packet *pk);
 // Queues a copy of `packet` in a new port_packet: NO_MEMORY.
 zx_status_t port_queue_kernel_packet(struct port *port, const zx_port_packet_t *packet) MUST_USE;
