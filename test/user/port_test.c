@@ -785,8 +785,50 @@ TEST(async_waits_race_with_signals_and_closes) {
         zx_handle_close(s.ev[i]);
 }
 
+// A child blocked in wait_many forever: killing it must wake it too.
+static int child_wait_many_forever(int argc, char **argv) {
+    zx_handle_t e;
+    if (zx_event_create(0, &e) != ZX_OK)
+        return 1;
+    zx_wait_item_t item = {e, ZX_EVENT_SIGNALED, 0};
+    zx_object_wait_many(&item, 1, ZX_TIME_INFINITE);
+    return 2;
+}
+
+TEST(kill_wakes_wait_many) {
+    zx_handle_t proc = ut_start_child("wait_many_forever", NULL);
+    REQUIRE_TRUE(proc != ZX_HANDLE_INVALID);
+    zx_nanosleep(ut_deadline_after(50 * MS));
+    EXPECT_OK(zx_task_kill(proc));
+    EXPECT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ut_deadline_after(5000 * MS), NULL));
+    zx_handle_close(proc);
+}
+
+static void wait_many_thread(uintptr_t handle, uintptr_t result) {
+    zx_wait_item_t item = {(zx_handle_t)handle, ZX_EVENT_SIGNALED, 0};
+    *(volatile zx_status_t *)result = zx_object_wait_many(&item, 1, ZX_TIME_INFINITE);
+    zx_thread_exit();
+}
+
+TEST(wait_many_thread_state_and_wake) {
+    zx_handle_t e = make_event();
+    volatile zx_status_t result = 1;
+    struct ut_thread t;
+    REQUIRE_OK(ut_thread_spawn(&t, wait_many_thread, e, (uintptr_t)&result));
+    zx_nanosleep(ut_deadline_after(20 * MS));
+    zx_info_thread_t info;
+    ut_get_info(t.thread, ZX_INFO_THREAD, &info, sizeof(info));
+    EXPECT_EQ(info.state, ZX_THREAD_STATE_BLOCKED_WAIT_MANY);
+    EXPECT_EQ(result, 1);
+    EXPECT_OK(zx_object_signal(e, 0, ZX_EVENT_SIGNALED));
+    EXPECT_TRUE(ut_thread_join(&t, 5000));
+    EXPECT_EQ(result, ZX_OK);
+    zx_handle_close(e);
+}
+
 static const struct ut_child children[] = {
     {"wait_forever", child_wait_forever},
+    {"wait_many_forever", child_wait_many_forever},
     {"leave_waits", child_leave_waits},
     {NULL, NULL},
 };
