@@ -11,6 +11,7 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
 
 #define P ((uint64_t)PAGE_SIZE)
@@ -20,23 +21,44 @@
 static vm_page_t *cow_page_alloc(struct cow_tree *t) {
     vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
     if (p) {
-        p->vmo.object = (uint64_t)(uintptr_t)t;
+        p->vmo.owner = NULL;
         p->vmo.share_count = 0;
     }
     return p;
 }
 
-// Puts fresh page `p` into `slot` of `n` with effective count `eff`.
-static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, vm_page_t *p, uint32_t eff) {
+// Points p's backlink at `offset` of n's list. A page with no backlink yet joins a page queue.
+static void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
+    bool queued = p->vmo.owner != NULL;
+    vm_page_set_backlink(p, n->id, offset);
+    if (!queued)
+        pq_add(p, PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
+}
+
+// Puts page `p` (fresh, or taken from another list of the tree) into `slot` of `n` at `offset`
+// with effective count `eff`.
+static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset, vm_page_t *p,
+                           uint32_t eff) {
     p->vmo.share_count = eff - n->base;
+    cow_page_set_backlink(n, p, offset);
     *slot = vmpl_slot_from_page(p);
 }
 
 static void cow_page_free(struct cow_tree *t, vm_page_t *p) {
-    DEBUG_ASSERT(p->state == PAGE_STATE_VMO && p->vmo.object == (uint64_t)(uintptr_t)t);
+    DEBUG_ASSERT(p->state == PAGE_STATE_VMO && p->vmo.owner && p->vmo.owner->tree == t);
     ASSERT(t->pages > 0);
     t->pages--;
+    pq_remove(p);
     pmm_free_page(p);
+}
+
+// Whole lists changed nodes: a and b swap identities so that each list keeps its own.
+static void cow_swap_ids(struct cow_node *a, struct cow_node *b) {
+    struct cow_list_id *id = a->id;
+    a->id = b->id;
+    b->id = id;
+    a->id->node = a;
+    b->id->node = b;
 }
 
 // vmpl release callback: frees pages leaving a list of tree `ctx`.
@@ -48,8 +70,11 @@ static void release_free(vmpl_slot_t content, uint64_t offset, void *ctx) {
 
 // --- Trees and nodes ---
 
-static void cow_node_init(struct cow_node *n, struct cow_tree *t) {
+static void cow_node_init(struct cow_node *n, struct cow_tree *t, struct cow_list_id *id) {
     n->tree = t;
+    n->id = id;
+    id->node = n;
+    id->tree = t;
     list_init(&n->children);
     list_init(&n->vmos);
     vmpl_init(&n->pages);
@@ -69,20 +94,26 @@ static void cow_node_unlink_and_free(struct cow_node *n) {
     list_delete(&n->tree_link);
     t->node_count--;
     vmpl_destroy(&n->pages);
+    kfree(n->id);
     kfree(n);
 }
 
 zx_status_t cow_node_alloc(struct cow_tree *tree, struct cow_node **out) {
     struct cow_node *n = kzalloc(sizeof(*n));
-    if (!n)
+    struct cow_list_id *id = kzalloc(sizeof(*id));
+    if (!n || !id) {
+        kfree(n);
+        kfree(id);
         return ZX_ERR_NO_MEMORY;
-    cow_node_init(n, tree);
+    }
+    cow_node_init(n, tree, id);
     *out = n;
     return ZX_OK;
 }
 
 void cow_node_free_unlinked(struct cow_node *n) {
     ASSERT(vmpl_is_empty(&n->pages) && !list_in_list(&n->tree_link));
+    kfree(n->id);
     kfree(n);
 }
 
@@ -96,6 +127,7 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
         return ZX_ERR_NO_MEMORY;
     }
     mutex_init(&t->lock, "cow_tree");
+    t->refs = 1;
     list_init(&t->nodes);
     n->size = size;
     cow_node_link(n);
@@ -104,7 +136,16 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
     return ZX_OK;
 }
 
+void cow_tree_get(struct cow_tree *tree) {
+    uint32_t old = __atomic_fetch_add(&tree->refs, 1, __ATOMIC_RELAXED);
+    ASSERT(old > 0);
+}
+
 void cow_tree_free(struct cow_tree *tree) {
+    uint32_t old = __atomic_fetch_sub(&tree->refs, 1, __ATOMIC_ACQ_REL);
+    ASSERT(old > 0);
+    if (old > 1)
+        return;
     ASSERT(tree->node_count == 0 && tree->pages == 0 && list_is_empty(&tree->nodes));
     kfree(tree);
 }
@@ -176,6 +217,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
     if (slot && vmpl_slot_is_page(*slot)) {
         *out = vmpl_slot_page(*slot);
+        pq_note_write(*out);
         return ZX_OK;
     }
     ASSERT(!(slot && vmpl_slot_is_ref(*slot)));
@@ -191,7 +233,8 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         if (st != ZX_OK)
             return ZX_ERR_NO_MEMORY;
         vm_page_t *p = vmpl_slot_page(vmpl_remove(&owner->pages, ooff));
-        cow_page_place(n, slot, p, 0);
+        cow_page_place(n, slot, offset, p, 0);
+        pq_note_write(p);
         *out = p;
         return ZX_OK;
     }
@@ -211,7 +254,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     // anything not n's own was ever handed out for mapping).
     if (n->maps_foreign)
         vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
-    cow_page_place(n, dst, p, 0);
+    cow_page_place(n, dst, offset, p, 0);
     t->pages++;
     if (src)
         vmpl_slot_page(*src)->vmo.share_count--;  // n no longer reaches it (count was > 0)
@@ -497,6 +540,7 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         hidden->hidden = true;
         hidden->size = n->size;
         hidden->pages = n->pages;
+        cow_swap_ids(n, hidden);  // the list keeps its identity: no backlink changes
         hidden->base = n->base;
         hidden->has_intervals = n->has_intervals;
         hidden->parent = n->parent;
@@ -557,6 +601,7 @@ static void merge_migrate(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     uint32_t eff = p->vmo.share_count + m->from->base;
     DEBUG_ASSERT(m->to->hidden || eff == 0);
     p->vmo.share_count = eff - m->to->base;
+    cow_page_set_backlink(m->to, p, offset - m->to->parent_offset);
 }
 
 static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
@@ -583,6 +628,7 @@ static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
         DEBUG_ASSERT(vmpl_skew(&x->pages) == vmpl_skew(&p->pages));
         vmpl_destroy(&x->pages);
         x->pages = p->pages;
+        cow_swap_ids(x, p);  // the list keeps its identity: no backlink changes
         vmpl_init(&p->pages);
         x->base = p->base;
     } else {
@@ -836,11 +882,17 @@ static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) 
         p->reserved = 0;
         return ZX_ERR_NEXT;
     }
-    if (p->state != PAGE_STATE_VMO || p->vmo.object != (uint64_t)(uintptr_t)c->tree ||
+    bool link_ok = p->vmo.owner == c->node->id && c->node->id->node == c->node &&
+                   c->node->id->tree == c->tree &&
+                   (offset >= VM_PAGE_BACKLINK_LIMIT ? p->queue == PQ_UNRECLAIMABLE
+                                                     : vm_page_backlink_offset(p) == offset);
+    if (p->state != PAGE_STATE_VMO || !link_ok || p->queue == PQ_NONE ||
         (p->flags & SEEN_FLAG)) {
-        kprintf("cow_check_tree: page %p at %#llx of node %p: state %u owner %#llx seen %d\n",
+        kprintf("cow_check_tree: page %p at %#llx of node %p: state %u backlink %p+%#llx "
+                "queue %u seen %d\n",
                 (void *)p, (unsigned long long)offset, (void *)c->node, p->state,
-                (unsigned long long)p->vmo.object, !!(p->flags & SEEN_FLAG));
+                (void *)p->vmo.owner, (unsigned long long)vm_page_backlink_offset(p), p->queue,
+                !!(p->flags & SEEN_FLAG));
         c->ok = false;
         return ZX_ERR_STOP;
     }

@@ -25,9 +25,9 @@
 //      a visible node holds nothing at or past its size;
 //   3. counts: every page/reference in a hidden node has effective count = reach - 1 with
 //      reach >= 1; every one in a visible node has effective count 0;
-//   4. ownership: every page in a list is in PAGE_STATE_VMO, belongs to this tree
-//      (vmo.object), appears in exactly one list, and tree.pages counts them; vmpl_check holds for
-//      every list.
+//   4. ownership: every page in a list is in PAGE_STATE_VMO, appears in exactly one list, and
+//      tree.pages counts them; its backlink names that list (vmo.owner == node->id) and its
+//      offset there; it sits on a page queue (vm/page_queues.h); vmpl_check holds for every list.
 //
 // Locking: tree->lock guards every field of every node of the tree and the pages they hold.
 // Functions named *_locked need it held. Range changes reach the mapping layer through
@@ -50,14 +50,26 @@
 
 struct cow_tree {
     struct mutex lock;
+    // References: the VMO layer's one (dropped by cow_tree_free) plus one per reclaimer holding
+    // the tree between picking a page and locking the tree (cow_tree_get); the last frees it.
+    uint32_t refs;
     struct list_node nodes;   // every cow_node of the tree (cow_node.tree_link)
     size_t node_count;
     size_t pages;             // pages held by the lists of this tree
     size_t pending_merges;    // hidden nodes left with one child by a failed merge
 };
 
+// The identity of a page list, which the backlinks of its pages name (vm_page_t.vmo.owner). It
+// moves with the list when a whole list changes node (a snapshot's hidden node takes n's list, a
+// merge takes its parent's list whole), so those moves stay O(1) and every backlink stays right.
+struct cow_list_id {
+    struct cow_node *node;  // the node whose `pages` this is (tree lock)
+    struct cow_tree *tree;  // constant
+};
+
 struct cow_node {
     struct cow_tree *tree;
+    struct cow_list_id *id;         // the identity of `pages` (moves with it)
     struct cow_node *parent;        // NULL for a root
     struct list_node children;      // of cow_node.sibling
     struct list_node sibling;       // in parent->children
@@ -107,6 +119,10 @@ void cow_node_free_unlinked(struct cow_node *n);
 // unlocking with cow_tree_free).
 bool cow_node_release_locked(struct cow_node *n) REQUIRES(n->tree->lock);
 void cow_tree_free(struct cow_tree *tree);
+// Another reference on a tree (any context; the caller knows the tree is alive, e.g. it found it
+// through a page on a queue with the queue lock held). Dropped with cow_tree_free (the tree need
+// not be empty then: the last reference frees an empty tree).
+void cow_tree_get(struct cow_tree *tree);
 
 // Retries merges that failed for lack of memory (cheap when there are none).
 void cow_tree_retry_merges_locked(struct cow_tree *tree) REQUIRES(tree->lock);
