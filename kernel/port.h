@@ -31,7 +31,6 @@ struct port_packet {
     // Packets of async waits: the handle the wait was made through (zx_port_cancel matches it).
     const void *src_table;
     zx_handle_t src_handle;
-    bool user;                // counted against PORT_MAX_QUEUED
 };
 
 // Creates a port (no handles yet); the caller holds the one reference. NO_MEMORY.
@@ -43,7 +42,8 @@ struct kobject *port_object(struct port *port);
 // A zeroed packet whose release is kfree; NULL when out of memory.
 struct port_packet *port_packet_alloc(void) MUST_USE;
 // Queues `pk` (its `packet` filled in): never fails. The port owns it from here until it calls
-// pk->release. A port whose handles are all closed releases it at once.
+// pk->release. A port whose handles are all closed releases it at once, inside this call: a
+// release callback must not need a lock the caller holds. Not with the scheduler lock held.
 void port_queue_packet(struct port *port, struct port_packet *pk);
 // Queues a copy of `packet` in a new port_packet: NO_MEMORY.
 zx_status_t port_queue_kernel_packet(struct port *port, const zx_port_packet_t *packet) MUST_USE;

@@ -55,6 +55,7 @@ static zx_status_t register_locked(struct kobject *obj, zx_rights_t rights, void
 }
 
 static bool any_ready_locked(struct wm_item *items, size_t n) REQUIRES(sched_lock) {
+    ASSERT(sched_lock_held());
     for (size_t i = 0; i < n; i++) {
         if (items[i].canceled || (items[i].obj->signals & items[i].waitfor))
             return true;

@@ -84,12 +84,11 @@ void pq_remove(vm_page_t *p) {
     pq_unlock(s);
 }
 
-// Moves p to its class's newest bucket if it is in a bucket or in DONT_NEED (and FAILED too if
-// `written`).
-static void touch(vm_page_t *p, bool written) {
+// Moves p to its class's newest bucket if it is in a bucket, DONT_NEED or FAILED.
+static void touch(vm_page_t *p) {
     irqstate_t s = pq_lock();
     unsigned q = p->queue;
-    if (is_lru(q) || q == PQ_DONT_NEED || (written && q == PQ_FAILED)) {
+    if (is_lru(q) || q == PQ_DONT_NEED || q == PQ_FAILED) {
         unsigned newest = lru_queue(p->queue_flags, pq.newest);
         if (q != newest)
             move_locked(p, newest);
@@ -98,11 +97,17 @@ static void touch(vm_page_t *p, bool written) {
 }
 
 void pq_mark_accessed(vm_page_t *p) {
-    touch(p, false);
+    touch(p);
 }
 
 void pq_mark_written(vm_page_t *p) {
-    touch(p, true);
+    touch(p);
+}
+
+void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
+    irqstate_t s = pq_lock();
+    vm_page_set_backlink(p, owner, offset);
+    pq_unlock(s);
 }
 
 void pq_set_dont_need(vm_page_t *p) {

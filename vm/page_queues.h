@@ -4,7 +4,8 @@
 //   UNRECLAIMABLE  never reclaimed: ALWAYS_NEED ranges, and pages whose backlink offset does not
 //                  fit (offsets at or past VM_PAGE_BACKLINK_LIMIT)
 //   DONT_NEED      the first to go (ZX_VMO_OP_DONT_NEED); an access puts the page back in the LRU
-//   FAILED         anonymous pages that did not compress; a write puts them back in the LRU
+//   FAILED         anonymous pages that did not compress (or, before compression, were not zero);
+//                  an access or a write puts them back in the LRU
 //   ANON[i]        anonymous pages, in PQ_LRU_BUCKETS LRU buckets
 //   PAGER[i]       pages of pager-backed VMOs (evicted before any anonymous page is compressed),
 //                  in buckets that age together with the anonymous ones
@@ -48,16 +49,20 @@ enum pq_class {
     PQ_CLASS_PAGER,  // a pager-backed VMO's page: evicted when clean
 };
 
-// Puts a page not on any queue (PQ_NONE) into the newest bucket of its class (UNRECLAIMABLE if
-// `backlink_ok` is false: its offset has no backlink).
+// Puts a page not on any queue (PQ_NONE), its backlink set, into the newest bucket of its class
+// (UNRECLAIMABLE if `backlink_ok` is false: its offset has no backlink).
 void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
 // Takes a page off its queue (a no-op for PQ_NONE).
 void pq_remove(vm_page_t *p);
-// The hardware saw the page accessed: it moves to its class's newest bucket (from an LRU bucket
-// or DONT_NEED); elsewhere nothing changes.
+// The hardware saw the page accessed: it moves to its class's newest bucket (from an LRU bucket,
+// DONT_NEED or FAILED); on UNRECLAIMABLE nothing changes.
 void pq_mark_accessed(vm_page_t *p);
-// The page was written: as pq_mark_accessed, and a FAILED page goes back to the LRU too.
+// The page was written (the same, for callers that know it was a write).
 void pq_mark_written(vm_page_t *p);
+// Changes the backlink of a page that is on a queue (it moved to another list of its tree). Under
+// the queue lock, so that pq_pick's callback may follow a queued page's backlink to its tree: the
+// list identity it reads is alive until the page leaves it, which needs this lock.
+void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset);
 // A write to a page its VMO owns (the fault path: cheap unless the page is in FAILED). The
 // unlocked read may be stale; pq_mark_written rechecks under the lock.
 static inline void pq_note_write(vm_page_t *p) {

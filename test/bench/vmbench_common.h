@@ -20,6 +20,7 @@
 #define VMB_MAP_OPS 1000u
 #define VMB_SYSCALL_OPS 10000u
 #define VMB_MEM_OPS 1000u
+#define VMB_PORT_OPS 1000u
 
 // Writes one byte in each page of [p, p + bytes) (bytes a multiple of the page size).
 static inline void vmb_touch_write(volatile char *p, size_t bytes) {

@@ -140,14 +140,12 @@ KTEST(page_queues, model) {
             mp->kind = M_NONE;
             break;
         case 3:  // accessed (or written)
-            if (rnd(2)) {
+            if (rnd(2))
                 pq_mark_accessed(mp->p);
-            } else {
+            else
                 pq_mark_written(mp->p);
-                if (mp->kind == M_FAILED)
-                    enqueue(mp, M_LRU);
-            }
-            if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED)
+            if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
+                mp->kind == M_FAILED)
                 enqueue(mp, M_LRU);
             break;
         case 4:

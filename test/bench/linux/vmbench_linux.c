@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -197,6 +199,41 @@ static void bench_memset_memcpy_4k(void) {
     region_free(p, 3 * VMB_PAGE);
 }
 
+// The port workloads' Linux counterparts: an eventfd watched by epoll (see test/bench/vmbench.c).
+static void bench_port_roundtrips(void) {
+    uint64_t s[VMB_RUNS];
+    int efd = eventfd(0, EFD_NONBLOCK), ep = epoll_create1(0);
+    if (efd < 0 || ep < 0)
+        fail("eventfd/epoll_create1");
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) != 0)
+        fail("epoll_ctl add");
+    uint64_t one = 1, v;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (write(efd, &one, 8) != 8 || epoll_wait(ep, &got, 1, -1) != 1 ||
+                read(efd, &v, 8) != 8)
+                fail("port_roundtrip");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("port_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev) != 0 || write(efd, &one, 8) != 8 ||
+                epoll_wait(ep, &got, 1, -1) != 1 || read(efd, &v, 8) != 8)
+                fail("async_roundtrip");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("async_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    close(ep);
+    close(efd);
+}
+
 int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     void *page = mmap(NULL, VMB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -213,6 +250,7 @@ int main(void) {
     bench_protect_64m();
     bench_null_syscall();
     bench_memset_memcpy_4k();
+    bench_port_roundtrips();
     printf("bench: done\n");
     return 0;
 }
