@@ -7,6 +7,7 @@
 #include "kernel/printf.h"
 #include "kernel/process.h"
 #include "kernel/string.h"
+#include "vm/cow_pages.h"
 #include "vm/phys_ranges.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
@@ -115,12 +116,17 @@ static enum cls classify(struct classifier *c, size_t pfn) {
         return CLS_ZERO;
     case PAGE_STATE_COMPRESSED:
         return CLS_COMPRESSED;
-    case PAGE_STATE_VMO:
-        for (size_t i = 0; i < c->o->ntrees; i++) {
-            if ((uint64_t)(uintptr_t)c->o->tree[i] == pg->vmo.object)
+    case PAGE_STATE_VMO: {
+        // The page's tree through its backlink. Racy (no VM lock held here): a list identity
+        // freed meanwhile is still mapped heap memory, so the worst case is a wrong colour.
+        const struct cow_list_id *id = __atomic_load_n(&pg->vmo.owner, __ATOMIC_RELAXED);
+        const void *tree = id ? __atomic_load_n(&id->tree, __ATOMIC_RELAXED) : NULL;
+        for (size_t i = 0; tree && i < c->o->ntrees; i++) {
+            if ((const void *)c->o->tree[i] == tree)
                 return (enum cls)c->o->cls[i];
         }
         return CLS_VMO_OTHER;
+    }
     default:
         return CLS_RESERVED;
     }
