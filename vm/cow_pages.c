@@ -38,7 +38,8 @@ void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
         return;
     }
     vm_page_set_backlink(p, n->id, offset);
-    pq_add(p, PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
+    // A pager VMO's pages (vm/page_source.h) are evicted when clean, never compressed.
+    pq_add(p, n->tree->source ? PQ_CLASS_PAGER : PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
 }
 
 // Puts page `p` (fresh, or taken from another list of the tree) into `slot` of `n` at `offset`

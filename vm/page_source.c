@@ -6,7 +6,9 @@
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
+#include "vm/cow_pages_priv.h"
 #include "vm/page_list_priv.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
 #include "vm/upcalls.h"
 
@@ -319,9 +321,10 @@ zx_status_t page_source_supply_locked(struct page_source *src, uint64_t offset,
                 break;
             }
             vm_page_t *p = vmpl_slot_page(c);
-            p->vmo.object = (uint64_t)(uintptr_t)src->tree;
             p->vmo.share_count = 0 - root->base;
             pager_page_set_state(p, PAGER_PAGE_CLEAN);
+            // Off every queue since vmo_take_pages: it joins the pager pages' newest bucket.
+            cow_page_set_backlink(root, p, cur);
             *slot = c;
             src->tree->pages++;
             src->pages_supplied++;
@@ -521,6 +524,7 @@ static void release_root_page(vmpl_slot_t content, uint64_t offset, void *ctx) {
     struct cow_tree *t = ctx;
     ASSERT(vmpl_slot_is_page(content) && t->pages > 0);
     t->pages--;
+    pq_remove(vmpl_slot_page(content));
     pmm_free_page(vmpl_slot_page(content));
 }
 

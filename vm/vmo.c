@@ -19,7 +19,9 @@
 #include "kernel/string.h"
 #include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
+#include "vm/cow_pages_priv.h"
 #include "vm/page_source.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
 #include "vm/upcalls.h"
 #include "vm/vmar.h"
@@ -203,10 +205,33 @@ zx_status_t vmo_create_pager_backed(uint64_t size, uint32_t options, struct page
     return ZX_OK;
 }
 
-static zx_status_t count_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+// Counts the pages leaving a list for a supply, taking them off their page queues.
+static zx_status_t take_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     (void)offset;
-    if (vmpl_slot_is_page(*slot))
+    if (vmpl_slot_is_page(*slot)) {
         (*(size_t *)ctx)++;
+        pq_remove(vmpl_slot_page(*slot));
+    }
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t find_ref_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    (void)offset;
+    if (!vmpl_slot_is_ref(*slot))
+        return ZX_ERR_NEXT;
+    *(bool *)ctx = true;
+    return ZX_ERR_STOP;
+}
+
+struct requeue_ctx {
+    struct cow_node *n;
+};
+
+static zx_status_t requeue_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct requeue_ctx *rc = ctx;
+    cow_assert_held(rc->n);
+    if (vmpl_slot_is_page(*slot))
+        cow_page_set_backlink(rc->n, vmpl_slot_page(*slot), offset);
     return ZX_ERR_NEXT;
 }
 
@@ -223,14 +248,29 @@ zx_status_t vmo_take_pages(struct vmo *v, uint64_t offset, uint64_t len, struct 
         st = ZX_ERR_OUT_OF_RANGE;
         goto out;
     }
+    // Compressed pages come back first: the pager VMO takes pages only.
+    bool refs = false;
+    st = vmpl_for_each(&v->cow->pages, offset, offset + len, find_ref_cb, &refs);
+    ASSERT(st == ZX_OK);
+    for (uint64_t o = offset; refs && o < offset + len; o += P) {
+        vm_page_t *p;
+        st = cow_lookup_resident_locked(v->cow, o, &p, NULL);
+        if (st != ZX_OK)
+            goto out;
+    }
     size_t pages = 0;
-    st = vmpl_for_each(&v->cow->pages, offset, offset + len, count_page_cb, &pages);
+    st = vmpl_for_each(&v->cow->pages, offset, offset + len, take_page_cb, &pages);
     ASSERT(st == ZX_OK);
     if (len > 0)
         vmo_cow_range_change(v->cow, offset, len, VM_RANGE_UNMAP);
     st = vmpl_take(&v->cow->pages, offset, len, out);
-    if (st != ZX_OK)
+    if (st != ZX_OK) {
+        // The pages stay: back on their queues.
+        struct requeue_ctx rc = {v->cow};
+        zx_status_t rst = vmpl_for_each(&v->cow->pages, offset, offset + len, requeue_cb, &rc);
+        ASSERT(rst == ZX_OK);
         goto out;
+    }
     ASSERT(v->tree->pages >= pages);
     v->tree->pages -= pages;
 out:
