@@ -324,6 +324,7 @@ zx_status_t page_source_supply_locked(struct page_source *src, uint64_t offset,
             p->vmo.share_count = 0 - root->base;
             pager_page_set_state(p, PAGER_PAGE_CLEAN);
             // Off every queue since vmo_take_pages: it joins the pager pages' newest bucket.
+            cow_assert_held(root);
             cow_page_set_backlink(root, p, cur);
             *slot = c;
             src->tree->pages++;
