@@ -255,6 +255,10 @@ static void chain_leaves(char *p) {
 
 // Runs in the process at `level` of the chain (0: the benchmark itself).
 static void chain_level(char *p, unsigned level, unsigned depth) {
+    // Every level but the first writes a byte of its own, as every snapshot of Jasper's chain
+    // does (the same value, so the leaf reads what the first one filled).
+    if (level > 0)
+        p[VMB_CHAIN_BYTES - VMB_PAGE] = 0x5a;
     if (level + 1 == depth) {
         chain_leaves(p);
         return;
