@@ -27,3 +27,34 @@ arch_user_copy_fixup:
     .section extable, "a"
     .balign 8
     .quad arch_user_copy_insn, arch_user_copy_fixup
+
+// arch_user_copy_nofault(dst, src, len, fault_va) (contract: arch/x86_64/faults.h): the same copy
+// for callers that hold VM locks, so the #PF handler must not resolve anything: a fault on the
+// user side leaves ZX_ERR_SHOULD_WAIT in rax and the faulting address in rdx (faults.c), which the
+// fixup stores through fault_va. The fourth argument moves to r8, which the trap preserves.
+    .section .text
+    .globl arch_user_copy_nofault
+arch_user_copy_nofault:
+    movq %rcx, %r8
+    movq %rdx, %rcx
+    movq $-1, %rax  // ZX_ERR_INTERNAL for a fault faults.c did not explain (a kernel bug)
+    cmpb $0, arch_has_smap(%rip)
+    je 1f
+    stac
+1:
+    .globl arch_user_copy_nofault_insn
+arch_user_copy_nofault_insn:
+    rep movsb
+    xorl %eax, %eax
+arch_user_copy_nofault_done:
+    cmpb $0, arch_has_smap(%rip)
+    je 2f
+    clac
+2:  ret
+arch_user_copy_nofault_fixup:
+    movq %rdx, (%r8)
+    jmp arch_user_copy_nofault_done
+
+    .section extable, "a"
+    .balign 8
+    .quad arch_user_copy_nofault_insn, arch_user_copy_nofault_fixup
