@@ -52,13 +52,36 @@ zx_status_t arch_aspace_create(struct arch_aspace *as) {
     return ZX_OK;
 }
 
+// Frees the tables under the level-`level` table `table` (level >= 1), then `table` itself.
+// Mappings need no unmapping first: nothing runs on a dead address space, and leaves point at
+// pages their VMOs own. Each table is scanned only until its counted present entries have all
+// been seen, so a teardown costs what was mapped, not the 128 TiB span. Depth: at most 3.
+static void free_subtree(pte_t *table, int level) {
+    uint32_t left = pt_table_page(table)->pt.entries;
+    for (unsigned i = 0; i < PT_ENTRIES && left > 0; i++) {
+        pte_t e = table[i];
+        if (!pte_present(e))
+            continue;
+        left--;
+        if (level > 1 && !pte_is_leaf(e, level))
+            free_subtree(pte_table(e), level - 1);
+        else if (level == 1 && !pte_is_leaf(e, level))
+            pt_table_free(pte_table(e));
+    }
+    pt_table_free(table);
+}
+
 void arch_aspace_destroy(struct arch_aspace *as) {
     ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
     ASSERT_MSG(__atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE) == 0,
                "address space %#llx is active on CPUs %#llx", (unsigned long long)as->root_pa,
                (unsigned long long)as->active_cpus);
-    ptiter_free_tables(root_of(as), true);
-    pt_table_free(root_of(as));
+    pte_t *root = root_of(as);
+    for (unsigned i = 0; i < PT_ENTRIES / 2; i++) {  // the user half; the kernel's is shared
+        if (pte_present(root[i]))
+            free_subtree(pte_table(root[i]), PT_ROOT_LEVEL - 1);
+    }
+    pt_table_free(root);
     *as = (struct arch_aspace){0};
 }
 
