@@ -52,6 +52,8 @@ void handle_table_destroy(struct handle_table *t) {
         struct kobject *obj = t->slots[i].obj;
         if (obj) {
             t->slots[i].obj = NULL;
+            // Async waits made through it end with it (observers name the table and value).
+            kobject_cancel_handle_waits(obj, t, handle_value(i, t->slots[i].gen));
             handle_drop(obj);
         }
     }
@@ -167,6 +169,25 @@ zx_status_t handle_get(struct handle_table *t, zx_handle_t h, zx_obj_type_t type
     if (out_rights)
         *out_rights = r;
     return ZX_OK;
+}
+
+zx_status_t handle_call_locked(struct handle_table *t, zx_handle_t h, zx_obj_type_t type,
+                               zx_rights_t rights,
+                               zx_status_t (*fn)(struct kobject *obj, zx_rights_t rights, void *arg),
+                               void *arg) {
+    irqstate_t s = spin_lock_irqsave(&t->lock);
+    struct handle_entry *e = lookup_locked(t, h);
+    zx_status_t st;
+    if (!e)
+        st = ZX_ERR_BAD_HANDLE;
+    else if (type != ZX_OBJ_TYPE_NONE && e->obj->type != type)
+        st = ZX_ERR_WRONG_TYPE;
+    else if ((e->rights & rights) != rights)
+        st = ZX_ERR_ACCESS_DENIED;
+    else
+        st = fn(e->obj, e->rights, arg);
+    spin_unlock_irqrestore(&t->lock, s);
+    return st;
 }
 
 zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **out_obj,

@@ -57,6 +57,14 @@ void handle_drop(struct kobject *obj);
 // (release it) and *out_rights (may be NULL) is the handle's rights.
 zx_status_t handle_get(struct handle_table *t, zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
                        struct kobject **out_obj, zx_rights_t *out_rights) MUST_USE;
+// Looks `h` up as handle_get does and calls fn(obj, rights, arg) with the table still locked, so
+// that the handle cannot leave the table before fn returns: what fn registers on the object through
+// the handle (an observer) is sure to be seen by the handle's removal. fn may take the scheduler
+// lock and nothing else, must not block or allocate; its status is returned.
+zx_status_t handle_call_locked(struct handle_table *t, zx_handle_t h, zx_obj_type_t type,
+                               zx_rights_t rights,
+                               zx_status_t (*fn)(struct kobject *obj, zx_rights_t rights, void *arg),
+                               void *arg) MUST_USE;
 // Removes `h` from the table; the caller now owns the handle (its reference and its place in the
 // object's handle count) and must handle_install or handle_drop it. BAD_HANDLE.
 zx_status_t handle_take(struct handle_table *t, zx_handle_t h, struct kobject **out_obj,

@@ -24,6 +24,7 @@
 #include "kernel/userboot.h"
 #include "syscalls/user_copy.h"
 #include "vm/aslr.h"
+#include "vm/compressor.h"
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
@@ -41,6 +42,8 @@ static const char *const known_keys[] = {
     "cpus",   // cpus=N: start at most N CPUs (the BSP included)
     "tlb_shootdown",  // tlb_shootdown=off: never send TLB IPIs (test-only: shows the TLB tests fail)
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
+    "compress.threshold",  // percent of a page a compressed page must stay below (vm/compressor.h)
+    "compress.depth",      // match-search depth of the higher-ratio LZ4 mode (0: fast mode only)
 };
 
 static void check_cmdline(void) {
@@ -118,6 +121,10 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (st != ZX_OK)
         panic("kmain: pmm_init failed (%d)", st);
     arch_mmu_init();  // the kernel's own tables: physmap of all RAM, W^X image, no identity map
+    struct compressor_config compress_cfg;
+    compressor_config_from_cmdline(&kernel_cmdline, &compress_cfg);
+    compress_cfg.now_ns = current_time;
+    compressor_init(&compress_cfg);
     print_memory_summary();
     sched_init();
     sched_start_preemption();

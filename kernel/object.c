@@ -40,6 +40,7 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     obj->ops = ops;
     wait_queue_init(&obj->waiters);
     list_init(&obj->handle_waits);
+    list_init(&obj->observers);
     __atomic_fetch_add(&live_objects, 1, __ATOMIC_RELAXED);
 }
 
@@ -78,6 +79,10 @@ void kobject_release(struct kobject *obj) NO_THREAD_SAFETY_ANALYSIS {
     if (!locked)
         s = sched_lock_irqsave();
     ASSERT(list_is_empty(&obj->waiters.waiters));  // a waiter holds a reference
+    // An observer lives only while the handle it came through is in a table, and a handle holds
+    // a reference.
+    ASSERT_MSG(list_is_empty(&obj->observers), "koid %llu: observed after its last release",
+               (unsigned long long)obj->koid);
     ASSERT_MSG(obj->inflight == 0, "koid %llu: %u handles in flight", (unsigned long long)obj->koid,
                obj->inflight);
     sched_unlock_irqrestore(s);
@@ -104,12 +109,42 @@ bool kobject_only_inflight(struct kobject *obj) {
     return only;
 }
 
+static void notify_observers_locked(struct kobject *obj, zx_signals_t old, zx_signals_t now)
+    REQUIRES(sched_lock) {
+    ASSERT(sched_lock_held());
+    struct list_node *it = obj->observers.next;
+    while (it != &obj->observers) {
+        struct list_node *next = it->next;  // `it` may be unlinked (and queued elsewhere)
+        struct kobject_observer *o = containerof(it, struct kobject_observer, node);
+        if (o->ops->on_signal(o, old, now))
+            list_delete(it);
+        it = next;
+    }
+}
+
+void kobject_observer_add_locked(struct kobject *obj, struct kobject_observer *o) {
+    ASSERT(sched_lock_held());
+    list_add_tail(&obj->observers, &o->node);
+}
+
+bool kobject_observer_remove_locked(struct kobject_observer *o) {
+    ASSERT(sched_lock_held());
+    if (!list_in_list(&o->node))
+        return false;
+    list_delete(&o->node);
+    return true;
+}
+
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {
     uint64_t s = sched_lock_irqsave();
     zx_signals_t old = obj->signals;
-    obj->signals = (old & ~clear) | set;
-    if (obj->signals != old)
+    zx_signals_t now = (old & ~clear) | set;
+    obj->signals = now;
+    if (now != old) {
         wait_queue_wake_all_locked(&obj->waiters, ZX_OK);
+        if (!list_is_empty(&obj->observers))
+            notify_observers_locked(obj, old, now);
+    }
     sched_unlock_irqrestore(s);
 }
 
@@ -165,6 +200,15 @@ zx_status_t kobject_wait_one_handle(struct kobject *obj, zx_signals_t signals, z
 }
 
 void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_handle_t h) {
+    // Nothing to cancel is the common case (a handle closed with no wait on it), so the lists are
+    // first read without the lock. For observers that is exact: one made through `h` was linked
+    // while its registrant held the table lock (handle_call_locked), and the removal of `h` took
+    // that lock after it, so the link is visible here. A wait_one links its handle_wait after its
+    // look-up and may miss a removal that comes between, with or without this test.
+    if (__atomic_load_n(&obj->handle_waits.next, __ATOMIC_RELAXED) == &obj->handle_waits &&
+        __atomic_load_n(&obj->observers.next, __ATOMIC_RELAXED) == &obj->observers)
+        return;
+    struct list_node released = LIST_INITIAL(released);
     uint64_t s = sched_lock_irqsave();
     bool any = false;
     list_for_each(&obj->handle_waits, it) {
@@ -176,7 +220,22 @@ void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_hand
     }
     if (any)
         wait_queue_wake_all_locked(&obj->waiters, ZX_OK);  // they re-check and leave
+    struct list_node *it = obj->observers.next;
+    while (it != &obj->observers) {
+        struct list_node *next = it->next;
+        struct kobject_observer *o = containerof(it, struct kobject_observer, node);
+        if (o->table == table && o->handle == h) {
+            list_delete(it);
+            if (o->ops->on_cancel(o))
+                list_add_tail(&released, it);
+        }
+        it = next;
+    }
     sched_unlock_irqrestore(s);
+    struct list_node *n;
+    while ((n = list_remove_head(&released)))
+        containerof(n, struct kobject_observer, node)->ops->release(
+            containerof(n, struct kobject_observer, node));
 }
 
 size_t kobject_live_count(void) {

@@ -3,7 +3,8 @@
 // its first field. References: each handle holds one, and kernel code holds others while it works.
 //
 // Signals change under the scheduler lock (kobject_signal), and every change wakes the object's
-// waiters, who re-check what they wait for.
+// waiters, who re-check what they wait for, and runs the object's observers (async waits on ports,
+// wait_many): an object nobody observes pays one empty-list test per change.
 #ifndef KERNEL_OBJECT_H
 #define KERNEL_OBJECT_H
 
@@ -13,6 +14,29 @@
 #include "kernel/types.h"
 
 struct kobject;
+struct kobject_observer;
+
+// What an observer does; every callback runs with the scheduler lock held (interrupts off), so it
+// may only touch scheduler-lock data (wait queues, port queues) and must not allocate or free.
+struct kobject_observer_ops {
+    // The object's signals changed from `old` to `now`. Returns true when the observer is done:
+    // the caller then unlinks it from the object (and never calls it again).
+    bool (*on_signal)(struct kobject_observer *o, zx_signals_t old, zx_signals_t now);
+    // The handle the observer was registered through left its table; `o` is already unlinked.
+    // Returns true to have `release` called on it once the scheduler lock is dropped.
+    bool (*on_cancel)(struct kobject_observer *o);
+    // Frees the observer after a cancel (no lock held). Required if on_cancel can return true.
+    void (*release)(struct kobject_observer *o);
+};
+
+// Something watching an object's signals, registered through a handle: closing that handle (or
+// moving it out of its table) cancels it. Linked on kobject.observers under the scheduler lock.
+struct kobject_observer {
+    struct list_node node;
+    const struct kobject_observer_ops *ops;
+    const void *table;   // the handle table and handle it was registered through
+    zx_handle_t handle;
+};
 
 struct kobject_ops {
     // Frees the object (the last reference is gone). Required.
@@ -34,6 +58,7 @@ struct kobject {
     const struct kobject_ops *ops;
     struct wait_queue waiters;  // threads in wait_one on this object
     struct list_node handle_waits;  // struct handle_wait of waits made through a handle
+    struct list_node observers;     // struct kobject_observer (scheduler lock)
 };
 
 // A wait made through a handle (zx_object_wait_one): closing that handle cancels it.
@@ -65,8 +90,16 @@ zx_status_t kobject_wait_one(struct kobject *obj, zx_signals_t signals, zx_time_
 zx_status_t kobject_wait_one_handle(struct kobject *obj, zx_signals_t signals, zx_time_t deadline,
                                     const void *table, zx_handle_t h,
                                     zx_signals_t *out_observed) MUST_USE;
-// Cancels the waits made through handle `h` of `table` (the handle was just removed).
+// Cancels the waits and observers made through handle `h` of `table` (the handle was just
+// removed from the table).
 void kobject_cancel_handle_waits(struct kobject *obj, const void *table, zx_handle_t h);
+// Links `o` (its ops, table and handle filled in) on `obj`. The caller holds the scheduler lock
+// and keeps the handle from leaving its table meanwhile (handle_call_locked), so a later removal
+// of that handle is sure to see the observer.
+void kobject_observer_add_locked(struct kobject *obj, struct kobject_observer *o)
+    REQUIRES(sched_lock);
+// Unlinks `o` if it is still linked (it has not fired or been canceled); returns whether it was.
+bool kobject_observer_remove_locked(struct kobject_observer *o) REQUIRES(sched_lock);
 // Channel-cycle collection support (kernel/channel_gc.c): an object every one of whose references
 // is a handle queued in a channel message may be part of an unreachable cycle. These change
 // `inflight` (delta +1 or -1) and count the moments an object enters that state (a reference

@@ -11,13 +11,14 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "vm/cow_compress.h"
 #include "vm/pmm.h"
 
 #define P ((uint64_t)PAGE_SIZE)
 
 // --- Pages ---
 
-static vm_page_t *cow_page_alloc(struct cow_tree *t) {
+vm_page_t *cow_page_alloc(struct cow_tree *t) {
     vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
     if (p) {
         p->vmo.object = (uint64_t)(uintptr_t)t;
@@ -39,11 +40,18 @@ static void cow_page_free(struct cow_tree *t, vm_page_t *p) {
     pmm_free_page(p);
 }
 
-// vmpl release callback: frees pages leaving a list of tree `ctx`.
-static void release_free(vmpl_slot_t content, uint64_t offset, void *ctx) {
-    ASSERT_MSG(vmpl_slot_is_page(content), "reference at %#llx (no compression yet)",
-               (unsigned long long)offset);
-    cow_page_free(ctx, vmpl_slot_page(content));
+// Frees a page or reference that left a list of tree `t` for good.
+static void cow_content_free(struct cow_tree *t, vmpl_slot_t content) REQUIRES(t->lock) {
+    if (vmpl_slot_is_page(content))
+        cow_page_free(t, vmpl_slot_page(content));
+    else
+        cow_zpage_drop_locked(t, cow_slot_zpage(content));
+}
+
+// vmpl release callback: frees pages and references leaving a list of tree `ctx`.
+NO_THREAD_SAFETY_ANALYSIS static void release_free(vmpl_slot_t content, uint64_t offset,
+                                                   void *ctx) {
+    cow_content_free(ctx, content);
 }
 
 // --- Trees and nodes ---
@@ -97,6 +105,7 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
     }
     mutex_init(&t->lock, "cow_tree");
     list_init(&t->nodes);
+    list_init(&t->inflight);
     n->size = size;
     cow_node_link(n);
     *out_tree = t;
@@ -105,8 +114,28 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
 }
 
 void cow_tree_free(struct cow_tree *tree) {
-    ASSERT(tree->node_count == 0 && tree->pages == 0 && list_is_empty(&tree->nodes));
-    kfree(tree);
+    mutex_acquire(&tree->lock);
+    ASSERT(tree->node_count == 0 && tree->pages == 0 && tree->zpages == 0 &&
+           list_is_empty(&tree->nodes) && !tree->orphaned);
+    tree->orphaned = true;
+    bool last = tree->pins == 0;
+    mutex_release(&tree->lock);
+    if (last)
+        kfree(tree);
+}
+
+void cow_tree_pin_locked(struct cow_tree *tree) {
+    ASSERT_MUTEX_HELD(&tree->lock);
+    tree->pins++;
+}
+
+void cow_tree_unpin(struct cow_tree *tree) {
+    mutex_acquire(&tree->lock);
+    ASSERT(tree->pins > 0);
+    bool last = --tree->pins == 0 && tree->orphaned;
+    mutex_release(&tree->lock);
+    if (last)
+        kfree(tree);
 }
 
 // Replaces `old` by `new` in old's parent's child list (new takes old's place).
@@ -162,6 +191,53 @@ vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own)
     return vmpl_slot_page(*s);
 }
 
+bool cow_has_content_locked(struct cow_node *n, uint64_t offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    struct cow_node *owner;
+    uint64_t ooff;
+    return cow_find_locked(n, offset, false, &owner, &ooff) != NULL;
+}
+
+bool cow_peek_locked(struct cow_node *n, uint64_t offset, void *buf) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    struct cow_node *owner;
+    uint64_t ooff;
+    vmpl_slot_t *s = cow_find_locked(n, offset, false, &owner, &ooff);
+    if (!s)
+        return false;
+    if (vmpl_slot_is_ref(*s))
+        cow_zpage_read_locked(n->tree, cow_slot_zpage(*s), buf);
+    else
+        memcpy(buf, vm_page_kva(vmpl_slot_page(*s)), PAGE_SIZE);
+    return true;
+}
+
+bool cow_ancestors_show_content_locked(struct cow_node *n, uint64_t offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    struct cow_node *owner;
+    uint64_t ooff;
+    return cow_find_locked(n, offset, true, &owner, &ooff) != NULL;
+}
+
+zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_page_t **out,
+                                       bool *out_own) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    struct cow_node *owner;
+    uint64_t ooff;
+    vmpl_slot_t *s = cow_find_locked(n, offset, false, &owner, &ooff);
+    *out = NULL;
+    if (!s)
+        return ZX_OK;
+    if (out_own)
+        *out_own = owner == n;
+    if (vmpl_slot_is_ref(*s)) {
+        cow_assert_held(owner);
+        return cow_slot_decompress_locked(owner, s, out);
+    }
+    *out = vmpl_slot_page(*s);
+    return ZX_OK;
+}
+
 // True if n's own list makes `offset` read zero (a marker or a zero interval there).
 static bool cow_own_zero(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset) {
     if (slot && !vmpl_slot_is_empty(*slot))
@@ -174,17 +250,23 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     ASSERT(!n->hidden);
     struct cow_tree *t = n->tree;
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
+    if (slot && vmpl_slot_is_ref(*slot)) {
+        zx_status_t st = cow_slot_decompress_locked(n, slot, out);
+        if (st == ZX_OK)
+            (*out)->flags &= (uint8_t)~VM_PAGE_FLAG_COMPRESS_FAILED;
+        return st;
+    }
     if (slot && vmpl_slot_is_page(*slot)) {
         *out = vmpl_slot_page(*slot);
+        (*out)->flags &= (uint8_t)~VM_PAGE_FLAG_COMPRESS_FAILED;  // written: worth another try
         return ZX_OK;
     }
-    ASSERT(!(slot && vmpl_slot_is_ref(*slot)));
     struct cow_node *owner = NULL;
     uint64_t ooff = 0;
     vmpl_slot_t *src = NULL;
     if (!cow_own_zero(n, slot, offset))
         src = cow_find_locked(n, offset, true, &owner, &ooff);
-    if (src && cow_slot_share_count(owner, *src) == 0) {
+    if (src && vmpl_slot_is_page(*src) && cow_slot_share_count(owner, *src) == 0) {
         // Only n reaches it: move, never copy (docs/abi.md §2). The physical page stays the same,
         // so n's read-only mappings of it stay valid.
         zx_status_t st = vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &slot, NULL);
@@ -198,7 +280,10 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     vm_page_t *p = cow_page_alloc(t);
     if (!p)
         return ZX_ERR_NO_MEMORY;
-    if (src)
+    cow_tree_assert_held(t);
+    if (src && vmpl_slot_is_ref(*src))
+        cow_zpage_read_locked(t, cow_slot_zpage(*src), vm_page_kva(p));  // decompress a copy
+    else if (src)
         page_copy(vm_page_kva(p), vm_page_kva(vmpl_slot_page(*src)));
     else
         page_zero(vm_page_kva(p));
@@ -213,8 +298,14 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
     cow_page_place(n, dst, p, 0);
     t->pages++;
-    if (src)
-        vmpl_slot_page(*src)->vmo.share_count--;  // n no longer reaches it (count was > 0)
+    if (src && cow_slot_share_count(owner, *src) == 0) {
+        // A compressed page only n reached: n now has its content, the reference goes.
+        DEBUG_ASSERT(vmpl_slot_is_ref(*src));
+        cow_assert_held(owner);
+        cow_content_free(t, vmpl_remove(&owner->pages, ooff));  // t: held since the read above
+    } else if (src) {
+        (*cow_slot_count(*src))--;  // n no longer reaches it (count was > 0)
+    }
     *out = p;
     return ZX_OK;
 }
@@ -338,12 +429,13 @@ static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_o
     if (owner == c->skip)
         return ZX_ERR_NEXT;
     ASSERT(owner->hidden);
-    vm_page_t *p = vmpl_slot_page(*slot);
-    if (p->vmo.share_count + owner->base == 0) {
+    if (cow_slot_share_count(owner, *slot) == 0) {
+        vmpl_slot_t content = *slot;
         *slot = VMPL_SLOT_EMPTY;
-        cow_page_free(c->tree, p);
+        cow_tree_assert_held(c->tree);
+        cow_content_free(c->tree, content);
     } else {
-        p->vmo.share_count--;
+        (*cow_slot_count(*slot))--;
     }
     return ZX_ERR_NEXT;
 }
@@ -351,13 +443,13 @@ static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_o
 static zx_status_t inc_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
                              vmpl_slot_t *slot, uint64_t offset) {
     ASSERT(owner->hidden);
-    vmpl_slot_page(*slot)->vmo.share_count++;
+    (*cow_slot_count(*slot))++;
     return ZX_ERR_NEXT;
 }
 
 static zx_status_t inc_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
-    if (vmpl_slot_is_page(*slot))
-        vmpl_slot_page(*slot)->vmo.share_count++;
+    if (vmpl_slot_is_page_or_ref(*slot))
+        (*cow_slot_count(*slot))++;
     return ZX_ERR_NEXT;
 }
 
@@ -382,9 +474,9 @@ struct zero_scan {
 // ancestor has content there (n did not reach it: no count changes).
 static zx_status_t zero_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     struct zero_scan *z = ctx;
-    if (!vmpl_slot_is_page(*slot))
+    if (!vmpl_slot_is_page_or_ref(*slot))
         return ZX_ERR_NEXT;
-    vm_page_t *p = vmpl_slot_page(*slot);
+    vmpl_slot_t content = *slot;
     struct cow_node *owner;
     uint64_t ooff;
     cow_assert_held(z->n);
@@ -392,7 +484,7 @@ static zx_status_t zero_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
         *slot = vmpl_slot_marker();
     else
         *slot = VMPL_SLOT_EMPTY;
-    cow_page_free(z->n->tree, p);
+    cow_content_free(z->n->tree, content);
     return ZX_ERR_NEXT;
 }
 
@@ -498,6 +590,8 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         hidden->size = n->size;
         hidden->pages = n->pages;
         hidden->base = n->base;
+        cow_tree_assert_held(t);
+        cow_inflight_moved_locked(t, n, hidden, 0);
         hidden->has_intervals = n->has_intervals;
         hidden->parent = n->parent;
         hidden->parent_offset = n->parent_offset;
@@ -551,12 +645,16 @@ struct merge_ctx {
 
 static void merge_migrate(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     struct merge_ctx *m = ctx;
-    if (!vmpl_slot_is_page(*slot))
+    if (!vmpl_slot_is_page_or_ref(*slot))
         return;
-    vm_page_t *p = vmpl_slot_page(*slot);
-    uint32_t eff = p->vmo.share_count + m->from->base;
+    uint32_t eff = *cow_slot_count(*slot) + m->from->base;
     DEBUG_ASSERT(m->to->hidden || eff == 0);
-    p->vmo.share_count = eff - m->to->base;
+    *cow_slot_count(*slot) = eff - m->to->base;
+    if (vmpl_slot_is_ref(*slot) && cow_slot_zpage(*slot)->state == COW_ZPAGE_IN_FLIGHT) {
+        struct cow_inflight *f = cow_slot_zpage(*slot)->inflight;
+        f->node = m->to;
+        f->offset = offset - m->to->parent_offset;
+    }
 }
 
 static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
@@ -585,6 +683,8 @@ static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
         x->pages = p->pages;
         vmpl_init(&p->pages);
         x->base = p->base;
+        cow_tree_assert_held(t);
+        cow_inflight_moved_locked(t, p, x, 0);
     } else {
         struct merge_ctx m = {p, x};
         zx_status_t st =
@@ -815,19 +915,37 @@ void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
 struct check_ctx {
     struct cow_tree *tree;
     struct cow_node *node;
-    size_t pages;
+    size_t pages, zpages;
     bool ok;
     bool clear;  // second pass: clear the scratch fields
 };
 
-static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
-    struct check_ctx *c = ctx;
-    if (vmpl_slot_is_ref(*slot)) {
-        kprintf("cow_check_tree: reference at %#llx (no compression yet)\n",
-                (unsigned long long)offset);
+static zx_status_t check_zpage(struct check_ctx *c, struct cow_zpage *z, uint64_t offset) {
+    if (c->clear) {
+        z->check_seen = 0;
+        z->check_reach = 0;
+        return ZX_ERR_NEXT;
+    }
+    bool state_ok = z->state == COW_ZPAGE_COMPRESSED ||
+                    (z->state == COW_ZPAGE_IN_FLIGHT && !z->inflight->abandoned &&
+                     z->inflight->z == z);
+    if (z->object != (uint64_t)(uintptr_t)c->tree || z->check_seen || !state_ok) {
+        kprintf("cow_check_tree: compressed page %p at %#llx of node %p: state %u owner %#llx "
+                "seen %d\n", (void *)z, (unsigned long long)offset, (void *)c->node, z->state,
+                (unsigned long long)z->object, z->check_seen);
         c->ok = false;
         return ZX_ERR_STOP;
     }
+    z->check_seen = 1;
+    z->check_reach = 0;
+    c->zpages++;
+    return ZX_ERR_NEXT;
+}
+
+static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct check_ctx *c = ctx;
+    if (vmpl_slot_is_ref(*slot))
+        return check_zpage(c, cow_slot_zpage(*slot), offset);
     if (!vmpl_slot_is_page(*slot))
         return ZX_ERR_NEXT;
     vm_page_t *p = vmpl_slot_page(*slot);
@@ -850,11 +968,18 @@ static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) 
     return ZX_ERR_NEXT;
 }
 
+// The checker's reach counter of a page or reference.
+static uint16_t *reach_counter(vmpl_slot_t slot) {
+    if (vmpl_slot_is_page(slot))
+        return &vmpl_slot_page(slot)->reserved;
+    return &cow_slot_zpage(slot)->check_reach;
+}
+
 static zx_status_t reach_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
                                vmpl_slot_t *slot, uint64_t offset) {
-    vm_page_t *p = vmpl_slot_page(*slot);
-    if (p->reserved < UINT16_MAX)
-        p->reserved++;
+    uint16_t *r = reach_counter(*slot);
+    if (*r < UINT16_MAX)
+        (*r)++;
     return ZX_ERR_NEXT;
 }
 
@@ -865,16 +990,15 @@ struct count_check {
 
 static zx_status_t count_check_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     struct count_check *c = ctx;
-    if (!vmpl_slot_is_page(*slot))
+    if (!vmpl_slot_is_page_or_ref(*slot))
         return ZX_ERR_NEXT;
-    vm_page_t *p = vmpl_slot_page(*slot);
-    uint32_t eff = p->vmo.share_count + c->node->base;
-    bool good = c->node->hidden ? (p->reserved >= 1 && eff == (uint32_t)p->reserved - 1u)
-                                : eff == 0;
+    uint32_t eff = cow_slot_share_count(c->node, *slot);
+    uint16_t reach = *reach_counter(*slot);
+    bool good = c->node->hidden ? (reach >= 1 && eff == (uint32_t)reach - 1u) : eff == 0;
     if (!good) {
         kprintf("cow_check_tree: %s node %p offset %#llx: share count %u, reached by %u\n",
                 c->node->hidden ? "hidden" : "visible", (void *)c->node,
-                (unsigned long long)offset, eff, p->reserved);
+                (unsigned long long)offset, eff, reach);
         c->ok = false;
         return ZX_ERR_STOP;
     }
@@ -943,6 +1067,9 @@ bool cow_check_tree_locked(struct cow_tree *t) {
     CHECK(pending == t->pending_merges, "%zu pending merges, count %zu", pending,
           t->pending_merges);
     CHECK(cc.pages == t->pages, "%zu pages in lists, count %zu", cc.pages, t->pages);
+    CHECK(cc.zpages == t->zpages, "%zu compressed pages in lists, count %zu", cc.zpages,
+          t->zpages);
+    CHECK(cow_inflight_check_locked(t), "in-flight compressions");
     // Reach of every page: each visible node walks what it sees above itself.
     list_for_each(&t->nodes, it) {
         struct cow_node *n = containerof(it, struct cow_node, tree_link);
@@ -974,7 +1101,7 @@ static zx_status_t count_pages_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx)
 
 size_t cow_tree_count_pages_locked(struct cow_tree *tree) {
     ASSERT_MUTEX_HELD(&tree->lock);
-    size_t pages = 0;
+    size_t pages = cow_inflight_pages_locked(tree);  // owned by the tree's compressions
     list_for_each(&tree->nodes, it) {
         struct cow_node *n = containerof(it, struct cow_node, tree_link);
         (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, count_pages_cb, &pages);

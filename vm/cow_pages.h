@@ -45,6 +45,7 @@
 #include "kernel/list.h"
 #include "kernel/mutex.h"
 #include "kernel/types.h"
+#include "vm/cow_zpage.h"
 #include "vm/page_list.h"
 #include "vm/upcalls.h"
 
@@ -53,7 +54,15 @@ struct cow_tree {
     struct list_node nodes;   // every cow_node of the tree (cow_node.tree_link)
     size_t node_count;
     size_t pages;             // pages held by the lists of this tree
+    size_t zpages;            // compressed pages (reference slots) held by the lists
     size_t pending_merges;    // hidden nodes left with one child by a failed merge
+    // Compressions running outside the lock (struct cow_inflight.link, vm/cow_compress.h).
+    struct list_node inflight;
+    // Holders that keep the tree's memory alive while they drop its lock (cow_tree_pin_locked);
+    // `orphaned` once its last node is gone and the owner called cow_tree_free: the last unpin
+    // frees it then.
+    size_t pins;
+    bool orphaned;
 };
 
 struct cow_node {
@@ -94,6 +103,12 @@ static inline void cow_assert_held(const struct cow_node *n) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
 }
 
+// The same for a tree reached through a node (`n->tree`, a local copy of it).
+static inline void cow_tree_assert_held(const struct cow_tree *t) ASSERT_CAPABILITY(t->lock);
+static inline void cow_tree_assert_held(const struct cow_tree *t) {
+    ASSERT_MUTEX_HELD(&t->lock);
+}
+
 // Creates a tree with one visible root node of `size` bytes (a page multiple). ZX_ERR_NO_MEMORY.
 zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree,
                             struct cow_node **out_root) MUST_USE;
@@ -106,7 +121,12 @@ void cow_node_free_unlinked(struct cow_node *n);
 // the node. Never fails. Returns true if the tree is now empty (the caller frees it after
 // unlocking with cow_tree_free).
 bool cow_node_release_locked(struct cow_node *n) REQUIRES(n->tree->lock);
+// Frees an empty tree, or (pinned) leaves that to the last cow_tree_unpin.
 void cow_tree_free(struct cow_tree *tree);
+// Keeps `tree`'s memory (its lock) alive after its lock is dropped, even if its last node goes.
+void cow_tree_pin_locked(struct cow_tree *tree) REQUIRES(tree->lock);
+// Drops a pin (the lock not held); frees the tree if it was orphaned and this was the last pin.
+void cow_tree_unpin(struct cow_tree *tree);
 
 // Retries merges that failed for lack of memory (cheap when there are none).
 void cow_tree_retry_merges_locked(struct cow_tree *tree) REQUIRES(tree->lock);
@@ -114,8 +134,22 @@ void cow_tree_retry_merges_locked(struct cow_tree *tree) REQUIRES(tree->lock);
 // --- Content ---
 
 // The page `n` sees at `offset` (page-aligned, < n->size): its own (*out_own = true), an
-// ancestor's, or NULL for zero content. Allocates nothing. O(depth log n).
+// ancestor's, or NULL for zero content. Allocates nothing. O(depth log n). The content there must
+// not be a compressed page (asserted): code that may meet one calls cow_lookup_resident_locked.
 vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own) REQUIRES(n->tree->lock);
+// True if `n` sees a page or a compressed page at `offset` (false: zero content). O(depth log n).
+bool cow_has_content_locked(struct cow_node *n, uint64_t offset) REQUIRES(n->tree->lock);
+// Copies the content `n` sees at `offset` into the page-sized `buf` without changing anything (a
+// compressed page stays compressed); false (buf untouched) for zero content. For tests.
+bool cow_peek_locked(struct cow_node *n, uint64_t offset, void *buf) REQUIRES(n->tree->lock);
+// True if an ancestor of `n` shows a page or a compressed page to n at `offset` (n's own list
+// aside). O(depth log n).
+bool cow_ancestors_show_content_locked(struct cow_node *n, uint64_t offset) REQUIRES(n->tree->lock);
+// As cow_lookup_locked, but a compressed page found (in n or an ancestor) is decompressed in place
+// first: its owner's slot gets a page with the same content and share count. *out is NULL for
+// zero content. ZX_ERR_NO_MEMORY (nothing changed).
+zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_page_t **out,
+                                       bool *out_own) REQUIRES(n->tree->lock) MUST_USE;
 // Makes the page at `offset` n's own (n visible) and returns it: its own already; a copy of a
 // shared ancestor page (count > 0; the count drops); the ancestor page itself if n alone reached
 // it (moved); or a fresh zeroed page for zero content. Unmaps n's mappings of the offset when
@@ -158,11 +192,17 @@ typedef zx_status_t (*cow_visit_fn)(void *ctx, struct cow_node *owner, uint64_t 
 zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
                             cow_visit_fn fn, void *ctx) REQUIRES(start->tree->lock) MUST_USE;
 
+// The stored share count of a page or reference (a compressed page's descriptor carries one
+// as a page does).
+static inline uint32_t *cow_slot_count(vmpl_slot_t slot) {
+    if (vmpl_slot_is_page(slot))
+        return &vmpl_slot_page(slot)->vmo.share_count;
+    return &cow_slot_zpage(slot)->share_count;
+}
+
 // Effective share count of a page or reference in `owner`'s list (reach - 1).
 static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_slot_t slot) {
-    if (vmpl_slot_is_page(slot))
-        return vmpl_slot_page(slot)->vmo.share_count + owner->base;
-    return 0;  // references carry no count yet (no compression)
+    return *cow_slot_count(slot) + owner->base;
 }
 
 // --- Attribution (docs/abi.md §3) ---

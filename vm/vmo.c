@@ -17,6 +17,7 @@
 #include "kernel/heap.h"
 #include "kernel/mutex.h"
 #include "kernel/string.h"
+#include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
 #include "vm/upcalls.h"
@@ -373,9 +374,37 @@ zx_status_t vmo_read(struct vmo *v, void *dst, uint64_t offset, size_t len) {
     while (len > 0) {
         uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
         size_t n = (size_t)MIN((uint64_t)len, P - in);
-        vm_page_t *p = cow_lookup_locked(v->cow, v->cow_offset + page, NULL);
+        vm_page_t *p;
+        zx_status_t st = cow_lookup_resident_locked(v->cow, v->cow_offset + page, &p, NULL);
+        if (st != ZX_OK) {
+            vmo_unlock(v);
+            return st;  // a compressed page and no memory to decompress it
+        }
         if (p)
             memcpy(d, (uint8_t *)vm_page_kva(p) + in, n);
+        else
+            memset(d, 0, n);
+        d += n;
+        offset += n;
+        len -= n;
+    }
+    vmo_unlock(v);
+    return ZX_OK;
+}
+
+zx_status_t vmo_peek(struct vmo *v, void *dst, uint64_t offset, size_t len) {
+    vmo_lock(v);
+    if (offset > v->size || len > v->size - offset) {
+        vmo_unlock(v);
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    uint8_t *d = dst;
+    static uint8_t buf[PAGE_SIZE];  // the tree lock of any VMO is enough: tests run one at a time
+    while (len > 0) {
+        uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
+        size_t n = (size_t)MIN((uint64_t)len, P - in);
+        if (cow_peek_locked(v->cow, v->cow_offset + page, buf))
+            memcpy(d, buf + in, n);
         else
             memset(d, 0, n);
         d += n;
@@ -429,7 +458,9 @@ zx_status_t vmo_transfer(struct vmo *v, uint64_t offset, size_t len, bool write,
             if (st != ZX_OK)
                 break;
         } else {
-            p = cow_lookup_locked(v->cow, v->cow_offset + page, NULL);
+            st = cow_lookup_resident_locked(v->cow, v->cow_offset + page, &p, NULL);
+            if (st != ZX_OK)
+                break;  // a compressed page and no memory to decompress it
             if (!p)
                 p = zero_page;  // exists while this VMO does; never written through here
         }
@@ -450,7 +481,7 @@ static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     uint64_t page = ROUNDDOWN(offset, P);
-    if (!cow_lookup_locked(v->cow, v->cow_offset + page, NULL))
+    if (!cow_has_content_locked(v->cow, v->cow_offset + page))
         return ZX_OK;
     vm_page_t *p;
     zx_status_t st = cow_get_owned_page_locked(v->cow, v->cow_offset + page, &p);
@@ -485,7 +516,7 @@ zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
     // step besides the resize that can fail), zero it once nothing else can.
     vm_page_t *tail = NULL;
     if (rsize != size && rsize <= old &&
-        cow_lookup_locked(v->cow, rsize - P, NULL) != NULL) {
+        cow_has_content_locked(v->cow, rsize - P)) {
         st = cow_get_owned_page_locked(v->cow, rsize - P, &tail);
         if (st != ZX_OK)
             goto out;
@@ -639,9 +670,14 @@ zx_status_t vmo_fault_page(struct vmo *v, uint64_t offset, uint32_t fault_flags,
         goto out;
     }
     bool own = false;
-    vm_page_t *p = cow_lookup_locked(v->cow, o, &own);
+    vm_page_t *p;
+    st = cow_lookup_resident_locked(v->cow, o, &p, &own);
+    if (st != ZX_OK)
+        goto out;
     *out_pa = vm_page_paddr(p ? p : zero_page);
-    *out_writable = p && own;
+    // A page that failed to compress is mapped read-only until it is written: the write fault
+    // that follows clears its flag (cow_get_owned_page_locked).
+    *out_writable = p && own && !(p->flags & VM_PAGE_FLAG_COMPRESS_FAILED);
     if (!*out_writable)
         v->cow->maps_foreign = true;
 out:

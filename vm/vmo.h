@@ -137,6 +137,9 @@ uint64_t vmo_total_bytes(void);
 // tree, taking the tree lock.
 struct cow_node *vmo_cow_node(struct vmo *v);
 bool vmo_check_tree(struct vmo *v);
+// vmo_read without side effects: compressed pages are decompressed into `dst` and stay compressed
+// (compressions in flight go on). OUT_OF_RANGE as vmo_read.
+zx_status_t vmo_peek(struct vmo *v, void *dst, uint64_t offset, size_t len) MUST_USE;
 size_t vmo_tree_pages(struct vmo *v);
 
 #endif  // VM_VMO_H

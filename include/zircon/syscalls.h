@@ -9,6 +9,7 @@
 #include <zircon/syscalls/debug.h>
 #include <zircon/syscalls/exception.h>
 #include <zircon/syscalls/object.h>
+#include <zircon/syscalls/port.h>
 #include <zircon/types.h>
 
 #ifdef __cplusplus
@@ -30,5 +31,6 @@ extern "C" {
 #define ZX_DEFAULT_VMAR_RIGHTS ((zx_rights_t)0x8003u)
 #define ZX_DEFAULT_EVENT_RIGHTS ((zx_rights_t)0xD003u)
 #define ZX_DEFAULT_EVENTPAIR_RIGHTS ((zx_rights_t)0xF003u)
+#define ZX_DEFAULT_PORT_RIGHTS ((zx_rights_t)0x800Fu)
 
 #endif  // ZIRCON_SYSCALLS_H

@@ -41,6 +41,7 @@ typedef int64_t zx_ticks_t;
 #define ZX_OBJ_TYPE_VMO ((zx_obj_type_t)3u)
 #define ZX_OBJ_TYPE_CHANNEL ((zx_obj_type_t)4u)
 #define ZX_OBJ_TYPE_EVENT ((zx_obj_type_t)5u)
+#define ZX_OBJ_TYPE_PORT ((zx_obj_type_t)6u)
 #define ZX_OBJ_TYPE_EVENTPAIR ((zx_obj_type_t)16u)
 #define ZX_OBJ_TYPE_JOB ((zx_obj_type_t)17u)
 #define ZX_OBJ_TYPE_VMAR ((zx_obj_type_t)18u)
@@ -68,6 +69,18 @@ typedef int64_t zx_ticks_t;
 #define ZX_USER_SIGNAL_6 ((zx_signals_t)1u << 30)
 #define ZX_USER_SIGNAL_7 ((zx_signals_t)1u << 31)
 #define ZX_USER_SIGNAL_ALL ((zx_signals_t)0xff000000u)
+
+// Asserted in a zx_wait_item_t's `pending` when its handle was closed during zx_object_wait_many.
+#define ZX_SIGNAL_HANDLE_CLOSED ((zx_signals_t)1u << 23)
+
+// zx_object_wait_many (docs/abi.md §5): one handle and the signals awaited on it.
+typedef struct zx_wait_item {
+    zx_handle_t handle;
+    zx_signals_t waitfor;
+    zx_signals_t pending;  // out: the handle's signals when the call returned
+} zx_wait_item_t;
+_Static_assert(sizeof(zx_wait_item_t) == 12, "zx_wait_item_t is 12 bytes (docs/abi.md §5)");
+#define ZX_WAIT_MANY_MAX_ITEMS ((size_t)64u)
 
 // Futexes (docs/abi.md §7): a 32-bit word of user memory.
 typedef int32_t zx_futex_t;

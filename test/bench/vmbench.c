@@ -14,6 +14,11 @@
 //   protect_64m      read-write -> read-only -> read-write over 64 MiB committed (ns per page
 //                    changed once);
 //   null_syscall     zx_handle_close(ZX_HANDLE_INVALID);
+//   port_roundtrip   zx_port_queue of a user packet + zx_port_wait that takes it (Linux: write to
+//                    an eventfd + epoll_wait + read of the eventfd);
+//   async_roundtrip  zx_object_wait_async on an event + object_signal (set) + port_wait + signal
+//                    (clear) (Linux: epoll_ctl MOD re-arming EPOLLONESHOT + eventfd write +
+//                    epoll_wait + read);
 //   memset_4k        rep stosq of a page, memcpy_4k rep movsq of a page: the physical limits of the
 //                    zero-fill and copy faults, in the same guest.
 // And the workloads of the performance issue (docs/benchmarks.md):
@@ -210,6 +215,53 @@ static void bench_null_syscall(void) {
         s[r] = vmb_now() - t0;
     }
     vmb_report("null_syscall", VMB_SYSCALL_OPS, s, VMB_RUNS);
+}
+
+static void bench_port_roundtrip(void) {
+    uint64_t s[VMB_RUNS];
+    zx_handle_t port;
+    if (check(zx_port_create(0, &port), "port_create"))
+        return;
+    zx_port_packet_t in = {.key = 1}, out;
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (check(zx_port_queue(port, &in), "port_queue") ||
+                check(zx_port_wait(port, ZX_TIME_INFINITE, &out), "port_wait"))
+                break;
+        }
+        s[r] = vmb_now() - t0;
+    }
+    if (!failed)
+        vmb_report("port_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    zx_handle_close(port);
+}
+
+static void bench_async_roundtrip(void) {
+    uint64_t s[VMB_RUNS];
+    zx_handle_t port, ev;
+    if (check(zx_port_create(0, &port), "port_create"))
+        return;
+    if (check(zx_event_create(0, &ev), "event_create")) {
+        zx_handle_close(port);
+        return;
+    }
+    zx_port_packet_t out;
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (check(zx_object_wait_async(ev, port, 1, ZX_EVENT_SIGNALED, 0), "wait_async") ||
+                check(zx_object_signal(ev, 0, ZX_EVENT_SIGNALED), "object_signal") ||
+                check(zx_port_wait(port, ZX_TIME_INFINITE, &out), "port_wait") ||
+                check(zx_object_signal(ev, ZX_EVENT_SIGNALED, 0), "object_signal"))
+                break;
+        }
+        s[r] = vmb_now() - t0;
+    }
+    if (!failed)
+        vmb_report("async_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    zx_handle_close(ev);
+    zx_handle_close(port);
 }
 
 static void bench_memset_memcpy_4k(void) {
@@ -534,6 +586,8 @@ int main(int argc, char **argv) {
         {"protect_64m", bench_protect_64m},
         {"null_syscall", bench_null_syscall},
         {"memset_memcpy_4k", bench_memset_memcpy_4k},
+        {"port_roundtrip", bench_port_roundtrip},
+        {"async_roundtrip", bench_async_roundtrip},
         {"map_unmap_10", bench_map_unmap_10},
         {"map_unmap_1000", bench_map_unmap_1000},
         {"map_unmap_10000", bench_map_unmap_10000},

@@ -20,6 +20,7 @@
 #define VMB_MAP_OPS 1000u
 #define VMB_SYSCALL_OPS 10000u
 #define VMB_MEM_OPS 1000u
+#define VMB_PORT_OPS 1000u
 #define VMB_PROC_OPS 20u
 #define VMB_RW_OPS_4K 1000u
 #define VMB_RW_OPS_1M 10u

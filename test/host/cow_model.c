@@ -9,6 +9,7 @@
 #include "kernel/object.h"
 #include "test/host/host_env.h"
 #include "test/model_op.h"
+#include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
 #include "vm/pmm.h"
 #include "vm/vmo.h"
@@ -55,6 +56,73 @@ struct model {
 static struct model model;
 static uint8_t scratch[MAX_BYTES + 2 * PAGE_SIZE];
 static uint8_t scratch2[MAX_BYTES + 2 * PAGE_SIZE];
+
+// --- A stand-in compressor ---
+// Stores a copy of each page in libc memory (outside the kernel heap the model counts), answers
+// "does not shrink" for about a quarter of the pages (by a hash of three bytes), finds zero pages, and fails with NO_MEMORY when armed. Every reference must be
+// freed by the end of a run.
+#define FAKE_MAGIC 0x5a9e0000u
+
+struct fake_ref {
+    uint32_t magic;
+    uint8_t bytes[PAGE_SIZE];
+};
+
+static size_t fake_live;
+static int fake_fail_next;  // the next compression answers NO_MEMORY
+
+static zx_status_t fake_compress(const void *page, zref_t *ref, bool *is_zero) {
+    const uint8_t *b = page;
+    bool zero = true;
+    for (size_t i = 0; i < PAGE_SIZE && zero; i++)
+        zero = b[i] == 0;
+    *ref = ZREF_NONE;
+    *is_zero = zero;
+    if (zero)
+        return ZX_OK;
+    if (fake_fail_next) {
+        fake_fail_next = 0;
+        return ZX_ERR_NO_MEMORY;
+    }
+    if ((b[0] + b[5] + b[77]) % 4 == 0)
+        return ZX_ERR_OUT_OF_RANGE;
+    struct fake_ref *r = malloc(sizeof(*r));
+    if (!r)
+        abort();
+    r->magic = FAKE_MAGIC;
+    memcpy(r->bytes, page, PAGE_SIZE);
+    fake_live++;
+    *ref = (zref_t)(uintptr_t)r >> 3;  // below 2^61, never 0
+    return ZX_OK;
+}
+
+static struct fake_ref *fake_get(zref_t ref) {
+    struct fake_ref *r = (struct fake_ref *)(uintptr_t)(ref << 3);
+    if (ref == ZREF_NONE || r->magic != FAKE_MAGIC)
+        panic("fake compressor: bad reference %#llx", (unsigned long long)ref);
+    return r;
+}
+
+static zx_status_t fake_decompress(zref_t ref, void *page) {
+    memcpy(page, fake_get(ref)->bytes, PAGE_SIZE);
+    return ZX_OK;
+}
+
+static void fake_free(zref_t ref) {
+    if (ref == ZREF_NONE)
+        return;
+    struct fake_ref *r = fake_get(ref);
+    r->magic = 0;
+    free(r);
+    fake_live--;
+}
+
+static const struct cow_codec fake_codec = {fake_compress, fake_decompress, fake_free};
+
+// Compressions the model started and has not finished (at most two at a time).
+#define MAX_INFLIGHT 2
+static struct cow_inflight inflight[MAX_INFLIGHT];
+static bool inflight_used[MAX_INFLIGHT];
 
 #define FAIL(...)                                                            \
     do {                                                                     \
@@ -120,9 +188,10 @@ static void check_contents(struct model *m, int s) {
     if (vmo_get_size(sl->v) != sl->size)
         FAIL("slot %d: size %llu, model %llu", s, (unsigned long long)vmo_get_size(sl->v),
              (unsigned long long)sl->size);
-    zx_status_t st = vmo_read(sl->v, scratch, 0, (size_t)sl->size);
+    // Peek: a read would decompress compressed pages and end compressions in flight.
+    zx_status_t st = vmo_peek(sl->v, scratch, 0, (size_t)sl->size);
     if (st != ZX_OK)
-        FAIL("slot %d: read %d", s, st);
+        FAIL("slot %d: peek %d", s, st);
     if (memcmp(scratch, view(m, s), (size_t)sl->size) != 0) {
         for (size_t i = 0; i < sl->size; i++) {
             if (scratch[i] != view(m, s)[i])
@@ -134,7 +203,8 @@ static void check_contents(struct model *m, int s) {
 struct lookup_check {
     struct model *m;
     int s;
-    uint64_t next;  // pages before this offset were checked
+    uint64_t next;     // pages before this offset were checked
+    uint64_t skipped;  // pages with content the look-up skipped (compressed ones)
 };
 
 static bool page_is_zero(const uint8_t *p) {
@@ -150,31 +220,38 @@ static zx_status_t lookup_check_cb(void *ctx, uint64_t offset, paddr_t pa, bool 
     const uint8_t *want = view(c->m, c->s);
     if (offset < c->next || offset >= c->m->slots[c->s].size || offset % P)
         FAIL("slot %d: lookup offset %#llx out of order", c->s, (unsigned long long)offset);
-    for (uint64_t o = c->next; o < offset; o += P) {
-        if (!page_is_zero(want + o))
-            FAIL("slot %d: lookup skipped page %#llx with content", c->s, (unsigned long long)o);
-    }
+    for (uint64_t o = c->next; o < offset; o += P)
+        c->skipped += !page_is_zero(want + o);
     if (memcmp(vm_page_kva(pmm_page_from_paddr(pa)), want + offset, PAGE_SIZE) != 0)
         FAIL("slot %d: lookup page %#llx differs", c->s, (unsigned long long)offset);
     c->next = offset + P;
     return ZX_ERR_NEXT;
 }
 
+// Look-ups skip compressed pages (they have no page to map): a page with content may be skipped
+// only if it is compressed, so the skipped ones are at most the compressed pages the VMO sees
+// (populated minus committed; a slice reports neither, so its tree must hold none).
 static void check_lookups(struct model *m, int s) {
-    struct lookup_check c = {m, s, 0};
+    struct lookup_check c = {m, s, 0, 0};
     zx_status_t st = vmo_lookup_pages(m->slots[s].v, 0, m->slots[s].size, lookup_check_cb, &c);
     if (st != ZX_OK)
         FAIL("slot %d: lookup_pages %d", s, st);
-    for (uint64_t o = c.next; o < m->slots[s].size; o += P) {
-        if (!page_is_zero(view(m, s) + o))
-            FAIL("slot %d: lookup skipped page %#llx with content", s, (unsigned long long)o);
-    }
+    for (uint64_t o = c.next; o < m->slots[s].size; o += P)
+        c.skipped += !page_is_zero(view(m, s) + o);
+    zx_info_vmo_t i;
+    vmo_get_info(m->slots[s].v, &i);
+    uint64_t compressed = m->slots[s].slice ? (vmo_cow_node(m->slots[s].v)->tree->zpages ? UINT64_MAX : 0)
+                                            : (i.populated_bytes - i.committed_bytes) / P;
+    if (c.skipped > compressed)
+        FAIL("slot %d: lookup skipped %llu pages with content, %llu compressed", s,
+             (unsigned long long)c.skipped, (unsigned long long)compressed);
 }
+
 
 static void check_all(struct model *m) {
     struct cow_tree *trees[MAX_VMOS];
-    size_t ntrees = 0, pages = 0;
-    double scaled = 0;
+    size_t ntrees = 0, pages = 0, list_pages = 0, zpages = 0;
+    double scaled = 0, pscaled = 0;
     bool all_owned = true;
     for (int s = 0; s < MAX_VMOS; s++) {
         struct slot *sl = &m->slots[s];
@@ -189,33 +266,54 @@ static void check_all(struct model *m) {
             trees[ntrees++] = t;
             if (!vmo_check_tree(sl->v))
                 FAIL("slot %d: cow_check_tree failed", s);
-            pages += vmo_tree_pages(sl->v);
+            pages += vmo_tree_pages(sl->v);  // in lists and in compressions in flight
+            list_pages += t->pages;          // both verified by the checker
+            zpages += t->zpages;
         }
         zx_info_vmo_t i;
         vmo_get_info(sl->v, &i);
         if (i.size_bytes != sl->size || i.committed_bytes > sl->size ||
             i.committed_private_bytes > i.committed_scaled_bytes ||
             i.committed_scaled_bytes > i.committed_bytes ||
-            i.populated_bytes != i.committed_bytes)
+            i.populated_bytes < i.committed_bytes || i.populated_bytes > sl->size ||
+            i.populated_private_bytes < i.committed_private_bytes ||
+            i.populated_scaled_bytes < i.committed_scaled_bytes ||
+            i.populated_private_bytes > i.populated_scaled_bytes ||
+            i.populated_scaled_bytes > i.populated_bytes)
             FAIL("slot %d: attribution committed %llu private %llu scaled %llu", s,
                  (unsigned long long)i.committed_bytes,
                  (unsigned long long)i.committed_private_bytes,
                  (unsigned long long)i.committed_scaled_bytes);
-        if (sl->slice && (i.committed_private_bytes || i.committed_scaled_bytes))
+        if (sl->slice && (i.committed_private_bytes || i.committed_scaled_bytes ||
+                          i.populated_bytes || i.populated_scaled_bytes))
             FAIL("slot %d: a slice is attributed private or scaled bytes", s);
-        if (!sl->slice)
+        if (!sl->slice) {
             scaled += (double)i.committed_scaled_bytes +
                       (double)i.committed_fractional_scaled_bytes / 9223372036854775808.0;
+            pscaled += (double)i.populated_scaled_bytes +
+                       (double)i.populated_fractional_scaled_bytes / 9223372036854775808.0;
+        }
         if (!m->bufs[sl->buf].owner_alive)
             all_owned = false;
+    }
+    for (int k = 0; k < MAX_INFLIGHT; k++) {
+        bool seen = false;
+        for (size_t i = 0; i < ntrees; i++)
+            seen |= inflight_used[k] && trees[i] == inflight[k].tree;
+        pages += inflight_used[k] && !seen;  // a tree whose VMOs are all closed holds its page
     }
     size_t vmo_pages = pmm_count(PAGE_STATE_VMO) - m->base_vmo_pages;
     if (pages != vmo_pages)
         FAIL("trees hold %zu pages, pmm has %zu VMO pages", pages, vmo_pages);
     if (all_owned) {
-        double want = (double)pages * (double)P;
+        // Resident pages are committed; compressed ones only populated (docs/abi.md §3).
+        double want = (double)list_pages * (double)P;
         if (scaled < want - 1.0 || scaled > want + 1.0)
-            FAIL("scaled bytes add up to %.3f, %zu pages held", scaled, pages);
+            FAIL("scaled bytes add up to %.3f, %zu pages held", scaled, list_pages);
+        double pwant = (double)(list_pages + zpages) * (double)P;
+        if (pscaled < pwant - 1.0 || pscaled > pwant + 1.0)
+            FAIL("populated scaled bytes add up to %.3f, %zu pages + %zu compressed held",
+                 pscaled, list_pages, zpages);
     }
 }
 
@@ -248,7 +346,7 @@ static void resync(struct model *m, int s, uint64_t off, uint64_t len, const uin
     uint64_t first = ROUNDDOWN(off, P), end = ROUNDUP(off + len, P);
     for (uint64_t pg = first; pg < end && pg < m->slots[s].size; pg += P) {
         uint8_t got[PAGE_SIZE];
-        if (vmo_read(m->slots[s].v, got, pg, PAGE_SIZE) != ZX_OK)
+        if (vmo_peek(m->slots[s].v, got, pg, PAGE_SIZE) != ZX_OK)
             FAIL("resync read");
         if (memcmp(got, cur + pg, PAGE_SIZE) == 0)
             continue;
@@ -441,7 +539,7 @@ static void op_read(struct model *m, bool injected) {
     struct slot *sl = &m->slots[s];
     zx_status_t want = off > sl->size || len > sl->size - off ? ZX_ERR_OUT_OF_RANGE : ZX_OK;
     zx_status_t st = vmo_read(sl->v, scratch, off, (size_t)len);
-    expect(m, "read", st, want, false);  // a read allocates nothing: no failure to expect
+    expect(m, "read", st, want, injected);  // decompressing a page needs one
     if (st == ZX_OK && memcmp(scratch, view(m, s) + off, (size_t)len) != 0)
         FAIL("slot %d: read [%#llx, +%#llx) differs", s, (unsigned long long)off,
              (unsigned long long)len);
@@ -572,6 +670,204 @@ static void op_decommit(struct model *m, bool injected) {
     op_range(m, ZX_VMO_OP_DECOMMIT, injected);
 }
 
+// --- Compression ---
+
+struct content_pick {
+    bool refs;     // count references (else pages)
+    size_t want;   // index to stop at (SIZE_MAX: count only)
+    size_t seen;
+    uint64_t offset;
+    vmpl_slot_t *slot;
+};
+
+static zx_status_t content_pick_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    struct content_pick *c = ctx;
+    if (c->refs ? !vmpl_slot_is_ref(*slot) : !vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    if (c->seen++ == c->want) {
+        c->offset = offset;
+        c->slot = slot;
+        return ZX_ERR_STOP;
+    }
+    return ZX_ERR_NEXT;
+}
+
+// A page (or reference) held by any node of the tree of slot s -- visible or hidden -- chosen by
+// `r`: false if there is none. The tree lock is held.
+static bool pick_content(struct model *m, int s, unsigned r, bool refs, struct cow_node **out_node,
+                         uint64_t *out_offset, vmpl_slot_t **out_slot) {
+    struct cow_tree *t = vmo_cow_node(m->slots[s].v)->tree;
+    struct content_pick c = {.refs = refs, .want = SIZE_MAX};
+    list_for_each(&t->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, content_pick_cb, &c);
+    }
+    if (c.seen == 0)
+        return false;
+    size_t want = r % c.seen;
+    list_for_each(&t->nodes, it) {
+        struct cow_node *n = containerof(it, struct cow_node, tree_link);
+        c = (struct content_pick){.refs = refs, .want = want};
+        (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, content_pick_cb, &c);
+        if (c.slot) {
+            *out_node = n;
+            *out_offset = c.offset;
+            *out_slot = c.slot;
+            return true;
+        }
+        want -= c.seen;
+    }
+    FAIL("pick_content: lost the page");
+}
+
+static void count_result(struct model *m, enum cow_compress_result res) {
+    if (!m->stats)
+        return;
+    m->stats->compressed += res == COW_COMPRESS_STORED;
+    m->stats->compress_zero += res == COW_COMPRESS_ZERO;
+    m->stats->compress_failed += res == COW_COMPRESS_FAILED;
+    m->stats->compress_abandoned += res == COW_COMPRESS_ABANDONED;
+}
+
+// Compresses a page of the tree, all three steps at once. Content must not change.
+NO_THREAD_SAFETY_ANALYSIS static void op_compress(struct model *m, bool injected) {
+    int s = pick(m);
+    uint16_t r = get16(m);
+    uint8_t f = get8(m);
+    if (s < 0)
+        return;
+    struct cow_tree *t = vmo_cow_node(m->slots[s].v)->tree;
+    mutex_acquire(&t->lock);
+    struct cow_node *n;
+    uint64_t off;
+    vmpl_slot_t *slot;
+    if (pick_content(m, s, r, false, &n, &off, &slot)) {
+        bool codec_fail = (f & 0xc0) == 0xc0;
+        fake_fail_next = codec_fail;
+        if (m->verbose)
+            printf("compress node %p offset %#llx%s\n", (void *)n, (unsigned long long)off,
+                   codec_fail ? " (no storage)" : "");
+        enum cow_compress_result res = 0;
+        zx_status_t st = cow_compress_page_locked(n, off, &res);
+        fake_fail_next = 0;
+        if (st == ZX_OK)
+            count_result(m, res);
+        else
+            expect(m, "compress", st, ZX_OK, injected || codec_fail);
+    }
+    mutex_release(&t->lock);
+}
+
+// Starts a compression and leaves it in flight while other operations run.
+NO_THREAD_SAFETY_ANALYSIS static void op_compress_begin(struct model *m, bool injected) {
+    int s = pick(m);
+    uint16_t r = get16(m);
+    int k = -1;
+    for (int i = 0; i < MAX_INFLIGHT; i++) {
+        if (!inflight_used[i])
+            k = i;
+    }
+    if (s < 0 || k < 0)
+        return;
+    struct cow_tree *t = vmo_cow_node(m->slots[s].v)->tree;
+    mutex_acquire(&t->lock);
+    struct cow_node *n;
+    uint64_t off;
+    vmpl_slot_t *slot;
+    if (pick_content(m, s, r, false, &n, &off, &slot)) {
+        if (m->verbose)
+            printf("compress begin %d node %p offset %#llx\n", k, (void *)n,
+                   (unsigned long long)off);
+        zx_status_t st = cow_compress_begin_locked(n, off, &inflight[k]);
+        expect(m, "compress_begin", st, ZX_OK, injected);
+        if (st == ZX_OK) {
+            cow_tree_pin_locked(t);
+            inflight_used[k] = true;
+        }
+    }
+    mutex_release(&t->lock);
+}
+
+NO_THREAD_SAFETY_ANALYSIS static void finish_inflight(struct model *m, int k, bool codec_fail,
+                                                      bool injected) {
+    struct cow_inflight *f = &inflight[k];
+    struct cow_tree *t = f->tree;
+    fake_fail_next = codec_fail;
+    cow_compress_run(f);
+    fake_fail_next = 0;
+    mutex_acquire(&t->lock);
+    enum cow_compress_result res = 0;
+    zx_status_t st = cow_compress_finish_locked(f, &res);
+    if (m->verbose)
+        printf("compress finish %d: status %d result %d\n", k, st, res);
+    if (st == ZX_OK)
+        count_result(m, res);
+    else
+        expect(m, "compress_finish", st, ZX_OK, injected || codec_fail);
+    mutex_release(&t->lock);
+    inflight_used[k] = false;
+    cow_tree_unpin(t);
+}
+
+static void op_compress_finish(struct model *m, bool injected) {
+    uint8_t a = get8(m);
+    int k = a % MAX_INFLIGHT;
+    if (!inflight_used[k])
+        k = (k + 1) % MAX_INFLIGHT;
+    if (!inflight_used[k])
+        return;
+    finish_inflight(m, k, (a & 0xc0) == 0xc0, injected);
+}
+
+// Zero-page dedup of a page of the tree.
+NO_THREAD_SAFETY_ANALYSIS static void op_dedup(struct model *m, bool injected) {
+    int s = pick(m);
+    uint16_t r = get16(m);
+    if (s < 0)
+        return;
+    struct cow_tree *t = vmo_cow_node(m->slots[s].v)->tree;
+    mutex_acquire(&t->lock);
+    struct cow_node *n;
+    uint64_t off;
+    vmpl_slot_t *slot;
+    if (pick_content(m, s, r, false, &n, &off, &slot)) {
+        bool deduped = false;
+        zx_status_t st = cow_dedup_zero_page_locked(n, off, &deduped);
+        if (st != ZX_OK)
+            FAIL("dedup: %d", st);
+        if (m->verbose)
+            printf("dedup node %p offset %#llx: %d\n", (void *)n, (unsigned long long)off,
+                   deduped);
+        if (m->stats)
+            m->stats->deduped += deduped;
+    }
+    mutex_release(&t->lock);
+}
+
+// Decompresses a reference of the tree in place (in flight ones included: that abandons them).
+NO_THREAD_SAFETY_ANALYSIS static void op_decompress(struct model *m, bool injected) {
+    int s = pick(m);
+    uint16_t r = get16(m);
+    if (s < 0)
+        return;
+    struct cow_tree *t = vmo_cow_node(m->slots[s].v)->tree;
+    mutex_acquire(&t->lock);
+    struct cow_node *n;
+    uint64_t off;
+    vmpl_slot_t *slot;
+    if (pick_content(m, s, r, true, &n, &off, &slot)) {
+        vm_page_t *p;
+        zx_status_t st = cow_slot_decompress_locked(n, slot, &p);
+        if (m->verbose)
+            printf("decompress node %p offset %#llx: %d\n", (void *)n, (unsigned long long)off,
+                   st);
+        expect(m, "decompress", st, ZX_OK, injected);
+        if (st == ZX_OK && m->stats)
+            m->stats->decompressed++;
+    }
+    mutex_release(&t->lock);
+}
+
 // Fails the nth allocation (pages, heap or both) of the next operation.
 static void op_inject(struct model *m, bool injected) {
     uint8_t n = get8(m);
@@ -606,6 +902,12 @@ static const struct cow_op cow_ops[] = {
     {"close", 1, op_close, false},
     {"fault", 1, op_fault, false},
     {"inject", 2, op_inject, true},
+    // Compression, appended: the weights' sum is now 24 (the host test's failure filter uses it).
+    {"compress", 2, op_compress, false},
+    {"compress_begin", 2, op_compress_begin, false},
+    {"compress_finish", 2, op_compress_finish, false},
+    {"dedup", 1, op_dedup, false},
+    {"decompress", 1, op_decompress, false},
 };
 
 void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_model_stats *stats) {
@@ -627,6 +929,7 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     m->base_zero = pmm_count(PAGE_STATE_ZERO);
     m->base_nodes = vmpl_nodes_live();
     m->base_heap = host_alloc_live();
+    cow_compress_set_codec(&fake_codec);
     bool armed = false;
     while (more(m)) {
         const struct cow_op *op = MODEL_OP_PICK(cow_ops, get8(m));
@@ -657,6 +960,14 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     }
     for (int s = 0; s < MAX_VMOS; s++)
         m->slots[s].v = NULL;
+    // Compressions still in flight finish after their trees died (pinned: the last unpin frees).
+    for (int k = 0; k < MAX_INFLIGHT; k++) {
+        if (inflight_used[k])
+            finish_inflight(m, k, false, false);
+    }
+    cow_compress_set_codec(NULL);
+    if (fake_live != 0)
+        FAIL("%zu compressed references not freed", fake_live);
     if (pmm_count(PAGE_STATE_VMO) != m->base_vmo_pages ||
         pmm_count(PAGE_STATE_FREE) != m->base_free || pmm_count(PAGE_STATE_ZERO) != m->base_zero)
         FAIL("pages not back: vmo %zu/%zu free %zu/%zu zero %zu/%zu", pmm_count(PAGE_STATE_VMO),

@@ -13,7 +13,7 @@ static int64_t call(uint64_t nr, uint64_t a0, uint64_t a1) {
 
 KTEST(syscall, unknown_numbers_are_bad_syscall) {
     EXPECT_STATUS(call(0, 0, 0), ZX_ERR_BAD_SYSCALL);
-    EXPECT_STATUS(call(37, 0, 0), ZX_ERR_BAD_SYSCALL);
+    EXPECT_STATUS(call(73, 0, 0), ZX_ERR_BAD_SYSCALL);
     EXPECT_STATUS(call(~0ull, 0, 0), ZX_ERR_BAD_SYSCALL);
 }
 

@@ -16,6 +16,8 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -380,6 +382,41 @@ static void bench_seq_write(const char *name, bool prefault) {
     vmb_report(name, VMB_PAGES_64M, s, VMB_RUNS);
 }
 
+// The port workloads' Linux counterparts: an eventfd watched by epoll (see test/bench/vmbench.c).
+static void bench_port_roundtrips(void) {
+    uint64_t s[VMB_RUNS];
+    int efd = eventfd(0, EFD_NONBLOCK), ep = epoll_create1(0);
+    if (efd < 0 || ep < 0)
+        fail("eventfd/epoll_create1");
+    struct epoll_event ev = {.events = EPOLLIN}, got;
+    if (epoll_ctl(ep, EPOLL_CTL_ADD, efd, &ev) != 0)
+        fail("epoll_ctl add");
+    uint64_t one = 1, v;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (write(efd, &one, 8) != 8 || epoll_wait(ep, &got, 1, -1) != 1 ||
+                read(efd, &v, 8) != 8)
+                fail("port_roundtrip");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("port_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PORT_OPS; i++) {
+            if (epoll_ctl(ep, EPOLL_CTL_MOD, efd, &ev) != 0 || write(efd, &one, 8) != 8 ||
+                epoll_wait(ep, &got, 1, -1) != 1 || read(efd, &v, 8) != 8)
+                fail("async_roundtrip");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("async_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
+    close(ep);
+    close(efd);
+}
+
 int main(int argc, char **argv) {
     // proc_elf spawns this program with "exit": return at once.
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
@@ -400,6 +437,7 @@ int main(int argc, char **argv) {
     bench_protect_64m();
     bench_null_syscall();
     bench_memset_memcpy_4k();
+    bench_port_roundtrips();
     bench_map_unmap_with("map_unmap_10", 10);
     bench_map_unmap_with("map_unmap_1000", 1000);
     bench_map_unmap_with("map_unmap_10000", 10000);
