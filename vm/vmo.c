@@ -704,6 +704,11 @@ static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owne
 
 zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) {
+    return vmo_lookup_pages_then(v, offset, len, fn, NULL, ctx);
+}
+
+zx_status_t vmo_lookup_pages_then(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
+                                  vmo_done_fn done, void *ctx) {
     vmo_lock(v);
     zx_status_t st = ZX_OK;
     uint64_t s = ROUNDDOWN(offset, P);
@@ -714,6 +719,8 @@ zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_p
         st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
                              lookup_visit, &c);
     }
+    if (st == ZX_OK && done)
+        st = done(ctx);
     vmo_unlock(v);
     return st;
 }

@@ -122,6 +122,11 @@ zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flag
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
+// The same, then `done(ctx)` (if not NULL) still under the tree lock once the walk ended with
+// ZX_OK: a caller that collects pages in batches maps the last one while the pages cannot go.
+typedef zx_status_t (*vmo_done_fn)(void *ctx);
+zx_status_t vmo_lookup_pages_then(struct vmo *vmo, uint64_t offset, uint64_t len,
+                                  vmo_page_fn fn, vmo_done_fn done, void *ctx) MUST_USE;
 
 // The identity of the memory behind byte `offset` of `vmo`: the clone-tree node it shows and the
 // offset there. A slice answers as the VMO it windows onto; snapshots answer differently (their

@@ -174,6 +174,24 @@ zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const padd
     return map(as, va, pas, 0, count, mmu_flags);
 }
 
+zx_status_t arch_aspace_map_absent(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
+                                   size_t count, uint32_t mmu_flags, size_t *out_mapped) {
+    *out_mapped = 0;
+    pte_t perm;
+    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
+    if (st != ZX_OK)
+        return st;
+    if (!pas || !in_space(as, va, count))
+        return ZX_ERR_INVALID_ARGS;
+    for (size_t i = 0; i < count; i++) {
+        if (pas[i] & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK))
+            return ZX_ERR_INVALID_ARGS;
+    }
+    if (count == 0)
+        return ZX_OK;
+    return pt_range_map_absent(root_of(as), va, pas, count, perm, out_mapped);
+}
+
 zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr_t pa,
                                        size_t count, uint32_t mmu_flags) {
     const uint64_t phys_end = PTE_ADDR_MASK + PAGE_SIZE;  // 2^52
