@@ -22,8 +22,8 @@
 
 _Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
 
-extern char arch_user_copy_insn[];
-extern char arch_user_copy_nofault_insn[];
+extern char arch_user_copy_insn[], arch_user_copy_insn_tail[];
+extern char arch_user_copy_nofault_insn[], arch_user_copy_nofault_insn_tail[];
 
 static uint32_t fault_flags(uint64_t err) {
     uint32_t flags = 0;
@@ -50,14 +50,16 @@ bool arch_page_fault(struct trap_frame *tf) {
     vaddr_t va = read_cr2();
     uint64_t err = tf->error_code;
     bool user = (err & PF_USER) != 0;
-    if (!user && tf->rip == (uint64_t)arch_user_copy_nofault_insn && !(err & PF_RSVD) &&
-        va >= USER_ASPACE_BASE && va < USER_ASPACE_END) {
+    bool in_nofault = !user && (tf->rip == (uint64_t)arch_user_copy_nofault_insn ||
+                                tf->rip == (uint64_t)arch_user_copy_nofault_insn_tail);
+    if (in_nofault && !(err & PF_RSVD) && va >= USER_ASPACE_BASE && va < USER_ASPACE_END) {
         // The caller holds VM locks: resolve nothing here, report where (usercopy.S's fixup).
         tf->rax = (uint64_t)(int64_t)ZX_ERR_SHOULD_WAIT;
         tf->rdx = va;
         return false;
     }
-    bool in_copy = !user && tf->rip == (uint64_t)arch_user_copy_insn;
+    bool in_copy = !user && (tf->rip == (uint64_t)arch_user_copy_insn ||
+                             tf->rip == (uint64_t)arch_user_copy_insn_tail);
     if ((err & PF_RSVD) || (!user && !in_copy))
         return false;
     if (in_copy && !(va >= USER_ASPACE_BASE && va < USER_ASPACE_END))
