@@ -12,10 +12,18 @@
 // the port has handles: the port's last close (port_on_zero_handles) unlinks every armed observer
 // and drops every queued packet, and later packets are dropped as they come. So neither the
 // object nor the port is referenced by an observer, and nothing outlives the port.
+//
+// Recycling. A delivered user packet or async wait goes to its port's spare list (at most
+// PORT_SPARES of each kind) instead of back to the heap, and the next zx_port_queue or
+// zx_object_wait_async on that port takes it from there: a steady stream of round trips allocates
+// nothing. Spares go with the port's last handle.
 #include "kernel/port.h"
 
 #include "kernel/assert.h"
 #include "kernel/heap.h"
+#include "kernel/string.h"
+
+#define PORT_SPARES 8u  // recycled user packets, and recycled async waits, kept per port
 
 struct port {
     struct kobject obj;
@@ -23,6 +31,9 @@ struct port {
     size_t queued;               // packets on `queue`
     struct wait_queue waiters;   // threads in port_wait
     struct list_node observers;  // armed struct port_observer (port_node)
+    struct list_node spare_user;  // delivered user packets kept for reuse (node)
+    struct list_node spare_wait;  // delivered async waits kept for reuse (pk.node)
+    uint32_t nspare_user, nspare_wait;
     bool closed;                 // the last handle is gone: packets are dropped
 };
 
@@ -47,10 +58,39 @@ struct kobject *port_object(struct port *port) {
 }
 
 static void packet_release(struct port_packet *pk) {
-    if (pk->release)
-        pk->release(pk);
-    else
+    switch (pk->kind) {
+    case PORT_PACKET_USER:
         kfree(pk);
+        break;
+    case PORT_PACKET_WAIT:
+        kfree(containerof(pk, struct port_observer, pk));
+        break;
+    default:
+        if (pk->release)
+            pk->release(pk);
+        else
+            kfree(pk);
+        break;
+    }
+}
+
+// Keeps a delivered user packet or async wait for reuse if the port has room for it; true if it
+// did (the caller then must not release it).
+static bool recycle_locked(struct port *port, struct port_packet *pk) REQUIRES(sched_lock) {
+    ASSERT(sched_lock_held());
+    if (port->closed)
+        return false;
+    if (pk->kind == PORT_PACKET_USER && port->nspare_user < PORT_SPARES) {
+        list_add_head(&port->spare_user, &pk->node);
+        port->nspare_user++;
+        return true;
+    }
+    if (pk->kind == PORT_PACKET_WAIT && port->nspare_wait < PORT_SPARES) {
+        list_add_head(&port->spare_wait, &pk->node);
+        port->nspare_wait++;
+        return true;
+    }
+    return false;
 }
 
 // Releases every packet on `list` (a local list; no lock held).
@@ -92,6 +132,11 @@ static void drain_locked(struct port *port, struct list_node *drop) REQUIRES(sch
     struct port_packet *pk;
     while ((pk = dequeue_locked(port)))
         list_add_tail(drop, &pk->node);
+    while ((n = list_remove_head(&port->spare_user)))
+        list_add_tail(drop, n);
+    while ((n = list_remove_head(&port->spare_wait)))
+        list_add_tail(drop, n);
+    port->nspare_user = port->nspare_wait = 0;
 }
 
 // The last handle is gone: nobody can wait on the port or arm a wait on it any more, so its
@@ -129,6 +174,8 @@ zx_status_t port_create(struct kobject **out) {
     kobject_init(&port->obj, ZX_OBJ_TYPE_PORT, &port_ops);
     list_init(&port->queue);
     list_init(&port->observers);
+    list_init(&port->spare_user);
+    list_init(&port->spare_wait);
     wait_queue_init(&port->waiters);
     *out = &port->obj;
     return ZX_OK;
@@ -187,7 +234,16 @@ void port_check(struct port *port) {
     uint64_t s = sched_lock_irqsave();
     ASSERT_MSG(list_length(&port->queue) == port->queued, "port %llu: %zu queued, count %zu",
                (unsigned long long)port->obj.koid, list_length(&port->queue), port->queued);
-    ASSERT(!port->closed || (port->queued == 0 && list_is_empty(&port->observers)));
+    ASSERT(!port->closed || (port->queued == 0 && list_is_empty(&port->observers) &&
+                             port->nspare_user + port->nspare_wait == 0));
+    ASSERT(list_length(&port->spare_user) == port->nspare_user &&
+           port->nspare_user <= PORT_SPARES);
+    ASSERT(list_length(&port->spare_wait) == port->nspare_wait &&
+           port->nspare_wait <= PORT_SPARES);
+    list_for_each(&port->queue, it) {
+        struct port_packet *pk = containerof(it, struct port_packet, node);
+        ASSERT(pk->kind <= PORT_PACKET_WAIT);
+    }
     list_for_each(&port->observers, it) {
         struct port_observer *po = containerof(it, struct port_observer, port_node);
         ASSERT(po->port == port);
@@ -199,20 +255,45 @@ void port_check(struct port *port) {
 
 // --- The calls ---
 
-zx_status_t port_queue_user(struct port *port, const zx_port_packet_t *packet) {
-    struct port_packet *pk = port_packet_alloc();
-    if (!pk)
-        return ZX_ERR_NO_MEMORY;
+// Queues a copy of `packet`, in `pk` if not NULL (a new allocation), else in a spare. With no
+// spare it queues nothing and sets *need_alloc (the caller allocates outside the lock and calls
+// again). SHOULD_WAIT when full; BAD_HANDLE once the port's handles are all closed.
+static zx_status_t queue_user_locked(struct port *port, const zx_port_packet_t *packet,
+                                     struct port_packet *pk, bool *need_alloc) REQUIRES(sched_lock) {
+    ASSERT(sched_lock_held());
+    if (port->closed)
+        return ZX_ERR_BAD_HANDLE;  // the caller's handle was closed under it
+    if (port->queued >= PORT_MAX_QUEUED)
+        return ZX_ERR_SHOULD_WAIT;
+    if (!pk) {
+        struct list_node *n = list_remove_head(&port->spare_user);
+        if (!n) {
+            *need_alloc = true;
+            return ZX_OK;
+        }
+        port->nspare_user--;
+        pk = containerof(n, struct port_packet, node);
+    }
     pk->packet = *packet;
     pk->packet.type = ZX_PKT_TYPE_USER;
+    pk->kind = PORT_PACKET_USER;
+    enqueue_locked(port, pk);
+    return ZX_OK;
+}
+
+zx_status_t port_queue_user(struct port *port, const zx_port_packet_t *packet) {
+    bool need_alloc = false;
     uint64_t s = sched_lock_irqsave();
-    zx_status_t st = ZX_OK;
-    if (port->closed)
-        st = ZX_ERR_BAD_HANDLE;  // the caller's handle was closed under it
-    else if (port->queued >= PORT_MAX_QUEUED)
-        st = ZX_ERR_SHOULD_WAIT;
-    else
-        enqueue_locked(port, pk);
+    zx_status_t st = queue_user_locked(port, packet, NULL, &need_alloc);
+    sched_unlock_irqrestore(s);
+    if (st != ZX_OK || !need_alloc)
+        return st;
+    // No spare: allocate one outside the lock and check again.
+    struct port_packet *pk = kzalloc(sizeof(*pk));
+    if (!pk)
+        return ZX_ERR_NO_MEMORY;
+    s = sched_lock_irqsave();
+    st = queue_user_locked(port, packet, pk, &need_alloc);
     sched_unlock_irqrestore(s);
     if (st != ZX_OK)
         kfree(pk);
@@ -230,12 +311,33 @@ zx_status_t port_wait(struct port *port, zx_time_t deadline, zx_port_packet_t *o
         if (st != ZX_OK)
             break;
     }
+    if (pk) {
+        *out = pk->packet;
+        if (recycle_locked(port, pk))
+            pk = NULL;
+    }
     sched_unlock_irqrestore(s);
+    if (pk)
+        packet_release(pk);
+    return st;
+}
+
+void port_putback(struct port *port, const zx_port_packet_t *packet) {
+    struct port_packet *pk = kzalloc(sizeof(*pk));
     if (!pk)
-        return st;
-    *out = pk->packet;
-    packet_release(pk);
-    return ZX_OK;
+        return;
+    pk->packet = *packet;
+    pk->kind = PORT_PACKET_USER;
+    uint64_t s = sched_lock_irqsave();
+    bool closed = port->closed;
+    if (!closed) {
+        list_add_head(&port->queue, &pk->node);
+        port->queued++;
+        wait_queue_wake_one_locked(&port->waiters, ZX_OK);
+    }
+    sched_unlock_irqrestore(s);
+    if (closed)
+        kfree(pk);
 }
 
 zx_status_t port_cancel(struct port *port, struct kobject *source_obj, const void *table,
@@ -274,10 +376,6 @@ zx_status_t port_cancel(struct port *port, struct kobject *source_obj, const voi
 }
 
 // --- Async waits ---
-
-static void observer_packet_release(struct port_packet *pk) {
-    kfree(containerof(pk, struct port_observer, pk));
-}
 
 // The wait fires with `observed` up: its packet joins the queue.
 static void fire_locked(struct port_observer *po, zx_signals_t observed) REQUIRES(sched_lock) {
@@ -324,15 +422,24 @@ static const struct kobject_observer_ops port_observer_ops = {
 
 struct port_observer *port_wait_async_prepare(struct port *port, uint64_t key, zx_signals_t signals,
                                               uint32_t options) {
-    struct port_observer *po = kzalloc(sizeof(*po));
-    if (!po)
+    struct port_observer *po = NULL;
+    uint64_t s = sched_lock_irqsave();
+    struct list_node *n = list_remove_head(&port->spare_wait);
+    if (n) {
+        port->nspare_wait--;
+        po = containerof(n, struct port_observer, pk.node);
+    }
+    sched_unlock_irqrestore(s);
+    if (po)
+        memset(po, 0, sizeof(*po));
+    else if (!(po = kzalloc(sizeof(*po))))
         return NULL;
     po->ko.ops = &port_observer_ops;
     po->port = port;
     po->signals = signals;
     po->options = options;
     po->pk.packet.key = key;
-    po->pk.release = observer_packet_release;
+    po->pk.kind = PORT_PACKET_WAIT;
     return po;
 }
 

@@ -31,6 +31,13 @@ struct port_packet {
     // Packets of async waits: the handle the wait was made through (zx_port_cancel matches it).
     const void *src_table;
     zx_handle_t src_handle;
+    uint8_t kind;             // enum port_packet_kind; 0 (KERNEL) for every kernel packet
+};
+
+enum port_packet_kind {
+    PORT_PACKET_KERNEL = 0,   // released through `release`
+    PORT_PACKET_USER = 1,     // zx_port_queue's: the port's own, recycled
+    PORT_PACKET_WAIT = 2,     // part of an async wait (struct port_observer): recycled
 };
 
 // Creates a port (no handles yet); the caller holds the one reference. NO_MEMORY.
@@ -61,6 +68,9 @@ zx_status_t port_queue_user(struct port *port, const zx_port_packet_t *packet) M
 // zx_port_wait: the oldest packet, waiting until the deadline (TIMED_OUT) or an interruption
 // (CANCELED). A packet already queued is taken even if the deadline has passed.
 zx_status_t port_wait(struct port *port, zx_time_t deadline, zx_port_packet_t *out) MUST_USE;
+// Puts a packet port_wait returned back at the head of the queue (its caller could not deliver
+// it: a bad user buffer). Not counted against the limit; lost only if memory runs out.
+void port_putback(struct port *port, const zx_port_packet_t *packet);
 // zx_port_cancel: drops the async waits on `source_obj` and the packets queued by them that were
 // made through handle `source` of `table` with `key`. NOT_FOUND if there were none.
 zx_status_t port_cancel(struct port *port, struct kobject *source_obj, const void *table,

@@ -26,8 +26,14 @@
 static zx_status_t module_vmo(const struct boot_module *m, struct vmo **out) {
     uint64_t size = m->end - m->start;
     zx_status_t st = vmo_create(size, 0, out);
-    if (st == ZX_OK)
+    if (st == ZX_OK) {
+        // Named after the program (the command line's first word), for tools that list VMOs.
+        size_t n = 0;
+        while (m->name && m->name[n] && m->name[n] != ' ')
+            n++;
+        vmo_set_name(*out, m->name ? m->name : "", n);
         st = vmo_write(*out, paddr_to_kva(m->start), 0, size);
+    }
     if (st != ZX_OK && *out) {
         kobject_release(vmo_object(*out));
         *out = NULL;
@@ -36,14 +42,16 @@ static zx_status_t module_vmo(const struct boot_module *m, struct vmo **out) {
 }
 
 // Maps a fresh, fully committed VMO of `size` bytes at `vmar_offset` (or anywhere if not
-// `specific`) with `perms`, filled with `len` bytes of `data` at `data_offset`.
-static zx_status_t map_committed(struct vmar *root, bool specific, uint64_t vmar_offset,
-                                 uint64_t size, uint32_t perms, const void *data,
-                                 uint64_t data_offset, uint64_t len, vaddr_t *out_addr) {
+// `specific`) with `perms`, named `name`, filled with `len` bytes of `data` at `data_offset`.
+static zx_status_t map_committed(const char *name, struct vmar *root, bool specific,
+                                 uint64_t vmar_offset, uint64_t size, uint32_t perms,
+                                 const void *data, uint64_t data_offset, uint64_t len,
+                                 vaddr_t *out_addr) {
     struct vmo *vmo = NULL;
     zx_status_t st = vmo_create(size, 0, &vmo);
     if (st != ZX_OK)
         return st;
+    vmo_set_name(vmo, name, strlen(name));
     // Committed up front, so userboot's own memory does not grow while it measures programs.
     st = vmo_op_range(vmo, ZX_VMO_OP_COMMIT, 0, size);
     if (st == ZX_OK && len)
@@ -76,7 +84,7 @@ static zx_status_t load_elf(struct vmar *root, const struct boot_module *m, uint
         uint32_t perms = ZX_VM_PERM_READ | ((ph[i].flags & ELF_PF_W) ? ZX_VM_PERM_WRITE : 0) |
                          ((ph[i].flags & ELF_PF_X) ? ZX_VM_PERM_EXECUTE : 0);
         vaddr_t addr;
-        zx_status_t st = map_committed(root, true, start - base, size, perms,
+        zx_status_t st = map_committed("userboot elf", root, true, start - base, size, perms,
                                        file + ph[i].offset, lead, ph[i].filesz, &addr);
         if (st != ZX_OK)
             return st;
@@ -170,7 +178,7 @@ zx_status_t userboot_run(int64_t *out_code) {
     if (st == ZX_OK)
         st = load_elf(root, &boot_info.modules[0], &entry);
     if (st == ZX_OK)
-        st = map_committed(root, false, 0, USERBOOT_STACK_SIZE,
+        st = map_committed("userboot stack", root, false, 0, USERBOOT_STACK_SIZE,
                            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL, 0, 0, &stack);
     if (st == ZX_OK)
         st = channel_create(&ours, &theirs);

@@ -12,7 +12,7 @@ JASPER_PACKAGES=(
     "meson:meson" "ninja:ninja-build" "gcc:gcc" "g++:g++" "python3:python3"
     "qemu-system-x86_64:qemu-system-x86" "grub-mkrescue:grub-common" "xorriso:xorriso"
     "mformat:mtools" "/usr/lib/grub/i386-pc/modinfo.sh:grub-pc-bin" "timeout:coreutils"
-    "nm:binutils"
+    "nm:binutils" "/usr/include/lz4.h:liblz4-dev"
 )
 
 # Installs the missing packages from $@ ("probe:package" pairs) with apt-get when root, or

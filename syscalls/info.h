@@ -30,5 +30,6 @@ zx_status_t info_job(struct kobject *obj, zx_rights_t rights, struct info_out *o
 zx_status_t info_thread_exception_report(struct kobject *obj, zx_rights_t rights,
                                          struct info_out *out);
 zx_status_t info_process_vmos(struct kobject *obj, zx_rights_t rights, struct info_out *out);
+zx_status_t info_task_stats(struct kobject *obj, zx_rights_t rights, struct info_out *out);
 
 #endif  // SYSCALLS_INFO_H

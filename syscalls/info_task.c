@@ -104,3 +104,17 @@ zx_status_t info_process_vmos(struct kobject *obj, zx_rights_t rights, struct in
     kfree(handle_rights);
     return st;
 }
+
+// ZX_INFO_TASK_STATS: what the process's mappings show (vm_aspace_task_stats); an ended process
+// has none (BAD_STATE).
+zx_status_t info_task_stats(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
+    struct process *p = process_from_object(obj);
+    zx_status_t st = ZX_OK;
+    mutex_acquire(&p->lock);
+    if (p->aspace)
+        vm_aspace_task_stats(p->aspace, out->records);
+    else
+        st = ZX_ERR_BAD_STATE;
+    mutex_release(&p->lock);
+    return st;
+}

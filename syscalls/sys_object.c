@@ -39,6 +39,7 @@ union info_record {
     zx_info_thread_t thread;
     zx_info_handle_count_t handle_count;
     zx_info_job_t job;
+    zx_info_task_stats_t task_stats;
     zx_exception_report_t exception_report;
 };
 
@@ -153,6 +154,8 @@ static const struct info_topic info_topics[] = {
      sizeof(zx_exception_report_t), false, info_thread_exception_report},
     {ZX_INFO_PROCESS_VMOS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_vmo_t), true,
      info_process_vmos},
+    {ZX_INFO_TASK_STATS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_task_stats_t),
+     false, info_task_stats},
 };
 
 // An unknown topic still needs a valid handle first (docs/abi.md §3).

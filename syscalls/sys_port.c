@@ -53,20 +53,18 @@ int64_t sys_port_wait(zx_handle_t handle, zx_time_t deadline, user_addr_t packet
     st = sys_get_object(handle, ZX_OBJ_TYPE_PORT, ZX_RIGHT_READ, &obj, NULL);
     if (st != ZX_OK)
         return st;
-    // A packet taken off the queue is gone: make sure it can be written out before taking one
-    // (the buffer's own bytes are written back, so nothing visible changes).
+    struct port *port = port_from_object(obj);
     zx_port_packet_t pkt;
-    st = copy_from_user(&pkt, packet, sizeof(pkt));
-    if (st == ZX_OK)
-        st = copy_to_user(packet, &pkt, sizeof(pkt));
+    uthread_blocking(ZX_THREAD_STATE_BLOCKED_PORT);
+    st = port_wait(port, deadline, &pkt);
+    uthread_unblocked();
     if (st == ZX_OK) {
-        uthread_blocking(ZX_THREAD_STATE_BLOCKED_PORT);
-        st = port_wait(port_from_object(obj), deadline, &pkt);
-        uthread_unblocked();
+        st = copy_to_user(packet, &pkt, sizeof(pkt));
+        // A packet the caller cannot receive is not lost: it goes back to the head of the queue.
+        if (st != ZX_OK)
+            port_putback(port, &pkt);
     }
     kobject_release(obj);
-    if (st == ZX_OK)
-        st = copy_to_user(packet, &pkt, sizeof(pkt));
     return st;
 }
 

@@ -41,6 +41,12 @@ static zx_status_t load_segment(zx_handle_t exec_vmo, zx_handle_t vmar, uint64_t
     if (st != ZX_OK)
         return st;
     st = vmo_copy(exec_vmo, ph->offset, seg, lead, ph->filesz);
+    // Named for tools that list VMOs (the `mem` program, the monitor): "elf r-x" and the like.
+    char vname[8] = "elf ---";
+    vname[4] = 'r';
+    vname[5] = (ph->flags & ELF_PF_W) ? 'w' : '-';
+    vname[6] = (ph->flags & ELF_PF_X) ? 'x' : '-';
+    zx_object_set_property(seg, ZX_PROP_NAME, vname, sizeof(vname) - 1);
     zx_vm_option_t perms = ZX_VM_PERM_READ;
     if (ph->flags & ELF_PF_W)
         perms |= ZX_VM_PERM_WRITE;
@@ -115,6 +121,8 @@ zx_status_t jasper_launch(zx_handle_t job, const char *name, zx_handle_t exec_vm
     zx_vaddr_t stack_base = 0;
     if (st == ZX_OK)
         st = zx_vmo_create(STACK_SIZE, 0, &stack);
+    if (st == ZX_OK)
+        zx_object_set_property(stack, ZX_PROP_NAME, "stack", 5);
     if (st == ZX_OK)
         st = zx_vmar_map(vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, stack, 0, STACK_SIZE,
                          &stack_base);

@@ -26,6 +26,7 @@ static int heap_init(void) {
     zx_handle_t vmo;
     if (zx_vmo_create(HEAP_SIZE, 0, &vmo) != ZX_OK)
         return -1;
+    zx_object_set_property(vmo, ZX_PROP_NAME, "heap", 4);
     zx_vaddr_t addr;
     zx_status_t st = zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo,
                                  0, HEAP_SIZE, &addr);

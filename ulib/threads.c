@@ -192,6 +192,7 @@ static struct jasper_thrd *slot_alloc(int *err) {
     zx_vaddr_t addr;
     zx_status_t st = zx_vmo_create(SLOT_SIZE - GUARD_SIZE, 0, &vmo);
     if (st == ZX_OK) {
+        zx_object_set_property(vmo, ZX_PROP_NAME, "thread stack", 12);
         st = zx_vmar_map(region_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_SPECIFIC,
                          slot * SLOT_SIZE + GUARD_SIZE, vmo, 0, SLOT_SIZE - GUARD_SIZE, &addr);
         zx_handle_close(vmo);  // the mapping keeps it

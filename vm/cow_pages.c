@@ -897,6 +897,39 @@ void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
     ASSERT(st == ZX_OK);
 }
 
+struct task_stats_ctx {
+    struct cow_node *n;
+    uint32_t procs;
+    struct cow_task_stats *s;
+};
+
+static zx_status_t task_stats_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                                    vmpl_slot_t *slot, uint64_t offset) {
+    struct task_stats_ctx *c = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    uint64_t sharers = owner == c->n ? 1 : (uint64_t)cow_slot_share_count(owner, *slot) + 1;
+    sharers *= c->procs;
+    if (sharers == 1) {
+        c->s->private_bytes += P;
+        return ZX_ERR_NEXT;
+    }
+    c->s->shared_bytes += P;
+    // add_scaled needs sharers <= 2^32: past that a share is under a millionth of a byte.
+    add_scaled(&c->s->scaled_bytes, &c->s->scaled_frac,
+               sharers > UINT32_MAX ? UINT32_MAX : (uint32_t)sharers);
+    return ZX_ERR_NEXT;
+}
+
+void cow_task_stats_locked(struct cow_node *n, uint64_t start, uint64_t end, uint32_t procs,
+                           struct cow_task_stats *out) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    ASSERT(procs >= 1);
+    struct task_stats_ctx c = {n, procs, out};
+    zx_status_t st = cow_walk_locked(n, start, end, true, task_stats_visit, &c);
+    ASSERT(st == ZX_OK);
+}
+
 // --- Checking ---
 
 #define CHECK(cond, ...)                                       \

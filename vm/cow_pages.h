@@ -218,6 +218,18 @@ struct cow_attribution {
 void cow_attribution_locked(struct cow_node *n, uint64_t start, uint64_t end,
                             struct cow_attribution *out) REQUIRES(n->tree->lock);
 
+// A process's share of the committed pages of [start, end) of `n` that it maps
+// (ZX_INFO_TASK_STATS, docs/abi.md §10): each page `n` can reach is shared by `sharers` visible
+// nodes (1 for n's own) and by `procs` >= 1 processes mapping n. A page with sharers * procs == 1
+// adds to private_bytes only, any other to shared_bytes and 1 / (sharers * procs) of a page to
+// scaled_bytes (the share of the shared pages) (scaled_frac: the exact 63-bit fraction, as cow_attribution). References
+// (compressed pages) are not committed and count nowhere. Adds to *out.
+struct cow_task_stats {
+    uint64_t private_bytes, shared_bytes, scaled_bytes, scaled_frac;
+};
+void cow_task_stats_locked(struct cow_node *n, uint64_t start, uint64_t end, uint32_t procs,
+                           struct cow_task_stats *out) REQUIRES(n->tree->lock);
+
 // --- Checking ---
 
 // Verifies every invariant above for the whole tree; prints the first violation. O(pages +

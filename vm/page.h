@@ -40,6 +40,15 @@ typedef struct vm_page {
         struct {
             uint32_t entries;  // PAGE_TABLE: present entries (for freeing empty tables)
         } pt;
+        struct {
+            // COMPRESSED: one page of a zspage of compressed storage (vm/zstore.h). The first
+            // page carries the zspage's fields; the others have cls ZSTORE_CLS_TAIL.
+            uint16_t cls;        // size class, or ZSTORE_CLS_TAIL
+            uint16_t inuse;      // first page: slots holding an item
+            uint16_t free_head;  // first page: a freed slot + 1 (0: none); each links the next
+            uint16_t fresh;      // first page: slots from here on were never used
+            struct vm_page *next;  // the zspage's next page, NULL for its last
+        } zstore;
     };
 } vm_page_t;
 

@@ -25,6 +25,7 @@
 #define VM_VMAR_H
 
 #include <zircon/rights.h>
+#include <zircon/syscalls/object.h>
 #include <zircon/types.h>
 
 #include "kernel/assert.h"
@@ -189,6 +190,9 @@ zx_status_t vm_aspace_vmo_at(struct vm_aspace *as, vaddr_t va, struct vmo **out_
 // The VMO (object) of each mapping, in address order: a new reference on each of the first `max`
 // in out[]. Returns how many mappings there are.
 size_t vm_aspace_mapped_vmos(struct vm_aspace *as, struct kobject **out, size_t max);
+// ZX_INFO_TASK_STATS of the address space: every mapping's size, and its committed pages split
+// as vmo_task_stats says. A page two mappings show counts twice.
+void vm_aspace_task_stats(struct vm_aspace *as, zx_info_task_stats_t *out);
 
 // --- Used by vm/aspace.c ---
 

@@ -806,6 +806,63 @@ void vmo_get_info(struct vmo *v, zx_info_vmo_t *out) {
     vmo_unlock(v);
 }
 
+// Whether a mapping before `until` (mapping list node of `until_vmo`, in n's VMO order) lives in
+// `as`.
+static bool aspace_seen_before_locked(struct cow_node *n, struct vmo *until_vmo,
+                                      struct list_node *until, const struct vm_aspace *as)
+    REQUIRES(n->tree->lock);
+static bool aspace_seen_before_locked(struct cow_node *n, struct vmo *until_vmo,
+                                      struct list_node *until, const struct vm_aspace *as) {
+    list_for_each(&n->vmos, vi) {
+        struct vmo *v = containerof(vi, struct vmo, cow_link);
+        list_for_each(&v->mappings, mi) {
+            if (mi == until)
+                return false;
+            if (containerof(mi, struct vm_mapping, vmo_node)->aspace == as)
+                return true;
+        }
+        if (v == until_vmo)
+            break;
+    }
+    return false;
+}
+
+// How many distinct address spaces map VMOs showing `n`. The few distinct ones found so far are
+// kept in a small array; past it, each mapping is compared with every earlier one.
+static uint32_t node_procs_locked(struct cow_node *n) REQUIRES(n->tree->lock);
+static uint32_t node_procs_locked(struct cow_node *n) {
+    enum { SEEN_MAX = 16 };
+    const struct vm_aspace *seen[SEEN_MAX];
+    uint32_t count = 0;
+    list_for_each(&n->vmos, vi) {
+        struct vmo *v = containerof(vi, struct vmo, cow_link);
+        list_for_each(&v->mappings, mi) {
+            const struct vm_aspace *as = containerof(mi, struct vm_mapping, vmo_node)->aspace;
+            bool known = false;
+            for (uint32_t i = 0; i < MIN(count, (uint32_t)SEEN_MAX) && !known; i++)
+                known = seen[i] == as;
+            if (!known && count >= SEEN_MAX)
+                known = aspace_seen_before_locked(n, v, mi, as);
+            if (!known) {
+                if (count < SEEN_MAX)
+                    seen[count] = as;
+                count++;
+            }
+        }
+    }
+    return count ? count : 1;
+}
+
+void vmo_task_stats(struct vmo *v, uint64_t offset, uint64_t len, struct cow_task_stats *acc) {
+    vmo_lock(v);
+    uint64_t end = offset + MIN(len, v->size > offset ? v->size - offset : 0);
+    if (end > offset) {
+        cow_task_stats_locked(v->cow, v->cow_offset + offset, v->cow_offset + end,
+                              node_procs_locked(v->cow), acc);
+    }
+    vmo_unlock(v);
+}
+
 void vmo_get_name(struct vmo *v, char out[ZX_MAX_NAME_LEN]) {
     vmo_lock(v);
     memcpy(out, v->name, ZX_MAX_NAME_LEN);

@@ -133,6 +133,14 @@ zx_status_t vmo_lookup_pages_then(struct vmo *vmo, uint64_t offset, uint64_t len
 // content is their own). Constant while `vmo` lives (futex keys, kernel/futex.c).
 void vmo_backing_id(struct vmo *vmo, uint64_t offset, const void **out_id, uint64_t *out_offset);
 
+// Adds the committed pages of [offset, offset + len) of `v` (clipped to its size) to `acc`, as a
+// mapping of them in one process sees them (ZX_INFO_TASK_STATS; cow_task_stats_locked says how
+// pages are split). The processes sharing them are the distinct address spaces mapping any VMO
+// that shows v's clone-tree node (v and its slices). Takes the tree lock: the caller may hold an
+// address-space lock, nothing below it.
+struct cow_task_stats;
+void vmo_task_stats(struct vmo *v, uint64_t offset, uint64_t len, struct cow_task_stats *acc);
+
 // Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
 uint64_t vmo_total_bytes(void);
 

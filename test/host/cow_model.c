@@ -287,6 +287,18 @@ static void check_all(struct model *m) {
         if (sl->slice && (i.committed_private_bytes || i.committed_scaled_bytes ||
                           i.populated_bytes || i.populated_scaled_bytes))
             FAIL("slot %d: a slice is attributed private or scaled bytes", s);
+        // ZX_INFO_TASK_STATS of one process mapping the whole VMO (the model maps nothing, so
+        // one process is assumed): its private pages are the VMO's, and the scaled share of the
+        // shared ones is the VMO's scaled bytes less the private ones.
+        struct cow_task_stats ts = {0};
+        vmo_task_stats(sl->v, 0, sl->size, &ts);
+        if (!sl->slice && (ts.private_bytes != i.committed_private_bytes ||
+                           ts.private_bytes + ts.shared_bytes != i.committed_bytes ||
+                           ts.scaled_bytes != i.committed_scaled_bytes - ts.private_bytes ||
+                           ts.scaled_frac != i.committed_fractional_scaled_bytes))
+            FAIL("slot %d: task stats private %llu shared %llu scaled %llu", s,
+                 (unsigned long long)ts.private_bytes, (unsigned long long)ts.shared_bytes,
+                 (unsigned long long)ts.scaled_bytes);
         if (!sl->slice) {
             scaled += (double)i.committed_scaled_bytes +
                       (double)i.committed_fractional_scaled_bytes / 9223372036854775808.0;

@@ -24,6 +24,7 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_JOB ((zx_object_info_topic_t)24u)
 #define ZX_INFO_THREAD_EXCEPTION_REPORT ((zx_object_info_topic_t)0x1000000Bu)  // zx_exception_report_t
 #define ZX_INFO_PROCESS_VMOS ((zx_object_info_topic_t)0x3000000Eu)
+#define ZX_INFO_TASK_STATS ((zx_object_info_topic_t)0x1000000Cu)
 
 typedef struct zx_info_handle_basic {
     zx_koid_t koid;
@@ -86,6 +87,15 @@ typedef struct zx_info_job {
     bool debugger_attached;
     uint8_t padding1[5];
 } zx_info_job_t;
+
+// ZX_INFO_TASK_STATS: a process's memory over its mappings (docs/abi.md §10).
+typedef struct zx_info_task_stats {
+    size_t mem_mapped_bytes;
+    size_t mem_private_bytes;
+    size_t mem_shared_bytes;
+    size_t mem_scaled_shared_bytes;
+    uint64_t mem_fractional_scaled_shared_bytes;  // 2^63 is one byte
+} zx_info_task_stats_t;
 
 typedef struct zx_info_vmar {
     uintptr_t base;
@@ -171,5 +181,6 @@ _Static_assert(sizeof(zx_info_kmem_stats_t) == 72, "zx_info_kmem_stats_t is 72 b
 _Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t is 72 bytes");
 _Static_assert(sizeof(zx_info_handle_count_t) == 4, "zx_info_handle_count_t is 4 bytes");
 _Static_assert(sizeof(zx_info_job_t) == 16, "zx_info_job_t is 16 bytes");
+_Static_assert(sizeof(zx_info_task_stats_t) == 40, "zx_info_task_stats_t is 40 bytes");
 
 #endif  // ZIRCON_SYSCALLS_OBJECT_H
