@@ -1,4 +1,7 @@
-// The serial monitor: reads a line, runs a command, repeats.
+// The serial monitor: reads a line, runs a command, repeats. It waits for input by polling the
+// serial port every few milliseconds and sleeping in between, so the programs it starts run
+// beside it (on one CPU too), and it reports their exits while it waits. The commands live in
+// one file per family (kernel/monitor_priv.h).
 #include "kernel/monitor.h"
 
 #include "arch/x86_64/qemu.h"
@@ -6,15 +9,31 @@
 #include "arch/x86_64/smp.h"
 #include "kernel/heap.h"
 #include "kernel/ktest_runner.h"
+#include "kernel/monitor_priv.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "kernel/thread.h"
 #include "vm/phys_ranges.h"
 #include "vm/pmm.h"
+
+#define POLL_INTERVAL_NS (10 * 1000 * 1000)
+#define MAX_ARGS 8
+
+// Waits for a character, reporting ended programs meanwhile.
+static int wait_char(void) {
+    for (;;) {
+        int c = serial_try_getc();
+        if (c >= 0)
+            return c;
+        monitor_poll_programs();
+        (void)thread_sleep_until(current_time() + POLL_INTERVAL_NS);
+    }
+}
 
 static size_t read_line(char *buf, size_t size) {
     size_t n = 0;
     for (;;) {
-        int c = serial_getc();
+        int c = wait_char();
         if (c == '\r' || c == '\n') {
             kprintf("\n");
             buf[n] = '\0';
@@ -30,7 +49,32 @@ static size_t read_line(char *buf, size_t size) {
     }
 }
 
-static void cmd_mem(void) {
+bool monitor_parse_u64(const char *s, uint64_t *out) {
+    uint64_t v = 0;
+    unsigned base = 10;
+    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+        base = 16;
+        s += 2;
+    }
+    if (!*s)
+        return false;
+    for (; *s; s++) {
+        unsigned d;
+        if (*s >= '0' && *s <= '9')
+            d = (unsigned)(*s - '0');
+        else if (base == 16 && *s >= 'a' && *s <= 'f')
+            d = (unsigned)(*s - 'a' + 10);
+        else if (base == 16 && *s >= 'A' && *s <= 'F')
+            d = (unsigned)(*s - 'A' + 10);
+        else
+            return false;
+        v = v * base + d;
+    }
+    *out = v;
+    return true;
+}
+
+static void cmd_mem(int argc, char **argv) {
     for (int s = 0; s < PAGE_STATE_COUNT; s++)
         kprintf("  %-10s %8zu pages\n", page_state_name((enum page_state)s),
                 pmm_count((enum page_state)s));
@@ -40,12 +84,79 @@ static void cmd_mem(void) {
             hs.allocations);
 }
 
-static void cmd_ranges(void) {
+static void cmd_ranges(int argc, char **argv) {
     for (size_t i = 0; i < physical_ranges.count; i++) {
         const struct phys_range *r = &physical_ranges.r[i];
         kprintf("  [%#012llx, %#012llx) %s\n", (unsigned long long)r->start,
                 (unsigned long long)r->end, mem_kind_name(r->kind));
     }
+}
+
+static void cmd_cpus(int argc, char **argv) {
+    smp_print_cpus();
+}
+
+static void cmd_ktest(int argc, char **argv) {
+    ktest_run_all(argc > 1 ? argv[1] : NULL);
+}
+
+static void cmd_poweroff(int argc, char **argv) {
+    qemu_exit(true);
+}
+
+static void cmd_help(int argc, char **argv);
+
+struct monitor_cmd {
+    const char *name, *args, *help;
+    void (*fn)(int argc, char **argv);
+};
+
+static const struct monitor_cmd commands[] = {
+    {"help", "", "this list", cmd_help},
+    {"run", "NAME [ARGS]", "start boot module NAME (demo.elf --pause stops after each step)",
+     monitor_cmd_run},
+    {"next", "", "let a paused program go on to its next step", monitor_cmd_next},
+    {"ps", "", "jobs and processes: threads, mapped/private/shared bytes", monitor_cmd_ps},
+    {"vmos", "", "every VMO the processes hold or map", monitor_cmd_vmos},
+    {"vmmap", "PID", "a process's address space: VMARs, mappings, committed pages",
+     monitor_cmd_vmmap},
+    {"vmo", "KOID", "a VMO's clone tree: nodes, windows, share counts, pages", monitor_cmd_vmo},
+    {"memmap", "[COLS [ROWS]]", "physical memory, one character per run of pages",
+     monitor_cmd_memmap},
+    {"dump", "[TAG]", "clone trees and the physical map in the dump format (scripts/memview)",
+     monitor_cmd_dump},
+    {"mem", "", "page counts per state and heap use", cmd_mem},
+    {"ranges", "", "the physical memory map", cmd_ranges},
+    {"cpus", "", "every CPU: ticks, running thread, IPIs handled", cmd_cpus},
+    {"ktest", "[FILTER]", "run in-kernel tests", cmd_ktest},
+    {"poweroff", "", "leave QEMU (also: exit)", cmd_poweroff},
+    {"exit", NULL, NULL, cmd_poweroff},
+};
+
+static void cmd_help(int argc, char **argv) {
+    for (size_t i = 0; i < countof(commands); i++) {
+        if (!commands[i].help)
+            continue;
+        char left[32];
+        ksnprintf(left, sizeof(left), "%s %s", commands[i].name, commands[i].args);
+        kprintf("  %-22s %s\n", left, commands[i].help);
+    }
+}
+
+// Splits `line` in place at spaces.
+static int split(char *line, char **argv) {
+    int argc = 0;
+    char *p = line;
+    while (*p && argc < MAX_ARGS) {
+        while (*p == ' ')
+            *p++ = '\0';
+        if (!*p)
+            break;
+        argv[argc++] = p;
+        while (*p && *p != ' ')
+            p++;
+    }
+    return argc;
 }
 
 void monitor_run(void) {
@@ -54,24 +165,16 @@ void monitor_run(void) {
     for (;;) {
         kprintf("jasper> ");
         read_line(line, sizeof(line));
-        if (strcmp(line, "help") == 0) {
-            kprintf("  mem            page counts per state and heap use\n"
-                    "  ranges         the physical memory map\n"
-                    "  cpus           every CPU: ticks, running thread, IPIs handled\n"
-                    "  ktest [FILTER] run in-kernel tests\n"
-                    "  poweroff       leave QEMU\n");
-        } else if (strcmp(line, "mem") == 0) {
-            cmd_mem();
-        } else if (strcmp(line, "ranges") == 0) {
-            cmd_ranges();
-        } else if (strcmp(line, "cpus") == 0) {
-            smp_print_cpus();
-        } else if (strncmp(line, "ktest", 5) == 0 && (line[5] == '\0' || line[5] == ' ')) {
-            ktest_run_all(line[5] ? line + 6 : NULL);
-        } else if (strcmp(line, "poweroff") == 0 || strcmp(line, "exit") == 0) {
-            qemu_exit(true);
-        } else if (line[0]) {
-            kprintf("unknown command '%s'\n", line);
-        }
+        char *argv[MAX_ARGS];
+        int argc = split(line, argv);
+        if (argc == 0)
+            continue;
+        size_t i = 0;
+        while (i < countof(commands) && strcmp(commands[i].name, argv[0]) != 0)
+            i++;
+        if (i < countof(commands))
+            commands[i].fn(argc, argv);
+        else
+            kprintf("unknown command '%s' (try 'help')\n", argv[0]);
     }
 }

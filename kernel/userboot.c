@@ -1,7 +1,8 @@
 // Starting userboot, the first user process. The kernel loads its ELF image (the first boot
 // module) into fresh VMOs mapped in a new process, hands it every other boot module as a VMO with
 // its command line as an argument (the bootstrap message of include/jasper/bootstrap.h), and waits
-// for it: userboot's return code decides the status QEMU exits with.
+// for it: userboot's return code decides the status QEMU exits with. The serial monitor starts
+// boot modules the same way (kernel_launch).
 #include "kernel/userboot.h"
 
 #include <jasper/bootstrap.h>
@@ -84,7 +85,7 @@ static zx_status_t load_elf(struct vmar *root, const struct boot_module *m, uint
         uint32_t perms = ZX_VM_PERM_READ | ((ph[i].flags & ELF_PF_W) ? ZX_VM_PERM_WRITE : 0) |
                          ((ph[i].flags & ELF_PF_X) ? ZX_VM_PERM_EXECUTE : 0);
         vaddr_t addr;
-        zx_status_t st = map_committed("userboot elf", root, true, start - base, size, perms,
+        zx_status_t st = map_committed("elf", root, true, start - base, size, perms,
                                        file + ph[i].offset, lead, ph[i].filesz, &addr);
         if (st != ZX_OK)
             return st;
@@ -101,10 +102,14 @@ static void flight(struct channel_handle *h, struct kobject *obj, zx_rights_t ri
     h->rights = rights;
 }
 
-// Sends the bootstrap message on `ch`: arguments are "userboot" and each module's command line.
+// Sends the bootstrap message on `ch`: the arguments, then the usual start-up handles (the process,
+// its root VMAR, its thread, the root job) and `extra`.
 static zx_status_t send_bootstrap(struct channel *ch, struct process *p, struct uthread *t,
-                                  struct vmar *root, struct vmo **mods, size_t nmods) {
-    enum { MAX_HANDLES = 4 + BOOT_MODULES_MAX };
+                                  struct vmar *root, const char *const *argv, size_t argc,
+                                  const struct launch_handle *extra, size_t nextra) {
+    enum { MAX_HANDLES = 4 + BOOT_MODULES_MAX + 1 };
+    if (nextra > MAX_HANDLES - 4)
+        return ZX_ERR_INVALID_ARGS;
     uint8_t *msg = kzalloc(JASPER_BOOTSTRAP_MAX_BYTES);
     if (!msg)
         return ZX_ERR_NO_MEMORY;
@@ -112,15 +117,11 @@ static zx_status_t send_bootstrap(struct channel *ch, struct process *p, struct 
     size_t off = sizeof(*b);
     b->magic = JASPER_BOOTSTRAP_MAGIC;
     b->args_offset = (uint32_t)off;
-    memcpy(msg + off, "userboot", 9);
-    off += 9;
-    b->argc = 1;
-    for (size_t i = 0; i < nmods; i++) {
-        const char *line = boot_info.modules[i + 1].name;
-        size_t n = strlen(line) + 1;
+    for (size_t i = 0; i < argc; i++) {
+        size_t n = strlen(argv[i]) + 1;
         if (off + n + 4 * MAX_HANDLES + 8 > JASPER_BOOTSTRAP_MAX_BYTES)
             break;
-        memcpy(msg + off, line, n);
+        memcpy(msg + off, argv[i], n);
         off += n;
         b->argc++;
     }
@@ -138,9 +139,9 @@ static zx_status_t send_bootstrap(struct channel *ch, struct process *p, struct 
     flight(&hs[n++], &t->obj, ZX_DEFAULT_THREAD_RIGHTS);
     kinds[n] = JASPER_HANDLE_JOB_DEFAULT;
     flight(&hs[n++], &root_job->obj, ZX_DEFAULT_JOB_RIGHTS);
-    for (size_t i = 0; i < nmods && i + 1 < b->argc; i++) {
-        kinds[n] = JASPER_HANDLE_VMO_MODULE;
-        flight(&hs[n++], vmo_object(mods[i]), ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE);
+    for (size_t i = 0; i < nextra; i++) {
+        kinds[n] = extra[i].kind;
+        flight(&hs[n++], extra[i].obj, extra[i].rights);
     }
     b->handle_count = n;
     off += 4 * n;
@@ -153,37 +154,30 @@ static zx_status_t send_bootstrap(struct channel *ch, struct process *p, struct 
     return st;
 }
 
-zx_status_t userboot_run(int64_t *out_code) {
-    if (boot_info.module_count == 0) {
-        kprintf("userboot: no boot modules (the first must be userboot.elf)\n");
-        return ZX_ERR_NOT_FOUND;
-    }
-    size_t nmods = boot_info.module_count - 1;
-    struct vmo *mods[BOOT_MODULES_MAX] = {0};
+zx_status_t kernel_launch(const struct boot_module *elf, const char *name,
+                          const char *const *argv, size_t argc,
+                          const struct launch_handle *extra, size_t nextra,
+                          struct process **out) {
     struct process *p = NULL;
     struct uthread *t = NULL;
     struct vmar *root = NULL;
     struct channel *ours = NULL, *theirs = NULL;
-    zx_status_t st = ZX_OK;
-    for (size_t i = 0; i < nmods && st == ZX_OK; i++)
-        st = module_vmo(&boot_info.modules[i + 1], &mods[i]);
-    if (st == ZX_OK)
-        st = process_create(root_job, "userboot", 8, &p);
+    zx_status_t st = process_create(root_job, name, strlen(name), &p);
     if (st == ZX_OK) {
         root = vm_aspace_root_vmar(p->aspace);
-        st = uthread_create(p, "userboot", 8, &t);
+        st = uthread_create(p, name, strlen(name), &t);
     }
     uint64_t entry = 0;
     vaddr_t stack = 0;
     if (st == ZX_OK)
-        st = load_elf(root, &boot_info.modules[0], &entry);
+        st = load_elf(root, elf, &entry);
     if (st == ZX_OK)
-        st = map_committed("userboot stack", root, false, 0, USERBOOT_STACK_SIZE,
+        st = map_committed("stack", root, false, 0, USERBOOT_STACK_SIZE,
                            ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, NULL, 0, 0, &stack);
     if (st == ZX_OK)
         st = channel_create(&ours, &theirs);
     if (st == ZX_OK)
-        st = send_bootstrap(ours, p, t, root, mods, nmods);
+        st = send_bootstrap(ours, p, t, root, argv, argc, extra, nextra);
     zx_handle_t h = ZX_HANDLE_INVALID;
     if (st == ZX_OK)
         st = handle_add(&p->handles, channel_object(theirs), ZX_DEFAULT_CHANNEL_RIGHTS, &h);
@@ -194,14 +188,46 @@ zx_status_t userboot_run(int64_t *out_code) {
         kobject_release(channel_object(ours));
     if (theirs)
         kobject_release(channel_object(theirs));
-    for (size_t i = 0; i < nmods; i++) {
-        if (mods[i])
-            kobject_release(vmo_object(mods[i]));
-    }
     if (root)
         kobject_release(vmar_object(root));
     if (t)
         kobject_release(&t->obj);
+    if (st != ZX_OK && p) {
+        kobject_release(&p->obj);
+        p = NULL;
+    }
+    *out = p;
+    return st;
+}
+
+zx_status_t boot_module_vmo(const struct boot_module *m, struct vmo **out) {
+    return module_vmo(m, out);
+}
+
+zx_status_t userboot_run(int64_t *out_code) {
+    if (boot_info.module_count == 0) {
+        kprintf("userboot: no boot modules (the first must be userboot.elf)\n");
+        return ZX_ERR_NOT_FOUND;
+    }
+    // Arguments: "userboot" and each module's command line; handles: each module as a VMO.
+    size_t nmods = boot_info.module_count - 1;
+    struct vmo *mods[BOOT_MODULES_MAX] = {0};
+    struct launch_handle extra[BOOT_MODULES_MAX] = {0};
+    const char *argv[BOOT_MODULES_MAX + 1] = {"userboot"};
+    zx_status_t st = ZX_OK;
+    for (size_t i = 0; i < nmods && st == ZX_OK; i++) {
+        st = module_vmo(&boot_info.modules[i + 1], &mods[i]);
+        argv[i + 1] = boot_info.modules[i + 1].name;
+        extra[i] = (struct launch_handle){JASPER_HANDLE_VMO_MODULE, vmo_object(mods[i]),
+                                          ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE};
+    }
+    struct process *p = NULL;
+    if (st == ZX_OK)
+        st = kernel_launch(&boot_info.modules[0], "userboot", argv, nmods + 1, extra, nmods, &p);
+    for (size_t i = 0; i < nmods; i++) {
+        if (mods[i])
+            kobject_release(vmo_object(mods[i]));
+    }
     if (st == ZX_OK)
         st = kobject_wait_one(&p->obj, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, NULL);
     if (st == ZX_OK)

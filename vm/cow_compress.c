@@ -5,6 +5,8 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "vm/cow_pages_priv.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
 
 #define P ((uint64_t)PAGE_SIZE)
@@ -49,7 +51,8 @@ void cow_zpage_read_locked(struct cow_tree *t, const struct cow_zpage *z, void *
     ASSERT_MSG(st == ZX_OK, "decompressing reference %#llx: %d", (unsigned long long)z->zref, st);
 }
 
-zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot, vm_page_t **out) {
+zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot, uint64_t offset,
+                                       vm_page_t **out) {
     struct cow_tree *t = owner->tree;
     ASSERT_MUTEX_HELD(&t->lock);
     struct cow_zpage *z = cow_slot_zpage(*slot);
@@ -59,6 +62,7 @@ zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot
     cow_tree_assert_held(t);
     cow_zpage_read_locked(t, z, vm_page_kva(p));
     p->vmo.share_count = z->share_count;  // same list, same base
+    cow_page_set_backlink(owner, p, offset);
     *slot = vmpl_slot_from_page(p);
     t->pages++;
     cow_zpage_drop_locked(t, z);
@@ -190,6 +194,7 @@ zx_status_t cow_compress_begin_locked(struct cow_node *n, uint64_t offset, struc
         .tree = t, .z = z, .page = p, .node = n, .offset = offset, .status = ZX_ERR_BAD_STATE,
     };
     *slot = cow_slot_from_zpage(z);
+    pq_remove(p);  // in no list now: its backlink must not be followed
     t->pages--;
     t->zpages++;
     list_add_tail(&t->inflight, &f->link);
@@ -266,10 +271,12 @@ zx_status_t cow_compress_finish_locked(struct cow_inflight *f, enum cow_compress
         ASSERT_MSG(f->status == ZX_ERR_OUT_OF_RANGE || f->status == ZX_ERR_NO_MEMORY,
                    "compressor: %d", f->status);
         f->page->vmo.share_count = z->share_count;
+        cow_page_set_backlink(n, f->page, f->offset);  // back on a queue
         *slot = vmpl_slot_from_page(f->page);
         t->pages++;
         if (f->status == ZX_ERR_OUT_OF_RANGE) {
             f->page->flags |= VM_PAGE_FLAG_COMPRESS_FAILED;
+            pq_mark_failed(f->page);
             *out = COW_COMPRESS_FAILED;
         } else {
             st = ZX_ERR_NO_MEMORY;

@@ -92,9 +92,9 @@ void cow_zpage_drop_locked(struct cow_tree *t, struct cow_zpage *z) REQUIRES(t->
 // Writes the content of `z` into the page at `kva` (decompressing, or copying the in-flight page).
 void cow_zpage_read_locked(struct cow_tree *t, const struct cow_zpage *z, void *kva)
     REQUIRES(t->lock);
-// Replaces the reference in `slot` of `owner` with a new page of the same content and share count.
-// ZX_ERR_NO_MEMORY (nothing changed).
-zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot,
+// Replaces the reference in `slot` (at `offset`) of `owner` with a new page of the same content
+// and share count. ZX_ERR_NO_MEMORY (nothing changed).
+zx_status_t cow_slot_decompress_locked(struct cow_node *owner, vmpl_slot_t *slot, uint64_t offset,
                                        vm_page_t **out) REQUIRES(owner->tree->lock) MUST_USE;
 // Whole lists moved from `from` to `to` (offset o in from is o - delta in to): in-flight records
 // follow.

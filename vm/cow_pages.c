@@ -6,12 +6,14 @@
 // that moves a page between lists rewrites share_count so that the effective count is what it
 // must be in the destination; a whole list moves with its base.
 #include "vm/cow_pages.h"
+#include "vm/cow_pages_priv.h"
 
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "vm/cow_compress.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
 
 #define P ((uint64_t)PAGE_SIZE)
@@ -21,23 +23,48 @@
 vm_page_t *cow_page_alloc(struct cow_tree *t) {
     vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
     if (p) {
-        p->vmo.object = (uint64_t)(uintptr_t)t;
+        p->vmo.owner = NULL;
         p->vmo.share_count = 0;
     }
     return p;
 }
 
-// Puts fresh page `p` into `slot` of `n` with effective count `eff`.
-static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, vm_page_t *p, uint32_t eff) {
+void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    // p->queue changes only under the queue lock, and only while p is on a queue: a page off
+    // every queue (new, or back from compression) reads PQ_NONE here without a race.
+    if (__atomic_load_n(&p->queue, __ATOMIC_RELAXED) != PQ_NONE) {
+        pq_relink(p, n->id, offset);
+        return;
+    }
+    vm_page_set_backlink(p, n->id, offset);
+    pq_add(p, PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
+}
+
+// Puts page `p` (fresh, or taken from another list of the tree) into `slot` of `n` at `offset`
+// with effective count `eff`.
+static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset, vm_page_t *p,
+                           uint32_t eff) REQUIRES(n->tree->lock) {
     p->vmo.share_count = eff - n->base;
+    cow_page_set_backlink(n, p, offset);
     *slot = vmpl_slot_from_page(p);
 }
 
 static void cow_page_free(struct cow_tree *t, vm_page_t *p) {
-    DEBUG_ASSERT(p->state == PAGE_STATE_VMO && p->vmo.object == (uint64_t)(uintptr_t)t);
+    DEBUG_ASSERT(p->state == PAGE_STATE_VMO && p->vmo.owner && p->vmo.owner->tree == t);
     ASSERT(t->pages > 0);
     t->pages--;
+    pq_remove(p);
     pmm_free_page(p);
+}
+
+// Whole lists changed nodes: a and b swap identities so that each list keeps its own.
+static void cow_swap_ids(struct cow_node *a, struct cow_node *b) {
+    struct cow_list_id *id = a->id;
+    a->id = b->id;
+    b->id = id;
+    a->id->node = a;
+    b->id->node = b;
 }
 
 // Frees a page or reference that left a list of tree `t` for good.
@@ -56,8 +83,11 @@ NO_THREAD_SAFETY_ANALYSIS static void release_free(vmpl_slot_t content, uint64_t
 
 // --- Trees and nodes ---
 
-static void cow_node_init(struct cow_node *n, struct cow_tree *t) {
+static void cow_node_init(struct cow_node *n, struct cow_tree *t, struct cow_list_id *id) {
     n->tree = t;
+    n->id = id;
+    id->node = n;
+    id->tree = t;
     list_init(&n->children);
     list_init(&n->vmos);
     vmpl_init(&n->pages);
@@ -77,20 +107,26 @@ static void cow_node_unlink_and_free(struct cow_node *n) {
     list_delete(&n->tree_link);
     t->node_count--;
     vmpl_destroy(&n->pages);
+    kfree(n->id);
     kfree(n);
 }
 
 zx_status_t cow_node_alloc(struct cow_tree *tree, struct cow_node **out) {
     struct cow_node *n = kzalloc(sizeof(*n));
-    if (!n)
+    struct cow_list_id *id = kzalloc(sizeof(*id));
+    if (!n || !id) {
+        kfree(n);
+        kfree(id);
         return ZX_ERR_NO_MEMORY;
-    cow_node_init(n, tree);
+    }
+    cow_node_init(n, tree, id);
     *out = n;
     return ZX_OK;
 }
 
 void cow_node_free_unlinked(struct cow_node *n) {
     ASSERT(vmpl_is_empty(&n->pages) && !list_in_list(&n->tree_link));
+    kfree(n->id);
     kfree(n);
 }
 
@@ -113,12 +149,26 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
     return ZX_OK;
 }
 
+void cow_tree_get(struct cow_tree *tree) {
+    __atomic_fetch_add(&tree->qrefs, 1, __ATOMIC_RELAXED);
+}
+
+void cow_tree_put(struct cow_tree *tree) {
+    mutex_acquire(&tree->lock);
+    uint32_t left = __atomic_sub_fetch(&tree->qrefs, 1, __ATOMIC_RELAXED);
+    ASSERT(left != UINT32_MAX);
+    bool last = left == 0 && tree->pins == 0 && tree->orphaned;
+    mutex_release(&tree->lock);
+    if (last)
+        kfree(tree);
+}
+
 void cow_tree_free(struct cow_tree *tree) {
     mutex_acquire(&tree->lock);
     ASSERT(tree->node_count == 0 && tree->pages == 0 && tree->zpages == 0 &&
            list_is_empty(&tree->nodes) && !tree->orphaned);
     tree->orphaned = true;
-    bool last = tree->pins == 0;
+    bool last = tree->pins == 0 && __atomic_load_n(&tree->qrefs, __ATOMIC_RELAXED) == 0;
     mutex_release(&tree->lock);
     if (last)
         kfree(tree);
@@ -132,7 +182,8 @@ void cow_tree_pin_locked(struct cow_tree *tree) {
 void cow_tree_unpin(struct cow_tree *tree) {
     mutex_acquire(&tree->lock);
     ASSERT(tree->pins > 0);
-    bool last = --tree->pins == 0 && tree->orphaned;
+    bool last = --tree->pins == 0 && tree->orphaned &&
+                __atomic_load_n(&tree->qrefs, __ATOMIC_RELAXED) == 0;
     mutex_release(&tree->lock);
     if (last)
         kfree(tree);
@@ -232,7 +283,7 @@ zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_p
         *out_own = owner == n;
     if (vmpl_slot_is_ref(*s)) {
         cow_assert_held(owner);
-        return cow_slot_decompress_locked(owner, s, out);
+        return cow_slot_decompress_locked(owner, s, ooff, out);
     }
     *out = vmpl_slot_page(*s);
     return ZX_OK;
@@ -251,7 +302,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     struct cow_tree *t = n->tree;
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
     if (slot && vmpl_slot_is_ref(*slot)) {
-        zx_status_t st = cow_slot_decompress_locked(n, slot, out);
+        zx_status_t st = cow_slot_decompress_locked(n, slot, offset, out);
         if (st == ZX_OK)
             (*out)->flags &= (uint8_t)~VM_PAGE_FLAG_COMPRESS_FAILED;
         return st;
@@ -259,6 +310,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     if (slot && vmpl_slot_is_page(*slot)) {
         *out = vmpl_slot_page(*slot);
         (*out)->flags &= (uint8_t)~VM_PAGE_FLAG_COMPRESS_FAILED;  // written: worth another try
+        pq_note_write(*out);
         return ZX_OK;
     }
     struct cow_node *owner = NULL;
@@ -273,7 +325,8 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         if (st != ZX_OK)
             return ZX_ERR_NO_MEMORY;
         vm_page_t *p = vmpl_slot_page(vmpl_remove(&owner->pages, ooff));
-        cow_page_place(n, slot, p, 0);
+        cow_page_place(n, slot, offset, p, 0);
+        pq_note_write(p);
         *out = p;
         return ZX_OK;
     }
@@ -296,7 +349,7 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     // anything not n's own was ever handed out for mapping).
     if (n->maps_foreign)
         vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
-    cow_page_place(n, dst, p, 0);
+    cow_page_place(n, dst, offset, p, 0);
     t->pages++;
     if (src && cow_slot_share_count(owner, *src) == 0) {
         // A compressed page only n reached: n now has its content, the reference goes.
@@ -589,6 +642,7 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         hidden->hidden = true;
         hidden->size = n->size;
         hidden->pages = n->pages;
+        cow_swap_ids(n, hidden);  // the list keeps its identity: no backlink changes
         hidden->base = n->base;
         cow_tree_assert_held(t);
         cow_inflight_moved_locked(t, n, hidden, 0);
@@ -655,6 +709,10 @@ static void merge_migrate(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
         f->node = m->to;
         f->offset = offset - m->to->parent_offset;
     }
+    if (vmpl_slot_is_page(*slot)) {
+        cow_assert_held(m->to);  // a vmpl callback: the merge holds the tree lock
+        cow_page_set_backlink(m->to, vmpl_slot_page(*slot), offset - m->to->parent_offset);
+    }
 }
 
 static void merge_release(vmpl_slot_t content, uint64_t offset, void *ctx) {
@@ -681,6 +739,7 @@ static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
         DEBUG_ASSERT(vmpl_skew(&x->pages) == vmpl_skew(&p->pages));
         vmpl_destroy(&x->pages);
         x->pages = p->pages;
+        cow_swap_ids(x, p);  // the list keeps its identity: no backlink changes
         vmpl_init(&p->pages);
         x->base = p->base;
         cow_tree_assert_held(t);
@@ -987,11 +1046,17 @@ static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) 
         p->reserved = 0;
         return ZX_ERR_NEXT;
     }
-    if (p->state != PAGE_STATE_VMO || p->vmo.object != (uint64_t)(uintptr_t)c->tree ||
+    bool link_ok = p->vmo.owner == c->node->id && c->node->id->node == c->node &&
+                   c->node->id->tree == c->tree &&
+                   (offset >= VM_PAGE_BACKLINK_LIMIT ? p->queue == PQ_UNRECLAIMABLE
+                                                     : vm_page_backlink_offset(p) == offset);
+    if (p->state != PAGE_STATE_VMO || !link_ok || p->queue == PQ_NONE ||
         (p->flags & SEEN_FLAG)) {
-        kprintf("cow_check_tree: page %p at %#llx of node %p: state %u owner %#llx seen %d\n",
+        kprintf("cow_check_tree: page %p at %#llx of node %p: state %u backlink %p+%#llx "
+                "queue %u seen %d\n",
                 (void *)p, (unsigned long long)offset, (void *)c->node, p->state,
-                (unsigned long long)p->vmo.object, !!(p->flags & SEEN_FLAG));
+                (void *)p->vmo.owner, (unsigned long long)vm_page_backlink_offset(p), p->queue,
+                !!(p->flags & SEEN_FLAG));
         c->ok = false;
         return ZX_ERR_STOP;
     }

@@ -25,9 +25,9 @@
 //      a visible node holds nothing at or past its size;
 //   3. counts: every page/reference in a hidden node has effective count = reach - 1 with
 //      reach >= 1; every one in a visible node has effective count 0;
-//   4. ownership: every page in a list is in PAGE_STATE_VMO, belongs to this tree
-//      (vmo.object), appears in exactly one list, and tree.pages counts them; vmpl_check holds for
-//      every list.
+//   4. ownership: every page in a list is in PAGE_STATE_VMO, appears in exactly one list, and
+//      tree.pages counts them; its backlink names that list (vmo.owner == node->id) and its
+//      offset there; it sits on a page queue (vm/page_queues.h); vmpl_check holds for every list.
 //
 // Locking: tree->lock guards every field of every node of the tree and the pages they hold.
 // Functions named *_locked need it held. Range changes reach the mapping layer through
@@ -51,6 +51,10 @@
 
 struct cow_tree {
     struct mutex lock;
+    // Reclaimers holding the tree between picking one of its pages from a page queue and locking
+    // it (cow_tree_get; atomic, dropped under the lock by cow_tree_put). Like `pins`, they keep
+    // an orphaned tree's memory until the last one goes.
+    uint32_t qrefs;
     struct list_node nodes;   // every cow_node of the tree (cow_node.tree_link)
     size_t node_count;
     size_t pages;             // pages held by the lists of this tree
@@ -65,8 +69,17 @@ struct cow_tree {
     bool orphaned;
 };
 
+// The identity of a page list, which the backlinks of its pages name (vm_page_t.vmo.owner). It
+// moves with the list when a whole list changes node (a snapshot's hidden node takes n's list, a
+// merge takes its parent's list whole), so those moves stay O(1) and every backlink stays right.
+struct cow_list_id {
+    struct cow_node *node;  // the node whose `pages` this is (tree lock)
+    struct cow_tree *tree;  // constant
+};
+
 struct cow_node {
     struct cow_tree *tree;
+    struct cow_list_id *id;         // the identity of `pages` (moves with it)
     struct cow_node *parent;        // NULL for a root
     struct list_node children;      // of cow_node.sibling
     struct list_node sibling;       // in parent->children
@@ -123,6 +136,12 @@ void cow_node_free_unlinked(struct cow_node *n);
 bool cow_node_release_locked(struct cow_node *n) REQUIRES(n->tree->lock);
 // Frees an empty tree, or (pinned) leaves that to the last cow_tree_unpin.
 void cow_tree_free(struct cow_tree *tree);
+// Keeps `tree`'s memory alive without its lock: the caller knows the tree is alive (it found it
+// through a page on a page queue, under the queue lock: the tree cannot be orphaned before that
+// page leaves the queue). Dropped with cow_tree_put (the lock not held), which frees an orphaned
+// tree with its last pin or reference.
+void cow_tree_get(struct cow_tree *tree);
+void cow_tree_put(struct cow_tree *tree);
 // Keeps `tree`'s memory (its lock) alive after its lock is dropped, even if its last node goes.
 void cow_tree_pin_locked(struct cow_tree *tree) REQUIRES(tree->lock);
 // Drops a pin (the lock not held); frees the tree if it was orphaned and this was the last pin.

@@ -11,6 +11,7 @@
 #include "kernel/printf.h"
 #include "kernel/spinlock.h"
 #include "kernel/string.h"
+#include "vm/page_queues.h"
 #include "vm/physmap.h"
 
 static struct {
@@ -126,6 +127,10 @@ static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
 }
 
 void pmm_free_page(vm_page_t *page) {
+    // A VMO page freed without its owner taking it off its queue first leaves it here (the
+    // queue lock is a leaf never held across a pmm call, so it goes before ours).
+    if (page->state == PAGE_STATE_VMO)
+        pq_remove(page);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     free_page_locked(page);
     spin_unlock_irqrestore(&pmm.lock, s);
@@ -171,6 +176,10 @@ vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_stat
 }
 
 void pmm_free_contiguous(vm_page_t *first, size_t count) {
+    for (size_t i = 0; i < count; i++) {
+        if (first[i].state == PAGE_STATE_VMO)
+            pq_remove(&first[i]);
+    }
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     for (size_t i = 0; i < count; i++)
         free_page_locked(first + i);

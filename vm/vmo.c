@@ -863,6 +863,18 @@ void vmo_task_stats(struct vmo *v, uint64_t offset, uint64_t len, struct cow_tas
     vmo_unlock(v);
 }
 
+void vmo_node_views_locked(struct cow_node *n, vmo_view_fn fn, void *ctx) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    list_for_each(&n->vmos, vi) {
+        struct vmo *v = containerof(vi, struct vmo, cow_link);
+        struct vmo_view view = {
+            .koid = v->obj.koid, .name = v->name, .cow_offset = v->cow_offset, .size = v->size,
+            .slice = (v->flags & VMO_F_SLICE) != 0, .num_mappings = v->num_mappings,
+        };
+        fn(&view, ctx);
+    }
+}
+
 void vmo_get_name(struct vmo *v, char out[ZX_MAX_NAME_LEN]) {
     vmo_lock(v);
     memcpy(out, v->name, ZX_MAX_NAME_LEN);

@@ -141,6 +141,18 @@ void vmo_backing_id(struct vmo *vmo, uint64_t offset, const void **out_id, uint6
 struct cow_task_stats;
 void vmo_task_stats(struct vmo *v, uint64_t offset, uint64_t len, struct cow_task_stats *acc);
 
+// For the clone-tree printer (vm/vmo_dump.c): what each VMO showing node `n` is, passed to fn
+// with n's tree lock held (the name is valid only during the call).
+struct vmo_view {
+    zx_koid_t koid;
+    const char *name;
+    uint64_t cow_offset, size;   // the VMO's window on n: [cow_offset, cow_offset + size)
+    bool slice;
+    size_t num_mappings;
+};
+typedef void (*vmo_view_fn)(const struct vmo_view *view, void *ctx);
+void vmo_node_views_locked(struct cow_node *n, vmo_view_fn fn, void *ctx);
+
 // Bytes of VMO-owned pages in the system (ZX_INFO_KMEM_STATS.vmo_bytes).
 uint64_t vmo_total_bytes(void);
 

@@ -21,6 +21,7 @@ enum jasper_handle_kind {
     JASPER_HANDLE_JOB_DEFAULT = 4,
     JASPER_HANDLE_VMO_EXECUTABLE = 5,  // the program's own ELF image
     JASPER_HANDLE_VMO_MODULE = 6,      // userboot only: a boot module (its name is an argument)
+    JASPER_HANDLE_MONITOR_STEP = 7,    // started by the serial monitor: an event to pause on
 };
 
 struct jasper_bootstrap {

@@ -869,7 +869,7 @@ NO_THREAD_SAFETY_ANALYSIS static void op_decompress(struct model *m, bool inject
     vmpl_slot_t *slot;
     if (pick_content(m, s, r, true, &n, &off, &slot)) {
         vm_page_t *p;
-        zx_status_t st = cow_slot_decompress_locked(n, slot, &p);
+        zx_status_t st = cow_slot_decompress_locked(n, slot, off, &p);
         if (m->verbose)
             printf("decompress node %p offset %#llx: %d\n", (void *)n, (unsigned long long)off,
                    st);

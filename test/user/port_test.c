@@ -2,6 +2,7 @@
 // object_wait_async, object_wait_many. Every documented error, the packet layouts, async waits on
 // each kind of waitable object, EDGE and TIMESTAMP, cancellation by handle close and by key, a full
 // port, waiters on several CPUs, and no kernel memory left behind (heap bytes in use come back).
+#include <stdio.h>
 #include <zircon/syscalls/port.h>
 
 #include "test/user/utest.h"
@@ -785,8 +786,96 @@ TEST(async_waits_race_with_signals_and_closes) {
         zx_handle_close(s.ev[i]);
 }
 
+// A child blocked in wait_many forever: killing it must wake it too.
+static int child_wait_many_forever(int argc, char **argv) {
+    zx_handle_t e;
+    if (zx_event_create(0, &e) != ZX_OK)
+        return 1;
+    zx_wait_item_t item = {e, ZX_EVENT_SIGNALED, 0};
+    zx_object_wait_many(&item, 1, ZX_TIME_INFINITE);
+    return 2;
+}
+
+TEST(kill_wakes_wait_many) {
+    zx_handle_t proc = ut_start_child("wait_many_forever", NULL);
+    REQUIRE_TRUE(proc != ZX_HANDLE_INVALID);
+    zx_nanosleep(ut_deadline_after(50 * MS));
+    EXPECT_OK(zx_task_kill(proc));
+    EXPECT_OK(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ut_deadline_after(5000 * MS), NULL));
+    zx_handle_close(proc);
+}
+
+static void wait_many_thread(uintptr_t handle, uintptr_t result) {
+    zx_wait_item_t item = {(zx_handle_t)handle, ZX_EVENT_SIGNALED, 0};
+    *(volatile zx_status_t *)result = zx_object_wait_many(&item, 1, ZX_TIME_INFINITE);
+    zx_thread_exit();
+}
+
+TEST(wait_many_thread_state_and_wake) {
+    zx_handle_t e = make_event();
+    volatile zx_status_t result = 1;
+    struct ut_thread t;
+    REQUIRE_OK(ut_thread_spawn(&t, wait_many_thread, e, (uintptr_t)&result));
+    zx_nanosleep(ut_deadline_after(20 * MS));
+    zx_info_thread_t info;
+    ut_get_info(t.thread, ZX_INFO_THREAD, &info, sizeof(info));
+    EXPECT_EQ(info.state, ZX_THREAD_STATE_BLOCKED_WAIT_MANY);
+    EXPECT_EQ(result, 1);
+    EXPECT_OK(zx_object_signal(e, 0, ZX_EVENT_SIGNALED));
+    EXPECT_TRUE(ut_thread_join(&t, 5000));
+    EXPECT_EQ(result, ZX_OK);
+    zx_handle_close(e);
+}
+
+// One thread arms waits through handles another thread keeps closing: every wait must end with
+// its handle (armed before the close, the close cancels it; after, BAD_HANDLE). Afterwards no
+// handle to the event but the original is left, so raising the signal must queue nothing.
+struct close_race {
+    zx_handle_t port, ev;
+    volatile zx_handle_t cur;
+    volatile int stop;
+};
+
+static void closer_thread(uintptr_t arg, uintptr_t unused) {
+    struct close_race *c = (struct close_race *)arg;
+    for (int i = 0; i < 3000; i++) {
+        zx_handle_t d;
+        if (zx_handle_duplicate(c->ev, ZX_RIGHT_SAME_RIGHTS, &d) != ZX_OK)
+            break;
+        c->cur = d;
+        for (volatile int spin = 0; spin < (i % 8) * 400; spin++) {
+        }
+        c->cur = ZX_HANDLE_INVALID;
+        zx_handle_close(d);
+    }
+    c->stop = 1;
+    zx_thread_exit();
+}
+
+TEST(wait_async_races_with_handle_close) {
+    struct close_race c = {.port = make_port(), .ev = make_event()};
+    uint64_t heap0 = heap_used();
+    struct ut_thread t;
+    REQUIRE_OK(ut_thread_spawn(&t, closer_thread, (uintptr_t)&c, 0));
+    int armed = 0;
+    while (!c.stop) {
+        zx_handle_t h = c.cur;
+        if (h != ZX_HANDLE_INVALID && zx_object_wait_async(h, c.port, 1, ZX_USER_SIGNAL_0, 0) == ZX_OK)
+            armed++;
+    }
+    EXPECT_TRUE(ut_thread_join(&t, 20000));
+    EXPECT_OK(zx_object_signal(c.ev, 0, ZX_USER_SIGNAL_0));
+    zx_port_packet_t out;
+    EXPECT_STATUS(wait_now(c.port, &out), ZX_ERR_TIMED_OUT);
+    EXPECT_NO_HEAP_LEAK(heap0);
+    zx_handle_close(c.ev);
+    zx_handle_close(c.port);
+    printf("      (%d waits armed during the race)\n", armed);
+}
+
 static const struct ut_child children[] = {
     {"wait_forever", child_wait_forever},
+    {"wait_many_forever", child_wait_many_forever},
     {"leave_waits", child_leave_waits},
     {NULL, NULL},
 };

@@ -1,0 +1,211 @@
+// Page queues against a model: seeded random add / remove / access / write / DONT_NEED /
+// ALWAYS_NEED / failed / rotate / pick, with pq_check and every page's queue and age compared to
+// the model after each step. Runs at boot (other pages may be on the queues: the model only looks
+// at its own) and on the host over simulated RAM.
+#include "kernel/ktest.h"
+#include "kernel/printf.h"
+#include "kernel/string.h"
+#include "vm/page_queues.h"
+#include "vm/pmm.h"
+
+#define NPAGES 48
+
+enum mkind { M_NONE, M_UNRECL, M_DONT_NEED, M_FAILED, M_LRU };
+
+struct mpage {
+    vm_page_t *p;
+    enum mkind kind;
+    bool pager;
+    uint64_t gen;  // LRU: the rotation count its bucket stands for when it was last moved
+    uint64_t t;    // enqueue order
+    bool accept;   // what the pick callback answers for it
+};
+
+static struct {
+    struct mpage pages[NPAGES];
+    uint64_t rot, tick;
+    uint64_t seed;
+} m;
+
+static uint32_t rnd(uint32_t n) {
+    m.seed = m.seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(m.seed >> 33) % n;
+}
+
+static unsigned age_of(const struct mpage *mp) {
+    uint64_t a = m.rot - mp->gen;
+    return a >= PQ_LRU_BUCKETS ? PQ_LRU_BUCKETS - 1 : (unsigned)a;
+}
+
+static void enqueue(struct mpage *mp, enum mkind kind) {
+    mp->kind = kind;
+    mp->gen = m.rot;
+    mp->t = ++m.tick;
+}
+
+static bool mine_accept(vm_page_t *p, void *ctx) {
+    (void)ctx;
+    for (int i = 0; i < NPAGES; i++) {
+        if (m.pages[i].p == p)
+            return m.pages[i].accept;
+    }
+    return false;
+}
+
+// Orders two candidates of one queue: in a bucket, older generations (merged in at the head)
+// first, then enqueue order.
+static bool before(const struct mpage *a, const struct mpage *b) {
+    if (a->kind == M_LRU && a->gen != b->gen)
+        return a->gen < b->gen;
+    return a->t < b->t;
+}
+
+// The page pq_pick must return, or -1.
+static int model_pick(unsigned keep) {
+    int best = -1;
+    for (int i = 0; i < NPAGES; i++) {
+        struct mpage *mp = &m.pages[i];
+        if (mp->kind == M_DONT_NEED && mp->accept && (best < 0 || before(mp, &m.pages[best])))
+            best = i;
+    }
+    if (best >= 0)
+        return best;
+    for (int pager = 1; pager >= 0; pager--) {
+        for (unsigned age = PQ_LRU_BUCKETS; age-- > keep;) {
+            for (int i = 0; i < NPAGES; i++) {
+                struct mpage *mp = &m.pages[i];
+                if (mp->kind == M_LRU && mp->pager == pager && age_of(mp) == age && mp->accept &&
+                    (best < 0 || before(mp, &m.pages[best])))
+                    best = i;
+            }
+            if (best >= 0)
+                return best;
+        }
+    }
+    return -1;
+}
+
+static bool compare(void) {
+    if (!pq_check())
+        return false;
+    for (int i = 0; i < NPAGES; i++) {
+        struct mpage *mp = &m.pages[i];
+        unsigned q = mp->p->queue;
+        bool ok;
+        switch (mp->kind) {
+        case M_NONE: ok = q == PQ_NONE; break;
+        case M_UNRECL: ok = q == PQ_UNRECLAIMABLE; break;
+        case M_DONT_NEED: ok = q == PQ_DONT_NEED; break;
+        case M_FAILED: ok = q == PQ_FAILED; break;
+        default:
+            ok = q >= (mp->pager ? PQ_PAGER_FIRST : PQ_ANON_FIRST) &&
+                 q < (mp->pager ? PQ_COUNT : PQ_PAGER_FIRST) &&
+                 pq_page_age(mp->p) == (int)age_of(mp);
+        }
+        if (!ok) {
+            kprintf("page_queues model: page %d kind %d pager %d age %u: queue %u age %d\n", i,
+                    mp->kind, mp->pager, age_of(mp), q, pq_page_age(mp->p));
+            return false;
+        }
+    }
+    return true;
+}
+
+KTEST(page_queues, model) {
+    memset(&m, 0, sizeof(m));
+    m.seed = 0x5eed;
+    size_t total0 = pq_total_pages();
+    for (int i = 0; i < NPAGES; i++) {
+        m.pages[i].p = pmm_alloc_page(PAGE_STATE_VMO);
+        REQUIRE_TRUE(m.pages[i].p != NULL);
+    }
+    size_t mine = 0;
+    for (int step = 0; step < 4000 && !ktest_failed(); step++) {
+        struct mpage *mp = &m.pages[rnd(NPAGES)];
+        switch (rnd(10)) {
+        case 0:
+        case 1:  // add
+            if (mp->kind == M_NONE) {
+                mp->pager = rnd(3) == 0;
+                bool ok = rnd(8) != 0;
+                pq_add(mp->p, mp->pager ? PQ_CLASS_PAGER : PQ_CLASS_ANON, ok);
+                enqueue(mp, ok ? M_LRU : M_UNRECL);
+                mine++;
+            }
+            break;
+        case 2:  // remove
+            pq_remove(mp->p);
+            if (mp->kind != M_NONE)
+                mine--;
+            mp->kind = M_NONE;
+            break;
+        case 3:  // accessed (or written)
+            if (rnd(2))
+                pq_mark_accessed(mp->p);
+            else
+                pq_mark_written(mp->p);
+            if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
+                mp->kind == M_FAILED)
+                enqueue(mp, M_LRU);
+            break;
+        case 4:
+            pq_set_dont_need(mp->p);
+            if (mp->kind != M_NONE && mp->kind != M_UNRECL && mp->kind != M_DONT_NEED)
+                enqueue(mp, M_DONT_NEED);
+            break;
+        case 5:
+            if (rnd(4) == 0) {
+                pq_set_always_need(mp->p);
+                if (mp->kind != M_NONE && mp->kind != M_UNRECL)
+                    enqueue(mp, M_UNRECL);
+            }
+            break;
+        case 6:
+            pq_mark_failed(mp->p);
+            if ((mp->kind == M_LRU || mp->kind == M_DONT_NEED) && !mp->pager)
+                enqueue(mp, M_FAILED);
+            break;
+        case 7:
+            pq_rotate();
+            m.rot++;
+            break;
+        default: {  // pick
+            for (int i = 0; i < NPAGES; i++)
+                m.pages[i].accept = rnd(3) == 0;
+            unsigned keep = rnd(3);
+            int want = model_pick(keep);
+            vm_page_t *got = pq_pick(keep, SIZE_MAX, mine_accept, NULL);
+            EXPECT_TRUE(got == (want >= 0 ? m.pages[want].p : NULL));
+            if (want >= 0) {
+                struct mpage *w = &m.pages[want];
+                uint64_t gen = w->kind == M_LRU ? m.rot - age_of(w) : 0;
+                enqueue(w, w->kind);
+                w->gen = gen;  // the tail of the same bucket
+            }
+        }
+        }
+        EXPECT_TRUE(compare());
+        EXPECT_EQ(pq_total_pages(), total0 + mine);
+    }
+    for (int i = 0; i < NPAGES; i++) {
+        pq_remove(m.pages[i].p);
+        pmm_free_page(m.pages[i].p);
+    }
+    EXPECT_EQ(pq_total_pages(), total0);
+    EXPECT_TRUE(pq_check());
+}
+
+// The checker notices a count that disagrees with the lists.
+KTEST(page_queues, checker_catches_corruption) {
+    vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
+    REQUIRE_TRUE(p != NULL);
+    pq_add(p, PQ_CLASS_ANON, true);
+    EXPECT_TRUE(pq_check());
+    uint8_t q = p->queue;
+    p->queue = PQ_FAILED;  // lie about the queue
+    EXPECT_FALSE(pq_check());
+    p->queue = q;
+    EXPECT_TRUE(pq_check());
+    pq_remove(p);
+    pmm_free_page(p);
+}

@@ -1,0 +1,280 @@
+// Page queues (contract in vm/page_queues.h). Each queue is a list of pages through vm_page_t.node,
+// oldest at the head; the LRU buckets of a class are a ring of PQ_LRU_BUCKETS queues of which
+// `newest` is the newest.
+#include "vm/page_queues.h"
+
+#include "kernel/assert.h"
+#include "kernel/list.h"
+#include "kernel/printf.h"
+#include "kernel/spinlock.h"
+
+#define PQF_PAGER 0x01  // queue_flags: the page is of PQ_CLASS_PAGER
+
+static struct {
+    struct spinlock lock;
+    bool ready GUARDED_BY(lock);
+    struct list_node lists[PQ_COUNT] GUARDED_BY(lock);
+    size_t counts[PQ_COUNT] GUARDED_BY(lock);
+    size_t total GUARDED_BY(lock);
+    unsigned newest GUARDED_BY(lock);  // ring slot of the newest bucket of both classes
+    uint64_t rotations GUARDED_BY(lock);
+} pq = {.lock = SPINLOCK_INIT("page_queues")};
+
+static irqstate_t pq_lock(void) ACQUIRE(pq.lock) {
+    irqstate_t s = spin_lock_irqsave(&pq.lock);
+    if (!pq.ready) {
+        for (int q = 0; q < PQ_COUNT; q++)
+            list_init(&pq.lists[q]);
+        pq.ready = true;
+    }
+    return s;
+}
+
+static void pq_unlock(irqstate_t s) RELEASE(pq.lock) {
+    spin_unlock_irqrestore(&pq.lock, s);
+}
+
+static bool is_lru(unsigned q) {
+    return q >= PQ_ANON_FIRST && q < PQ_COUNT;
+}
+
+// The queue of ring slot `slot` for the class of a page with `flags`.
+static unsigned lru_queue(uint8_t flags, unsigned slot) {
+    return ((flags & PQF_PAGER) ? PQ_PAGER_FIRST : PQ_ANON_FIRST) + slot;
+}
+
+static void enqueue_locked(vm_page_t *p, unsigned q) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    list_add_tail(&pq.lists[q], &p->node);
+    p->queue = (uint8_t)q;
+    pq.counts[q]++;
+}
+
+static void dequeue_locked(vm_page_t *p) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    ASSERT(p->queue != PQ_NONE && p->queue < PQ_COUNT && pq.counts[p->queue] > 0);
+    list_delete(&p->node);
+    pq.counts[p->queue]--;
+    p->queue = PQ_NONE;
+}
+
+static void move_locked(vm_page_t *p, unsigned q) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    dequeue_locked(p);
+    enqueue_locked(p, q);
+}
+
+void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
+    irqstate_t s = pq_lock();
+    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
+    ASSERT(p->state == PAGE_STATE_VMO);
+    p->queue_flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
+    enqueue_locked(p, backlink_ok ? lru_queue(p->queue_flags, pq.newest) : PQ_UNRECLAIMABLE);
+    pq.total++;
+    pq_unlock(s);
+}
+
+void pq_remove(vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    if (p->queue != PQ_NONE) {
+        dequeue_locked(p);
+        pq.total--;
+    }
+    p->queue_flags = 0;
+    pq_unlock(s);
+}
+
+// Moves p to its class's newest bucket if it is in a bucket, DONT_NEED or FAILED.
+static void touch(vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    unsigned q = p->queue;
+    if (is_lru(q) || q == PQ_DONT_NEED || q == PQ_FAILED) {
+        unsigned newest = lru_queue(p->queue_flags, pq.newest);
+        if (q != newest)
+            move_locked(p, newest);
+    }
+    pq_unlock(s);
+}
+
+void pq_mark_accessed(vm_page_t *p) {
+    touch(p);
+}
+
+void pq_mark_written(vm_page_t *p) {
+    touch(p);
+}
+
+void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
+    irqstate_t s = pq_lock();
+    vm_page_set_backlink(p, owner, offset);
+    pq_unlock(s);
+}
+
+void pq_set_dont_need(vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE && p->queue != PQ_DONT_NEED)
+        move_locked(p, PQ_DONT_NEED);
+    pq_unlock(s);
+}
+
+void pq_set_always_need(vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE)
+        move_locked(p, PQ_UNRECLAIMABLE);
+    pq_unlock(s);
+}
+
+void pq_mark_failed(vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    if ((is_lru(p->queue) || p->queue == PQ_DONT_NEED) && !(p->queue_flags & PQF_PAGER))
+        move_locked(p, PQ_FAILED);
+    pq_unlock(s);
+}
+
+// Moves every page of queue `from` to the head of queue `to` (they are older than to's pages).
+static void merge_into_locked(unsigned from, unsigned to) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    struct list_node *head = &pq.lists[from];
+    if (list_is_empty(head))
+        return;
+    list_for_each(head, it) {
+        containerof(it, vm_page_t, node)->queue = (uint8_t)to;
+    }
+    // Splice [first, last] of `from` in front of to's first page.
+    struct list_node *first = head->next, *last = head->prev, *dst = &pq.lists[to];
+    last->next = dst->next;
+    dst->next->prev = last;
+    dst->next = first;
+    first->prev = dst;
+    list_init(head);
+    pq.counts[to] += pq.counts[from];
+    pq.counts[from] = 0;
+}
+
+void pq_rotate(void) {
+    irqstate_t s = pq_lock();
+    unsigned oldest = (pq.newest + 1) % PQ_LRU_BUCKETS;
+    unsigned next = (pq.newest + 2) % PQ_LRU_BUCKETS;
+    merge_into_locked(PQ_ANON_FIRST + oldest, PQ_ANON_FIRST + next);
+    merge_into_locked(PQ_PAGER_FIRST + oldest, PQ_PAGER_FIRST + next);
+    pq.newest = oldest;
+    pq.rotations++;
+    pq_unlock(s);
+}
+
+// Offers the pages of queue q, oldest first; the accepted one moves to the tail.
+static vm_page_t *pick_from_locked(unsigned q, size_t *offers, pq_pick_fn fn, void *ctx)
+    REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    size_t n = pq.counts[q];
+    struct list_node *it = pq.lists[q].next;
+    for (size_t i = 0; i < n && *offers > 0; i++) {
+        vm_page_t *p = containerof(it, vm_page_t, node);
+        it = it->next;
+        (*offers)--;
+        if (fn(p, ctx)) {
+            move_locked(p, q);
+            return p;
+        }
+    }
+    return NULL;
+}
+
+vm_page_t *pq_pick(unsigned keep_newest, size_t max_offers, pq_pick_fn fn, void *ctx) {
+    irqstate_t s = pq_lock();
+    size_t offers = max_offers;
+    vm_page_t *p = pick_from_locked(PQ_DONT_NEED, &offers, fn, ctx);
+    for (unsigned base = PQ_PAGER_FIRST;; base = PQ_ANON_FIRST) {
+        // Oldest first: ages N-1 down to keep_newest.
+        for (unsigned age = PQ_LRU_BUCKETS; !p && age-- > keep_newest && offers > 0;) {
+            unsigned slot = (pq.newest + PQ_LRU_BUCKETS - age) % PQ_LRU_BUCKETS;
+            p = pick_from_locked(base + slot, &offers, fn, ctx);
+        }
+        if (p || base == PQ_ANON_FIRST)
+            break;
+    }
+    pq_unlock(s);
+    return p;
+}
+
+// Sum of the buckets of ages [lo, hi] of the class starting at `base`.
+static size_t ages_locked(unsigned base, unsigned lo, unsigned hi) REQUIRES(pq.lock) {
+    size_t n = 0;
+    for (unsigned age = lo; age <= hi; age++)
+        n += pq.counts[base + (pq.newest + PQ_LRU_BUCKETS - age) % PQ_LRU_BUCKETS];
+    return n;
+}
+
+void pq_get_counts(struct pq_counts *out) {
+    irqstate_t s = pq_lock();
+    for (int q = 0; q < PQ_COUNT; q++)
+        out->pages[q] = pq.counts[q];
+    out->anon_newest = ages_locked(PQ_ANON_FIRST, 0, 1);
+    out->anon_oldest = ages_locked(PQ_ANON_FIRST, PQ_LRU_BUCKETS - 2, PQ_LRU_BUCKETS - 1);
+    out->pager_newest = ages_locked(PQ_PAGER_FIRST, 0, 1);
+    out->pager_oldest = ages_locked(PQ_PAGER_FIRST, PQ_LRU_BUCKETS - 2, PQ_LRU_BUCKETS - 1);
+    out->anon_total = ages_locked(PQ_ANON_FIRST, 0, PQ_LRU_BUCKETS - 1);
+    out->pager_total = ages_locked(PQ_PAGER_FIRST, 0, PQ_LRU_BUCKETS - 1);
+    out->total = pq.total;
+    out->rotations = pq.rotations;
+    pq_unlock(s);
+}
+
+int pq_page_age(const vm_page_t *p) {
+    irqstate_t s = pq_lock();
+    int age = -1;
+    if (is_lru(p->queue)) {
+        unsigned slot = (p->queue - PQ_ANON_FIRST) % PQ_LRU_BUCKETS;
+        age = (int)((pq.newest + PQ_LRU_BUCKETS - slot) % PQ_LRU_BUCKETS);
+    }
+    pq_unlock(s);
+    return age;
+}
+
+size_t pq_total_pages(void) {
+    irqstate_t s = pq_lock();
+    size_t n = pq.total;
+    pq_unlock(s);
+    return n;
+}
+
+bool pq_check(void) {
+    irqstate_t s = pq_lock();
+    bool ok = pq.newest < PQ_LRU_BUCKETS && pq.counts[PQ_NONE] == 0 &&
+              list_is_empty(&pq.lists[PQ_NONE]);
+    if (!ok)
+        kprintf("pq_check: newest %u, %zu pages on PQ_NONE\n", pq.newest, pq.counts[PQ_NONE]);
+    size_t total = 0;
+    for (unsigned q = 1; ok && q < PQ_COUNT; q++) {
+        size_t n = 0;
+        struct list_node *prev = &pq.lists[q];
+        list_for_each(&pq.lists[q], it) {
+            vm_page_t *p = containerof(it, vm_page_t, node);
+            bool pager = (p->queue_flags & PQF_PAGER) != 0;
+            bool class_ok = q < PQ_ANON_FIRST || pager == (q >= PQ_PAGER_FIRST);
+            if (it->prev != prev || p->queue != q || p->state != PAGE_STATE_VMO || !class_ok ||
+                (q == PQ_FAILED && pager)) {
+                kprintf("pq_check: queue %u: page %p has queue %u, state %u, flags %#x%s\n", q,
+                        (void *)p, p->queue, p->state, p->queue_flags,
+                        it->prev != prev ? " (bad link)" : "");
+                ok = false;
+                break;
+            }
+            prev = it;
+            if (++n > pq.counts[q])
+                break;
+        }
+        if (ok && n != pq.counts[q]) {
+            kprintf("pq_check: queue %u holds %zu pages, its count says %zu\n", q, n,
+                    pq.counts[q]);
+            ok = false;
+        }
+        total += n;
+    }
+    if (ok && total != pq.total) {
+        kprintf("pq_check: %zu pages on queues, total says %zu\n", total, pq.total);
+        ok = false;
+    }
+    pq_unlock(s);
+    return ok;
+}

@@ -1,0 +1,112 @@
+// Page queues: every page a VMO's page list holds sits on exactly one queue, which says how soon
+// memory pressure may take it (docs/memory-pressure.md). Pure code: host tests run it.
+//
+//   UNRECLAIMABLE  never reclaimed: ALWAYS_NEED ranges, and pages whose backlink offset does not
+//                  fit (offsets at or past VM_PAGE_BACKLINK_LIMIT)
+//   DONT_NEED      the first to go (ZX_VMO_OP_DONT_NEED); an access puts the page back in the LRU
+//   FAILED         anonymous pages that did not compress (or, before compression, were not zero);
+//                  an access or a write puts them back in the LRU
+//   ANON[i]        anonymous pages, in PQ_LRU_BUCKETS LRU buckets
+//   PAGER[i]       pages of pager-backed VMOs (evicted before any anonymous page is compressed),
+//                  in buckets that age together with the anonymous ones
+//
+// The buckets form a ring: one is the newest, the next one round is the oldest. pq_rotate makes
+// the oldest bucket the newest (its pages join the next-oldest first), so a page's age is the
+// number of rotations since it was last seen accessed. Aging (vm/reclaim.c) harvests the hardware
+// accessed bits and calls pq_mark_accessed, which moves the page to the newest bucket.
+//
+// Page tables, wired, heap and other kernel pages are in other pmm states and never on a queue;
+// pages in use by a kernel copy are copied with their clone tree's lock held, which reclaim needs
+// too, so it never sees them.
+//
+// Locking: one spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an address
+// space's page-table lock); the pmm's lock is never taken while it is held. A page's `queue`,
+// `queue_flags` and `node` belong to this lock while the page is on a queue.
+#ifndef VM_PAGE_QUEUES_H
+#define VM_PAGE_QUEUES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "kernel/types.h"
+#include "vm/page.h"
+
+#define PQ_LRU_BUCKETS 8
+
+enum pq_queue {
+    PQ_NONE = 0,  // not on a queue
+    PQ_UNRECLAIMABLE,
+    PQ_DONT_NEED,
+    PQ_FAILED,
+    PQ_ANON_FIRST,                                 // ANON[i] = PQ_ANON_FIRST + i
+    PQ_PAGER_FIRST = PQ_ANON_FIRST + PQ_LRU_BUCKETS,  // PAGER[i] = PQ_PAGER_FIRST + i
+    PQ_COUNT = PQ_PAGER_FIRST + PQ_LRU_BUCKETS,
+};
+
+// What kind of memory a page is: where it ages and how reclaim treats it.
+enum pq_class {
+    PQ_CLASS_ANON,   // anonymous: zero-page dedup or compression
+    PQ_CLASS_PAGER,  // a pager-backed VMO's page: evicted when clean
+};
+
+// Puts a page not on any queue (PQ_NONE), its backlink set, into the newest bucket of its class
+// (UNRECLAIMABLE if `backlink_ok` is false: its offset has no backlink).
+void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
+// Takes a page off its queue (a no-op for PQ_NONE).
+void pq_remove(vm_page_t *p);
+// The hardware saw the page accessed: it moves to its class's newest bucket (from an LRU bucket,
+// DONT_NEED or FAILED); on UNRECLAIMABLE nothing changes.
+void pq_mark_accessed(vm_page_t *p);
+// The page was written (the same, for callers that know it was a write).
+void pq_mark_written(vm_page_t *p);
+// Changes the backlink of a page that is on a queue (it moved to another list of its tree). Under
+// the queue lock, so that pq_pick's callback may follow a queued page's backlink to its tree: the
+// list identity it reads is alive until the page leaves it, which needs this lock.
+void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset);
+// A write to a page its VMO owns (the fault path: cheap unless the page is in FAILED). The
+// unlocked read may be stale; pq_mark_written rechecks under the lock.
+static inline void pq_note_write(vm_page_t *p) {
+    if (__atomic_load_n(&p->queue, __ATOMIC_RELAXED) == PQ_FAILED)
+        pq_mark_written(p);
+}
+// ZX_VMO_OP_DONT_NEED: the page goes to DONT_NEED (unless UNRECLAIMABLE).
+void pq_set_dont_need(vm_page_t *p);
+// ZX_VMO_OP_ALWAYS_NEED: the page goes to UNRECLAIMABLE for as long as it lives.
+void pq_set_always_need(vm_page_t *p);
+// Compression failed: an anonymous page in an LRU bucket or DONT_NEED goes to FAILED.
+void pq_mark_failed(vm_page_t *p);
+
+// Ages every page by one bucket: the oldest bucket's pages join the next-oldest one and the
+// oldest bucket becomes the newest (empty). O(pages in the oldest bucket).
+void pq_rotate(void);
+
+// Called by pq_pick under the queue lock for a candidate page; returns true to take it (it may
+// take a reference on the page's owner then: the page cannot leave its list before the caller
+// of pq_remove takes the queue lock, which happens after this returns).
+typedef bool (*pq_pick_fn)(vm_page_t *p, void *ctx);
+// Reclaim order: DONT_NEED, then PAGER buckets oldest first, then ANON buckets oldest first, in
+// each bucket oldest first; the `keep_newest` newest buckets of each class are left alone. The
+// first page `fn` accepts is moved to the tail of its queue (so that a page that cannot go now is
+// not picked again at once) and returned; NULL if none (each queue's pages are offered at most
+// once per call, `max_offers` in all).
+vm_page_t *pq_pick(unsigned keep_newest, size_t max_offers, pq_pick_fn fn, void *ctx);
+
+struct pq_counts {
+    size_t pages[PQ_COUNT];  // pages on each queue (PQ_NONE: 0)
+    size_t anon_newest, anon_oldest;    // the two newest / two oldest ANON buckets
+    size_t pager_newest, pager_oldest;  // the same for PAGER
+    size_t pager_total, anon_total;     // LRU buckets of each class (not DONT_NEED or FAILED)
+    size_t total;                       // every page on a queue
+    uint64_t rotations;
+};
+void pq_get_counts(struct pq_counts *out);
+// The bucket index (0 = newest) of a page in an ANON or PAGER queue, else -1. For tests.
+int pq_page_age(const vm_page_t *p);
+// Every page on a queue. O(1).
+size_t pq_total_pages(void);
+
+// Checks the lists against the counts and every page's queue id (O(pages on queues)); prints the
+// first violation and returns false.
+bool pq_check(void);
+
+#endif  // VM_PAGE_QUEUES_H
