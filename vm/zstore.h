@@ -2,7 +2,9 @@
 // densely into pages taken from the pmm in state PAGE_STATE_COMPRESSED. Pure code.
 //
 // Layout. Items are rounded up to 16-byte units; each of the ZSTORE_CLASSES unit counts is a size
-// class (those with the geometry of a larger one use that one instead). A class stores its items in zspages: groups of 1 to 4 pages (not contiguous; linked
+// class (those with the geometry of a larger one use that one instead). When its class has no
+// free slot, an item takes a free slot of a larger class wasting at most a quarter of it (best
+// fit) before a new zspage is made. A class stores its items in zspages: groups of 1 to 4 pages (not contiguous; linked
 // through their vm_page_t) seen as one array of equal slots, so a slot may straddle two pages.
 // Each class's zspage size is the one of 1..4 pages that wastes the fewest bytes at its tail
 // (e.g. 1,504-byte slots: 3 pages hold 8, 256 bytes spare, where one page would waste 1,088).
@@ -25,8 +27,8 @@
 //     ZSTORE_CLS_TAIL, linked by `next` and ending in NULL.
 //  3. free list length + inuse + (slots - fresh) == slots; every free slot is below fresh and
 //     appears once.
-//  4. pages_used == the pages of every zspage; items == the sum of inuse; bytes_stored lies between
-//     the items' slot sizes less the largest rounding of any length, and their slot sizes.
+//  4. pages_used == the pages of every zspage; items == the sum of inuse; bytes_stored is at most
+//     the items' slot sizes, and at least 4/5 of them less the largest rounding of any length.
 #ifndef VM_ZSTORE_H
 #define VM_ZSTORE_H
 
