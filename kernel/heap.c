@@ -112,13 +112,20 @@ static void slab_free_locked(struct kcache *c, struct slab *s) REQUIRES(heap_loc
         pmm_free_contiguous(first, c->slab_pages);
 }
 
-// Panics if a free object was written after it was freed.
+// Panics if a free object was written after it was freed. Word by word (objects are multiples
+// of 16 bytes): the byte loop cost a third of a map + unmap in debug builds.
 static void check_poison(const struct kcache *c, const void *obj) {
-    const uint8_t *b = obj;
-    for (size_t i = sizeof(void *); i < c->obj_size; i++) {
-        if (b[i] != HEAP_POISON_BYTE)
-            panic("heap: %s object %p modified after free (byte %zu = %#x)", c->name, obj, i,
-                  b[i]);
+    const uint64_t poison = 0x0101010101010101ull * HEAP_POISON_BYTE;
+    const uint64_t *w = obj;
+    for (size_t i = 1; i < c->obj_size / sizeof(uint64_t); i++) {
+        if (unlikely(w[i] != poison)) {
+            const uint8_t *b = (const uint8_t *)&w[i];
+            size_t k = 0;
+            while (b[k] == HEAP_POISON_BYTE)
+                k++;
+            panic("heap: %s object %p modified after free (byte %zu = %#x)", c->name, obj,
+                  i * sizeof(uint64_t) + k, b[k]);
+        }
     }
 }
 
@@ -226,7 +233,9 @@ void *kmalloc(size_t size) {
         p = cache_alloc_locked(&kmalloc_caches[size_class(size)]);
     } else if (size <= (size_t)UINT32_MAX * PAGE_SIZE) {
         size_t pages = ROUNDUP(size, PAGE_SIZE) / PAGE_SIZE;
-        vm_page_t *first = pmm_alloc_contiguous(pages, 1, PAGE_STATE_HEAP);
+        // One page comes off the pmm's free list (O(1)); longer runs are searched.
+        vm_page_t *first = pages == 1 ? pmm_alloc_page(PAGE_STATE_HEAP)
+                                      : pmm_alloc_contiguous(pages, 1, PAGE_STATE_HEAP);
         if (first) {
             first->heap.cache = NULL;
             first->heap.run_pages = (uint32_t)pages;

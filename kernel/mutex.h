@@ -33,6 +33,6 @@ void mutex_release(struct mutex *m) RELEASE(*m);
 // True if the calling thread holds `m` (another thread holding it gives false).
 bool mutex_held(const struct mutex *m);
 
-#define ASSERT_MUTEX_HELD(m) ASSERT(mutex_held(m))
+#define ASSERT_MUTEX_HELD(m) DEBUG_ASSERT(mutex_held(m))
 
 #endif  // KERNEL_MUTEX_H

@@ -29,6 +29,6 @@ void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) RELEASE(*lo
 // True if the calling CPU holds `lock` (another CPU holding it gives false).
 bool spin_lock_held(const struct spinlock *lock);
 
-#define ASSERT_HELD(lock) ASSERT(spin_lock_held(lock))
+#define ASSERT_HELD(lock) DEBUG_ASSERT(spin_lock_held(lock))
 
 #endif  // KERNEL_SPINLOCK_H

@@ -49,10 +49,17 @@ jasper_need_base() {
 
 # For benchmark scripts: figures are taken without the lock-order checker (kernel/lockdep.h, ~400
 # instructions per fault), in build-bench/ unless JASPER_BUILD names a directory.
+# JASPER_BENCH_RELEASE=1: the release build instead (README: -Ddebug_checks=false, no debug-only
+# checks at all), in build-release/.
 jasper_bench_build() {
-    [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-bench
+    if [[ ${JASPER_BENCH_RELEASE:-0} == 1 ]]; then
+        [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-release
+        JASPER_MESON_OPTIONS=(-Ddebug_checks=false -Dlockdep=false)
+    else
+        [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-bench
+        JASPER_MESON_OPTIONS=(-Dlockdep=false)
+    fi
     export JASPER_BUILD  # for scripts/run-user, which the benchmark scripts call
-    JASPER_MESON_OPTIONS=(-Dlockdep=false)
 }
 
 # Configures (once) and builds the tree.

@@ -1,8 +1,8 @@
-// Syscall helpers over the caller's handle table, and the bounce copy between VMOs and user memory.
+// Syscall helpers over the caller's handle table, and the copy between VMOs and user memory.
 #include "syscalls/sys_util.h"
 
+#include "arch/x86_64/faults.h"
 #include "kernel/assert.h"
-#include "kernel/heap.h"
 #include "kernel/process.h"
 #include "vm/vmo.h"
 
@@ -41,27 +41,42 @@ zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) {
     return ZX_OK;
 }
 
+// vmo_user_copy's step: the user side of one page's copy, with the copy that does not fault.
+struct user_transfer {
+    user_addr_t buffer;
+    bool write;         // user -> VMO
+    uint64_t fault_va;  // where the last step faulted
+};
+
+static zx_status_t user_step(void *ctx, void *kva, size_t done, size_t n) {
+    struct user_transfer *x = ctx;
+    void *user = (void *)(x->buffer + done);
+    return x->write ? arch_user_copy_nofault(kva, user, n, &x->fault_va)
+                    : arch_user_copy_nofault(user, kva, n, &x->fault_va);
+}
+
 zx_status_t vmo_user_copy(struct vmo *vmo, user_addr_t buffer, uint64_t offset, size_t len,
                           bool write) {
     if (len == 0)
         return ZX_OK;
-    uint8_t *bounce = kmalloc(PAGE_SIZE);
-    if (!bounce)
-        return ZX_ERR_NO_MEMORY;
-    zx_status_t st = ZX_OK;
-    for (size_t done = 0; st == ZX_OK && done < len;) {
-        size_t n = MIN(len - done, (size_t)PAGE_SIZE);
-        if (write) {
-            st = copy_from_user(bounce, buffer + done, n);
-            if (st == ZX_OK)
-                st = vmo_write(vmo, bounce, offset + done, n);
-        } else {
-            st = vmo_read(vmo, bounce, offset + done, n);
-            if (st == ZX_OK)
-                st = copy_to_user(buffer + done, bounce, n);
-        }
-        done += n;
+    if (!user_range_ok(buffer, len))
+        return ZX_ERR_INVALID_ARGS;
+    // Straight between the VMO's pages and user memory under the tree lock. A user page that is
+    // not mapped in (or not writable yet) stops the copy; it is faulted in here, with the lock
+    // let go (it may be a mapping of this very VMO), and the copy goes on from that page. Another
+    // CPU may unmap it again in between: then the next round faults again, and vm_fault says
+    // NOT_FOUND once the mapping is gone.
+    struct user_transfer x = {.buffer = buffer, .write = write};
+    size_t done = 0;
+    for (;;) {
+        size_t moved;
+        zx_status_t st = vmo_transfer(vmo, offset + done, len - done, write, user_step, &x, &moved);
+        done += moved;
+        x.buffer = buffer + done;
+        if (st != ZX_ERR_SHOULD_WAIT)
+            return st;
+        st = vm_fault(vm_aspace_active(), x.fault_va, write ? 0 : VM_FAULT_WRITE, NULL);
+        if (st != ZX_OK)
+            return st;
     }
-    kfree(bounce);
-    return st;
 }

@@ -28,9 +28,12 @@ void sys_discard_handle(zx_handle_t h);
 zx_status_t sys_check_out_ptr(user_addr_t ptr, size_t size) MUST_USE;
 
 struct vmo;
-// Moves `len` bytes between `vmo` at `offset` and the user buffer (write: into the VMO) through a
-// one-page kernel bounce buffer, so that no user copy runs under the VMO's tree lock (the buffer
-// may map the same VMO). The range must already be checked; the first failing step's status.
+// Moves `len` bytes between `vmo` at `offset` and the user buffer (write: into the VMO) directly
+// between the VMO's pages and user memory (vmo_transfer with a copy that never faults under the
+// tree lock; a missing user page is faulted in with the lock let go, and the copy goes on). The
+// VMO range must already be checked. A buffer outside the user range is INVALID_ARGS; otherwise
+// the first failing step's status (NOT_FOUND / ACCESS_DENIED for the user buffer as vm_fault
+// says, OUT_OF_RANGE if the VMO shrank, NO_MEMORY).
 zx_status_t vmo_user_copy(struct vmo *vmo, user_addr_t buffer, uint64_t offset, size_t len,
                           bool write) MUST_USE;
 

@@ -78,11 +78,10 @@ void vm_aspace_destroy(struct vm_aspace *as) {
     struct vmar *root = as->root;
     as->root = NULL;
     if (root) {
-        mutex_acquire(&as->pt_lock);
-        zx_status_t st = arch_aspace_unmap(&as->arch, USER_ASPACE_BASE,
-                                           (USER_ASPACE_END - USER_ASPACE_BASE) / PAGE_SIZE);
-        ASSERT(st == ZX_OK);
-        mutex_release(&as->pt_lock);
+        // No unmapping of the whole user range (its empty 128 TiB cost more than the rest of a
+        // process's life): no CPU runs in this space, and arch_aspace_destroy frees its tables,
+        // only those that exist, once every mapping has left its VMO below. Until then a range
+        // change on one of those VMOs may still clear entries here, under pt_lock, as always.
         vmar_assert_locked(root);
         vmar_destroy_locked(root, &releases, &frees);
     }

@@ -1,5 +1,10 @@
 // The physical memory manager. The page array covers frames [0, array_len); frames outside
 // available RAM are RESERVED forever. Free pages sit on one LIFO list.
+//
+// Costs: a single page (pmm_alloc_page, or a run of one unaligned page) comes off the free list's
+// head, O(1). A longer run (thread stacks, multi-page slabs) is searched next-fit from where the
+// last run was found, so steady churn finds free frames at once instead of rescanning the
+// fragmented low frames every time; only a fragmented machine scans far (once around at most).
 #include "vm/pmm.h"
 
 #include "kernel/assert.h"
@@ -17,6 +22,8 @@ static struct {
     size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
     size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
+    size_t rover GUARDED_BY(lock);      // where the next run search starts (next fit)
+    size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
 
 const char *page_state_name(enum page_state state) {
@@ -52,6 +59,7 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
     pmm.pages = paddr_to_kva(array_pa);
     pmm.len = len;
     list_init(&pmm.free_list);
+    pmm.rover = 0;
     memset(pmm.counts, 0, sizeof(pmm.counts));
     memset(pmm.pages, 0, len * sizeof(vm_page_t));
     size_t array_first = (size_t)(array_pa >> PAGE_SHIFT);
@@ -128,26 +136,40 @@ void pmm_free_page(vm_page_t *page) {
     spin_unlock_irqrestore(&pmm.lock, s);
 }
 
+// The first pfn in [from, to) starting `count` FREE frames with pfn % align == 0, or SIZE_MAX.
+static size_t find_run_locked(size_t from, size_t to, size_t count, size_t align) REQUIRES(pmm.lock) {
+    ASSERT_HELD(&pmm.lock);
+    size_t pfn = ROUNDUP(from, align);
+    while (pfn + count <= to) {
+        size_t run = 0;
+        while (run < count && pmm.pages[pfn + run].state == PAGE_STATE_FREE)
+            run++;
+        pmm.examined += run + 1;
+        if (run == count)
+            return pfn;
+        pfn = ROUNDUP(pfn + run + 1, align);
+    }
+    return SIZE_MAX;
+}
+
 vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_state state) {
     ASSERT(count > 0 && align_pages > 0 && (align_pages & (align_pages - 1)) == 0);
     ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
+    if (count == 1 && align_pages == 1)
+        return pmm_alloc_page(state);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     vm_page_t *first = NULL;
     if (!injected_failure_locked() && pmm.counts[PAGE_STATE_FREE] >= count) {
-        // First fit over the array: O(frames), acceptable for rare, boot-ish allocations.
-        size_t pfn = 0;
-        while (pfn + count <= pmm.len) {
-            size_t run = 0;
-            while (run < count && pmm.pages[pfn + run].state == PAGE_STATE_FREE)
-                run++;
-            if (run == count) {
-                first = &pmm.pages[pfn];
-                break;
-            }
-            pfn = ROUNDUP(pfn + run + 1, align_pages);
+        // Next fit: from the rover to the end, then from the start up to the rover's runs.
+        size_t pfn = find_run_locked(pmm.rover, pmm.len, count, align_pages);
+        if (pfn == SIZE_MAX)
+            pfn = find_run_locked(0, MIN(pmm.len, pmm.rover + count), count, align_pages);
+        if (pfn != SIZE_MAX) {
+            first = &pmm.pages[pfn];
+            pmm.rover = pfn + count;
+            for (size_t i = 0; i < count; i++)
+                take_free_page_locked(first + i, state);
         }
-        for (size_t i = 0; first && i < count; i++)
-            take_free_page_locked(first + i, state);
     }
     spin_unlock_irqrestore(&pmm.lock, s);
     return first;
@@ -211,6 +233,13 @@ uint64_t pmm_managed_bytes(void) {
 
 size_t pmm_page_array_len(void) {
     return pmm.len;
+}
+
+size_t pmm_frames_examined(void) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    size_t n = pmm.examined;
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return n;
 }
 
 void pmm_fail_after(size_t n) {

@@ -25,7 +25,8 @@ vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 void pmm_free_page(vm_page_t *page);
 
 // Allocates `count` physically contiguous pages whose first frame number is a multiple of
-// `align_pages` (a power of two). Returns the first page, or NULL.
+// `align_pages` (a power of two). Returns the first page, or NULL. One unaligned page is
+// pmm_alloc_page; longer runs are found next-fit (see pmm.c).
 vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_state state) MUST_USE;
 // Frees a run from pmm_alloc_contiguous (or any run of allocated pages).
 void pmm_free_contiguous(vm_page_t *first, size_t count);
@@ -47,6 +48,10 @@ uint64_t pmm_managed_bytes(void);
 // Pages the array describes (every frame below the top of usable RAM).
 size_t pmm_page_array_len(void);
 const char *page_state_name(enum page_state state);
+
+// Frames examined so far by searches for runs (pmm_alloc_contiguous of more than one page): a
+// single-page allocation never adds to it (tests check that it is O(1)).
+size_t pmm_frames_examined(void);
 
 // Failure injection for out-of-memory tests: the `n`th allocation from now (n >= 1) and every one
 // after it fail until pmm_fail_disarm(). Counts both single pages and runs.

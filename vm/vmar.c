@@ -540,12 +540,36 @@ zx_status_t vmar_unmap(struct vmar *vmar, vaddr_t addr, uint64_t len) {
 
 // --- map ---
 
-// Where the pages of `m` (perms with READ) go now: fault-around and MAP_RANGE.
+// Where the pages of `m` (perms with READ) go now: fault-around and MAP_RANGE. Pages come from
+// the VMO walk in offset order and are collected into runs of consecutive addresses with the same
+// writability; each run is mapped with one page-table walk (arch_aspace_map_absent: only holes
+// are filled, no TLB work) under one pt_lock hold, still under the tree lock.
+#define PRESENT_BATCH 64
+
 struct present_ctx {
     struct vm_mapping *m;
     vaddr_t skip;
     size_t mapped;
+    vaddr_t run_va;   // the run's first page
+    bool run_writable;
+    size_t n;         // pages in the run
+    paddr_t pas[PRESENT_BATCH];
 };
+
+static zx_status_t present_flush(void *ctx) {
+    struct present_ctx *c = ctx;
+    if (c->n == 0)
+        return ZX_OK;
+    struct vm_aspace *as = c->m->aspace;
+    size_t mapped;
+    mutex_acquire(&as->pt_lock);
+    zx_status_t st = arch_aspace_map_absent(&as->arch, c->run_va, c->pas, c->n,
+                                            vmar_mmu_flags(c->m->perms, c->run_writable), &mapped);
+    mutex_release(&as->pt_lock);
+    c->mapped += mapped;
+    c->n = 0;
+    return st;
+}
 
 static zx_status_t map_present_cb(void *ctx, uint64_t offset, paddr_t pa, bool writable) {
     struct present_ctx *c = ctx;
@@ -553,17 +577,18 @@ static zx_status_t map_present_cb(void *ctx, uint64_t offset, paddr_t pa, bool w
     vaddr_t va = vm_region_base(&m->r) + (offset - m->vmo_offset);
     if (va == c->skip)
         return ZX_ERR_NEXT;
-    struct vm_aspace *as = m->aspace;
-    mutex_acquire(&as->pt_lock);
-    paddr_t cur;
-    zx_status_t st = arch_aspace_query(&as->arch, va, &cur, NULL);
-    if (st == ZX_ERR_NOT_FOUND) {
-        st = arch_aspace_map_pages(&as->arch, va, &pa, 1, vmar_mmu_flags(m->perms, writable));
-        if (st == ZX_OK)
-            c->mapped++;
+    if (c->n > 0 && (c->n == PRESENT_BATCH || va != c->run_va + c->n * PAGE_SIZE ||
+                     writable != c->run_writable)) {
+        zx_status_t st = present_flush(c);
+        if (st != ZX_OK)
+            return st;
     }
-    mutex_release(&as->pt_lock);
-    return st == ZX_OK ? ZX_ERR_NEXT : st;
+    if (c->n == 0) {
+        c->run_va = va;
+        c->run_writable = writable;
+    }
+    c->pas[c->n++] = pa;
+    return ZX_ERR_NEXT;
 }
 
 zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
@@ -573,7 +598,7 @@ zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint
         return ZX_OK;
     struct present_ctx c = {.m = m, .skip = skip};
     uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-    zx_status_t st = vmo_lookup_pages(m->vmo, off, len, map_present_cb, &c);
+    zx_status_t st = vmo_lookup_pages_then(m->vmo, off, len, map_present_cb, present_flush, &c);
     vm_fault_stats.around += c.mapped;
     return st;
 }

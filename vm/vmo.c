@@ -439,6 +439,42 @@ zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t le
     return st;
 }
 
+zx_status_t vmo_transfer(struct vmo *v, uint64_t offset, size_t len, bool write,
+                         vmo_transfer_fn fn, void *ctx, size_t *out_done) {
+    *out_done = 0;
+    vmo_lock(v);
+    if (offset > v->size || len > v->size - offset) {
+        vmo_unlock(v);
+        return ZX_ERR_OUT_OF_RANGE;
+    }
+    zx_status_t st = ZX_OK;
+    size_t done = 0;
+    while (done < len) {
+        uint64_t page = ROUNDDOWN(offset, P), in = offset - page;
+        size_t n = (size_t)MIN((uint64_t)(len - done), P - in);
+        vm_page_t *p;
+        if (write) {
+            st = cow_get_owned_page_locked(v->cow, v->cow_offset + page, &p);
+            if (st != ZX_OK)
+                break;
+        } else {
+            st = cow_lookup_resident_locked(v->cow, v->cow_offset + page, &p, NULL);
+            if (st != ZX_OK)
+                break;  // a compressed page and no memory to decompress it
+            if (!p)
+                p = zero_page;  // exists while this VMO does; never written through here
+        }
+        st = fn(ctx, (uint8_t *)vm_page_kva(p) + in, done, n);
+        if (st != ZX_OK)
+            break;
+        done += n;
+        offset += n;
+    }
+    vmo_unlock(v);
+    *out_done = done;
+    return st;
+}
+
 // Writes zeros over [offset, offset + len) inside one page, making the page this VMO's own only
 // if its content is not zero already. Tree lock held.
 static zx_status_t zero_partial_page_locked(struct vmo *v, uint64_t offset, uint64_t len) REQUIRES(VMO_TREE_LOCK(v));
@@ -668,6 +704,11 @@ static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owne
 
 zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) {
+    return vmo_lookup_pages_then(v, offset, len, fn, NULL, ctx);
+}
+
+zx_status_t vmo_lookup_pages_then(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
+                                  vmo_done_fn done, void *ctx) {
     vmo_lock(v);
     zx_status_t st = ZX_OK;
     uint64_t s = ROUNDDOWN(offset, P);
@@ -678,6 +719,8 @@ zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_p
         st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
                              lookup_visit, &c);
     }
+    if (st == ZX_OK && done)
+        st = done(ctx);
     vmo_unlock(v);
     return st;
 }

@@ -31,10 +31,26 @@ zx_status_t vmo_create(uint64_t size, uint32_t options, struct vmo **out) MUST_U
 // Copies between the VMO and a kernel buffer. [offset, offset + len) must lie within the size:
 // ZX_ERR_OUT_OF_RANGE otherwise (zero bytes at offset == size is OK). Reads of uncommitted
 // content read zeros without committing; writes commit (copy-on-write as needed).
-// ZX_ERR_NO_MEMORY. Syscalls bounce user buffers through kernel memory page by page, so that no
-// user copy happens under the tree lock (the user buffer may be a mapping of the same VMO).
+// ZX_ERR_NO_MEMORY. (User buffers go through vmo_transfer.)
 zx_status_t vmo_read(struct vmo *vmo, void *dst, uint64_t offset, size_t len) MUST_USE;
 zx_status_t vmo_write(struct vmo *vmo, const void *src, uint64_t offset, size_t len) MUST_USE;
+
+// One step of vmo_transfer: moves `n` bytes between `kva` (inside one of the VMO's pages, through
+// the physmap) and the caller's memory at position `done` of the transfer. It runs under the
+// tree lock, so it must neither fault memory in nor take VM locks. ZX_OK, or a status that stops
+// the transfer.
+typedef zx_status_t (*vmo_transfer_fn)(void *ctx, void *kva, size_t done, size_t n);
+
+// Moves [offset, offset + len) of the VMO page by page through `fn`, under one hold of the tree
+// lock and with no copy of its own: reading (write false) hands `fn` each page's content (the
+// shared zero page where nothing is committed; read-only), writing hands it the VMO's own page
+// (committed and copied-on-write as vmo_write does). ZX_ERR_OUT_OF_RANGE if the range is not
+// within the size (nothing moved), ZX_ERR_NO_MEMORY, or the status `fn` returned. *done: the
+// bytes of the steps that completed. vmo_read/vmo_write of syscalls (syscalls/sys_util.c) copy
+// straight between these pages and user memory with a copy that does not fault, and fault the
+// user page in after this returns.
+zx_status_t vmo_transfer(struct vmo *vmo, uint64_t offset, size_t len, bool write,
+                         vmo_transfer_fn fn, void *ctx, size_t *done) MUST_USE;
 
 uint64_t vmo_get_size(struct vmo *vmo);
 // ZX_ERR_UNAVAILABLE (not resizable), ZX_ERR_OUT_OF_RANGE (rounding overflows or too large),
@@ -106,6 +122,11 @@ zx_status_t vmo_fault_page(struct vmo *vmo, uint64_t offset, uint32_t fault_flag
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
+// The same, then `done(ctx)` (if not NULL) still under the tree lock once the walk ended with
+// ZX_OK: a caller that collects pages in batches maps the last one while the pages cannot go.
+typedef zx_status_t (*vmo_done_fn)(void *ctx);
+zx_status_t vmo_lookup_pages_then(struct vmo *vmo, uint64_t offset, uint64_t len,
+                                  vmo_page_fn fn, vmo_done_fn done, void *ctx) MUST_USE;
 
 // The identity of the memory behind byte `offset` of `vmo`: the clone-tree node it shows and the
 // offset there. A slice answers as the VMO it windows onto; snapshots answer differently (their

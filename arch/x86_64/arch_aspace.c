@@ -52,13 +52,36 @@ zx_status_t arch_aspace_create(struct arch_aspace *as) {
     return ZX_OK;
 }
 
+// Frees the tables under the level-`level` table `table` (level >= 1), then `table` itself.
+// Mappings need no unmapping first: nothing runs on a dead address space, and leaves point at
+// pages their VMOs own. Each table is scanned only until its counted present entries have all
+// been seen, so a teardown costs what was mapped, not the 128 TiB span. Depth: at most 3.
+static void free_subtree(pte_t *table, int level) {
+    uint32_t left = pt_table_page(table)->pt.entries;
+    for (unsigned i = 0; i < PT_ENTRIES && left > 0; i++) {
+        pte_t e = table[i];
+        if (!pte_present(e))
+            continue;
+        left--;
+        if (level > 1 && !pte_is_leaf(e, level))
+            free_subtree(pte_table(e), level - 1);
+        else if (level == 1 && !pte_is_leaf(e, level))
+            pt_table_free(pte_table(e));
+    }
+    pt_table_free(table);
+}
+
 void arch_aspace_destroy(struct arch_aspace *as) {
     ASSERT_MSG(as->root && !as->is_kernel, "%s", "not a user address space");
     ASSERT_MSG(__atomic_load_n(&as->active_cpus, __ATOMIC_ACQUIRE) == 0,
                "address space %#llx is active on CPUs %#llx", (unsigned long long)as->root_pa,
                (unsigned long long)as->active_cpus);
-    ptiter_free_tables(root_of(as), true);
-    pt_table_free(root_of(as));
+    pte_t *root = root_of(as);
+    for (unsigned i = 0; i < PT_ENTRIES / 2; i++) {  // the user half; the kernel's is shared
+        if (pte_present(root[i]))
+            free_subtree(pte_table(root[i]), PT_ROOT_LEVEL - 1);
+    }
+    pt_table_free(root);
     *as = (struct arch_aspace){0};
 }
 
@@ -149,6 +172,24 @@ zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const padd
             return ZX_ERR_INVALID_ARGS;
     }
     return map(as, va, pas, 0, count, mmu_flags);
+}
+
+zx_status_t arch_aspace_map_absent(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
+                                   size_t count, uint32_t mmu_flags, size_t *out_mapped) {
+    *out_mapped = 0;
+    pte_t perm;
+    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
+    if (st != ZX_OK)
+        return st;
+    if (!pas || !in_space(as, va, count))
+        return ZX_ERR_INVALID_ARGS;
+    for (size_t i = 0; i < count; i++) {
+        if (pas[i] & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK))
+            return ZX_ERR_INVALID_ARGS;
+    }
+    if (count == 0)
+        return ZX_OK;
+    return pt_range_map_absent(root_of(as), va, pas, count, perm, out_mapped);
 }
 
 zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr_t pa,

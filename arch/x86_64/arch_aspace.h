@@ -62,6 +62,12 @@ void arch_aspace_mark_inactive(struct arch_aspace *as, unsigned cpu);
 // nothing is left mapped and no table page is kept.
 zx_status_t arch_aspace_map_pages(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
                                   size_t count, uint32_t mmu_flags) MUST_USE;
+// Maps the pages of [va, va + count pages) that are not mapped yet to pas[i], leaving mapped ones
+// alone, in one walk (fault-around and MAP_RANGE: no TLB work, holes only). *out_mapped: how many
+// it mapped. ZX_ERR_INVALID_ARGS as arch_aspace_map_pages; ZX_ERR_NO_MEMORY stops it with the
+// pages mapped so far left mapped.
+zx_status_t arch_aspace_map_absent(struct arch_aspace *as, vaddr_t va, const paddr_t *pas,
+                                   size_t count, uint32_t mmu_flags, size_t *out_mapped) MUST_USE;
 // Like arch_aspace_map_pages, for the contiguous physical run [pa, pa + count pages).
 zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr_t pa,
                                        size_t count, uint32_t mmu_flags) MUST_USE;

@@ -4,6 +4,10 @@
 // instruction (arch_user_copy_insn in usercopy.S, with its extable fixup) on user addresses.
 // Everything else in kernel mode is a kernel bug and goes back to the trap layer (false).
 //
+// A fault of the no-fault copy (arch_user_copy_nofault_insn) on a user address is never resolved
+// here: its caller holds VM locks; the copy returns ZX_ERR_SHOULD_WAIT and the address, and the
+// caller faults the page in once it has let go of them.
+//
 // An unresolved user-copy fault writes vm_fault's status into the frame's rax, which usercopy.S's
 // fixup returns (rax holds ZX_ERR_NOT_FOUND from before the copy for faults nobody explains). An
 // unresolved user-mode fault is reported on the console, its address and status noted in the
@@ -18,7 +22,8 @@
 
 _Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
 
-extern char arch_user_copy_insn[];
+extern char arch_user_copy_insn[], arch_user_copy_insn_tail[];
+extern char arch_user_copy_nofault_insn[], arch_user_copy_nofault_insn_tail[];
 
 static uint32_t fault_flags(uint64_t err) {
     uint32_t flags = 0;
@@ -45,7 +50,16 @@ bool arch_page_fault(struct trap_frame *tf) {
     vaddr_t va = read_cr2();
     uint64_t err = tf->error_code;
     bool user = (err & PF_USER) != 0;
-    bool in_copy = !user && tf->rip == (uint64_t)arch_user_copy_insn;
+    bool in_nofault = !user && (tf->rip == (uint64_t)arch_user_copy_nofault_insn ||
+                                tf->rip == (uint64_t)arch_user_copy_nofault_insn_tail);
+    if (in_nofault && !(err & PF_RSVD) && va >= USER_ASPACE_BASE && va < USER_ASPACE_END) {
+        // The caller holds VM locks: resolve nothing here, report where (usercopy.S's fixup).
+        tf->rax = (uint64_t)(int64_t)ZX_ERR_SHOULD_WAIT;
+        tf->rdx = va;
+        return false;
+    }
+    bool in_copy = !user && (tf->rip == (uint64_t)arch_user_copy_insn ||
+                             tf->rip == (uint64_t)arch_user_copy_insn_tail);
     if ((err & PF_RSVD) || (!user && !in_copy))
         return false;
     if (in_copy && !(va >= USER_ASPACE_BASE && va < USER_ASPACE_END))

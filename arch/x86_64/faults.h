@@ -21,6 +21,13 @@ bool arch_page_fault(struct trap_frame *tf);
 // The verdict travels in rax from the fault handler to usercopy.S's fixup: no shared state.
 zx_status_t arch_user_copy(void *dst, const void *src, size_t len) MUST_USE;
 
+// The same copy for callers holding VM locks (a VMO's tree lock): a fault on the user side is not
+// resolved but ends the copy with ZX_ERR_SHOULD_WAIT and the faulting user address in *fault_va
+// (the caller unlocks, faults it in with vm_fault, and copies again). Bytes before the fault may
+// have been copied. ZX_OK when everything was copied.
+zx_status_t arch_user_copy_nofault(void *dst, const void *src, size_t len,
+                                   uint64_t *fault_va) MUST_USE;
+
 // Whether the CPU has SMAP (stac/clac around the copy); set by user_copy_init.
 extern bool arch_has_smap;
 

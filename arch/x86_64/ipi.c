@@ -39,9 +39,11 @@ static void reschedule_irq(struct trap_frame *tf) {
 
 static void tlb_irq(struct trap_frame *tf) {
     (void)tf;
+    // Counted before the handler acknowledges: the initiator goes on once every target has, and
+    // whoever reads the count after the shootdown returned must find this IPI in it.
+    count(IPI_TLB);
     tlb_ipi_handler();
     lapic_eoi();
-    count(IPI_TLB);
 }
 
 static void ping_irq(struct trap_frame *tf) {

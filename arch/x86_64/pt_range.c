@@ -184,6 +184,47 @@ zx_status_t pt_range_map(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa
     return st;
 }
 
+zx_status_t pt_range_map_absent(pte_t *root, vaddr_t va, const paddr_t *pas, size_t count,
+                                pte_t perm, size_t *out_mapped) {
+    *out_mapped = 0;
+    if (!range_ok(va, count) || !(perm & PTE_P) || (va_is_upper(va) && (perm & PTE_U)))
+        return ZX_ERR_INVALID_ARGS;
+    pte_t flags = pt_leaf_flags(perm);
+    struct pt_path p;
+    pt_path_init(&p, root);
+    size_t done = 0, mapped = 0;
+    zx_status_t st = ZX_OK;
+    while (done < count) {
+        vaddr_t cur = va + done * PAGE_SIZE;
+        pte_t *pt;
+        st = make_pt(&p, cur, &pt);
+        if (st != ZX_OK)
+            break;
+        unsigned first = pte_index(cur, 0);
+        size_t n = MIN(count - done, (size_t)(PT_ENTRIES - first));
+        pte_t *slot = &pt[first];
+        const paddr_t *src = &pas[done];
+        uint32_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (!pte_present(slot[i])) {
+                slot[i] = src[i] | flags;
+                k++;
+            }
+        }
+        pt_table_page(pt)->pt.entries += k;
+        mapped += k;
+        done += n;
+    }
+    if (st == ZX_ERR_NO_MEMORY) {
+        struct tlb_batch b;
+        pt_tlb_init(&b, root);
+        pt_prune(&p, va + done * PAGE_SIZE, &b);  // tables made for the failed position
+        tlb_batch_finish(&b);
+    }
+    *out_mapped = mapped;
+    return st;
+}
+
 // The large pages to split so that no large page straddles `va` or `end` (the range's ends), as
 // (level, first address) pairs without repeats. Returns how many (at most 4).
 struct split {

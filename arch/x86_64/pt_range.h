@@ -16,6 +16,13 @@
 // the tables freed, so the tree is as it was.
 zx_status_t pt_range_map(pte_t *root, vaddr_t va, const paddr_t *pas, paddr_t pa, size_t count,
                          pte_t perm) MUST_USE;
+// Maps each page of the `count` at `va` that is not mapped yet to pas[i] (page-aligned, below
+// 2^52: the caller checks); pages already mapped stay as they are. Filling holes needs no TLB
+// work. *out_mapped: the pages it mapped. ZX_ERR_NO_MEMORY (a table could not be allocated) or
+// ZX_ERR_ALREADY_EXISTS (a large page covers part of the range) stop it with the pages before
+// mapped (no rollback: fault-around and MAP_RANGE, its callers, treat it as a partial fill).
+zx_status_t pt_range_map_absent(pte_t *root, vaddr_t va, const paddr_t *pas, size_t count,
+                                pte_t perm, size_t *out_mapped) MUST_USE;
 // Unmaps whatever is mapped in the range (holes are skipped a whole entry at a time) and unlinks
 // the tables that become empty. Large pages that straddle an end are split first; the tables for
 // that are allocated before anything changes: ZX_ERR_NO_MEMORY leaves the tree as it was. The TLB

@@ -21,11 +21,25 @@
 //                    epoll_wait + read);
 //   memset_4k        rep stosq of a page, memcpy_4k rep movsq of a page: the physical limits of the
 //                    zero-fill and copy faults, in the same guest.
+// And the workloads of the performance issue (docs/benchmarks.md):
+//   map_unmap_N      map_unmap_page with N (10, 1,000, 10,000) other one-page mappings present;
+//   chain_read_dD,   a read (then a write) of one byte per page of a 1 MiB leaf snapshot at the
+//   chain_cow_dD     end of a chain of D (1, 10, 100, 1,000) snapshots of a filled VMO (per page);
+//   proc_minimal     process_create + a mapped code page + thread_create + process_start of a
+//                    program that calls process_exit at once + wait + close (per process);
+//   proc_elf         jasper_launch of this very program with the argument "exit" (main returns 0
+//                    at once) + wait + close: an ELF launch (per process);
+//   vmo_read_4k/_1m, zx_vmo_read / zx_vmo_write of 4 KiB / 1 MiB between a committed VMO and a
+//   vmo_write_4k/_1m committed user buffer (per call);
+//   seq_write_64m    vmo_create + map + rep stosq over 64 MiB + unmap + close (per page);
+//   seq_write_64m_prefault  the same with COMMIT and ZX_VM_MAP_RANGE first (per page).
 // Returns 1 (after "bench: error: ...") if any call fails, else 0 after "bench: done".
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <jasper/launch.h>
+#include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
 
@@ -34,6 +48,7 @@ static uint64_t vmb_now(void) {
 }
 
 #include "test/bench/bench_check.h"
+#include "ulib/ulib_priv.h"
 #include "test/bench/vmbench_common.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
@@ -274,6 +289,276 @@ static void bench_memset_memcpy_4k(void) {
     region_free(vmo, p, 3 * VMB_PAGE);
 }
 
+// map_unmap_page with `n` one-page mappings of another VMO present in the root VMAR.
+static void bench_map_unmap_with(const char *name, unsigned n) {
+    static zx_vaddr_t others[10000];
+    uint64_t s[VMB_RUNS];
+    zx_handle_t vmo, other;
+    if (n > sizeof(others) / sizeof(others[0]) || check(zx_vmo_create(VMB_PAGE, 0, &vmo), "vmo_create"))
+        return;
+    if (check(zx_vmo_create(VMB_PAGE, 0, &other), "vmo_create")) {
+        zx_handle_close(vmo);
+        return;
+    }
+    unsigned mapped = 0;
+    for (; mapped < n; mapped++) {
+        if (check(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, other, 0, VMB_PAGE,
+                              &others[mapped]), "vmar_map other"))
+            break;
+    }
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_MAP_OPS; i++) {
+            zx_vaddr_t addr;
+            if (check(zx_vmar_map(zx_vmar_root_self(), RW, 0, vmo, 0, VMB_PAGE, &addr),
+                      "vmar_map") ||
+                check(zx_vmar_unmap(zx_vmar_root_self(), addr, VMB_PAGE), "vmar_unmap"))
+                break;
+        }
+        s[r] = vmb_now() - t0;
+    }
+    for (unsigned i = 0; i < mapped; i++)
+        check(zx_vmar_unmap(zx_vmar_root_self(), others[i], VMB_PAGE), "vmar_unmap other");
+    zx_handle_close(other);
+    zx_handle_close(vmo);
+    if (!failed)
+        vmb_report(name, VMB_MAP_OPS, s, VMB_RUNS);
+}
+
+static void bench_map_unmap_10(void) {
+    bench_map_unmap_with("map_unmap_10", 10);
+}
+
+static void bench_map_unmap_1000(void) {
+    bench_map_unmap_with("map_unmap_1000", 1000);
+}
+
+static void bench_map_unmap_10000(void) {
+    bench_map_unmap_with("map_unmap_10000", 10000);
+}
+
+// Faults at the end of a chain of `depth` snapshots: a filled VMO, each snapshot the child of
+// the one before; each run takes a fresh leaf (snapshot number `depth`), reads one byte per page
+// (read faults that find the root's pages) and then writes one (copy-on-write faults).
+static void bench_chain(unsigned depth, const char *rname, const char *wname) {
+    static zx_handle_t chain[VMB_CHAIN_MAX];
+    uint64_t rs[VMB_CHAIN_RUNS], ws[VMB_CHAIN_RUNS];
+    zx_handle_t root;
+    char *p;
+    if (depth == 0 || depth > VMB_CHAIN_MAX || !region_filled(VMB_CHAIN_BYTES, &root, &p))
+        return;
+    unsigned made = 0;  // chain[0 .. made) are live: snapshots 1 .. made
+    zx_handle_t top = root;
+    for (; made + 1 < depth; made++) {
+        if (check(zx_vmo_create_child(top, ZX_VMO_CHILD_SNAPSHOT, 0, VMB_CHAIN_BYTES,
+                                      &chain[made]), "vmo_create_child chain"))
+            break;
+        top = chain[made];
+        // A byte of its own (the root's value) in the last page, so that the next snapshot
+        // cannot hang above it: every level is a real node of the chain.
+        static const char b = 0x5a;
+        if (check(zx_vmo_write(top, &b, VMB_CHAIN_BYTES - VMB_PAGE, 1), "vmo_write chain"))
+            break;
+    }
+    unsigned sum = 0;
+    for (int r = 0; r < VMB_CHAIN_RUNS && !failed; r++) {
+        zx_handle_t leaf;
+        zx_vaddr_t addr;
+        if (check(zx_vmo_create_child(top, ZX_VMO_CHILD_SNAPSHOT, 0, VMB_CHAIN_BYTES, &leaf),
+                  "vmo_create_child leaf"))
+            break;
+        if (check(zx_vmar_map(zx_vmar_root_self(), RW, 0, leaf, 0, VMB_CHAIN_BYTES, &addr),
+                  "vmar_map leaf")) {
+            zx_handle_close(leaf);
+            break;
+        }
+        uint64_t t0 = vmb_now();
+        sum += vmb_touch_read((char *)addr, VMB_CHAIN_BYTES);
+        rs[r] = vmb_now() - t0;
+        t0 = vmb_now();
+        vmb_touch_write((char *)addr, VMB_CHAIN_BYTES);
+        ws[r] = vmb_now() - t0;
+        if (((volatile char *)addr)[1] != 0x5a)
+            check(ZX_ERR_INTERNAL, "chain: the leaf lost the root's data");
+        region_free(leaf, (char *)addr, VMB_CHAIN_BYTES);
+    }
+    if (sum != 0x5a * (VMB_CHAIN_BYTES / VMB_PAGE) * (unsigned)VMB_CHAIN_RUNS && !failed)
+        check(ZX_ERR_INTERNAL, "chain: the leaf read wrong data");
+    while (made > 0)
+        zx_handle_close(chain[--made]);
+    region_free(root, p, VMB_CHAIN_BYTES);
+    if (!failed) {
+        vmb_report(rname, VMB_CHAIN_BYTES / VMB_PAGE, rs, VMB_CHAIN_RUNS);
+        vmb_report(wname, VMB_CHAIN_BYTES / VMB_PAGE, ws, VMB_CHAIN_RUNS);
+    }
+}
+
+static void bench_chain_1(void) {
+    bench_chain(1, "chain_read_d1", "chain_cow_d1");
+}
+
+static void bench_chain_10(void) {
+    bench_chain(10, "chain_read_d10", "chain_cow_d10");
+}
+
+static void bench_chain_100(void) {
+    bench_chain(100, "chain_read_d100", "chain_cow_d100");
+}
+
+static void bench_chain_1000(void) {
+    bench_chain(1000, "chain_read_d1000", "chain_cow_d1000");
+}
+
+// The smallest program: process_exit(0) (syscall number 24 in rax, the code in rdi), then ud2.
+static const uint8_t exit_code[] = {0x31, 0xff, 0xb8, 0x18, 0, 0, 0, 0x0f, 0x05, 0x0f, 0x0b};
+
+static bool wait_exit_zero(zx_handle_t proc) {
+    if (check(zx_object_wait_one(proc, ZX_PROCESS_TERMINATED, ZX_TIME_INFINITE, NULL), "wait"))
+        return false;
+    zx_info_process_t info;
+    if (check(zx_object_get_info(proc, ZX_INFO_PROCESS, &info, sizeof(info), NULL, NULL),
+              "get_info process"))
+        return false;
+    if (info.return_code != 0) {
+        check(ZX_ERR_INTERNAL, "child process: non-zero return code");
+        return false;
+    }
+    return true;
+}
+
+static void bench_proc_minimal(void) {
+    uint64_t s[VMB_RUNS];
+    zx_handle_t code;
+    if (check(zx_vmo_create(VMB_PAGE, 0, &code), "vmo_create code") ||
+        check(zx_vmo_write(code, exit_code, 0, sizeof(exit_code)), "vmo_write code") ||
+        check(zx_vmo_replace_as_executable(code, ZX_HANDLE_INVALID, &code), "replace_as_executable"))
+        return;
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PROC_OPS && !failed; i++) {
+            zx_handle_t proc, vmar, thread;
+            zx_vaddr_t entry;
+            if (check(zx_process_create(zx_job_default(), "min", 3, 0, &proc, &vmar),
+                      "process_create"))
+                break;
+            if (!check(zx_vmar_map(vmar, ZX_VM_PERM_READ | ZX_VM_PERM_EXECUTE, 0, code, 0,
+                                   VMB_PAGE, &entry), "vmar_map code") &&
+                !check(zx_thread_create(proc, "min", 3, 0, &thread), "thread_create")) {
+                if (!check(zx_process_start(proc, thread, entry, entry + VMB_PAGE,
+                                            ZX_HANDLE_INVALID, 0), "process_start"))
+                    wait_exit_zero(proc);
+                zx_handle_close(thread);
+            }
+            zx_handle_close(vmar);
+            zx_handle_close(proc);
+        }
+        s[r] = vmb_now() - t0;
+    }
+    zx_handle_close(code);
+    if (!failed)
+        vmb_report("proc_minimal", VMB_PROC_OPS, s, VMB_RUNS);
+}
+
+static void bench_proc_elf(void) {
+    uint64_t s[VMB_RUNS];
+    static const char *const argv[] = {"vmbench.elf", "exit"};
+    zx_handle_t exec = ulib_executable_vmo();
+    if (exec == ZX_HANDLE_INVALID) {
+        check(ZX_ERR_BAD_STATE, "no executable VMO");
+        return;
+    }
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PROC_OPS && !failed; i++) {
+            zx_handle_t proc;
+            if (check(jasper_launch(zx_job_default(), "vmbench-exit", exec, 2, argv, &proc),
+                      "jasper_launch"))
+                break;
+            wait_exit_zero(proc);
+            zx_handle_close(proc);
+        }
+        s[r] = vmb_now() - t0;
+    }
+    if (!failed)
+        vmb_report("proc_elf", VMB_PROC_OPS, s, VMB_RUNS);
+}
+
+// zx_vmo_read / zx_vmo_write of `len` bytes between a committed VMO and a committed buffer.
+static void bench_vmo_rw(size_t len, unsigned ops, const char *rname, const char *wname) {
+    static char buf[VMB_RW_MAX] __attribute__((aligned(4096)));
+    uint64_t rs[VMB_RUNS], ws[VMB_RUNS];
+    zx_handle_t vmo;
+    char *p;
+    if (len > VMB_RW_MAX || !region_filled(VMB_RW_MAX, &vmo, &p))
+        return;
+    vmb_stosq(buf, 0x1111111111111111ull, sizeof(buf) / 8);
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < ops; i++)
+            if (check(zx_vmo_read(vmo, buf, 0, len), "vmo_read"))
+                break;
+        rs[r] = vmb_now() - t0;
+    }
+    if (buf[len - 1] != 0x5a)
+        check(ZX_ERR_INTERNAL, "vmo_read: wrong data");
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < ops; i++)
+            if (check(zx_vmo_write(vmo, buf, 0, len), "vmo_write"))
+                break;
+        ws[r] = vmb_now() - t0;
+    }
+    region_free(vmo, p, VMB_RW_MAX);
+    if (!failed) {
+        vmb_report(rname, ops, rs, VMB_RUNS);
+        vmb_report(wname, ops, ws, VMB_RUNS);
+    }
+}
+
+static void bench_vmo_rw_4k(void) {
+    bench_vmo_rw(VMB_PAGE, VMB_RW_OPS_4K, "vmo_read_4k", "vmo_write_4k");
+}
+
+static void bench_vmo_rw_1m(void) {
+    bench_vmo_rw(VMB_RW_MAX, VMB_RW_OPS_1M, "vmo_read_1m", "vmo_write_1m");
+}
+
+// A 64 MiB VMO written from start to end through a fresh mapping; with `prefault`, committed and
+// mapped with ZX_VM_MAP_RANGE first. Timed from vmo_create to handle_close.
+static void bench_seq_write(const char *name, bool prefault) {
+    uint64_t s[VMB_RUNS];
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        uint64_t t0 = vmb_now();
+        zx_handle_t vmo;
+        zx_vaddr_t addr;
+        if (check(zx_vmo_create(VMB_64M, 0, &vmo), "vmo_create"))
+            break;
+        if (prefault && check(zx_vmo_op_range(vmo, ZX_VMO_OP_COMMIT, 0, VMB_64M, NULL, 0),
+                              "vmo_op_range commit")) {
+            zx_handle_close(vmo);
+            break;
+        }
+        if (check(zx_vmar_map(zx_vmar_root_self(), RW | (prefault ? ZX_VM_MAP_RANGE : 0), 0,
+                              vmo, 0, VMB_64M, &addr), "vmar_map")) {
+            zx_handle_close(vmo);
+            break;
+        }
+        vmb_stosq((void *)addr, 0x0101010101010101ull, VMB_64M / 8);
+        region_free(vmo, (char *)addr, VMB_64M);
+        s[r] = vmb_now() - t0;
+    }
+    if (!failed)
+        vmb_report(name, VMB_PAGES_64M, s, VMB_RUNS);
+}
+
+static void bench_seq_write_64m(void) {
+    bench_seq_write("seq_write_64m", false);
+}
+
+static void bench_seq_write_64m_prefault(void) {
+    bench_seq_write("seq_write_64m_prefault", true);
+}
+
 static void bench_snapshot_4m(void) {
     bench_snapshot("snapshot_4m", VMB_4M);
 }
@@ -282,19 +567,51 @@ static void bench_snapshot_64m(void) {
     bench_snapshot("snapshot_64m", VMB_64M);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    // proc_elf launches this program with "exit": return at once.
+    if (argc > 1 && strcmp(argv[1], "exit") == 0)
+        return 0;
     // The order of vmbench_linux.c. Each workload runs even if an earlier one failed, so one
     // broken call does not hide the rest.
-    static void (*const benches[])(void) = {
-        bench_zero_fill_fault, bench_zero_page_read, bench_cow_fault,
-        bench_snapshot_4m,     bench_snapshot_64m,   bench_map_unmap_page,
-        bench_protect_64m,     bench_null_syscall,   bench_memset_memcpy_4k,
-        bench_port_roundtrip,  bench_async_roundtrip,
+    static const struct {
+        const char *name;
+        void (*fn)(void);
+    } benches[] = {
+        {"zero_fill_fault", bench_zero_fill_fault},
+        {"zero_page_read", bench_zero_page_read},
+        {"cow_fault", bench_cow_fault},
+        {"snapshot_4m", bench_snapshot_4m},
+        {"snapshot_64m", bench_snapshot_64m},
+        {"map_unmap_page", bench_map_unmap_page},
+        {"protect_64m", bench_protect_64m},
+        {"null_syscall", bench_null_syscall},
+        {"memset_memcpy_4k", bench_memset_memcpy_4k},
+        {"port_roundtrip", bench_port_roundtrip},
+        {"async_roundtrip", bench_async_roundtrip},
+        {"map_unmap_10", bench_map_unmap_10},
+        {"map_unmap_1000", bench_map_unmap_1000},
+        {"map_unmap_10000", bench_map_unmap_10000},
+        {"chain_1", bench_chain_1},
+        {"chain_10", bench_chain_10},
+        {"chain_100", bench_chain_100},
+        {"chain_1000", bench_chain_1000},
+        {"proc_minimal", bench_proc_minimal},
+        {"proc_elf", bench_proc_elf},
+        {"vmo_rw_4k", bench_vmo_rw_4k},
+        {"vmo_rw_1m", bench_vmo_rw_1m},
+        {"seq_write_64m", bench_seq_write_64m},
+        {"seq_write_64m_prefault", bench_seq_write_64m_prefault},
     };
     int any_failed = 0;
     for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {
+        // vmbench.elf PREFIX...: only the workloads whose name starts with one of them.
+        bool run = argc < 2;
+        for (int a = 1; a < argc && !run; a++)
+            run = strncmp(benches[i].name, argv[a], strlen(argv[a])) == 0;
+        if (!run)
+            continue;
         failed = 0;
-        benches[i]();
+        benches[i].fn();
         any_failed |= failed;
     }
     if (any_failed)

@@ -21,6 +21,18 @@
 #define VMB_SYSCALL_OPS 10000u
 #define VMB_MEM_OPS 1000u
 #define VMB_PORT_OPS 1000u
+#define VMB_PROC_OPS 20u
+#define VMB_RW_OPS_4K 1000u
+#define VMB_RW_OPS_1M 10u
+
+// vmo_read/write (pread/pwrite) sizes: 4 KiB and VMB_RW_MAX.
+#define VMB_RW_MAX (1ul << 20)
+
+// The clone-chain workloads: the leaf's size, the deepest chain, the runs per depth (fewer than
+// VMB_RUNS: Linux forks `depth` processes per chain).
+#define VMB_CHAIN_BYTES (1ul << 20)
+#define VMB_CHAIN_MAX 1000u
+#define VMB_CHAIN_RUNS 3
 
 // Writes one byte in each page of [p, p + bytes) (bytes a multiple of the page size).
 static inline void vmb_touch_write(volatile char *p, size_t bytes) {

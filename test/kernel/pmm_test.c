@@ -1,5 +1,6 @@
 // The pmm: exact counts, exhaustion, contiguous runs, failure injection. Runs at boot on the real
 // page array and on the host over simulated RAM.
+#include "kernel/heap.h"
 #include "kernel/ktest.h"
 #include "kernel/string.h"
 #include "vm/pmm.h"
@@ -72,6 +73,55 @@ KTEST(pmm, contiguous_runs_are_contiguous_and_aligned) {
     EXPECT_TRUE(pmm_alloc_contiguous(free0 + 1, 1, PAGE_STATE_HEAP) == NULL);
     EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0 - 37);
     pmm_free_contiguous(run, 37);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
+}
+
+// A single page never searches the page array, through any door: pmm_alloc_page, a one-page run,
+// kmalloc of a page (the vmo_read/write path once used it for its bounce buffer).
+KTEST(pmm, single_pages_do_not_scan) {
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    size_t seen0 = pmm_frames_examined();
+    vm_page_t *a = pmm_alloc_page(PAGE_STATE_HEAP);
+    vm_page_t *b = pmm_alloc_contiguous(1, 1, PAGE_STATE_HEAP);
+    void *k = kmalloc(PAGE_SIZE);
+    REQUIRE_TRUE(a != NULL && b != NULL && k != NULL);
+    EXPECT_EQ(pmm_frames_examined(), seen0);
+    kfree(k);
+    pmm_free_page(b);
+    pmm_free_page(a);
+    EXPECT_EQ(pmm_frames_examined(), seen0);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
+}
+
+// Runs are found next fit: allocating and freeing the same size again and again (thread stacks)
+// looks at a bounded number of frames each time, however fragmented the low frames are.
+KTEST(pmm, repeated_runs_search_little) {
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    // Fragment: take a stretch of pages off the free list and give every other one back.
+    enum { HOLD = 128 };
+    vm_page_t *held[HOLD];
+    for (int i = 0; i < HOLD; i++)
+        held[i] = pmm_alloc_page(PAGE_STATE_HEAP);
+    for (int i = 1; i < HOLD; i += 2) {
+        if (held[i])
+            pmm_free_page(held[i]);
+        held[i] = NULL;
+    }
+    vm_page_t *run = pmm_alloc_contiguous(4, 1, PAGE_STATE_WIRED);
+    REQUIRE_TRUE(run != NULL);
+    pmm_free_contiguous(run, 4);
+    for (int i = 0; i < 100; i++) {
+        size_t seen = pmm_frames_examined();
+        run = pmm_alloc_contiguous(4, 1, PAGE_STATE_WIRED);
+        REQUIRE_TRUE(run != NULL);
+        EXPECT_LE(pmm_frames_examined() - seen, 64);
+        pmm_free_contiguous(run, 4);
+    }
+    for (int i = 0; i < HOLD; i++)
+        if (held[i])
+            pmm_free_page(held[i]);
     EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
     EXPECT_TRUE(pmm_check());
 }

@@ -97,6 +97,43 @@ KTEST(pt_range, map_pages_takes_each_address_from_the_array) {
     arch_aspace_destroy(&as);
 }
 
+// Fault-around and MAP_RANGE: holes get the array's page, mapped pages stay, counts stay exact.
+KTEST(pt_range, map_absent_fills_only_holes) {
+    pt_test_need_kernel_aspace();
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    struct arch_aspace as;
+    REQUIRE_OK(arch_aspace_create(&as));
+    enum { N = 700 };  // across a page-table boundary
+    static paddr_t pas[N];
+    for (size_t i = 0; i < N; i++)
+        pas[i] = 0x40000000 + i * PAGE_SIZE;
+    vaddr_t va = 0x200000 - 300 * PAGE_SIZE;
+    // Every seventh page is mapped already, elsewhere and read-write.
+    for (size_t i = 0; i < N; i += 7)
+        REQUIRE_OK(arch_aspace_map_contiguous(&as, va + i * PAGE_SIZE, 0x1000, 1, R | W | U));
+    size_t mapped = 0;
+    EXPECT_OK(arch_aspace_map_absent(&as, va, pas, N, R | U, &mapped));
+    EXPECT_EQ(mapped, N - (N + 6) / 7);
+    size_t wrong = 0;
+    for (size_t i = 0; i < N; i++)
+        wrong += i % 7 == 0 ? !mapped_as(&as, va + i * PAGE_SIZE, 0x1000, R | W | U)
+                            : !mapped_as(&as, va + i * PAGE_SIZE, pas[i], R | U);
+    EXPECT_EQ(wrong, 0);
+    EXPECT_TRUE(arch_aspace_check(&as));
+    // Again: nothing left to fill.
+    EXPECT_OK(arch_aspace_map_absent(&as, va, pas, N, R | U, &mapped));
+    EXPECT_EQ(mapped, 0);
+    // Unaligned addresses and kernel addresses are refused.
+    pas[3] |= 1;
+    EXPECT_STATUS(arch_aspace_map_absent(&as, va, pas, N, R | U, &mapped), ZX_ERR_INVALID_ARGS);
+    pas[3] &= ~(paddr_t)1;
+    EXPECT_STATUS(arch_aspace_map_absent(&as, 0xffff800000000000ull, pas, 1, R | U, &mapped),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_TRUE(arch_aspace_check(&as));
+    arch_aspace_destroy(&as);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+}
+
 KTEST(pt_range, remap_page_replaces_one_mapping) {
     pt_test_need_kernel_aspace();
     size_t free0 = pmm_count(PAGE_STATE_FREE);

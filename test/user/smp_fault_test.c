@@ -190,5 +190,92 @@ TEST(snapshot_while_other_cpus_write_is_one_instant) {
     zx_handle_close(parent);
 }
 
+// ---- vmo_read / vmo_write into a buffer other CPUs unmap and map again ----
+// The calls copy straight between the VMO's pages and the buffer, faulting the buffer's pages in
+// outside the VMO's lock; whatever the interleaving, each call returns OK (every byte moved) or
+// NOT_FOUND (the buffer was gone), and the memory is intact afterwards.
+
+#define RW_PAGES 16
+#define RW_CALLS 200
+
+static zx_handle_t rw_src, rw_dst, rw_buf_vmo, rw_vmar;
+static uintptr_t rw_buf;
+static volatile uint32_t rw_stop;
+static uint32_t rw_bad_status;
+
+static void rw_caller(uintptr_t k, uintptr_t unused) {
+    (void)unused;
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE)) {
+    }
+    for (int i = 0; i < RW_CALLS; i++) {
+        zx_status_t st = (k & 1) ? zx_vmo_write(rw_dst, (const void *)rw_buf, 0, RW_PAGES * PAGE)
+                                 : zx_vmo_read(rw_src, (void *)rw_buf, 0, RW_PAGES * PAGE);
+        if (st != ZX_OK && st != ZX_ERR_NOT_FOUND)
+            __atomic_add_fetch(&rw_bad_status, 1, __ATOMIC_RELAXED);
+    }
+    zx_thread_exit();
+}
+
+static void rw_remapper(uintptr_t unused1, uintptr_t unused2) {
+    (void)unused1;
+    (void)unused2;
+    while (!__atomic_load_n(&go, __ATOMIC_ACQUIRE)) {
+    }
+    while (!__atomic_load_n(&rw_stop, __ATOMIC_ACQUIRE)) {
+        zx_vaddr_t a;
+        zx_status_t st = zx_vmar_unmap(rw_vmar, rw_buf, RW_PAGES * PAGE);
+        if (st == ZX_OK)
+            st = zx_vmar_map(rw_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_SPECIFIC, 0,
+                             rw_buf_vmo, 0, RW_PAGES * PAGE, &a);
+        if (st != ZX_OK)
+            __atomic_add_fetch(&rw_bad_status, 1, __ATOMIC_RELAXED);
+        // Drop the buffer's pages too, so that the next copies fault on missing pages.
+        zx_vmo_op_range(rw_buf_vmo, ZX_VMO_OP_DECOMMIT, 0, RW_PAGES * PAGE, NULL, 0);
+    }
+    zx_thread_exit();
+}
+
+TEST(vmo_read_write_while_the_buffer_is_unmapped) {
+    uint64_t before = ut_vmo_bytes();
+    rw_src = ut_vmo(RW_PAGES * PAGE, 0x5a);
+    rw_dst = ut_vmo(RW_PAGES * PAGE, -1);
+    rw_buf_vmo = ut_vmo(RW_PAGES * PAGE, -1);
+    zx_vaddr_t base;
+    REQUIRE_OK(zx_vmar_allocate(zx_vmar_root_self(),
+                                ZX_VM_CAN_MAP_READ | ZX_VM_CAN_MAP_WRITE | ZX_VM_CAN_MAP_SPECIFIC,
+                                0, RW_PAGES * PAGE, &rw_vmar, &base));
+    REQUIRE_OK(zx_vmar_map(rw_vmar, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_SPECIFIC, 0,
+                           rw_buf_vmo, 0, RW_PAGES * PAGE, &rw_buf));
+    go = 0;
+    rw_stop = 0;
+    rw_bad_status = 0;
+    struct ut_thread t[THREADS];
+    for (uintptr_t k = 0; k + 1 < THREADS; k++)
+        EXPECT_OK(ut_thread_spawn(&t[k], rw_caller, k, 0));
+    EXPECT_OK(ut_thread_spawn(&t[THREADS - 1], rw_remapper, 0, 0));
+    __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+    for (int k = 0; k + 1 < THREADS; k++)
+        EXPECT_TRUE(ut_thread_join(&t[k], 60000));
+    __atomic_store_n(&rw_stop, 1, __ATOMIC_RELEASE);
+    EXPECT_TRUE(ut_thread_join(&t[THREADS - 1], 20000));
+    EXPECT_EQ(rw_bad_status, 0);
+    // The buffer is mapped again: a quiet read and write move everything.
+    EXPECT_OK(zx_vmo_read(rw_src, (void *)rw_buf, 0, RW_PAGES * PAGE));
+    EXPECT_FILL((const uint8_t *)rw_buf, 0x5a, RW_PAGES * PAGE);
+    EXPECT_OK(zx_vmo_write(rw_dst, (const void *)rw_buf, 0, RW_PAGES * PAGE));
+    EXPECT_EQ(ut_vmo_byte(rw_dst, RW_PAGES * PAGE - 1), 0x5a);
+    // The source never changed.
+    int changed = 0;
+    for (uint64_t p = 0; p < RW_PAGES; p++)
+        changed += ut_vmo_byte(rw_src, p * PAGE + 7) != 0x5a;
+    EXPECT_EQ(changed, 0);
+    EXPECT_OK(zx_vmar_destroy(rw_vmar));
+    zx_handle_close(rw_vmar);
+    zx_handle_close(rw_buf_vmo);
+    zx_handle_close(rw_dst);
+    zx_handle_close(rw_src);
+    EXPECT_EQ(ut_vmo_bytes(), before);
+}
+
 static const struct ut_child children[] = {{NULL, NULL}};
 UTEST_MAIN(children)

@@ -9,10 +9,13 @@
 // pages, and Jasper maps user memory with 4 KiB pages, so the comparison is page fault for page
 // fault. Exits 1 on any failure.
 #define _GNU_SOURCE
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <spawn.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/mman.h>
@@ -199,6 +202,186 @@ static void bench_memset_memcpy_4k(void) {
     region_free(p, 3 * VMB_PAGE);
 }
 
+// map_unmap_page with `n` one-page mappings present (alternately read-only and read-write, so
+// that Linux cannot merge neighbours into one VMA).
+static void bench_map_unmap_with(const char *name, unsigned n) {
+    static void *others[10000];
+    uint64_t s[VMB_RUNS];
+    for (unsigned i = 0; i < n; i++) {
+        others[i] = mmap(NULL, VMB_PAGE, (i & 1) ? PROT_READ : PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (others[i] == MAP_FAILED)
+            fail("mmap other");
+    }
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_MAP_OPS; i++) {
+            void *p = mmap(NULL, VMB_PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+                           -1, 0);
+            if (p == MAP_FAILED)
+                fail("mmap");
+            if (munmap(p, VMB_PAGE) != 0)
+                fail("munmap");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    for (unsigned i = 0; i < n; i++)
+        region_free(others[i], VMB_PAGE);
+    vmb_report(name, VMB_MAP_OPS, s, VMB_RUNS);
+}
+
+// Faults at the end of a chain of `depth` processes, each forked by the one before: the first
+// fills the region; the process at depth - 1 forks one leaf per run, which reads one byte per
+// page and then writes one and leaves its two figures in the shared page.
+static volatile uint64_t *shared_chain;  // [2 * run] read, [2 * run + 1] write
+
+static void chain_leaves(char *p) {
+    for (int r = 0; r < VMB_CHAIN_RUNS; r++) {
+        pid_t pid = fork();
+        if (pid < 0)
+            fail("fork leaf");
+        if (pid == 0) {
+            uint64_t t0 = vmb_now();
+            unsigned sum = vmb_touch_read(p, VMB_CHAIN_BYTES);
+            shared_chain[2 * r] = vmb_now() - t0;
+            t0 = vmb_now();
+            vmb_touch_write(p, VMB_CHAIN_BYTES);
+            shared_chain[2 * r + 1] = vmb_now() - t0;
+            _exit(sum == 0x5a * (VMB_CHAIN_BYTES / VMB_PAGE) && p[1] == 0x5a ? 0 : 1);
+        }
+        int status;
+        if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+            fail("chain: leaf");
+    }
+}
+
+// Runs in the process at `level` of the chain (0: the benchmark itself).
+static void chain_level(char *p, unsigned level, unsigned depth) {
+    // Every level but the first writes a byte of its own, as every snapshot of Jasper's chain
+    // does (the same value, so the leaf reads what the first one filled).
+    if (level > 0)
+        p[VMB_CHAIN_BYTES - VMB_PAGE] = 0x5a;
+    if (level + 1 == depth) {
+        chain_leaves(p);
+        return;
+    }
+    pid_t pid = fork();
+    if (pid < 0)
+        fail("fork chain");
+    if (pid == 0) {
+        chain_level(p, level + 1, depth);
+        _exit(0);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        fail("chain: level");
+}
+
+static void bench_chain(unsigned depth, const char *rname, const char *wname) {
+    uint64_t rs[VMB_CHAIN_RUNS], ws[VMB_CHAIN_RUNS];
+    char *p = region_filled(VMB_CHAIN_BYTES);
+    fflush(stdout);
+    chain_level(p, 0, depth);
+    for (int r = 0; r < VMB_CHAIN_RUNS; r++) {
+        rs[r] = shared_chain[2 * r];
+        ws[r] = shared_chain[2 * r + 1];
+    }
+    region_free(p, VMB_CHAIN_BYTES);
+    vmb_report(rname, VMB_CHAIN_BYTES / VMB_PAGE, rs, VMB_CHAIN_RUNS);
+    vmb_report(wname, VMB_CHAIN_BYTES / VMB_PAGE, ws, VMB_CHAIN_RUNS);
+}
+
+// fork + _exit + waitpid of a process with nothing but the benchmark mapped.
+static void bench_proc_minimal(void) {
+    uint64_t s[VMB_RUNS];
+    fflush(stdout);
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PROC_OPS; i++) {
+            pid_t pid = fork();
+            if (pid < 0)
+                fail("fork");
+            if (pid == 0)
+                _exit(0);
+            int status;
+            if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+                fail("proc_minimal: wait");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("proc_minimal", VMB_PROC_OPS, s, VMB_RUNS);
+}
+
+// posix_spawn of this (static) program with the argument "exit" + waitpid.
+static void bench_proc_elf(const char *self) {
+    uint64_t s[VMB_RUNS];
+    char *const argv[] = {(char *)self, "exit", NULL};
+    char *const envp[] = {NULL};
+    fflush(stdout);
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < VMB_PROC_OPS; i++) {
+            pid_t pid;
+            if (posix_spawn(&pid, self, NULL, NULL, argv, envp) != 0)
+                fail("posix_spawn");
+            int status;
+            if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status))
+                fail("proc_elf: wait");
+        }
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report("proc_elf", VMB_PROC_OPS, s, VMB_RUNS);
+}
+
+// pread / pwrite of `len` bytes between a filled tmpfs file (memfd) and a committed buffer.
+static void bench_file_rw(size_t len, unsigned ops, const char *rname, const char *wname) {
+    static char buf[VMB_RW_MAX] __attribute__((aligned(4096)));
+    uint64_t rs[VMB_RUNS], ws[VMB_RUNS];
+    int fd = memfd_create("vmbench", 0);
+    if (fd < 0)
+        fail("memfd_create");
+    memset(buf, 0x5a, sizeof(buf));
+    if (pwrite(fd, buf, VMB_RW_MAX, 0) != (ssize_t)VMB_RW_MAX)
+        fail("pwrite fill");
+    vmb_stosq(buf, 0x1111111111111111ull, sizeof(buf) / 8);
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < ops; i++)
+            if (pread(fd, buf, len, 0) != (ssize_t)len)
+                fail("pread");
+        rs[r] = vmb_now() - t0;
+    }
+    if (buf[len - 1] != 0x5a)
+        fail("pread: wrong data");
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        for (unsigned i = 0; i < ops; i++)
+            if (pwrite(fd, buf, len, 0) != (ssize_t)len)
+                fail("pwrite");
+        ws[r] = vmb_now() - t0;
+    }
+    close(fd);
+    vmb_report(rname, ops, rs, VMB_RUNS);
+    vmb_report(wname, ops, ws, VMB_RUNS);
+}
+
+// 64 MiB written from start to end through a fresh anonymous mapping, from mmap to munmap; with
+// `prefault`, mmap(MAP_POPULATE).
+static void bench_seq_write(const char *name, bool prefault) {
+    uint64_t s[VMB_RUNS];
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0 = vmb_now();
+        void *p = mmap(NULL, VMB_64M, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | (prefault ? MAP_POPULATE : 0), -1, 0);
+        if (p == MAP_FAILED)
+            fail("mmap");
+        vmb_stosq(p, 0x0101010101010101ull, VMB_64M / 8);
+        region_free(p, VMB_64M);
+        s[r] = vmb_now() - t0;
+    }
+    vmb_report(name, VMB_PAGES_64M, s, VMB_RUNS);
+}
+
 // The port workloads' Linux counterparts: an eventfd watched by epoll (see test/bench/vmbench.c).
 static void bench_port_roundtrips(void) {
     uint64_t s[VMB_RUNS];
@@ -234,12 +417,16 @@ static void bench_port_roundtrips(void) {
     close(efd);
 }
 
-int main(void) {
+int main(int argc, char **argv) {
+    // proc_elf spawns this program with "exit": return at once.
+    if (argc > 1 && strcmp(argv[1], "exit") == 0)
+        return 0;
     setvbuf(stdout, NULL, _IOLBF, 0);
     void *page = mmap(NULL, VMB_PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED)
         fail("mmap shared");
     shared_result = page;
+    shared_chain = (volatile uint64_t *)page + 1;
 
     bench_zero_fill_fault();
     bench_zero_page_read();
@@ -251,6 +438,19 @@ int main(void) {
     bench_null_syscall();
     bench_memset_memcpy_4k();
     bench_port_roundtrips();
+    bench_map_unmap_with("map_unmap_10", 10);
+    bench_map_unmap_with("map_unmap_1000", 1000);
+    bench_map_unmap_with("map_unmap_10000", 10000);
+    bench_chain(1, "chain_read_d1", "chain_cow_d1");
+    bench_chain(10, "chain_read_d10", "chain_cow_d10");
+    bench_chain(100, "chain_read_d100", "chain_cow_d100");
+    bench_chain(1000, "chain_read_d1000", "chain_cow_d1000");
+    bench_proc_minimal();
+    bench_proc_elf(argv[0]);
+    bench_file_rw(VMB_PAGE, VMB_RW_OPS_4K, "vmo_read_4k", "vmo_write_4k");
+    bench_file_rw(VMB_RW_MAX, VMB_RW_OPS_1M, "vmo_read_1m", "vmo_write_1m");
+    bench_seq_write("seq_write_64m", false);
+    bench_seq_write("seq_write_64m_prefault", true);
     printf("bench: done\n");
     return 0;
 }
