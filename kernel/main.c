@@ -28,6 +28,7 @@
 #include "vm/phys_ranges.h"
 #include "vm/physmap.h"
 #include "vm/pmm.h"
+#include "vm/reclaim.h"
 
 uint8_t *physmap_base = (uint8_t *)0xffff800000000000ull;
 
@@ -130,6 +131,7 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     sched_start_preemption();
     smp_start_aps();
     process_layer_init();
+    reclaim_init(&kernel_cmdline);
     if (cmdline_get(&kernel_cmdline, "panic"))
         panic("kmain: deliberate panic (panic on the command line)");
 

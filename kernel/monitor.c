@@ -14,7 +14,9 @@
 #include "kernel/string.h"
 #include "kernel/thread.h"
 #include "vm/phys_ranges.h"
+#include "vm/page_queues.h"
 #include "vm/pmm.h"
+#include "vm/reclaim.h"
 
 #define POLL_INTERVAL_NS (10 * 1000 * 1000)
 #define MAX_ARGS 8
@@ -82,6 +84,27 @@ static void cmd_mem(int argc, char **argv) {
     heap_get_stats(&hs);
     kprintf("  heap: %zu pages, %zu bytes in %zu allocations\n", hs.pages, hs.bytes_used,
             hs.allocations);
+    // Memory pressure (docs/memory-pressure.md): queues, level, reclaim counters.
+    struct pq_counts q;
+    pq_get_counts(&q);
+    kprintf("  queues: %zu pages; anon %zu (newest 2: %zu, oldest 2: %zu), pager %zu, "
+            "dont_need %zu, failed %zu, unreclaimable %zu; %llu rotations\n",
+            q.total, q.anon_total, q.anon_newest, q.anon_oldest, q.pager_total,
+            q.pages[PQ_DONT_NEED], q.pages[PQ_FAILED], q.pages[PQ_UNRECLAIMABLE],
+            (unsigned long long)q.rotations);
+    struct reclaim_watermarks w;
+    reclaim_get_watermarks(&w);
+    static const char *const levels[] = {"normal", "warning", "critical", "oom"};
+    kprintf("  level %s; watermarks (pages) warning %zu critical %zu oom %zu reserve %zu\n",
+            levels[reclaim_level()], w.warning, w.critical, w.oom, w.reserve);
+    struct reclaim_stats r;
+    reclaim_get_stats(&r);
+    kprintf("  reclaim: %llu freed, %llu failed, %llu fault reclaims; zero scan %llu/%llu; "
+            "%llu harvests, %llu accessed\n",
+            (unsigned long long)r.reclaimed, (unsigned long long)r.failed,
+            (unsigned long long)r.fault_reclaims, (unsigned long long)r.zero_deduped,
+            (unsigned long long)r.zero_scanned, (unsigned long long)r.harvests,
+            (unsigned long long)r.accessed);
 }
 
 static void cmd_ranges(int argc, char **argv) {

@@ -28,6 +28,10 @@
 unsigned vm_fault_around_pages = 16;
 struct vm_fault_stats vm_fault_stats;
 
+// Every address space from creation to the start of its destruction (for page aging).
+static struct mutex aspace_list_lock = MUTEX_INIT(aspace_list_lock, "aspace_list");
+static struct list_node aspace_list GUARDED_BY(aspace_list_lock) = LIST_INITIAL(aspace_list);
+
 // Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot.
 static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
 
@@ -57,8 +61,24 @@ zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
         kfree(as);
         return st;
     }
+    mutex_acquire(&aspace_list_lock);
+    list_add_tail(&aspace_list, &as->all_link);
+    mutex_release(&aspace_list_lock);
     *out = as;
     return ZX_OK;
+}
+
+size_t vm_aspace_harvest(void (*fn)(void *ctx, paddr_t pa), void *ctx) {
+    size_t n = 0;
+    mutex_acquire(&aspace_list_lock);
+    list_for_each(&aspace_list, it) {
+        struct vm_aspace *as = containerof(it, struct vm_aspace, all_link);
+        mutex_acquire(&as->pt_lock);
+        n += arch_aspace_harvest_accessed(&as->arch, fn, ctx);
+        mutex_release(&as->pt_lock);
+    }
+    mutex_release(&aspace_list_lock);
+    return n;
 }
 
 void vm_aspace_release(struct vm_aspace *as) {
@@ -74,6 +94,9 @@ void vm_aspace_destroy(struct vm_aspace *as) {
                (unsigned long long)as->arch.active_cpus);
     struct vmar *releases = NULL;
     struct vm_mapping *frees = NULL;
+    mutex_acquire(&aspace_list_lock);  // aging no longer looks at it
+    list_delete(&as->all_link);
+    mutex_release(&aspace_list_lock);
     mutex_acquire(&as->lock);
     struct vmar *root = as->root;
     as->root = NULL;

@@ -22,6 +22,7 @@
 #include <zircon/types.h>
 
 #include "arch/x86_64/arch_aspace.h"
+#include "kernel/list.h"
 #include "kernel/mutex.h"
 #include "kernel/types.h"
 #include "vm/aslr.h"
@@ -42,6 +43,7 @@ struct vm_aspace {
     struct aslr_prng prng;        // aspace lock
     bool aslr;                    // randomised placement (fixed at creation)
     char name[ZX_MAX_NAME_LEN];
+    struct list_node all_link;    // in the list of every live address space (vm_aspace_harvest)
 };
 
 // Creates an address space whose root VMAR covers [USER_ASPACE_BASE, USER_ASPACE_END) with every
@@ -55,6 +57,11 @@ zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) MUST_USE;
 void vm_aspace_destroy(struct vm_aspace *as);
 // Drops one reference (the owner's, or a struct vmar's); frees `as` with the last.
 void vm_aspace_release(struct vm_aspace *as);
+
+// Page aging: for every address space not yet destroyed, under its page-table lock, clears the
+// accessed bit of every present user page and calls fn(ctx, pa) for those that had it. Takes the
+// list lock of all address spaces (outside every other VM lock). Returns pages visited.
+size_t vm_aspace_harvest(void (*fn)(void *ctx, paddr_t pa), void *ctx);
 
 // Switches the CPU to `as` (NULL: the kernel's address space only).
 void vm_aspace_activate(struct vm_aspace *as);

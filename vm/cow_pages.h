@@ -224,6 +224,22 @@ static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_s
     return *cow_slot_count(slot) + owner->base;
 }
 
+// --- Reclaim (vm/cow_reclaim.c; docs/memory-pressure.md) ---
+
+// How cow_pages_reclaim_page_locked may reclaim.
+#define COW_RECLAIM_ZERO_ONLY (1u << 0)  // only replace a zero page (the zero scanner)
+
+// The one way memory pressure takes a page from a clone tree. `p` was picked from a page queue
+// while it was in tree `t` (whose lock the caller now holds, and whose memory it keeps alive with
+// cow_tree_get; the page may have left the tree in between). An anonymous page is compressed
+// (vm/cow_compress.h: a zero page becomes a marker, one that does not shrink goes to the FAILED
+// queue), or with COW_RECLAIM_ZERO_ONLY only deduplicated if all zeros; a pager-backed page goes
+// to the eviction step (NOT_SUPPORTED until the pager provides it). The lock may be dropped and
+// retaken inside. Returns ZX_OK (p's memory is freed), ZX_ERR_NOT_FOUND (p is no longer in t),
+// ZX_ERR_NOT_SUPPORTED (p cannot be reclaimed this way now), ZX_ERR_NO_MEMORY.
+zx_status_t cow_pages_reclaim_page_locked(struct cow_tree *t, vm_page_t *p, uint32_t flags)
+    REQUIRES(t->lock) MUST_USE;
+
 // --- Attribution (docs/abi.md §3) ---
 
 struct cow_attribution {

@@ -22,6 +22,7 @@ static struct {
     size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
     size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
+    size_t reserve GUARDED_BY(lock);    // free pages VMO allocations may not take
     size_t rover GUARDED_BY(lock);      // where the next run search starts (next fit)
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
@@ -106,7 +107,8 @@ vm_page_t *pmm_alloc_page(enum page_state state) {
     ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     vm_page_t *p = NULL;
-    if (!injected_failure_locked() && !list_is_empty(&pmm.free_list)) {
+    if (!injected_failure_locked() && !list_is_empty(&pmm.free_list) &&
+        (state != PAGE_STATE_VMO || pmm.counts[PAGE_STATE_FREE] > pmm.reserve)) {
         p = containerof(pmm.free_list.next, vm_page_t, node);
         take_free_page_locked(p, state);
     }
@@ -124,6 +126,12 @@ static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
     memset(p, 0, sizeof(*p));
     p->state = PAGE_STATE_FREE;
     list_add_head(&pmm.free_list, &p->node);
+}
+
+void pmm_set_reserve(size_t pages) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    pmm.reserve = pages;
+    spin_unlock_irqrestore(&pmm.lock, s);
 }
 
 void pmm_free_page(vm_page_t *page) {

@@ -21,6 +21,9 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) MUST_USE;
 // Allocates one page and puts it in `state` (not FREE). Its contents are undefined.
 // Returns NULL when no page is free (or an injected failure fires).
 vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
+// Keeps `pages` free pages back from VMO allocations (pmm_alloc_page(PAGE_STATE_VMO) fails when
+// no more than that many are free), for what reclaim itself needs (vm/reclaim.h). 0 at boot.
+void pmm_set_reserve(size_t pages);
 // Returns a page (in any state but FREE or RESERVED) to the free list.
 void pmm_free_page(vm_page_t *page);
 

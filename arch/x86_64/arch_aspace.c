@@ -269,6 +269,26 @@ zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_p
     return ZX_OK;
 }
 
+size_t arch_aspace_harvest_accessed(struct arch_aspace *as, void (*fn)(void *ctx, paddr_t pa),
+                                    void *ctx) {
+    ASSERT(!as->is_kernel);
+    size_t visited = 0;
+    struct vmiter it;
+    vmiter_init(&it, root_of(as), 0);
+    if (!vmiter_present(&it))
+        vmiter_next(&it);
+    for (; !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END; vmiter_next(&it)) {
+        if (!vmiter_present(&it) || vmiter_level(&it) != 0)
+            continue;
+        visited++;
+        // The CPU sets A and D by locked read-modify-writes: clear A the same way.
+        pte_t old = __atomic_fetch_and(it.entry, ~(pte_t)PTE_A, __ATOMIC_RELAXED);
+        if (old & PTE_A)
+            fn(ctx, vmiter_pa(&it));
+    }
+    return visited;
+}
+
 bool arch_aspace_check(const struct arch_aspace *as) {
     return as->root && pt_check(root_of(as));
 }

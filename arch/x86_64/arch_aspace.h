@@ -105,6 +105,14 @@ zx_status_t arch_aspace_protect_batched(struct arch_aspace *as, vaddr_t va, size
 zx_status_t arch_aspace_query(struct arch_aspace *as, vaddr_t va, paddr_t *out_pa,
                               uint32_t *out_flags) MUST_USE;
 
+// Accessed-bit harvest (page aging, vm/reclaim.c): for every present 4 KiB mapping of user space
+// `as` whose accessed bit is set, clears the bit and calls fn(ctx, pa). No TLB flush: a CPU that
+// still caches the entry may not set the bit again until the entry leaves its TLB, which only
+// makes the page look older than it is (reclaim unmaps with a shootdown before it takes a page).
+// Costs in proportion to the tables that exist. Returns the number of mappings visited.
+size_t arch_aspace_harvest_accessed(struct arch_aspace *as, void (*fn)(void *ctx, paddr_t pa),
+                                    void *ctx);
+
 // Checks the tables of `as` (see pt_check). Returns true if they are consistent.
 bool arch_aspace_check(const struct arch_aspace *as);
 // Table pages `as` owns: with the root, without the kernel's shared upper half (for a user space).

@@ -19,6 +19,7 @@
 #include "kernel/printf.h"
 #include "kernel/thread.h"
 #include "vm/aspace.h"
+#include "vm/reclaim.h"
 
 _Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
 
@@ -68,6 +69,11 @@ bool arch_page_fault(struct trap_frame *tf) {
     struct vm_aspace *as = vm_aspace_active();
     const char *why;
     zx_status_t st = vm_fault(as, va, flags, &why);
+    // Out of memory in a user access: reclaim synchronously (no lock is held here) and retry.
+    for (int tries = 0; st == ZX_ERR_NO_MEMORY && !in_copy && (flags & VM_FAULT_USER) &&
+                        tries < 8 && reclaim_for_fault();
+         tries++)
+        st = vm_fault(as, va, flags, &why);
     if (st == ZX_OK)
         return true;
     if (in_copy) {

@@ -15,6 +15,7 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_VMAR ((zx_object_info_topic_t)7u)
 #define ZX_INFO_PROCESS_MAPS ((zx_object_info_topic_t)13u)
 #define ZX_INFO_KMEM_STATS ((zx_object_info_topic_t)17u)
+#define ZX_INFO_KMEM_STATS_EXTENDED ((zx_object_info_topic_t)31u)
 #define ZX_INFO_VMO ((zx_object_info_topic_t)0x30000017u)
 #define ZX_INFO_PROCESS_THREADS ((zx_object_info_topic_t)4u)
 #define ZX_INFO_JOB_CHILDREN ((zx_object_info_topic_t)8u)
@@ -178,6 +179,25 @@ _Static_assert(sizeof(zx_info_vmar_t) == 16, "zx_info_vmar_t is 16 bytes");
 _Static_assert(sizeof(zx_info_maps_t) == 96, "zx_info_maps_t is 96 bytes");
 _Static_assert(sizeof(zx_info_vmo_t) == 176, "zx_info_vmo_t is 176 bytes");
 _Static_assert(sizeof(zx_info_kmem_stats_t) == 72, "zx_info_kmem_stats_t is 72 bytes");
+
+typedef struct zx_info_kmem_stats_extended {
+    uint64_t total_bytes;
+    uint64_t free_bytes;
+    uint64_t wired_bytes;
+    uint64_t total_heap_bytes;
+    uint64_t free_heap_bytes;
+    uint64_t vmo_bytes;
+    uint64_t vmo_pager_total_bytes;
+    uint64_t vmo_pager_newest_bytes;
+    uint64_t vmo_pager_oldest_bytes;
+    uint64_t vmo_discardable_locked_bytes;
+    uint64_t vmo_discardable_unlocked_bytes;
+    uint64_t mmu_overhead_bytes;
+    uint64_t ipc_bytes;
+    uint64_t other_bytes;
+    uint64_t vmo_reclaim_disabled_bytes;
+} zx_info_kmem_stats_extended_t;
+_Static_assert(sizeof(zx_info_kmem_stats_extended_t) == 120, "zx_info_kmem_stats_extended_t");
 _Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t is 72 bytes");
 _Static_assert(sizeof(zx_info_handle_count_t) == 4, "zx_info_handle_count_t is 4 bytes");
 _Static_assert(sizeof(zx_info_job_t) == 16, "zx_info_job_t is 16 bytes");
