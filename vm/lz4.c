@@ -290,12 +290,35 @@ long lz4_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst
             return -1;
         unsigned token = *ip++;
         size_t lit = token >> 4;
+        size_t offset, len;
+        // The common case first: short literals and a short match, far from both ends. Sixteen
+        // literal bytes and 24 match bytes are moved whatever the lengths (the excess is
+        // overwritten later), so only the offset needs checking.
+        if (likely(lit < 15 && (token & 15) < 15 && (size_t)(iend - ip) >= 18 &&
+                   (size_t)(oend - op) >= 40)) {
+            copy8(op, ip);
+            copy8(op + 8, ip + 8);
+            op += lit;
+            ip += lit;
+            offset = (size_t)ip[0] | (size_t)ip[1] << 8;  // >= 4 bytes are left: not the end
+            ip += 2;
+            len = (token & 15) + LZ4_MINMATCH;
+            if (likely(offset >= 8 && offset <= (size_t)(op - dst))) {
+                const uint8_t *m = op - offset;
+                copy8(op, m);
+                copy8(op + 8, m + 8);
+                copy8(op + 16, m + 16);
+                op += len;
+                continue;
+            }
+            goto match;  // a short period or a bad offset: the careful path
+        }
         if (lit == 15 && !read_extra_len(&ip, iend, &lit, dst_cap))
             return -1;
         if (lit > (size_t)(iend - ip) || lit > (size_t)(oend - op))
             return -1;
-        // Short literal runs (the common case) go in two 8-byte moves when both buffers have room
-        // past them; the bytes written past the run are overwritten by what follows.
+        // Short literal runs go in two 8-byte moves when both buffers have room past them; the
+        // bytes written past the run are overwritten by what follows.
         if (lit <= 16 && (size_t)(iend - ip) >= 16 && (size_t)(oend - op) >= 16) {
             copy8(op, ip);
             copy8(op + 8, ip + 8);
@@ -309,18 +332,19 @@ long lz4_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst
 
         if ((size_t)(iend - ip) < 2)
             return -1;
-        size_t offset = (size_t)ip[0] | (size_t)ip[1] << 8;
+        offset = (size_t)ip[0] | (size_t)ip[1] << 8;
         ip += 2;
-        size_t len = token & 15;
+        len = token & 15;
         if (len == 15 && !read_extra_len(&ip, iend, &len, dst_cap))
             return -1;
         len += LZ4_MINMATCH;
+    match:
         if (offset == 0 || offset > (size_t)(op - dst) || len > (size_t)(oend - op))
             return -1;
         const uint8_t *match = op - offset;
         uint8_t *const mend = op + len;
-        if ((size_t)(oend - mend) >= 8) {
-            // Room for 8-byte moves that may run up to 7 bytes past the match's end.
+        if ((size_t)(oend - mend) >= 16) {
+            // Room for 16-byte moves that may run up to 15 bytes past the match's end.
             if (offset < 8) {
                 // A short period: copy the first 8 bytes one by one, then move 8 at a time from a
                 // multiple of the period at least 8 back, which repeats the same pattern.
@@ -332,8 +356,9 @@ long lz4_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst
             }
             while (op < mend) {
                 copy8(op, match);
-                op += 8;
-                match += 8;
+                copy8(op + 8, match + 8);
+                op += 16;
+                match += 16;
             }
             op = mend;
         } else {
