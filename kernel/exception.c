@@ -284,11 +284,14 @@ static uint32_t offer(struct exception *e, struct channel *ch, uint32_t type, bo
     mutex_acquire(&p->lock);
     e->channel_type = type;
     mutex_release(&p->lock);
+    // In the exception from the moment a handler can read it: a handler on another CPU may look
+    // at the thread before this one has gone to sleep.
+    uthread_blocking(ZX_THREAD_STATE_BLOCKED_EXCEPTION);
     if (channel_write(ch, &info, sizeof(info), &h, 1) != ZX_OK) {
+        uthread_unblocked();
         handle_drop(&e->obj);  // the handler is gone: try the next one
         return ZX_EXCEPTION_STATE_TRY_NEXT;
     }
-    uthread_blocking(ZX_THREAD_STATE_BLOCKED_EXCEPTION);
     zx_status_t st = kobject_wait_one(&e->obj, EXCEPTION_CLOSED, ZX_TIME_INFINITE, NULL);
     uthread_unblocked();
     *out_killed = st != ZX_OK;

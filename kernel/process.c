@@ -102,8 +102,8 @@ uint32_t uthread_info_state(struct uthread *t) {
         sched_unlock_irqrestore(s);
         if (t->kill_pending || t->state == TASK_DYING)
             state = ZX_THREAD_STATE_DYING;
-        else if (waiting && blocked_as)
-            state = blocked_as;
+        else if (blocked_as == ZX_THREAD_STATE_BLOCKED_EXCEPTION || (waiting && blocked_as))
+            state = blocked_as;  // an exception blocks the thread even before it sleeps
         else
             state = ZX_THREAD_STATE_RUNNING;
         break;
@@ -156,12 +156,18 @@ static void process_finish(struct process *p) {
 }
 
 // Runs in the reaper once the exited thread's stack is freed: only now is the thread really gone,
-// so only now may its end (and, for the last one, the process's) be observed.
+// so only now may its end be observed. The process ends with the last thread *reaped*, not the
+// last to exit: threads are reaped in any order, and ZX_PROCESS_TERMINATED must not be seen while
+// one of them still lacks ZX_THREAD_TERMINATED.
 static void uthread_reaped(void *arg) {
     struct uthread *ut = arg;
     struct process *p = ut->proc;
     kobject_signal(&ut->obj, 0, ZX_THREAD_TERMINATED);
-    if (ut->ended_process)
+    mutex_acquire(&p->lock);
+    // No thread can start once live_threads is zero (the process is DYING), so zero here is final.
+    bool last = --p->unreaped_threads == 0 && p->live_threads == 0;
+    mutex_release(&p->lock);
+    if (last)
         process_finish(p);
     kobject_release(&ut->obj);  // the running thread's reference
 }
@@ -181,10 +187,9 @@ void uthread_exit_current(void) {
     mutex_acquire(&p->lock);
     ut->state = TASK_DEAD;
     list_delete(&ut->proc_node);
-    ut->ended_process = --p->live_threads == 0;
     // The last thread ends the process: from now on zx_thread_start fails with BAD_STATE, so no
     // thread can start in a process whose memory is about to go.
-    if (ut->ended_process && p->state == TASK_RUNNING)
+    if (--p->live_threads == 0 && p->state == TASK_RUNNING)
         p->state = TASK_DYING;
     mutex_release(&p->lock);
     exception_task_gone(&ut->obj);
@@ -207,7 +212,7 @@ void process_kill(struct process *p, int64_t code) {
         if (t->kthread)
             thread_interrupt(t->kthread);
     }
-    bool no_threads = p->live_threads == 0;
+    bool no_threads = p->unreaped_threads == 0;
     mutex_release(&p->lock);
     if (no_threads)
         process_finish(p);
@@ -368,6 +373,7 @@ zx_status_t uthread_start(struct uthread *ut, uint64_t entry, uint64_t stack, ui
         kt->owner = ut;
         kobject_retain(&ut->obj);  // held by the running thread
         p->live_threads++;
+        p->unreaped_threads++;
         if (p->state == TASK_INITIAL)
             p->state = TASK_RUNNING;
         // The first thread starts the process. Marked before that thread can run: on another CPU

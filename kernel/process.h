@@ -37,6 +37,7 @@ struct process {
     struct vm_aspace *aspace;       // NULL once the process is dead
     struct list_node threads;       // struct uthread.proc_node
     uint32_t live_threads;          // started and not yet exited
+    uint32_t unreaped_threads;      // started and not yet reaped (process lock)
     enum task_state state;
     int64_t return_code;
     zx_time_t start_time;
@@ -53,7 +54,6 @@ struct uthread {
     struct list_node proc_node;
     enum task_state state;
     bool kill_pending;              // leave for good at the next return to user mode
-    bool ended_process;             // its exit took live_threads to zero (process lock)
     uint32_t blocked_as;            // ZX_THREAD_STATE_BLOCKED_* while a call blocks it, else 0
     struct exception *exception;    // the exception it waits in, else NULL (process lock)
     // User register state to start with (entry, stack, two arguments).

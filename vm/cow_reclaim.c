@@ -5,6 +5,7 @@
 #include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
 #include "vm/page_queues.h"
+#include "vm/page_source.h"
 
 // The node of `t` whose list identity is `id`, or NULL. Compares pointers only: `id` was read
 // from a page that may belong to another tree by now, so it is never followed.
@@ -19,11 +20,16 @@ static struct cow_node *node_of_id(struct cow_tree *t, const struct cow_list_id 
     return NULL;
 }
 
-// The eviction step of the user pager plugs in here: drop a clean page of a pager-backed VMO
-// (a later access asks the pager again; dirty pages stay).
+// The user pager's eviction step: drop a clean page of a pager-backed VMO (a later access asks
+// the pager again); dirty and AwaitingClean pages stay, and so does any page outside the root.
 static zx_status_t reclaim_pager_page_locked(struct cow_node *n, uint64_t off, vm_page_t *p)
     REQUIRES(n->tree->lock) {
-    return ZX_ERR_NOT_SUPPORTED;
+    (void)p;
+    struct page_source *src = n->tree->source;
+    if (!src || src->root != n)
+        return ZX_ERR_NOT_SUPPORTED;
+    page_source_assert_held(src);
+    return page_source_evict_clean_page_locked(src, off) ? ZX_OK : ZX_ERR_NOT_SUPPORTED;
 }
 
 zx_status_t cow_pages_reclaim_page_locked(struct cow_tree *t, vm_page_t *p, uint32_t flags) {

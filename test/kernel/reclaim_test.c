@@ -3,8 +3,10 @@
 // pages too, and every page count comes back. Kernel only (the reclaim driver is).
 #include "kernel/ktest.h"
 #include "kernel/object.h"
+#include "kernel/port.h"
 #include "kernel/string.h"
 #include "vm/page_queues.h"
+#include "vm/pager.h"
 #include "vm/pmm.h"
 #include "vm/reclaim.h"
 #include "vm/vmo.h"
@@ -62,4 +64,48 @@ KTEST(reclaim, harvest_runs_and_queues_stay_valid) {
     struct reclaim_watermarks w;
     reclaim_get_watermarks(&w);
     EXPECT_TRUE(w.oom < w.critical && w.critical < w.warning && w.reserve < w.oom);
+}
+
+// Clean pager-backed pages are evicted (a later access asks the pager again); a dirty one stays.
+KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
+    size_t vmo0 = pmm_count(PAGE_STATE_VMO);
+    struct kobject *port, *pgobj;
+    REQUIRE_OK(port_create(&port));
+    REQUIRE_OK(pager_create(&pgobj));
+    struct pager *pg = pager_from_object(pgobj);
+    struct vmo *v, *aux;
+    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
+    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    static uint8_t buf[PAGE_SIZE];
+    for (int i = 0; i < NP; i++) {
+        memset(buf, 0x40 + i, P);
+        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
+    }
+    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
+    memset(buf, 0xd1, P);
+    REQUIRE_OK(vmo_write(v, buf, 0, P));  // page 0 is Dirty now
+    EXPECT_EQ(committed(v), (uint64_t)NP * P);
+    size_t freed = reclaim_run(pmm_count(PAGE_STATE_FREE) + NP, 0);
+    EXPECT_TRUE(freed >= NP - 1);
+    EXPECT_EQ(committed(v), P);  // only the dirty page is left
+    EXPECT_TRUE(pq_check());
+    EXPECT_TRUE(vmo_check_tree(v));
+    REQUIRE_OK(vmo_read(v, buf, 0, P));
+    EXPECT_EQ(buf[0], 0xd1);
+    EXPECT_EQ(buf[P - 1], 0xd1);
+    // The pager supplies page 1 again, with the same content as before.
+    memset(buf, 0x41, P);
+    REQUIRE_OK(vmo_write(aux, buf, P, P));
+    REQUIRE_OK(pager_supply_pages(pg, v, P, P, aux, P));
+    memset(buf, 0, P);
+    REQUIRE_OK(vmo_read(v, buf, P, P));
+    EXPECT_EQ(buf[0], 0x41);
+    EXPECT_EQ(committed(v), 2 * P);
+    REQUIRE_OK(pager_detach_vmo(pg, v));
+    kobject_release(vmo_object(v));
+    kobject_release(vmo_object(aux));
+    kobject_release(pgobj);
+    kobject_release(port);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
+    EXPECT_TRUE(pq_check());
 }

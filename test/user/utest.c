@@ -532,7 +532,9 @@ int utest_main(int argc, char **argv, const struct ut_child *children) {
         uint64_t before = ut_vmo_bytes();
         t->fn();
         uint64_t after = ut_vmo_bytes();
-        if (after != before && !cur_skipped) {
+        // Only growth is a leak: under memory pressure reclaim may dedup or compress pages the
+        // harness itself holds, so the figure can fall during a test that leaks nothing.
+        if (after > before && !cur_skipped) {
             printf("    leak: vmo_bytes %llu before the test, %llu after (%+lld)\n",
                    (unsigned long long)before, (unsigned long long)after,
                    (long long)(after - before));
