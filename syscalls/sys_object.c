@@ -14,6 +14,7 @@
 #include "syscalls/sys_exception.h"
 #include "syscalls/sys_util.h"
 #include "vm/aspace.h"
+#include "vm/compressor.h"
 #include "vm/vmar.h"
 #include "vm/page_queues.h"
 #include "vm/pmm.h"
@@ -145,6 +146,21 @@ static zx_status_t info_process_maps(struct kobject *obj, zx_rights_t rights,
     return st;
 }
 
+static zx_status_t info_kmem_stats_compression(struct kobject *obj, zx_rights_t rights,
+                                               struct info_out *out) {
+    // vm/compressor.h keeps its counters in this record's layout (asserted there and here).
+    _Static_assert(sizeof(struct compressor_stats) == sizeof(zx_info_kmem_stats_compression_t),
+                   "compressor_stats is the record");
+    _Static_assert(offsetof(struct compressor_stats, pages_decompressed_within_log_time) ==
+                       offsetof(zx_info_kmem_stats_compression_t,
+                                pages_decompressed_within_log_time),
+                   "compressor_stats is the record");
+    struct compressor_stats st;
+    compressor_stats(&st);
+    memcpy(out->records, &st, sizeof(st));
+    return ZX_OK;
+}
+
 static zx_status_t info_none(struct kobject *obj, zx_rights_t rights, struct info_out *out) {
     return ZX_OK;
 }
@@ -166,6 +182,8 @@ static const struct info_topic info_topics[] = {
      info_kmem_stats},
     {ZX_INFO_KMEM_STATS_EXTENDED, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT,
      sizeof(zx_info_kmem_stats_extended_t), false, info_kmem_stats_extended},
+    {ZX_INFO_KMEM_STATS_COMPRESSION, ZX_OBJ_TYPE_JOB, ZX_RIGHT_INSPECT,
+     sizeof(zx_info_kmem_stats_compression_t), false, info_kmem_stats_compression},
     {ZX_INFO_PROCESS_MAPS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_INSPECT, sizeof(zx_info_maps_t), true,
      info_process_maps},
     {ZX_INFO_PROCESS_THREADS, ZX_OBJ_TYPE_PROCESS, ZX_RIGHT_ENUMERATE, sizeof(zx_koid_t), true,

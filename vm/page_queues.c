@@ -110,6 +110,10 @@ void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
     pq_unlock(s);
 }
 
+bool pq_is_pager_page(const vm_page_t *p) {
+    return (__atomic_load_n(&p->queue_flags, __ATOMIC_RELAXED) & PQF_PAGER) != 0;
+}
+
 void pq_set_dont_need(vm_page_t *p) {
     irqstate_t s = pq_lock();
     if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE && p->queue != PQ_DONT_NEED)

@@ -69,6 +69,8 @@ static inline void pq_note_write(vm_page_t *p) {
     if (__atomic_load_n(&p->queue, __ATOMIC_RELAXED) == PQ_FAILED)
         pq_mark_written(p);
 }
+// Whether the page was queued as a pager-backed page (it stays one in DONT_NEED and FAILED).
+bool pq_is_pager_page(const vm_page_t *p);
 // ZX_VMO_OP_DONT_NEED: the page goes to DONT_NEED (unless UNRECLAIMABLE).
 void pq_set_dont_need(vm_page_t *p);
 // ZX_VMO_OP_ALWAYS_NEED: the page goes to UNRECLAIMABLE for as long as it lives.

@@ -779,6 +779,27 @@ static bool can_decommit_locked(struct vmo *v) {
     return true;
 }
 
+struct queue_pages_ctx {
+    void (*set)(vm_page_t *);
+};
+
+static zx_status_t queue_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
+    (void)offset;
+    if (vmpl_slot_is_page(*slot))
+        ((struct queue_pages_ctx *)ctx)->set(vmpl_slot_page(*slot));
+    return ZX_ERR_NEXT;
+}
+
+// DONT_NEED / ALWAYS_NEED: moves the pages v's own node holds in [start, end) (node offsets) to
+// the queue `set` chooses. Pages shared from a hidden ancestor keep their place: they are also
+// other VMOs' pages.
+static void queue_own_pages_locked(struct vmo *v, uint64_t start, uint64_t end,
+                                   void (*set)(vm_page_t *)) REQUIRES(VMO_TREE_LOCK(v)) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
+    struct queue_pages_ctx c = {set};
+    (void)vmpl_for_each(&v->cow->pages, start, end, queue_page_cb, &c);
+}
+
 zx_status_t vmo_op_range(struct vmo *v, uint32_t op, uint64_t offset, uint64_t size) {
     switch (op) {
     case ZX_VMO_OP_COMMIT:
@@ -850,14 +871,23 @@ again:
         }
         if (st != ZX_OK)
             goto out;
-        if (op != ZX_VMO_OP_ZERO)
+        if (op == ZX_VMO_OP_COMMIT)
             goto out;  // supplied pages are committed; zero ranges stay uncommitted
     }
     switch (op) {
     case ZX_VMO_OP_PREFETCH:
     case ZX_VMO_OP_ALWAYS_NEED:
+        if (!src)  // a pager VMO's pages were brought in above
+            st = cow_commit_range_locked(v->cow, base + ROUNDDOWN(offset, P),
+                                         base + ROUNDUP(end, P));
+        if (st == ZX_OK && op == ZX_VMO_OP_ALWAYS_NEED)
+            queue_own_pages_locked(v, base + ROUNDDOWN(offset, P), base + ROUNDUP(end, P),
+                                   pq_set_always_need);
+        break;
     case ZX_VMO_OP_DONT_NEED:
-        break;  // anonymous memory: nothing to bring in or to let go of early
+        queue_own_pages_locked(v, base + ROUNDDOWN(offset, P), base + ROUNDUP(end, P),
+                               pq_set_dont_need);
+        break;
     case ZX_VMO_OP_COMMIT:
         st = cow_commit_range_locked(v->cow, base + ROUNDDOWN(offset, P), base + ROUNDUP(end, P));
         break;

@@ -109,3 +109,51 @@ KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
     EXPECT_TRUE(pq_check());
 }
+
+static void fill_text(struct vmo *v, int pages) {
+    static uint8_t buf[PAGE_SIZE];
+    for (int i = 0; i < pages; i++) {
+        for (size_t j = 0; j < P; j++)
+            buf[j] = (uint8_t)("always or never needed "[j % 23] + i);
+        REQUIRE_OK(vmo_write(v, buf, (uint64_t)i * P, P));
+    }
+}
+
+// ALWAYS_NEED exempts a range from reclaim; DONT_NEED makes it the first to go.
+KTEST(reclaim, always_need_stays_dont_need_goes_first) {
+    size_t vmo0 = pmm_count(PAGE_STATE_VMO);
+    struct vmo *b, *a;
+    REQUIRE_OK(vmo_create(NP * P, 0, &b));
+    REQUIRE_OK(vmo_create(NP * P, 0, &a));
+    fill_text(a, NP);
+    fill_text(b, NP);  // newer than a's pages, but marked DONT_NEED below
+    REQUIRE_OK(vmo_op_range(b, ZX_VMO_OP_DONT_NEED, 0, NP * P));
+    REQUIRE_OK(vmo_op_range(a, ZX_VMO_OP_ALWAYS_NEED, 0, NP / 2 * P));
+    EXPECT_TRUE(pq_check());
+    // A little reclaim takes b's pages, not a's.
+    (void)reclaim_run(pmm_count(PAGE_STATE_FREE) + 2, 0);
+    EXPECT_TRUE(committed(b) < NP * P);
+    EXPECT_EQ(committed(a), NP * P);
+    // Reclaiming everything leaves a's ALWAYS_NEED half resident.
+    (void)reclaim_run(pmm_count(PAGE_STATE_FREE) + 4 * NP, 0);
+    EXPECT_TRUE(committed(a) >= NP / 2 * P);
+    EXPECT_TRUE(committed(a) < NP * P);
+    EXPECT_TRUE(pq_check());
+    kobject_release(vmo_object(a));
+    kobject_release(vmo_object(b));
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
+}
+
+// PREFETCH and ALWAYS_NEED commit an anonymous range; DONT_NEED keeps what is there.
+KTEST(reclaim, prefetch_and_always_need_commit) {
+    struct vmo *v;
+    REQUIRE_OK(vmo_create(NP * P, 0, &v));
+    REQUIRE_OK(vmo_op_range(v, ZX_VMO_OP_PREFETCH, 0, 4 * P));
+    EXPECT_EQ(committed(v), 4 * P);
+    REQUIRE_OK(vmo_op_range(v, ZX_VMO_OP_ALWAYS_NEED, 4 * P, 4 * P));
+    EXPECT_EQ(committed(v), 8 * P);
+    REQUIRE_OK(vmo_op_range(v, ZX_VMO_OP_DONT_NEED, 0, NP * P));
+    EXPECT_EQ(committed(v), 8 * P);
+    EXPECT_STATUS(vmo_op_range(v, ZX_VMO_OP_DONT_NEED, P, NP * P), ZX_ERR_OUT_OF_RANGE);
+    kobject_release(vmo_object(v));
+}

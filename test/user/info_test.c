@@ -154,6 +154,33 @@ TEST(single_record_buffer_too_small) {
     zx_handle_close(vmo);
 }
 
+// Compression counters: consistent with each other (the kernel may or may not have compressed
+// anything by now), a job handle only, the exact record size.
+TEST(kmem_stats_compression) {
+    zx_info_kmem_stats_compression_t c;
+    size_t actual = 0, avail = 0;
+    EXPECT_OK(zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS_COMPRESSION, &c, sizeof(c),
+                                 &actual, &avail));
+    EXPECT_EQ(actual, 1);
+    EXPECT_EQ(avail, 1);
+    EXPECT_TRUE(c.failed_page_compression_attempts <= c.total_page_compression_attempts);
+    EXPECT_EQ(c.uncompressed_storage_bytes % 4096, 0);
+    EXPECT_EQ(c.compressed_storage_bytes % 4096, 0);
+    EXPECT_EQ(c.uncompressed_storage_bytes == 0, c.compressed_storage_bytes == 0);
+    EXPECT_TRUE(c.compressed_fragmentation_bytes <= c.compressed_storage_bytes);
+    EXPECT_TRUE(c.compression_time >= 0 && c.decompression_time >= 0);
+    uint64_t in_histogram = 0;
+    for (int i = 0; i < 8; i++)
+        in_histogram += c.pages_decompressed_within_log_time[i];
+    EXPECT_EQ(in_histogram, c.total_page_decompressions);
+    EXPECT_STATUS(zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS_COMPRESSION, &c,
+                                     sizeof(c) - 1, NULL, NULL),
+                  ZX_ERR_BUFFER_TOO_SMALL);
+    EXPECT_STATUS(zx_object_get_info(zx_process_self(), ZX_INFO_KMEM_STATS_COMPRESSION, &c,
+                                     sizeof(c), NULL, NULL),
+                  ZX_ERR_WRONG_TYPE);
+}
+
 TEST(unknown_topics) {
     zx_handle_t vmo = ut_vmo(P, -1);
     static const uint32_t topics[] = {0, 3, 5, 6, 12, 0x12345, 0x10000017, 0xffffffffu};

@@ -16,6 +16,7 @@ typedef uint32_t zx_object_info_topic_t;
 #define ZX_INFO_PROCESS_MAPS ((zx_object_info_topic_t)13u)
 #define ZX_INFO_KMEM_STATS ((zx_object_info_topic_t)17u)
 #define ZX_INFO_KMEM_STATS_EXTENDED ((zx_object_info_topic_t)31u)
+#define ZX_INFO_KMEM_STATS_COMPRESSION ((zx_object_info_topic_t)33u)
 #define ZX_INFO_VMO ((zx_object_info_topic_t)0x30000017u)
 #define ZX_INFO_PROCESS_THREADS ((zx_object_info_topic_t)4u)
 #define ZX_INFO_JOB_CHILDREN ((zx_object_info_topic_t)8u)
@@ -199,6 +200,27 @@ typedef struct zx_info_kmem_stats_extended {
     uint64_t vmo_reclaim_disabled_bytes;
 } zx_info_kmem_stats_extended_t;
 _Static_assert(sizeof(zx_info_kmem_stats_extended_t) == 120, "zx_info_kmem_stats_extended_t");
+
+// Compressed memory (ZX_INFO_KMEM_STATS_COMPRESSION): bucket i of the histogram counts the
+// decompressions that took less than pages_decompressed_unit_ns x 2^i (the last: all slower).
+typedef struct zx_info_kmem_stats_compression {
+    uint64_t uncompressed_storage_bytes;
+    uint64_t compressed_storage_bytes;
+    uint64_t compressed_fragmentation_bytes;
+    int64_t compression_time;
+    int64_t decompression_time;
+    uint64_t total_page_compression_attempts;
+    uint64_t failed_page_compression_attempts;
+    uint64_t total_page_decompressions;
+    uint64_t compressed_page_evictions;
+    uint64_t eager_page_compressions;
+    uint64_t memory_pressure_page_compressions;
+    uint64_t critical_memory_page_compressions;
+    uint64_t pages_decompressed_unit_ns;
+    uint64_t pages_decompressed_within_log_time[8];
+} zx_info_kmem_stats_compression_t;
+_Static_assert(sizeof(zx_info_kmem_stats_compression_t) == 168,
+               "zx_info_kmem_stats_compression_t is 168 bytes");
 _Static_assert(sizeof(zx_info_thread_t) == 72, "zx_info_thread_t is 72 bytes");
 _Static_assert(sizeof(zx_info_handle_count_t) == 4, "zx_info_handle_count_t is 4 bytes");
 _Static_assert(sizeof(zx_info_job_t) == 16, "zx_info_job_t is 16 bytes");
