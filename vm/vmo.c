@@ -530,17 +530,24 @@ free_nodes:
 
 // --- Reading and writing ---
 
+// Readies [offset, offset + len) of locked v for an access: checks the range and, for a pager
+// VMO, waits (dropping the lock meanwhile) until every page of it is there and, for a write, may
+// be dirtied. v is locked again on return, whatever the status (OUT_OF_RANGE, or the pager's).
+static zx_status_t vmo_access_ready_locked(struct vmo *v, uint64_t offset, size_t len, bool write)
+    REQUIRES(VMO_TREE_LOCK(v)) {
+    ASSERT_MUTEX_HELD(&v->tree->lock);
+    zx_status_t st;
+    do {
+        if (offset > v->size || len > v->size - offset)
+            return ZX_ERR_OUT_OF_RANGE;
+        st = vmo_pager_prepare_locked(v, offset, len, write);
+    } while (st == ZX_ERR_SHOULD_WAIT);
+    return st;
+}
+
 zx_status_t vmo_read(struct vmo *v, void *dst, uint64_t offset, size_t len) {
     vmo_lock(v);
-    zx_status_t pst;
-again:
-    if (offset > v->size || len > v->size - offset) {
-        vmo_unlock(v);
-        return ZX_ERR_OUT_OF_RANGE;
-    }
-    pst = vmo_pager_prepare_locked(v, offset, len, false);
-    if (pst == ZX_ERR_SHOULD_WAIT)
-        goto again;
+    zx_status_t pst = vmo_access_ready_locked(v, offset, len, false);
     if (pst != ZX_OK) {
         vmo_unlock(v);
         return pst;
@@ -592,15 +599,7 @@ zx_status_t vmo_peek(struct vmo *v, void *dst, uint64_t offset, size_t len) {
 
 zx_status_t vmo_write(struct vmo *v, const void *src, uint64_t offset, size_t len) {
     vmo_lock(v);
-    zx_status_t st;
-again:
-    if (offset > v->size || len > v->size - offset) {
-        vmo_unlock(v);
-        return ZX_ERR_OUT_OF_RANGE;
-    }
-    st = vmo_pager_prepare_locked(v, offset, len, true);
-    if (st == ZX_ERR_SHOULD_WAIT)
-        goto again;
+    zx_status_t st = vmo_access_ready_locked(v, offset, len, true);
     if (st != ZX_OK) {
         vmo_unlock(v);
         return st;
@@ -626,17 +625,9 @@ again:
 zx_status_t vmo_transfer(struct vmo *v, uint64_t offset, size_t len, bool write,
                          vmo_transfer_fn fn, void *ctx, size_t *out_done) {
     *out_done = 0;
-    vmo_lock(v);
-    zx_status_t st;
-again:
-    if (offset > v->size || len > v->size - offset) {
-        vmo_unlock(v);
-        return ZX_ERR_OUT_OF_RANGE;
-    }
     // A pager VMO: every missing run of the range is asked for at once (and waited for).
-    st = vmo_pager_prepare_locked(v, offset, len, write);
-    if (st == ZX_ERR_SHOULD_WAIT)
-        goto again;
+    vmo_lock(v);
+    zx_status_t st = vmo_access_ready_locked(v, offset, len, write);
     if (st != ZX_OK) {
         vmo_unlock(v);
         return st;
