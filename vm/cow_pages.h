@@ -235,7 +235,7 @@ static inline uint32_t cow_slot_share_count(const struct cow_node *owner, vmpl_s
 // cow_tree_get; the page may have left the tree in between). An anonymous page is compressed
 // (vm/cow_compress.h: a zero page becomes a marker, one that does not shrink goes to the FAILED
 // queue), or with COW_RECLAIM_ZERO_ONLY only deduplicated if all zeros; a pager-backed page goes
-// to the eviction step (NOT_SUPPORTED until the pager provides it). The lock may be dropped and
+// to the eviction step (clean pages of a pager VMO's root only). The lock may be dropped and
 // retaken inside. Returns ZX_OK (p's memory is freed), ZX_ERR_NOT_FOUND (p is no longer in t),
 // ZX_ERR_NOT_SUPPORTED (p cannot be reclaimed this way now), ZX_ERR_NO_MEMORY.
 zx_status_t cow_pages_reclaim_page_locked(struct cow_tree *t, vm_page_t *p, uint32_t flags)

@@ -164,9 +164,15 @@ static zx_status_t request_range_locked(struct page_source *src, uint16_t comman
             cover->outstanding = true;
             cover->refs = 1;
             list_init(&cover->wq.waiters);
+            // No packet, no request: an unsent request would never be answered, and its waiter
+            // would sleep until killed. NO_MEMORY goes back to the access (a fault reclaims and
+            // retries), and a later access asks again.
+            if (page_source_send_locked(src, command, cur, next - cur) != ZX_OK) {
+                kfree(cover);
+                return ZX_ERR_NO_MEMORY;
+            }
             list_add_tail(&src->requests, &cover->node);
             src->requests_sent++;
-            page_source_send_locked(src, command, cur, next - cur);
         }
         if (!*io_wait) {
             cover->refs++;

@@ -66,8 +66,8 @@ NO_THREAD_SAFETY_ANALYSIS static void src_unlock(struct page_source *src) {
 }
 
 // Queues one page-request packet. With the tree lock held: the port's queue lock is below it.
-static void send_packet(struct kobject *port, uint64_t key, uint16_t command, uint64_t offset,
-                        uint64_t length) {
+static zx_status_t send_packet(struct kobject *port, uint64_t key, uint16_t command,
+                               uint64_t offset, uint64_t length) {
     zx_port_packet_t pkt;
     memset(&pkt, 0, sizeof(pkt));
     pkt.key = key;
@@ -75,18 +75,14 @@ static void send_packet(struct kobject *port, uint64_t key, uint16_t command, ui
     pkt.page_request.command = command;
     pkt.page_request.offset = offset;
     pkt.page_request.length = length;
-    // Out of memory: the packet is lost and the request stays outstanding; the pager learns of
-    // it no other way, so the faulting thread waits until it is killed or the VMO detached.
-    // TODO(pager): preallocate one packet per request, as async waits do.
-    zx_status_t st = port_queue_kernel_packet(port_from_object(port), &pkt);
-    (void)st;
+    return port_queue_kernel_packet(port_from_object(port), &pkt);
 }
 
-void page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
-                             uint64_t length) {
+zx_status_t page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
+                                    uint64_t length) {
     ASSERT_MUTEX_HELD(&src->tree->lock);
     ASSERT(!src->detached && src->port);
-    send_packet(src->port, src->key, command, offset, length);
+    return send_packet(src->port, src->key, command, offset, length);
 }
 
 void page_request_wake(struct page_request *r) {
@@ -128,7 +124,7 @@ void page_source_release(struct page_source *src) {
     ASSERT(src->detached && src->vmo == NULL);
     struct pager *pg = src->pager;
     if (pg && src->port)
-        send_packet(src->port, src->key, ZX_PAGER_VMO_COMPLETE, 0, 0);
+        (void)send_packet(src->port, src->key, ZX_PAGER_VMO_COMPLETE, 0, 0);  // a notice only
     src_leave_pager(src, pg);
     if (src->port)
         kobject_release(src->port);
@@ -142,7 +138,7 @@ static void detach_locked(struct page_source *src, bool complete, struct pager *
     *out_pg = src->pager;
     *out_port = src->port;
     if (complete && src->pager && src->port)
-        send_packet(src->port, src->key, ZX_PAGER_VMO_COMPLETE, 0, 0);
+        (void)send_packet(src->port, src->key, ZX_PAGER_VMO_COMPLETE, 0, 0);  // a notice only
     src->pager = NULL;
     src->port = NULL;
 }

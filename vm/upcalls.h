@@ -48,10 +48,11 @@ void vm_range_batch_finish(struct tlb_batch *batch);
 
 // page_source -> the pager (kernel; vm/pager.c). Queues a page-request packet {key,
 // ZX_PKT_TYPE_PAGE_REQUEST, command, offset, length} on the source's port. Tree lock held.
+// ZX_ERR_NO_MEMORY: nothing was queued (the caller must not wait for an answer).
 struct page_source;
 struct page_request;
-void page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
-                             uint64_t length);
+zx_status_t page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
+                                    uint64_t length);
 // page_source -> the scheduler (vm/pager.c): marks `r` done and wakes its waiters. Tree lock held.
 void page_request_wake(struct page_request *r);
 // vmo -> the pager (vm/pager.c): the pager VMO died (its source is detached and no tree names it

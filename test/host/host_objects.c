@@ -47,8 +47,8 @@ size_t kobject_live_count(void) {
 #include "vm/page_source.h"
 #include "vm/upcalls.h"
 
-void page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
-                             uint64_t length) {
+zx_status_t page_source_send_locked(struct page_source *src, uint16_t command, uint64_t offset,
+                                    uint64_t length) {
     (void)src;
     panic("page_source_send_locked(%u, %#llx, %#llx) on the host", command,
           (unsigned long long)offset, (unsigned long long)length);
