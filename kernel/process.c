@@ -42,15 +42,6 @@ struct uthread *uthread_from_object(struct kobject *obj) {
     return containerof(obj, struct uthread, obj);
 }
 
-struct uthread *uthread_current(void) {
-    return thread_current()->owner;
-}
-
-struct process *process_current(void) {
-    struct uthread *ut = uthread_current();
-    return ut ? ut->proc : NULL;
-}
-
 void uthread_blocking(uint32_t reason) {
     struct uthread *ut = uthread_current();
     if (ut)

@@ -13,6 +13,7 @@
 
 #include <zircon/types.h>
 
+#include "arch/x86_64/percpu.h"
 #include "kernel/handle.h"
 #include "kernel/job.h"
 #include "kernel/list.h"
@@ -98,9 +99,15 @@ struct kobject *process_get_thread(struct process *p, zx_koid_t koid);
 // ZX_INFO_THREAD's state of `t` (ZX_THREAD_STATE_*).
 uint32_t uthread_info_state(struct uthread *t);
 
-// The process and user thread of the caller (NULL for kernel threads).
-struct process *process_current(void);
-struct uthread *uthread_current(void);
+// The process and user thread of the caller (NULL for kernel threads). Inline: every syscall
+// reads them (one %gs load and one or two loads).
+static inline struct uthread *uthread_current(void) {
+    return percpu_current()->owner;
+}
+static inline struct process *process_current(void) {
+    struct uthread *ut = uthread_current();
+    return ut ? ut->proc : NULL;
+}
 
 struct process *process_from_object(struct kobject *obj);
 struct uthread *uthread_from_object(struct kobject *obj);

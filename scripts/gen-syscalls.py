@@ -62,7 +62,7 @@ def gen(calls, kind):
         out.append(f"#define SYSCALL_COUNT {max(c[0] for c in calls) + 1}")
     elif kind == "kernel-table":
         for nr, name, ret, args in calls:
-            casts = ", ".join(f"({kernel_type(t)})a[{i}]" for i, (t, _) in enumerate(args))
+            casts = ", ".join(f"({kernel_type(t)})SYSCALL_ARG({i})" for i, (t, _) in enumerate(args))
             out.append(f"case {nr}: return sys_{name}({casts});")
     elif kind == "user-decls":
         out.append("#pragma once")

@@ -6,12 +6,6 @@
 #include "kernel/process.h"
 #include "vm/vmo.h"
 
-struct handle_table *sys_handles(void) {
-    struct process *p = process_current();
-    ASSERT_MSG(p != NULL, "%s", "a syscall from a thread with no process");
-    return &p->handles;
-}
-
 zx_status_t sys_get_object(zx_handle_t h, zx_obj_type_t type, zx_rights_t rights,
                            struct kobject **out, zx_rights_t *out_rights) {
     return handle_get(sys_handles(), h, type, rights, out, out_rights);

@@ -5,11 +5,18 @@
 
 #include <zircon/types.h>
 
+#include "kernel/assert.h"
 #include "kernel/handle.h"
+#include "kernel/process.h"
 #include "syscalls/user_copy.h"
 
-// The caller's handle table.
-struct handle_table *sys_handles(void);
+// The caller's handle table. Inline, three loads: only a user thread (which always has a process)
+// can make a syscall.
+static inline struct handle_table *sys_handles(void) {
+    struct uthread *ut = uthread_current();
+    DEBUG_ASSERT(ut != NULL && ut->proc != NULL);
+    return &ut->proc->handles;
+}
 
 // Looks up `h` in the caller's table (BAD_HANDLE, WRONG_TYPE, ACCESS_DENIED in that order); on
 // success *out is a new reference the caller must release.

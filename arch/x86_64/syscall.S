@@ -6,8 +6,8 @@
 // syscalls, exceptions and thread start-up share one frame layout. syscall_dispatch(frame) leaves
 // the result in frame->rax.
 //
-// Return: SYSRET when the saved rip is canonical (SYSRET to a non-canonical rip would fault in
-// kernel mode with the user's rsp: a classic hole), otherwise IRETQ through trap_return.
+// Return: SYSRET when the saved rip is in the user half (SYSRET to a non-canonical rip would fault
+// in kernel mode with the user's rsp: a classic hole), otherwise IRETQ through trap_return.
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/frame.S.h"
 
@@ -31,22 +31,17 @@ syscall_entry:
     pushq $SYSCALL_VECTOR               // vector
     PUSH_GPRS
     movq %rsp, %rdi
-    pushq 17*8(%rsp)                    // frame link for backtraces: user rip...
-    pushq $0                            // ...and no further frames
-    movq %rsp, %rbp
+    xorl %ebp, %ebp                     // backtraces end at syscall_dispatch (the frame has the user rip)
     sti
     call syscall_dispatch
     cli
-    addq $16, %rsp
     .globl syscall_return
 syscall_return:
-    // rsp points at the frame. Non-canonical rip: take the IRETQ path.
+    // rsp points at the frame. A rip outside the user half (bits 63..47 not all clear: a
+    // non-canonical one, or one in the kernel's half) takes the IRETQ path.
     movq 17*8(%rsp), %rcx
-    movq %rcx, %r11
-    shlq $16, %r11
-    sarq $16, %r11
-    cmpq %rcx, %r11
-    jne trap_return_to_user
+    shrq $47, %rcx
+    jnz trap_return_to_user
     popq %r15
     popq %r14
     popq %r13

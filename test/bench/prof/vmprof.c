@@ -1,5 +1,5 @@
 // Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
-// snapshot, snapshot_unmapped, syscall) over 16 MiB (4,096 pages or calls), the measured part
+// snapshot, snapshot_unmapped, syscall, map_unmap) over 16 MiB (4,096 pages or calls), the measured part
 // between prof_begin() and prof_end(), the profiler's window markers. Built with scripts/cc-user.
 #include <stddef.h>
 #include <stdint.h>
@@ -65,6 +65,15 @@ int main(int argc, char **argv) {
             prof_begin();
             zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
             zx_handle_close(child);
+            prof_end();
+        } else if (!strcmp(w, "map_unmap")) {
+            prof_begin();
+            for (int k = 0; k < 4096; k++) {
+                zx_vaddr_t a = 0;
+                zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0,
+                            4096, &a);
+                zx_vmar_unmap(zx_vmar_root_self(), a, 4096);
+            }
             prof_end();
         } else if (!strcmp(w, "syscall")) {
             prof_begin();
