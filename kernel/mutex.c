@@ -1,8 +1,9 @@
 // Mutexes on the scheduler's wait queues. Not recursive: acquiring a mutex you hold is a bug.
 //
-// Fast paths: taking a free mutex is one compare-and-swap of `state` from 0 to the caller, and
-// releasing one nobody waits for is one compare-and-swap back to 0 — no scheduler lock (a page
-// fault takes three mutexes). Only contention takes the scheduler lock.
+// Fast paths (inline, mutex.h): taking a free mutex is one compare-and-swap of `state` from 0 to
+// the caller, and releasing one nobody waits for is one compare-and-swap back to 0 — no scheduler
+// lock, no call (a page fault takes three mutexes). Only contention comes here and takes the
+// scheduler lock.
 //
 // No lost wake-up: a waiter sets MUTEX_CONTENDED while holding the scheduler lock and stays
 // holding it until it is on the wait queue (blocking releases it). A release that finds the flag
@@ -29,7 +30,7 @@ static struct thread *owner_of(uintptr_t state) {
     return (struct thread *)(state & ~MUTEX_CONTENDED);
 }
 
-static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
+void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
     uint64_t s = sched_lock_irqsave();
     uintptr_t v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
     ASSERT_MSG(owner_of(v) != (struct thread *)self, "mutex %s acquired twice by %s", m->name,
@@ -53,38 +54,15 @@ static void mutex_acquire_slow(struct mutex *m, uintptr_t self) {
     sched_unlock_irqrestore(s);
 }
 
-// The analysis cannot follow the CAS; these two are where the capability changes hands.
-NO_THREAD_SAFETY_ANALYSIS void mutex_acquire(struct mutex *m) {
-    lockdep_mutex_acquire(&m->lockdep_class, m->name, m, (vaddr_t)__builtin_return_address(0));
-    uintptr_t self = (uintptr_t)percpu_current();
-    uintptr_t expected = 0;
-    if (likely(__atomic_compare_exchange_n(&m->state, &expected, self, false, __ATOMIC_ACQUIRE,
-                                           __ATOMIC_RELAXED)))
-        return;
-    mutex_acquire_slow(m, self);
-}
-
-static void mutex_release_slow(struct mutex *m) {
+// The fast path found the state not equal to `self`: contended (or a release by a non-owner).
+void mutex_release_slow(struct mutex *m, uintptr_t self) {
+    uintptr_t v = __atomic_load_n(&m->state, __ATOMIC_RELAXED);
+    ASSERT_MSG(owner_of(v) == (struct thread *)self, "mutex %s released by %s, owner %p", m->name,
+               thread_current()->name, (void *)owner_of(v));
     uint64_t s = sched_lock_irqsave();
     // Only the owner clears the owner bits, and waiters only add the flag, so this holds.
     ASSERT(__atomic_load_n(&m->state, __ATOMIC_RELAXED) & MUTEX_CONTENDED);
     __atomic_store_n(&m->state, 0, __ATOMIC_RELEASE);
     (void)wait_queue_wake_one_locked(&m->waiters, ZX_OK);
     sched_unlock_irqrestore(s);
-}
-
-NO_THREAD_SAFETY_ANALYSIS void mutex_release(struct mutex *m) {
-    lockdep_mutex_release(m);
-    uintptr_t self = (uintptr_t)percpu_current();
-    uintptr_t expected = self;
-    if (likely(__atomic_compare_exchange_n(&m->state, &expected, 0, false, __ATOMIC_RELEASE,
-                                           __ATOMIC_RELAXED)))
-        return;
-    ASSERT_MSG(owner_of(expected) == (struct thread *)self, "mutex %s released by %s, owner %p",
-               m->name, thread_current()->name, (void *)owner_of(expected));
-    mutex_release_slow(m);
-}
-
-bool mutex_held(const struct mutex *m) {
-    return owner_of(__atomic_load_n(&m->state, __ATOMIC_RELAXED)) == percpu_current();
 }
