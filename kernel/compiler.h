@@ -10,6 +10,7 @@
 #define SECTION(s) __attribute__((section(s)))
 #define PRINTF_LIKE(fmt, args) __attribute__((format(printf, fmt, args)))
 #define MUST_USE __attribute__((warn_unused_result))
+#define NOINLINE __attribute__((noinline))
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)

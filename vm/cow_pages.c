@@ -322,9 +322,13 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     if (src && vmpl_slot_is_page(*src) && cow_slot_share_count(owner, *src) == 0) {
         // Only n reaches it: move, never copy (docs/abi.md §2). The physical page stays the same,
         // so n's read-only mappings of it stay valid.
-        zx_status_t st = vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &slot, NULL);
-        if (st != ZX_OK)
-            return ZX_ERR_NO_MEMORY;
+        if (!slot || n->has_intervals) {
+            zx_status_t st = vmpl_lookup_or_alloc(
+                &n->pages, offset, n->has_intervals ? VMPL_SPLIT_INTERVAL : VMPL_NO_INTERVALS,
+                &slot, NULL);
+            if (st != ZX_OK)
+                return ZX_ERR_NO_MEMORY;
+        }
         vm_page_t *p = vmpl_slot_page(vmpl_remove(&owner->pages, ooff));
         cow_page_place(n, slot, offset, p, 0);
         pq_note_write(p);
@@ -341,8 +345,15 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
         page_copy(vm_page_kva(p), vm_page_kva(vmpl_slot_page(*src)));
     else
         page_zero(vm_page_kva(p));
-    vmpl_slot_t *dst;
-    if (vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &dst, NULL) != ZX_OK) {
+    // One descent of n's list per fault where it can be had: the empty slot the first look-up
+    // found is still the one to fill (nothing since has added or freed a node of n's list), unless
+    // the offset may lie in a zero interval, which must be split around it first.
+    vmpl_slot_t *dst = slot;
+    DEBUG_ASSERT(!slot || n->has_intervals || !vmpl_slot_is_interval(*slot));
+    if ((!dst || n->has_intervals) &&
+        vmpl_lookup_or_alloc(&n->pages, offset,
+                             n->has_intervals ? VMPL_SPLIT_INTERVAL : VMPL_NO_INTERVALS, &dst,
+                             NULL) != ZX_OK) {
         pmm_free_page(p);
         return ZX_ERR_NO_MEMORY;
     }

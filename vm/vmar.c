@@ -46,15 +46,6 @@ uint64_t vmar_size(const struct vmar *vmar) {
     return vmar->r.node.size;
 }
 
-uint32_t vmar_mmu_flags(uint32_t perms, bool writable) {
-    uint32_t f = ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_USER;
-    if ((perms & ZX_VM_PERM_WRITE) && writable)
-        f |= ARCH_MMU_FLAG_WRITE;
-    if (perms & ZX_VM_PERM_EXECUTE)
-        f |= ARCH_MMU_FLAG_EXECUTE;
-    return f;
-}
-
 // --- The VMAR kernel object ---
 
 static void vmar_obj_destroy(struct kobject *obj) {

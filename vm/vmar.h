@@ -197,7 +197,15 @@ void vm_aspace_task_stats(struct vm_aspace *as, zx_info_task_stats_t *out);
 // --- Used by vm/aspace.c ---
 
 // The mmu flags (ARCH_MMU_FLAG_*) a page of a mapping with `perms` gets; WRITE only if `writable`.
-uint32_t vmar_mmu_flags(uint32_t perms, bool writable);
+// Inline: every fault asks.
+static inline uint32_t vmar_mmu_flags(uint32_t perms, bool writable) {
+    uint32_t f = ARCH_MMU_FLAG_READ | ARCH_MMU_FLAG_USER;
+    if ((perms & ZX_VM_PERM_WRITE) && writable)
+        f |= ARCH_MMU_FLAG_WRITE;
+    if (perms & ZX_VM_PERM_EXECUTE)
+        f |= ARCH_MMU_FLAG_EXECUTE;
+    return f;
+}
 // Destroys `vmar` (alive) and everything below it: children leave their trees, mappings leave
 // their VMOs and go on *frees, VMAR references on *releases. The caller has unmapped the PTEs.
 void vmar_destroy_locked(struct vmar *vmar, struct vmar **releases, struct vm_mapping **frees)

@@ -121,7 +121,8 @@ static bool in_space(const struct arch_aspace *as, vaddr_t va, size_t count) {
     return va < VA_LOW_END && count <= ((VA_LOW_END - va) >> PAGE_SHIFT);
 }
 
-static zx_status_t flags_to_pte(const struct arch_aspace *as, uint32_t flags, pte_t *out) {
+static inline zx_status_t flags_to_pte(const struct arch_aspace *as, uint32_t flags,
+                                       pte_t *out) {
     if ((flags & ~ARCH_MMU_FLAGS_ALL) || !(flags & ARCH_MMU_FLAG_READ))
         return ZX_ERR_INVALID_ARGS;
     if ((flags & ARCH_MMU_FLAG_USER) && as->is_kernel)
@@ -209,7 +210,7 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
     if (!in_space(as, va, 1) || (pa & ~PTE_ADDR_MASK))
         return ZX_ERR_INVALID_ARGS;
     // One walk on the fault path's hot spot: no iterator to position before or after.
-    return pt_map_entry(root_of(as), va, pa, perm, 0);
+    return pt_map_page(root_of(as), va, pa, perm);
 }
 
 void arch_aspace_batch_init(struct tlb_batch *b) {

@@ -141,29 +141,77 @@ zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int ta
     struct pt_path p;
     pt_path_init(&p, root);
     pte_t *entry = pt_walk(&p, va, target);
-    if (target > 0 && p.level == target && pte_present(*entry) && !pte_is_leaf(*entry, target))
+    pte_t old = *entry;
+    if (target > 0 && p.level == target && pte_present(old) && !pte_is_leaf(old, target))
         return ZX_ERR_ALREADY_EXISTS;  // a table below the large page's slot
+    pte_t val = pa | pt_leaf_flags(perm) | (target > 0 ? (pte_t)PTE_PS : 0);
+    if (p.level == target) {
+        // The common fault: the tables exist. No pool, and TLB work only if a translation
+        // existed (a fault that fills a hole sets up no batch at all).
+        if (!pte_present(old))
+            pt_table_page(entry)->pt.entries++;
+        *entry = val;
+        if (pte_present(old)) {
+            struct tlb_batch b;
+            pt_tlb_init(&b, root);
+            tlb_batch_add(&b, va);
+            tlb_batch_finish(&b);
+        }
+        return ZX_OK;
+    }
     // One new table per level between the stop and the target: fresh for a hole, or the pieces
     // of a large page being split.
     struct pt_pool pool;
     zx_status_t st = pt_pool_fill(&pool, p.level - target);
     if (st != ZX_OK)
         return st;
-    // Only a translation that existed needs invalidating: the large page being split, or the
-    // entry replaced. The common fault fills a hole and sets up no batch at all.
+    // Only a translation that existed needs invalidating: the large page being split.
     bool was_present = false;
     while (p.level > target) {
         was_present = was_present || pte_present(*entry);
         entry = pt_walk_down(&p, va, pt_pool_take(&pool));
     }
     was_present = was_present || pte_present(*entry);
-    pt_entry_set(entry, pa | pt_leaf_flags(perm) | (target > 0 ? (pte_t)PTE_PS : 0));
+    pt_entry_set(entry, val);
     if (was_present) {
         struct tlb_batch b;
         pt_tlb_init(&b, root);
         tlb_batch_add(&b, va);
         tlb_batch_finish(&b);
     }
+    return ZX_OK;
+}
+
+// Invalidates `va` in tree `root` wherever it may be cached (out of line: the fault path's rare
+// case keeps its batch off the common path's stack frame).
+static NOINLINE void invalidate_one(pte_t *root, vaddr_t va) {
+    struct tlb_batch b;
+    pt_tlb_init(&b, root);
+    tlb_batch_add(&b, va);
+    tlb_batch_finish(&b);
+}
+
+zx_status_t pt_map_page(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) {
+    if (!va_is_canonical(va) || ((va | pa) & (PAGE_SIZE - 1)) || (pa & ~PTE_ADDR_MASK) ||
+        !perm_ok(va, perm))
+        return ZX_ERR_INVALID_ARGS;
+    // The walk, unrolled by the compiler: no path to record, nothing to allocate.
+    pte_t *table = root;
+    for (int level = PT_ROOT_LEVEL; level > 0; level--) {
+        pte_t e = table[pte_index(va, level)];
+        if (!pte_present(e) || pte_is_leaf(e, level))
+            return pt_map_entry(root, va, pa, perm, 0);  // tables to add, or a large page to split
+        table = pte_table(e);
+    }
+    pte_t *entry = &table[pte_index(va, 0)];
+    pte_t old = *entry;
+    if (!pte_present(old))
+        pt_table_page(table)->pt.entries++;
+    *entry = pa | pt_leaf_flags(perm);
+    // Only a translation that existed needs invalidating (a fault that fills a hole sets up no
+    // batch at all).
+    if (pte_present(old))
+        invalidate_one(root, va);
     return ZX_OK;
 }
 

@@ -158,6 +158,9 @@ void pt_prune(struct pt_path *p, vaddr_t va, struct tlb_batch *b);
 // physmap). ZX_ERR_INVALID_ARGS (alignment, non-canonical, perm for the wrong half),
 // ZX_ERR_ALREADY_EXISTS (a table below a large page's slot), ZX_ERR_NO_MEMORY (nothing changed).
 zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int target) MUST_USE;
+// pt_map_entry(root, va, pa, perm, 0), with a walk of its own for the fault path's common case
+// (the tables down to the leaf exist); anything else is left to pt_map_entry.
+zx_status_t pt_map_page(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) MUST_USE;
 
 // --- Checks --------------------------------------------------------------------------------
 

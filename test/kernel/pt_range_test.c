@@ -153,6 +153,16 @@ KTEST(pt_range, remap_page_replaces_one_mapping) {
     EXPECT_TRUE(mapped_as(&as, va, 0x5000, R | U));
     EXPECT_TRUE(mapped_as(&as, va + PAGE_SIZE, 0x9000, R | W | U));
     EXPECT_TRUE(mapped_as(&as, va + 2 * PAGE_SIZE, 0x7000, R | U));
+    // A hole in a table that exists (the fault path's common case): counted, and no invalidation.
+    arch_aspace_activate(&as);
+    invlpg0 = tlb_stats.invlpg;
+    st = arch_aspace_remap_page(&as, va + 3 * PAGE_SIZE, 0xa000, R | U);
+    invlpg1 = tlb_stats.invlpg;
+    arch_aspace_activate(NULL);
+    EXPECT_OK(st);
+    EXPECT_EQ(invlpg1 - invlpg0, 0);
+    EXPECT_TRUE(mapped_as(&as, va + 3 * PAGE_SIZE, 0xa000, R | U));
+    EXPECT_TRUE(arch_aspace_check(&as));  // the table's present count included
     // Where nothing was mapped, it maps (allocating the tables; out of memory changes nothing).
     uint64_t before = lower_digest(&as);
     pmm_fail_after(1);
