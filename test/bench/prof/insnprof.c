@@ -45,7 +45,7 @@ static struct ent *get(uint64_t pc) {
 
 static void on_begin(unsigned int vcpu, void *ud) {
     (void)vcpu; (void)ud;
-    // A window that never closed (another program's code at the marker address) is dropped.
+    if (open_) return;
     for (size_t i = 0; i < nall; i++) all[i]->base = all[i]->count;
     open_ = true;
 }
