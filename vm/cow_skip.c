@@ -25,7 +25,7 @@
 #define P ((uint64_t)PAGE_SIZE)
 
 static inline bool skip_valid(const struct cow_node *n) {
-    return n->skip_gen == n->tree->skip_gen;
+    return cow_skip_valid(n);
 }
 
 // Gives each node of the list `x` (linked through skip_next, the highest first) its skip. A node
@@ -52,11 +52,11 @@ static void skip_settle(struct cow_tree *t, struct cow_node *x) REQUIRES(t->lock
     }
 }
 
-// cow_find_locked past n's own list: climbs from n (which holds nothing at `o`), setting skips.
-__attribute__((noinline)) static vmpl_slot_t *find_above(struct cow_node *n, uint64_t o,
-                                        struct cow_node **out_owner, uint64_t *out_offset)
-    REQUIRES(n->tree->lock) {
+vmpl_slot_t *cow_find_above_locked(struct cow_node *n, uint64_t o, struct cow_node **out_owner,
+                                   uint64_t *out_offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
     struct cow_tree *t = n->tree;
+    cow_tree_assert_held(t);
     struct cow_node *cur = n;
     struct cow_node *pending = NULL;  // nodes whose skips this look-up sets
     vmpl_slot_t *found = NULL;
@@ -106,36 +106,6 @@ __attribute__((noinline)) static vmpl_slot_t *find_above(struct cow_node *n, uin
     return found;
 }
 
-vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
-                             struct cow_node **out_owner, uint64_t *out_offset) {
-    ASSERT_MUTEX_HELD(&n->tree->lock);
-    if (!skip_self) {
-        vmpl_slot_t *s = vmpl_lookup(&n->pages, offset);
-        if (s && !vmpl_slot_is_empty(*s)) {
-            if (!vmpl_slot_is_page_or_ref(*s))
-                return NULL;  // a marker or an interval sentinel: zero
-            *out_owner = n;
-            *out_offset = offset;
-            return s;
-        }
-        if (n->has_intervals && vmpl_is_offset_in_interval(&n->pages, offset))
-            return NULL;
-    }
-    if (!n->parent || offset >= n->parent_limit)
-        return NULL;
-    // The usual case: the skip leads straight to the content.
-    if (skip_valid(n) && offset >= n->skip_lo && offset < n->skip_hi) {
-        uint64_t yo = offset + n->skip_delta;
-        vmpl_slot_t *s = vmpl_lookup(&n->skip_to->pages, yo);
-        if (s && vmpl_slot_is_page_or_ref(*s)) {
-            *out_owner = n->skip_to;
-            *out_offset = yo;
-            return s;
-        }
-    }
-    return find_above(n, offset, out_owner, out_offset);
-}
-
 #define SKIP_FAIL(...)                                   \
     do {                                                 \
         kprintf("cow_check_tree: skip of node %p: ", (void *)n); \
@@ -147,6 +117,7 @@ vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self
 bool cow_skip_check_locked(struct cow_node *n) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
     struct cow_tree *t = n->tree;
+    cow_tree_assert_held(t);
     if (n->skip_gen > t->skip_gen)
         SKIP_FAIL("generation %llu past the tree's %llu", (unsigned long long)n->skip_gen,
                   (unsigned long long)t->skip_gen);

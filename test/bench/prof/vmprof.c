@@ -1,6 +1,7 @@
 // Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
-// snapshot, snapshot_unmapped, syscall) over 16 MiB (4,096 pages or calls), the measured part
-// between prof_begin() and prof_end(), the profiler's window markers. Built with scripts/cc-user.
+// snapshot, snapshot_unmapped, syscall, map_range: a ZX_VM_MAP_RANGE map of the committed VMO)
+// over 16 MiB (4,096 pages or calls), the measured part between prof_begin() and prof_end(), the
+// profiler's window markers. Built with scripts/cc-user.
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +67,14 @@ int main(int argc, char **argv) {
             zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
             zx_handle_close(child);
             prof_end();
+        } else if (!strcmp(w, "map_range")) {
+            vmb_stosq(p, 0x5a5a5a5a5a5a5a5aull, SZ / 8);
+            zx_vaddr_t a = 0;
+            prof_begin();
+            zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_MAP_RANGE,
+                        0, vmo, 0, SZ, &a);
+            prof_end();
+            zx_vmar_unmap(zx_vmar_root_self(), a, SZ);
         } else if (!strcmp(w, "syscall")) {
             prof_begin();
             for (int k = 0; k < 4096; k++)
