@@ -39,6 +39,13 @@
 //   vmo_write_4k/_1m committed user buffer (per call);
 //   seq_write_64m    vmo_create + map + rep stosq over 64 MiB + unmap + close (per page);
 //   seq_write_64m_prefault  the same with COMMIT and ZX_VM_MAP_RANGE first (per page).
+// And the three ways of mapping pages a VMO already has, one at a time (4 MiB, per page):
+//   map_range_4m     zx_vmar_map with ZX_VM_MAP_RANGE of a committed VMO (the map alone);
+//   op_map_range_4m  ZX_VMAR_OP_MAP_RANGE over an existing mapping of a committed VMO ("commit,
+//                    then map");
+//   fault_around_4m  a read of one byte per page through a fresh mapping of a committed VMO: each
+//                    fault maps its 16-page fault-around window;
+//   commit_4m        ZX_VMO_OP_COMMIT of a fresh VMO (allocation and zeroing: the reference).
 // Returns 1 (after "bench: error: ...") if any call fails, else 0 after "bench: done".
 #include <stdbool.h>
 #include <stddef.h>
@@ -669,6 +676,71 @@ static void bench_seq_write_64m_prefault(void) {
     bench_seq_write("seq_write_64m_prefault", true);
 }
 
+// The ways of mapping pages a committed VMO already has (per page of VMB_4M). `kind`: 0 map with
+// ZX_VM_MAP_RANGE (the map call timed), 1 ZX_VMAR_OP_MAP_RANGE over a mapping made before (the
+// op timed), 2 a read of one byte per page through a fresh mapping (fault-around; the loop timed),
+// 3 ZX_VMO_OP_COMMIT of a fresh VMO (the commit timed).
+static void bench_map_present(const char *name, int kind) {
+    uint64_t s[VMB_RUNS];
+    zx_handle_t vmo;
+    char *p;
+    if (!region_filled(VMB_4M, &vmo, &p))
+        return;
+    unsigned sum = 0;
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        zx_vaddr_t addr;
+        uint64_t t0 = 0, t1 = 0;
+        if (kind == 3) {
+            zx_handle_t fresh;
+            if (check(zx_vmo_create(VMB_4M, 0, &fresh), "vmo_create"))
+                break;
+            t0 = vmb_now();
+            check(zx_vmo_op_range(fresh, ZX_VMO_OP_COMMIT, 0, VMB_4M, NULL, 0), "commit");
+            t1 = vmb_now();
+            zx_handle_close(fresh);
+            s[r] = t1 - t0;
+            continue;
+        }
+        uint32_t opts = RW | (kind == 0 ? ZX_VM_MAP_RANGE : 0);
+        t0 = vmb_now();
+        if (check(zx_vmar_map(zx_vmar_root_self(), opts, 0, vmo, 0, VMB_4M, &addr), "vmar_map"))
+            break;
+        if (kind != 0)
+            t0 = vmb_now();
+        if (kind == 1)
+            check(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_MAP_RANGE, addr, VMB_4M, NULL,
+                                   0), "vmar_op_range map_range");
+        else if (kind == 2)
+            sum += vmb_touch_read((char *)addr, VMB_4M);
+        t1 = vmb_now();
+        if (kind != 2)
+            sum += vmb_touch_read((char *)addr, VMB_4M);  // every page was mapped: no faults
+        check(zx_vmar_unmap(zx_vmar_root_self(), addr, VMB_4M), "vmar_unmap");
+        s[r] = t1 - t0;
+    }
+    if (kind != 3 && sum != 0x5a * (VMB_4M / VMB_PAGE) * (unsigned)VMB_RUNS && !failed)
+        check(ZX_ERR_INTERNAL, "map_present: read wrong data");
+    region_free(vmo, p, VMB_4M);
+    if (!failed)
+        vmb_report(name, VMB_4M / VMB_PAGE, s, VMB_RUNS);
+}
+
+static void bench_map_range_4m(void) {
+    bench_map_present("map_range_4m", 0);
+}
+
+static void bench_op_map_range_4m(void) {
+    bench_map_present("op_map_range_4m", 1);
+}
+
+static void bench_fault_around_4m(void) {
+    bench_map_present("fault_around_4m", 2);
+}
+
+static void bench_commit_4m(void) {
+    bench_map_present("commit_4m", 3);
+}
+
 static void bench_snapshot_4m(void) {
     bench_snapshot("snapshot_4m", VMB_4M);
 }
@@ -711,6 +783,10 @@ int main(int argc, char **argv) {
         {"vmo_rw_1m", bench_vmo_rw_1m},
         {"seq_write_64m", bench_seq_write_64m},
         {"seq_write_64m_prefault", bench_seq_write_64m_prefault},
+        {"map_range_4m", bench_map_range_4m},
+        {"op_map_range_4m", bench_op_map_range_4m},
+        {"fault_around_4m", bench_fault_around_4m},
+        {"commit_4m", bench_commit_4m},
         {"pager_fault", bench_pager_fault},
         {"pager_fault_64", bench_pager_fault_64},
     };

@@ -20,6 +20,7 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/ioctl.h>
@@ -422,6 +423,61 @@ static void bench_port_roundtrips(void) {
     close(efd);
 }
 
+// The Linux counterparts of Jasper's map_range_4m / op_map_range_4m / fault_around_4m /
+// commit_4m: a filled 4 MiB tmpfs file (memfd) mapped shared with MAP_POPULATE (the mmap timed);
+// madvise(MADV_POPULATE_READ) over a mapping made before; a read of one byte per page through a
+// fresh mapping (shmem faults around too, 64 KiB by default); fallocate of a fresh memfd.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+static void bench_map_present(const char *name, int kind) {
+    uint64_t s[VMB_RUNS];
+    int fd = memfd_create("vmbench_present", 0);
+    if (fd < 0 || ftruncate(fd, VMB_4M) != 0)
+        fail("memfd_create");
+    char *w = mmap(NULL, VMB_4M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (w == MAP_FAILED)
+        fail("mmap memfd");
+    vmb_stosq(w, 0x5a5a5a5a5a5a5a5aull, VMB_4M / 8);
+    unsigned sum = 0;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0, t1;
+        if (kind == 3) {
+            int f2 = memfd_create("vmbench_commit", 0);
+            if (f2 < 0)
+                fail("memfd_create");
+            t0 = vmb_now();
+            if (fallocate(f2, 0, 0, VMB_4M) != 0)
+                fail("fallocate");
+            t1 = vmb_now();
+            close(f2);
+            s[r] = t1 - t0;
+            continue;
+        }
+        t0 = vmb_now();
+        char *p = mmap(NULL, VMB_4M, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | (kind == 0 ? MAP_POPULATE : 0), fd, 0);
+        if (p == MAP_FAILED)
+            fail("mmap");
+        if (kind != 0)
+            t0 = vmb_now();
+        if (kind == 1 && madvise(p, VMB_4M, MADV_POPULATE_READ) != 0)
+            fail("madvise populate_read");
+        if (kind == 2)
+            sum += vmb_touch_read(p, VMB_4M);
+        t1 = vmb_now();
+        if (kind != 2)
+            sum += vmb_touch_read(p, VMB_4M);
+        region_free(p, VMB_4M);
+        s[r] = t1 - t0;
+    }
+    if (kind != 3 && sum != 0x5a * (VMB_4M / VMB_PAGE) * (unsigned)VMB_RUNS)
+        fail("map_present: read wrong data");
+    region_free(w, VMB_4M);
+    close(fd);
+    vmb_report(name, VMB_4M / VMB_PAGE, s, VMB_RUNS);
+}
+
 // The pager workloads' Linux counterparts (see test/bench/vmbench.c): userfaultfd on an anonymous
 // region, a handler thread that read()s each fault and answers with UFFDIO_COPY of `batch` pages
 // (clipped to the region) from a source buffer.
@@ -510,6 +566,28 @@ int main(int argc, char **argv) {
     shared_result = page;
     shared_chain = (volatile uint64_t *)page + 1;
 
+    bench_zero_fill_fault();
+    bench_zero_page_read();
+    bench_cow_fault();
+    bench_snapshot("snapshot_4m", VMB_4M);
+    bench_snapshot("snapshot_64m", VMB_64M);
+    bench_map_unmap_page();
+    bench_protect_64m();
+    bench_null_syscall();
+    bench_memset_memcpy_4k();
+    bench_port_roundtrips();
+    bench_map_unmap_with("map_unmap_10", 10);
+    bench_map_unmap_with("map_unmap_1000", 1000);
+    bench_map_unmap_with("map_unmap_10000", 10000);
+    bench_chain(1, "chain_read_d1", "chain_cow_d1");
+    bench_chain(10, "chain_read_d10", "chain_cow_d10");
+    bench_chain(100, "chain_read_d100", "chain_cow_d100");
+    bench_chain(1000, "chain_read_d1000", "chain_cow_d1000");
+    bench_proc_minimal();
+    bench_proc_elf(argv[0]);
+    bench_file_rw(VMB_PAGE, VMB_RW_OPS_4K, "vmo_read_4k", "vmo_write_4k");
+    bench_file_rw(VMB_RW_MAX, VMB_RW_OPS_1M, "vmo_read_1m", "vmo_write_1m");
+    bench_seq_write("seq_write_64m", false);
     if (want(argc, argv, "zero_fill_fault"))
         bench_zero_fill_fault();
     if (want(argc, argv, "zero_page_read"))
@@ -560,6 +638,14 @@ int main(int argc, char **argv) {
         bench_uffd("pager_fault", 1);
     if (want(argc, argv, "pager_fault_64"))
         bench_uffd("pager_fault_64", VMB_PAGER_BATCH);
+    if (want(argc, argv, "map_range_4m"))
+        bench_map_present("map_range_4m", 0);
+    if (want(argc, argv, "op_map_range_4m"))
+        bench_map_present("op_map_range_4m", 1);
+    if (want(argc, argv, "fault_around_4m"))
+        bench_map_present("fault_around_4m", 2);
+    if (want(argc, argv, "commit_4m"))
+        bench_map_present("commit_4m", 3);
     printf("bench: done\n");
     return 0;
 }
