@@ -11,6 +11,7 @@
 
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
+#include "vm/reclaim.h"
 #include "vm/vmo.h"
 
 // DUPLICATE|TRANSFER|READ|WRITE|MAP|GET_PROPERTY|SET_PROPERTY|SIGNAL|WAIT|INSPECT
@@ -127,6 +128,9 @@ int64_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, uint6
         return st;
     st = vmo_op_range(vmo_from_object(obj), op, offset, size);
     kobject_release(obj);
+    // With reclaim.eager_dont_need=1 the pages just marked go at once (no VM lock is held here).
+    if (st == ZX_OK && op == ZX_VMO_OP_DONT_NEED && reclaim_eager_dont_need())
+        (void)reclaim_dont_need();
     return st;
 }
 
