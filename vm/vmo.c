@@ -435,10 +435,12 @@ static void vmo_destroy(struct kobject *obj) {
     zero_page_put();
     if (src)
         page_source_release(src);
-    if (held)
-        kobject_release(&held->obj);
-    if (pager_held)
-        kobject_release(&pager_held->obj);
+    // One reference to drop (a slice holds its parent, a clone in a pager tree the pager VMO,
+    // never both), and dropping it stays the last call: a chain of 1,500 slices closed from the
+    // leaf unwinds through it as a tail call instead of 1,500 nested frames on the kernel stack.
+    struct vmo *release = held ? held : pager_held;
+    if (release)
+        kobject_release(&release->obj);
 }
 
 // vmo_create_child's arguments, decoded.
