@@ -948,6 +948,31 @@ TEST(parent_zero_eviction_and_shrink_reach_clone_mappings) {
     pf_close(&f);
 }
 
+// A clone of a clone reads the pager VMO through a hidden node; once it has looked (and cached
+// the way up), the pager VMO shrinks and grows, and writes where it grew: the clone must read
+// zero there, not the new page.
+TEST(clone_of_clone_reads_zero_past_a_parent_shrink) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 0x20));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    EXPECT_OK(zx_vmo_write(c, "c", 0, 1));  // c owns a page: its snapshot gets a hidden node
+    zx_handle_t g = ut_child(c, ALOW, 0, 4 * PAGE);
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0x23);
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0x23);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 2 * PAGE));
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 4 * PAGE));
+    EXPECT_OK(zx_vmo_write(f.vmo, "p", 3 * PAGE, 1));
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(c, 3 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(g, 0), 'c');
+    EXPECT_EQ(ut_vmo_byte(g, PAGE), 0x21);
+    expect_no_packet(&f);
+    zx_handle_close(g);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
 TEST(clones_of_clones) {
     struct pf f;
     pf_make(&f, 0, 4 * PAGE);
