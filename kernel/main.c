@@ -17,6 +17,7 @@
 #include "kernel/kbench.h"
 #include "kernel/ktest_runner.h"
 #include "kernel/monitor.h"
+#include "kernel/oom.h"
 #include "kernel/printf.h"
 #include "kernel/process.h"
 #include "kernel/string.h"
@@ -45,6 +46,10 @@ static const char *const known_keys[] = {
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
     "compress.threshold",  // percent of a page a compressed page must stay below (vm/compressor.h)
     "compress.depth",      // match-search depth of the higher-ratio LZ4 mode (0: fast mode only)
+    "reclaim",             // reclaim=0: no aging and reclaim thread (vm/reclaim.h)
+    "reclaim.zero_scan",   // reclaim.zero_scan=1: the zero-page scanner runs at every level
+    "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
+    "oom.kill",            // oom.kill=0: never OOM-kill (test-only: shows the OOM tests fail)
 };
 
 static void check_cmdline(void) {
@@ -132,6 +137,7 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     smp_start_aps();
     process_layer_init();
     reclaim_init(&kernel_cmdline);
+    oom_init(&kernel_cmdline);
     if (cmdline_get(&kernel_cmdline, "panic"))
         panic("kmain: deliberate panic (panic on the command line)");
 

@@ -1,7 +1,7 @@
 // userboot: the first user process. The kernel starts it with the boot modules as VMOs (handles of
 // kind JASPER_HANDLE_VMO_MODULE) and their command lines as arguments ("prog.elf arg1 arg2"). It
 // runs each program in turn, waits for it, prints "userboot: PROG exited with CODE", checks that
-// the program's VMO memory came back (ZX_INFO_KMEM_STATS.vmo_bytes), and exits 0 only if every
+// the program's VMO memory came back (vmo_bytes plus the bytes held compressed), and exits 0 only if every
 // program returned 0 and leaked nothing; the kernel then powers off with that verdict. A program
 // that crashes gets a crash report first (userboot/crash_report.c).
 #include <jasper/bootstrap.h>
@@ -17,11 +17,16 @@
 #define MAX_MODULES 48  // BOOT_MODULES_MAX
 #define MAX_ARGS 16
 
+// VMO content, resident (vmo_bytes) or compressed (the pages it stands for): what compression
+// and decompression of pages nobody freed leave unchanged.
 static uint64_t vmo_bytes(void) {
     zx_info_kmem_stats_t k;
-    if (zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) != ZX_OK)
+    zx_info_kmem_stats_compression_t c;
+    if (zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS, &k, sizeof(k), NULL, NULL) != ZX_OK ||
+        zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS_COMPRESSION, &c, sizeof(c), NULL,
+                           NULL) != ZX_OK)
         return 0;
-    return k.vmo_bytes;
+    return k.vmo_bytes + c.uncompressed_storage_bytes;
 }
 
 // Splits `line` in place at spaces into at most MAX_ARGS words.
