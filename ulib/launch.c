@@ -89,25 +89,44 @@ static size_t build_message(uint8_t *msg, int argc, const char *const *argv, con
 
 zx_status_t jasper_launch(zx_handle_t job, const char *name, zx_handle_t exec_vmo, int argc,
                           const char *const *argv, zx_handle_t *out_proc) {
+    return jasper_launch_etc(job, name, exec_vmo, argc, argv, NULL, NULL, 0, out_proc);
+}
+
+// Closes the extra handles a launch did not get to send (they are consumed either way).
+static void close_extra(const zx_handle_t *extra, uint32_t nextra) {
+    for (uint32_t i = 0; i < nextra; i++)
+        zx_handle_close(extra[i]);
+}
+
+zx_status_t jasper_launch_etc(zx_handle_t job, const char *name, zx_handle_t exec_vmo, int argc,
+                              const char *const *argv, const zx_handle_t *extra,
+                              const uint32_t *extra_kinds, uint32_t nextra, zx_handle_t *out_proc) {
+    if (nextra > JASPER_LAUNCH_MAX_EXTRA) {
+        close_extra(extra, nextra);
+        return ZX_ERR_INVALID_ARGS;
+    }
     elf64_ehdr_t eh;
     elf64_phdr_t ph[ELF_MAX_PHDRS];
     uint64_t file_size;
     zx_status_t st = zx_vmo_get_size(exec_vmo, &file_size);
     if (st == ZX_OK)
         st = zx_vmo_read(exec_vmo, &eh, 0, sizeof(eh));
-    if (st != ZX_OK)
+    if (st == ZX_OK && !elf_check_header(&eh, file_size))
+        st = ZX_ERR_NOT_SUPPORTED;
+    if (st == ZX_OK)
+        st = zx_vmo_read(exec_vmo, ph, eh.phoff, eh.phnum * sizeof(elf64_phdr_t));
+    if (st != ZX_OK) {
+        close_extra(extra, nextra);
         return st;
-    if (!elf_check_header(&eh, file_size))
-        return ZX_ERR_NOT_SUPPORTED;
-    st = zx_vmo_read(exec_vmo, ph, eh.phoff, eh.phnum * sizeof(elf64_phdr_t));
-    if (st != ZX_OK)
-        return st;
+    }
 
     zx_handle_t proc = ZX_HANDLE_INVALID, vmar = ZX_HANDLE_INVALID, thread = ZX_HANDLE_INVALID;
     zx_handle_t ch0 = ZX_HANDLE_INVALID, ch1 = ZX_HANDLE_INVALID, stack = ZX_HANDLE_INVALID;
     st = zx_process_create(job, name, strlen(name), 0, &proc, &vmar);
-    if (st != ZX_OK)
+    if (st != ZX_OK) {
+        close_extra(extra, nextra);
         return st;
+    }
     zx_info_vmar_t vi;
     st = zx_object_get_info(vmar, ZX_INFO_VMAR, &vi, sizeof(vi), NULL, NULL);
     for (int i = 0; st == ZX_OK && i < eh.phnum; i++) {
@@ -131,22 +150,28 @@ zx_status_t jasper_launch(zx_handle_t job, const char *name, zx_handle_t exec_vm
     if (st == ZX_OK)
         st = zx_channel_create(0, &ch0, &ch1);
 
-    // The start-up handles: duplicates, so the launcher keeps its own.
-    static const uint32_t kinds[] = {JASPER_HANDLE_PROC_SELF, JASPER_HANDLE_VMAR_ROOT,
-                                     JASPER_HANDLE_THREAD_SELF, JASPER_HANDLE_JOB_DEFAULT,
-                                     JASPER_HANDLE_VMO_EXECUTABLE};
-    zx_handle_t hs[5] = {0};
+    // The start-up handles: duplicates, so the launcher keeps its own; then the caller's extra
+    // handles, moved.
+    uint32_t kinds[5 + JASPER_LAUNCH_MAX_EXTRA] = {
+        JASPER_HANDLE_PROC_SELF, JASPER_HANDLE_VMAR_ROOT, JASPER_HANDLE_THREAD_SELF,
+        JASPER_HANDLE_JOB_DEFAULT, JASPER_HANDLE_VMO_EXECUTABLE};
+    zx_handle_t hs[5 + JASPER_LAUNCH_MAX_EXTRA] = {0};
     const zx_handle_t src[5] = {proc, vmar, thread, job, exec_vmo};
     uint32_t nh = 0;
     for (; st == ZX_OK && nh < 5; nh++)
         st = zx_handle_duplicate(src[nh], ZX_RIGHT_SAME_RIGHTS, &hs[nh]);
+    for (uint32_t i = 0; i < nextra; i++) {
+        hs[5 + i] = extra[i];
+        kinds[5 + i] = extra_kinds[i];
+    }
     if (st == ZX_OK) {
         static uint8_t msg[MSG_MAX];
-        size_t len = build_message(msg, argc, argv, kinds, 5);
-        st = zx_channel_write(ch0, 0, msg, (uint32_t)len, hs, 5);  // consumes the duplicates
+        size_t len = build_message(msg, argc, argv, kinds, 5 + nextra);
+        st = zx_channel_write(ch0, 0, msg, (uint32_t)len, hs, 5 + nextra);  // consumes them all
     } else {
         for (uint32_t i = 0; i < nh; i++)
             zx_handle_close(hs[i]);
+        close_extra(extra, nextra);
     }
     if (st == ZX_OK) {
         st = zx_process_start(proc, thread, eh.entry, stack_base + STACK_SIZE, ch1, 0);

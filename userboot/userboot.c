@@ -6,6 +6,7 @@
 // that crashes gets a crash report first (userboot/crash_report.c).
 #include <jasper/bootstrap.h>
 #include <jasper/launch.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <zircon/process.h>
@@ -16,6 +17,24 @@
 
 #define MAX_MODULES 48  // BOOT_MODULES_MAX
 #define MAX_ARGS 16
+
+static bool is_program(const char *name) {
+    size_t n = strlen(name);
+    return n >= 4 && strcmp(name + n - 4, ".elf") == 0;
+}
+
+// Read-only duplicates of the data modules for one program; returns how many.
+static uint32_t data_handles(const zx_handle_t *data, uint32_t ndata, zx_handle_t *out,
+                             uint32_t *kinds) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < ndata; i++) {
+        if (zx_handle_duplicate(data[i], ZX_RIGHT_DUPLICATE | ZX_RIGHT_TRANSFER | ZX_RIGHT_READ |
+                                             ZX_RIGHT_MAP | ZX_RIGHT_GET_PROPERTY,
+                                &out[n]) == ZX_OK)
+            kinds[n++] = JASPER_HANDLE_VMO_MODULE;
+    }
+    return n;
+}
 
 // VMO content, resident (vmo_bytes) or compressed (the pages it stands for): what compression
 // and decompression of pages nobody freed leave unchanged.
@@ -52,15 +71,25 @@ int main(int argc, char **argv) {
         count = MAX_MODULES;
     if ((size_t)argc - 1 < count)
         count = (size_t)argc - 1;
-    printf("userboot: %zu program(s)\n", count);
     // Every program's arguments (split in place) and name, known to the crash reporter.
     static const char *pargvs[MAX_MODULES][MAX_ARGS];
     static int pargcs[MAX_MODULES];
     static const char *names[MAX_MODULES];
+    static zx_handle_t data[JASPER_LAUNCH_MAX_EXTRA];
+    uint32_t ndata = 0;
+    size_t programs = 0;
     for (size_t i = 0; i < count; i++) {
         pargcs[i] = split_args(argv[i + 1], pargvs[i]);
         names[i] = pargcs[i] ? pargvs[i][0] : NULL;
+        if (pargcs[i] && !is_program(names[i])) {
+            if (ndata < JASPER_LAUNCH_MAX_EXTRA)
+                data[ndata++] = modules[i];
+            pargcs[i] = 0;  // not run
+        } else if (pargcs[i]) {
+            programs++;
+        }
     }
+    printf("userboot: %zu program(s)\n", programs);
     zx_status_t cst = crash_report_start(modules, names, count);
     if (cst != ZX_OK)
         printf("userboot: no crash reports: %d\n", cst);
@@ -73,7 +102,11 @@ int main(int argc, char **argv) {
         const char *name = pargv[0];
         uint64_t before = vmo_bytes();
         zx_handle_t proc;
-        zx_status_t st = jasper_launch(zx_job_default(), name, modules[i], pargc, pargv, &proc);
+        zx_handle_t extra[JASPER_LAUNCH_MAX_EXTRA];
+        uint32_t kinds[JASPER_LAUNCH_MAX_EXTRA];
+        uint32_t nextra = data_handles(data, ndata, extra, kinds);
+        zx_status_t st = jasper_launch_etc(zx_job_default(), name, modules[i], pargc, pargv, extra,
+                                           kinds, nextra, &proc);
         if (st != ZX_OK) {
             printf("userboot: %s failed to start: %d\n", name, st);
             failed++;
@@ -91,6 +124,6 @@ int main(int argc, char **argv) {
             failed++;
         }
     }
-    printf("userboot: %zu program(s), %d failed\n", count, failed);
+    printf("userboot: %zu program(s), %d failed\n", programs, failed);
     return failed ? 1 : 0;
 }

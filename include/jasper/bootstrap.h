@@ -20,8 +20,10 @@ enum jasper_handle_kind {
     JASPER_HANDLE_THREAD_SELF = 3,
     JASPER_HANDLE_JOB_DEFAULT = 4,
     JASPER_HANDLE_VMO_EXECUTABLE = 5,  // the program's own ELF image
-    JASPER_HANDLE_VMO_MODULE = 6,      // userboot only: a boot module (its name is an argument)
+    JASPER_HANDLE_VMO_MODULE = 6,      // userboot: a boot module (its name is an argument);
+                                       // a program: a data module userboot passed on
     JASPER_HANDLE_MONITOR_STEP = 7,    // started by the serial monitor: an event to pause on
+    JASPER_HANDLE_CHANNEL = 8,         // a channel to the process that started the program
 };
 
 struct jasper_bootstrap {

@@ -17,6 +17,14 @@ extern "C" {
 zx_status_t jasper_launch(zx_handle_t job, const char *name, zx_handle_t exec_vmo, int argc,
                           const char *const *argv, zx_handle_t *out_proc);
 
+// Like jasper_launch, and also sends the program `nextra` more handles (at most
+// JASPER_LAUNCH_MAX_EXTRA) with the given kinds, which its ulib_startup_handles finds. The extra
+// handles are consumed, whatever the result.
+#define JASPER_LAUNCH_MAX_EXTRA 16u
+zx_status_t jasper_launch_etc(zx_handle_t job, const char *name, zx_handle_t exec_vmo, int argc,
+                              const char *const *argv, const zx_handle_t *extra,
+                              const uint32_t *extra_kinds, uint32_t nextra, zx_handle_t *out_proc);
+
 // Waits for `proc` to end and returns its return code (or a negative status if waiting fails).
 int64_t jasper_wait(zx_handle_t proc);
 

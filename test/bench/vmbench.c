@@ -19,6 +19,12 @@
 //   async_roundtrip  zx_object_wait_async on an event + object_signal (set) + port_wait + signal
 //                    (clear) (Linux: epoll_ctl MOD re-arming EPOLLONESHOT + eventfd write +
 //                    epoll_wait + read);
+//   pager_fault      a 4 MiB pager-backed VMO mapped read-only, one byte read per page: each fault
+//                    sends a page request to a pager thread, which writes the page's content into
+//                    an aux VMO and supplies it, and the faulting thread resumes (ns per page;
+//                    Linux: userfaultfd, a handler thread that read()s the fault and answers with
+//                    UFFDIO_COPY of one page);
+//   pager_fault_64   the same with 64 pages supplied per request (UFFDIO_COPY of 64 pages);
 //   memset_4k        rep stosq of a page, memcpy_4k rep movsq of a page: the physical limits of the
 //                    zero-fill and copy faults, in the same guest.
 // And the workloads of the performance issue (docs/benchmarks.md):
@@ -33,6 +39,13 @@
 //   vmo_write_4k/_1m committed user buffer (per call);
 //   seq_write_64m    vmo_create + map + rep stosq over 64 MiB + unmap + close (per page);
 //   seq_write_64m_prefault  the same with COMMIT and ZX_VM_MAP_RANGE first (per page).
+// And the three ways of mapping pages a VMO already has, one at a time (4 MiB, per page):
+//   map_range_4m     zx_vmar_map with ZX_VM_MAP_RANGE of a committed VMO (the map alone);
+//   op_map_range_4m  ZX_VMAR_OP_MAP_RANGE over an existing mapping of a committed VMO ("commit,
+//                    then map");
+//   fault_around_4m  a read of one byte per page through a fresh mapping of a committed VMO: each
+//                    fault maps its 16-page fault-around window;
+//   commit_4m        ZX_VMO_OP_COMMIT of a fresh VMO (allocation and zeroing: the reference).
 // Returns 1 (after "bench: error: ...") if any call fails, else 0 after "bench: done".
 #include <stdbool.h>
 #include <stddef.h>
@@ -42,6 +55,7 @@
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+#include <zircon/syscalls/port.h>
 
 static uint64_t vmb_now(void) {
     return (uint64_t)zx_clock_get_monotonic();
@@ -262,6 +276,109 @@ static void bench_async_roundtrip(void) {
         vmb_report("async_roundtrip", VMB_PORT_OPS, s, VMB_RUNS);
     zx_handle_close(ev);
     zx_handle_close(port);
+}
+
+// The pager workloads: a pager thread answers each READ request with `batch` pages from the
+// faulting offset (clipped to the VMO), written into the aux VMO first (the copy UFFDIO_COPY makes
+// on Linux), then supplied.
+struct pager_bench {
+    zx_handle_t pager, port, aux;
+    volatile zx_handle_t vmo;
+    unsigned batch;
+    zx_status_t status;
+};
+static char pager_src[VMB_PAGER_BATCH * VMB_PAGE];
+
+static void pager_bench_thread(uintptr_t a1, uintptr_t a2) {
+    struct pager_bench *b = (struct pager_bench *)a1;
+    (void)a2;
+    for (;;) {
+        zx_port_packet_t pkt;
+        zx_status_t st = zx_port_wait(b->port, ZX_TIME_INFINITE, &pkt);
+        if (st != ZX_OK || pkt.type != ZX_PKT_TYPE_PAGE_REQUEST) {
+            b->status = st;
+            break;  // a user packet: stop
+        }
+        if (pkt.page_request.command != ZX_PAGER_VMO_READ)
+            continue;  // COMPLETE of the last run's VMO
+        uint64_t off = pkt.page_request.offset;
+        uint64_t len = (uint64_t)b->batch * VMB_PAGE;
+        if (off + len > (uint64_t)VMB_PAGER_PAGES * VMB_PAGE)
+            len = (uint64_t)VMB_PAGER_PAGES * VMB_PAGE - off;
+        st = zx_vmo_write(b->aux, pager_src, 0, len);
+        if (st == ZX_OK)
+            st = zx_pager_supply_pages(b->pager, b->vmo, off, len, b->aux, 0);
+        if (st != ZX_OK) {
+            b->status = st;
+            break;
+        }
+    }
+    zx_thread_exit();
+}
+
+static void bench_pager(const char *name, unsigned batch) {
+    uint64_t s[VMB_RUNS];
+    const size_t bytes = (size_t)VMB_PAGER_PAGES * VMB_PAGE, stack_size = 64 * 1024;
+    struct pager_bench b = {.batch = batch};
+    zx_handle_t thread = ZX_HANDLE_INVALID, stack_vmo = ZX_HANDLE_INVALID;
+    zx_vaddr_t stack = 0;
+    if (check(zx_pager_create(0, &b.pager), "pager_create") ||
+        check(zx_port_create(0, &b.port), "port_create") ||
+        check(zx_vmo_create(VMB_PAGER_BATCH * VMB_PAGE, 0, &b.aux), "vmo_create") ||
+        check(zx_vmo_create(stack_size, 0, &stack_vmo), "vmo_create") ||
+        check(zx_vmar_map(zx_vmar_root_self(), RW, 0, stack_vmo, 0, stack_size, &stack),
+              "vmar_map") ||
+        check(zx_thread_create(zx_process_self(), "pager", 5, 0, &thread), "thread_create") ||
+        check(zx_thread_start(thread, (zx_vaddr_t)pager_bench_thread, stack + stack_size - 8,
+                              (uintptr_t)&b, 0),
+              "thread_start"))
+        goto out;
+    vmb_stosq(pager_src, 0x5a5a5a5a5a5a5a5aull, sizeof(pager_src) / 8);
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        zx_handle_t vmo;
+        zx_vaddr_t addr;
+        if (check(zx_pager_create_vmo(b.pager, 0, b.port, 1, bytes, &vmo), "pager_create_vmo"))
+            break;
+        b.vmo = vmo;
+        if (check(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, bytes, &addr),
+                  "vmar_map")) {
+            zx_handle_close(vmo);
+            break;
+        }
+        uint64_t t0 = vmb_now();
+        unsigned sum = vmb_touch_read((const char *)addr, bytes);
+        s[r] = vmb_now() - t0;
+        if (sum != VMB_PAGER_PAGES * 0x5au)
+            check(ZX_ERR_IO, "pager content");
+        check(zx_vmar_unmap(zx_vmar_root_self(), addr, bytes), "vmar_unmap");
+        zx_handle_close(vmo);
+    }
+    if (!failed)
+        vmb_report(name, VMB_PAGER_PAGES, s, VMB_RUNS);
+out:
+    if (thread != ZX_HANDLE_INVALID) {
+        zx_port_packet_t stop = {.key = 0};
+        check(zx_port_queue(b.port, &stop), "port_queue");
+        check(zx_object_wait_one(thread, ZX_THREAD_TERMINATED, ZX_TIME_INFINITE, NULL),
+              "wait thread");
+        if (b.status != ZX_OK)
+            check(b.status, "pager thread");
+        zx_handle_close(thread);
+    }
+    if (stack)
+        zx_vmar_unmap(zx_vmar_root_self(), stack, stack_size);
+    zx_handle_close(stack_vmo);
+    zx_handle_close(b.aux);
+    zx_handle_close(b.port);
+    zx_handle_close(b.pager);
+}
+
+static void bench_pager_fault(void) {
+    bench_pager("pager_fault", 1);
+}
+
+static void bench_pager_fault_64(void) {
+    bench_pager("pager_fault_64", VMB_PAGER_BATCH);
 }
 
 static void bench_memset_memcpy_4k(void) {
@@ -559,6 +676,71 @@ static void bench_seq_write_64m_prefault(void) {
     bench_seq_write("seq_write_64m_prefault", true);
 }
 
+// The ways of mapping pages a committed VMO already has (per page of VMB_4M). `kind`: 0 map with
+// ZX_VM_MAP_RANGE (the map call timed), 1 ZX_VMAR_OP_MAP_RANGE over a mapping made before (the
+// op timed), 2 a read of one byte per page through a fresh mapping (fault-around; the loop timed),
+// 3 ZX_VMO_OP_COMMIT of a fresh VMO (the commit timed).
+static void bench_map_present(const char *name, int kind) {
+    uint64_t s[VMB_RUNS];
+    zx_handle_t vmo;
+    char *p;
+    if (!region_filled(VMB_4M, &vmo, &p))
+        return;
+    unsigned sum = 0;
+    for (int r = 0; r < VMB_RUNS && !failed; r++) {
+        zx_vaddr_t addr;
+        uint64_t t0 = 0, t1 = 0;
+        if (kind == 3) {
+            zx_handle_t fresh;
+            if (check(zx_vmo_create(VMB_4M, 0, &fresh), "vmo_create"))
+                break;
+            t0 = vmb_now();
+            check(zx_vmo_op_range(fresh, ZX_VMO_OP_COMMIT, 0, VMB_4M, NULL, 0), "commit");
+            t1 = vmb_now();
+            zx_handle_close(fresh);
+            s[r] = t1 - t0;
+            continue;
+        }
+        uint32_t opts = RW | (kind == 0 ? ZX_VM_MAP_RANGE : 0);
+        t0 = vmb_now();
+        if (check(zx_vmar_map(zx_vmar_root_self(), opts, 0, vmo, 0, VMB_4M, &addr), "vmar_map"))
+            break;
+        if (kind != 0)
+            t0 = vmb_now();
+        if (kind == 1)
+            check(zx_vmar_op_range(zx_vmar_root_self(), ZX_VMAR_OP_MAP_RANGE, addr, VMB_4M, NULL,
+                                   0), "vmar_op_range map_range");
+        else if (kind == 2)
+            sum += vmb_touch_read((char *)addr, VMB_4M);
+        t1 = vmb_now();
+        if (kind != 2)
+            sum += vmb_touch_read((char *)addr, VMB_4M);  // every page was mapped: no faults
+        check(zx_vmar_unmap(zx_vmar_root_self(), addr, VMB_4M), "vmar_unmap");
+        s[r] = t1 - t0;
+    }
+    if (kind != 3 && sum != 0x5a * (VMB_4M / VMB_PAGE) * (unsigned)VMB_RUNS && !failed)
+        check(ZX_ERR_INTERNAL, "map_present: read wrong data");
+    region_free(vmo, p, VMB_4M);
+    if (!failed)
+        vmb_report(name, VMB_4M / VMB_PAGE, s, VMB_RUNS);
+}
+
+static void bench_map_range_4m(void) {
+    bench_map_present("map_range_4m", 0);
+}
+
+static void bench_op_map_range_4m(void) {
+    bench_map_present("op_map_range_4m", 1);
+}
+
+static void bench_fault_around_4m(void) {
+    bench_map_present("fault_around_4m", 2);
+}
+
+static void bench_commit_4m(void) {
+    bench_map_present("commit_4m", 3);
+}
+
 static void bench_snapshot_4m(void) {
     bench_snapshot("snapshot_4m", VMB_4M);
 }
@@ -601,6 +783,12 @@ int main(int argc, char **argv) {
         {"vmo_rw_1m", bench_vmo_rw_1m},
         {"seq_write_64m", bench_seq_write_64m},
         {"seq_write_64m_prefault", bench_seq_write_64m_prefault},
+        {"map_range_4m", bench_map_range_4m},
+        {"op_map_range_4m", bench_op_map_range_4m},
+        {"fault_around_4m", bench_fault_around_4m},
+        {"commit_4m", bench_commit_4m},
+        {"pager_fault", bench_pager_fault},
+        {"pager_fault_64", bench_pager_fault_64},
     };
     int any_failed = 0;
     for (size_t i = 0; i < sizeof(benches) / sizeof(benches[0]); i++) {

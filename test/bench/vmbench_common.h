@@ -34,6 +34,10 @@
 #define VMB_CHAIN_MAX 1000u
 #define VMB_CHAIN_RUNS 3
 
+// The pager workloads: pages faulted in per sample, and pages per request when batched.
+#define VMB_PAGER_PAGES 1024u
+#define VMB_PAGER_BATCH 64u
+
 // Writes one byte in each page of [p, p + bytes) (bytes a multiple of the page size).
 static inline void vmb_touch_write(volatile char *p, size_t bytes) {
     for (size_t off = 0; off < bytes; off += VMB_PAGE)

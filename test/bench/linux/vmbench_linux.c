@@ -9,6 +9,10 @@
 // pages, and Jasper maps user memory with 4 KiB pages, so the comparison is page fault for page
 // fault. Exits 1 on any failure.
 #define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -16,8 +20,10 @@
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -417,6 +423,138 @@ static void bench_port_roundtrips(void) {
     close(efd);
 }
 
+// The Linux counterparts of Jasper's map_range_4m / op_map_range_4m / fault_around_4m /
+// commit_4m: a filled 4 MiB tmpfs file (memfd) mapped shared with MAP_POPULATE (the mmap timed);
+// madvise(MADV_POPULATE_READ) over a mapping made before; a read of one byte per page through a
+// fresh mapping (shmem faults around too, 64 KiB by default); fallocate of a fresh memfd.
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+static void bench_map_present(const char *name, int kind) {
+    uint64_t s[VMB_RUNS];
+    int fd = memfd_create("vmbench_present", 0);
+    if (fd < 0 || ftruncate(fd, VMB_4M) != 0)
+        fail("memfd_create");
+    char *w = mmap(NULL, VMB_4M, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    if (w == MAP_FAILED)
+        fail("mmap memfd");
+    vmb_stosq(w, 0x5a5a5a5a5a5a5a5aull, VMB_4M / 8);
+    unsigned sum = 0;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        uint64_t t0, t1;
+        if (kind == 3) {
+            int f2 = memfd_create("vmbench_commit", 0);
+            if (f2 < 0)
+                fail("memfd_create");
+            t0 = vmb_now();
+            if (fallocate(f2, 0, 0, VMB_4M) != 0)
+                fail("fallocate");
+            t1 = vmb_now();
+            close(f2);
+            s[r] = t1 - t0;
+            continue;
+        }
+        t0 = vmb_now();
+        char *p = mmap(NULL, VMB_4M, PROT_READ | PROT_WRITE,
+                       MAP_SHARED | (kind == 0 ? MAP_POPULATE : 0), fd, 0);
+        if (p == MAP_FAILED)
+            fail("mmap");
+        if (kind != 0)
+            t0 = vmb_now();
+        if (kind == 1 && madvise(p, VMB_4M, MADV_POPULATE_READ) != 0)
+            fail("madvise populate_read");
+        if (kind == 2)
+            sum += vmb_touch_read(p, VMB_4M);
+        t1 = vmb_now();
+        if (kind != 2)
+            sum += vmb_touch_read(p, VMB_4M);
+        region_free(p, VMB_4M);
+        s[r] = t1 - t0;
+    }
+    if (kind != 3 && sum != 0x5a * (VMB_4M / VMB_PAGE) * (unsigned)VMB_RUNS)
+        fail("map_present: read wrong data");
+    region_free(w, VMB_4M);
+    close(fd);
+    vmb_report(name, VMB_4M / VMB_PAGE, s, VMB_RUNS);
+}
+
+// The pager workloads' Linux counterparts (see test/bench/vmbench.c): userfaultfd on an anonymous
+// region, a handler thread that read()s each fault and answers with UFFDIO_COPY of `batch` pages
+// (clipped to the region) from a source buffer.
+static char uffd_src[VMB_PAGER_BATCH * VMB_PAGE] __attribute__((aligned(4096)));
+struct uffd_bench {
+    int uffd;
+    char *volatile base;
+    unsigned batch;
+};
+
+static void *uffd_thread(void *arg) {
+    struct uffd_bench *b = arg;
+    for (;;) {
+        struct uffd_msg msg;
+        if (read(b->uffd, &msg, sizeof(msg)) != (ssize_t)sizeof(msg))
+            fail("userfaultfd read");
+        if (msg.event != UFFD_EVENT_PAGEFAULT)
+            continue;
+        uint64_t off = (msg.arg.pagefault.address & ~(uint64_t)(VMB_PAGE - 1)) - (uint64_t)b->base;
+        uint64_t len = (uint64_t)b->batch * VMB_PAGE;
+        if (off + len > (uint64_t)VMB_PAGER_PAGES * VMB_PAGE)
+            len = (uint64_t)VMB_PAGER_PAGES * VMB_PAGE - off;
+        struct uffdio_copy c = {
+            .dst = (uint64_t)b->base + off, .src = (uint64_t)uffd_src, .len = len, .mode = 0};
+        if (ioctl(b->uffd, UFFDIO_COPY, &c) != 0 && errno != EEXIST)
+            fail("UFFDIO_COPY");
+    }
+    return NULL;
+}
+
+static void bench_uffd(const char *name, unsigned batch) {
+    uint64_t s[VMB_RUNS];
+    const size_t bytes = (size_t)VMB_PAGER_PAGES * VMB_PAGE;
+    // The handler thread outlives this call (blocked in read() until the program exits), so its
+    // state does too.
+    struct uffd_bench *b = calloc(1, sizeof(*b));
+    if (!b)
+        fail("calloc");
+    b->batch = batch;
+    b->uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+    if (b->uffd < 0)
+        fail("userfaultfd");
+    struct uffdio_api api = {.api = UFFD_API};
+    if (ioctl(b->uffd, UFFDIO_API, &api) != 0)
+        fail("UFFDIO_API");
+    vmb_stosq(uffd_src, 0x5a5a5a5a5a5a5a5aull, sizeof(uffd_src) / 8);
+    pthread_t t;
+    int started = 0;
+    for (int r = 0; r < VMB_RUNS; r++) {
+        char *p = region_new(bytes);
+        struct uffdio_register reg = {
+            .range = {.start = (uint64_t)p, .len = bytes}, .mode = UFFDIO_REGISTER_MODE_MISSING};
+        if (ioctl(b->uffd, UFFDIO_REGISTER, &reg) != 0)
+            fail("UFFDIO_REGISTER");
+        b->base = p;
+        if (!started && pthread_create(&t, NULL, uffd_thread, b) != 0)
+            fail("pthread_create");
+        started = 1;
+        uint64_t t0 = vmb_now();
+        unsigned sum = vmb_touch_read(p, bytes);
+        s[r] = vmb_now() - t0;
+        if (sum != VMB_PAGER_PAGES * 0x5au)
+            fail("userfaultfd content");
+        region_free(p, bytes);
+    }
+    vmb_report(name, VMB_PAGER_PAGES, s, VMB_RUNS);
+}
+
+// vmbench PREFIX...: only the workloads (groups, named by their first workload) whose name starts
+// with one of the prefixes; no prefix: all of them.
+static bool want(int argc, char **argv, const char *name) {
+    bool run = argc < 2;
+    for (int a = 1; a < argc && !run; a++)
+        run = strncmp(name, argv[a], strlen(argv[a])) == 0;
+    return run;
+}
+
 int main(int argc, char **argv) {
     // proc_elf spawns this program with "exit": return at once.
     if (argc > 1 && strcmp(argv[1], "exit") == 0)
@@ -450,7 +588,64 @@ int main(int argc, char **argv) {
     bench_file_rw(VMB_PAGE, VMB_RW_OPS_4K, "vmo_read_4k", "vmo_write_4k");
     bench_file_rw(VMB_RW_MAX, VMB_RW_OPS_1M, "vmo_read_1m", "vmo_write_1m");
     bench_seq_write("seq_write_64m", false);
-    bench_seq_write("seq_write_64m_prefault", true);
+    if (want(argc, argv, "zero_fill_fault"))
+        bench_zero_fill_fault();
+    if (want(argc, argv, "zero_page_read"))
+        bench_zero_page_read();
+    if (want(argc, argv, "cow_fault"))
+        bench_cow_fault();
+    if (want(argc, argv, "snapshot_4m"))
+        bench_snapshot("snapshot_4m", VMB_4M);
+    if (want(argc, argv, "snapshot_64m"))
+        bench_snapshot("snapshot_64m", VMB_64M);
+    if (want(argc, argv, "map_unmap_page"))
+        bench_map_unmap_page();
+    if (want(argc, argv, "protect_64m"))
+        bench_protect_64m();
+    if (want(argc, argv, "null_syscall"))
+        bench_null_syscall();
+    if (want(argc, argv, "memset_memcpy_4k"))
+        bench_memset_memcpy_4k();
+    if (want(argc, argv, "port_roundtrip"))
+        bench_port_roundtrips();
+    if (want(argc, argv, "map_unmap_10"))
+        bench_map_unmap_with("map_unmap_10", 10);
+    if (want(argc, argv, "map_unmap_1000"))
+        bench_map_unmap_with("map_unmap_1000", 1000);
+    if (want(argc, argv, "map_unmap_10000"))
+        bench_map_unmap_with("map_unmap_10000", 10000);
+    if (want(argc, argv, "chain_read_d1"))
+        bench_chain(1, "chain_read_d1", "chain_cow_d1");
+    if (want(argc, argv, "chain_read_d10"))
+        bench_chain(10, "chain_read_d10", "chain_cow_d10");
+    if (want(argc, argv, "chain_read_d100"))
+        bench_chain(100, "chain_read_d100", "chain_cow_d100");
+    if (want(argc, argv, "chain_read_d1000"))
+        bench_chain(1000, "chain_read_d1000", "chain_cow_d1000");
+    if (want(argc, argv, "proc_minimal"))
+        bench_proc_minimal();
+    if (want(argc, argv, "proc_elf"))
+        bench_proc_elf(argv[0]);
+    if (want(argc, argv, "vmo_read_4k"))
+        bench_file_rw(VMB_PAGE, VMB_RW_OPS_4K, "vmo_read_4k", "vmo_write_4k");
+    if (want(argc, argv, "vmo_read_1m"))
+        bench_file_rw(VMB_RW_MAX, VMB_RW_OPS_1M, "vmo_read_1m", "vmo_write_1m");
+    if (want(argc, argv, "seq_write_64m"))
+        bench_seq_write("seq_write_64m", false);
+    if (want(argc, argv, "seq_write_64m_prefault"))
+        bench_seq_write("seq_write_64m_prefault", true);
+    if (want(argc, argv, "pager_fault"))
+        bench_uffd("pager_fault", 1);
+    if (want(argc, argv, "pager_fault_64"))
+        bench_uffd("pager_fault_64", VMB_PAGER_BATCH);
+    if (want(argc, argv, "map_range_4m"))
+        bench_map_present("map_range_4m", 0);
+    if (want(argc, argv, "op_map_range_4m"))
+        bench_map_present("op_map_range_4m", 1);
+    if (want(argc, argv, "fault_around_4m"))
+        bench_map_present("fault_around_4m", 2);
+    if (want(argc, argv, "commit_4m"))
+        bench_map_present("commit_4m", 3);
     printf("bench: done\n");
     return 0;
 }
