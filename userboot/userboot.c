@@ -1,8 +1,8 @@
 // userboot: the first user process. The kernel starts it with the boot modules as VMOs (handles of
 // kind JASPER_HANDLE_VMO_MODULE) and their command lines as arguments ("prog.elf arg1 arg2"). It
 // runs each program in turn, waits for it, prints "userboot: PROG exited with CODE", checks that
-// the program's VMO memory came back (vmo_bytes plus the bytes held compressed), and exits 0 only if every
-// program returned 0 and leaked nothing; the kernel then powers off with that verdict. A program
+// the program's VMO memory came back (vmo_bytes plus the bytes held compressed), and exits 0 only
+// if every program returned 0 and leaked nothing; the kernel then powers off with that verdict. A program
 // that crashes gets a crash report first (userboot/crash_report.c).
 #include <jasper/bootstrap.h>
 #include <jasper/launch.h>
