@@ -47,8 +47,9 @@ static const char *const known_keys[] = {
     "compress.threshold",  // percent of a page a compressed page must stay below (vm/compressor.h)
     "compress.depth",      // match-search depth of the higher-ratio LZ4 mode (0: fast mode only)
     "reclaim",             // reclaim=0: no aging and reclaim thread (vm/reclaim.h)
-    "reclaim.zero_scan",   // reclaim.zero_scan=1: the zero-page scanner runs at every level
+    "reclaim.zero_scan",   // =1: the zero-page scanner runs at NORMAL too
     "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
+    "reclaim.eager_dont_need",  // =1: DONT_NEED reclaims at once, like MADV_PAGEOUT (vm/reclaim.h)
     "oom.kill",            // oom.kill=0: never OOM-kill (test-only: shows the OOM tests fail)
 };
 

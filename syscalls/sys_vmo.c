@@ -12,6 +12,7 @@
 #include "kernel/oom.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
+#include "vm/reclaim.h"
 #include "vm/vmo.h"
 
 // DUPLICATE|TRANSFER|READ|WRITE|MAP|GET_PROPERTY|SET_PROPERTY|SIGNAL|WAIT|INSPECT
@@ -134,6 +135,9 @@ int64_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, uint6
     for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && oom_retry(&tries) == OOM_RETRY;)
         st = vmo_op_range(vmo_from_object(obj), op, offset, size);
     kobject_release(obj);
+    // With reclaim.eager_dont_need=1 the pages just marked go at once (no VM lock is held here).
+    if (st == ZX_OK && op == ZX_VMO_OP_DONT_NEED && reclaim_eager_dont_need())
+        (void)reclaim_dont_need();
     return st;
 }
 

@@ -21,6 +21,7 @@
 #include "kernel/heap.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
+#include "vm/compressor.h"
 #include "vm/pmm.h"
 #include "vm/upcalls.h"
 #include "vm/vmo.h"
@@ -261,6 +262,7 @@ restart:;
     } else {
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
         paddr_t pa = 0;
+        uint64_t decompressed = compressor_decompression_count();
         for (;;) {
             // A plain read: the check below, under pt_lock, is the one that counts.
             uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);
@@ -314,8 +316,12 @@ restart:;
             vm_fault_stats.faults++;
             // Fault-around only where neighbours are likely present: a read or execute fault that
             // found a page the VMO already had (not the zero page; a write fault's neighbours are
-            // usually as new as its own page).
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
+            // usually as new as its own page) and did not have to decompress it (its neighbours
+            // were most likely compressed with it, and fault-around maps only present pages: the
+            // walk over them cost ~2,500 instructions per fault for nothing). A decompression
+            // on another CPU meanwhile only skips one fault-around.
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) &&
+                compressor_decompression_count() == decompressed) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
                 if (p && p->state != PAGE_STATE_ZERO) {
                     vm_mapping_assert_locked(m);

@@ -219,6 +219,10 @@ void compressor_note_reason(enum compressor_reason reason) {
     }
 }
 
+uint64_t compressor_decompression_count(void) {
+    return __atomic_load_n(&counters.decompressions, __ATOMIC_RELAXED);
+}
+
 void compressor_note_eviction(void) {
     count(&counters.evictions, 1);
 }

@@ -91,6 +91,8 @@ struct compressor_stats {
 _Static_assert(sizeof(struct compressor_stats) == 168, "zx_info_kmem_stats_compression_t layout");
 
 void compressor_stats(struct compressor_stats *out);
+// Decompressions so far (a relaxed read of the counter; cheap enough for the fault path).
+uint64_t compressor_decompression_count(void);
 
 // Checks the storage's invariants (every storage page accounted for, free lists consistent);
 // O(storage). Returns true if they hold.

@@ -278,41 +278,63 @@ static inline bool read_extra_len(const uint8_t **ipp, const uint8_t *iend, size
     return true;
 }
 
+static inline void write64(uint8_t *p, uint64_t v) {
+    __builtin_memcpy(p, &v, sizeof(v));
+}
+
+// The fast loop's margins: a sequence takes it when at least FAST_IN input bytes are left before
+// its token (token, 16 literal bytes moved, the offset) and FAST_OUT output bytes after op (16
+// literal bytes, then 24 match bytes from at most 14 further on).
+#define FAST_IN 19
+#define FAST_OUT 40
+
 long lz4_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_cap) {
     const uint8_t *ip = src;
     const uint8_t *const iend = src + src_len;
     uint8_t *op = dst;
     uint8_t *const oend = dst + dst_cap;
+    // Addresses as integers, so that no pointer is formed outside the buffers. A too short input or
+    // output turns the fast loop off (ilimit 0: no input pointer is at or below it).
+    uintptr_t ilimit = 0, olimit = 0;
+    if (src_len >= FAST_IN && dst_cap >= FAST_OUT) {
+        ilimit = (uintptr_t)iend - FAST_IN;
+        olimit = (uintptr_t)oend - FAST_OUT;
+    }
     // No length can exceed what is left of the output, so bounding each by dst_cap (checked as
     // bytes are added) keeps the sums far from overflow.
     for (;;) {
-        if (ip >= iend)
-            return -1;
-        unsigned token = *ip++;
-        size_t lit = token >> 4;
         size_t offset, len;
         // The common case first: short literals and a short match, far from both ends. Sixteen
         // literal bytes and 24 match bytes are moved whatever the lengths (the excess is
         // overwritten later), so only the offset needs checking.
-        if (likely(lit < 15 && (token & 15) < 15 && (size_t)(iend - ip) >= 18 &&
-                   (size_t)(oend - op) >= 40)) {
-            copy8(op, ip);
-            copy8(op + 8, ip + 8);
-            op += lit;
-            ip += lit;
-            offset = (size_t)ip[0] | (size_t)ip[1] << 8;  // >= 4 bytes are left: not the end
-            ip += 2;
-            len = (token & 15) + LZ4_MINMATCH;
-            if (likely(offset >= 8 && offset <= (size_t)(op - dst))) {
-                const uint8_t *m = op - offset;
-                copy8(op, m);
-                copy8(op + 8, m + 8);
-                copy8(op + 16, m + 16);
-                op += len;
-                continue;
+        if (likely((uintptr_t)ip <= ilimit && (uintptr_t)op <= olimit)) {
+            size_t token = *ip, ml = token & 15;
+            if (likely(token < 0xf0 && ml != 15)) {
+                size_t lit = token >> 4;
+                copy8(op, ip + 1);
+                copy8(op + 8, ip + 9);
+                op += lit;
+                ip += lit + 1;
+                offset = (size_t)ip[0] | (size_t)ip[1] << 8;
+                ip += 2;
+                len = ml + LZ4_MINMATCH;
+                // 8 <= offset <= op - dst (as integers: no pointer before dst is formed).
+                uintptr_t ma = (uintptr_t)op - offset;
+                if (likely(offset >= 8 && ma >= (uintptr_t)dst)) {
+                    const uint8_t *m = (const uint8_t *)ma;
+                    copy8(op, m);
+                    copy8(op + 8, m + 8);
+                    copy8(op + 16, m + 16);
+                    op += len;
+                    continue;
+                }
+                goto match;  // a short period or a bad offset: the careful path
             }
-            goto match;  // a short period or a bad offset: the careful path
         }
+        if (ip >= iend)
+            return -1;
+        unsigned token = *ip++;
+        size_t lit = token >> 4;
         if (lit == 15 && !read_extra_len(&ip, iend, &lit, dst_cap))
             return -1;
         if (lit > (size_t)(iend - ip) || lit > (size_t)(oend - op))
@@ -343,27 +365,51 @@ long lz4_decompress(const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst
             return -1;
         const uint8_t *match = op - offset;
         uint8_t *const mend = op + len;
-        if ((size_t)(oend - mend) >= 16) {
-            // Room for 16-byte moves that may run up to 15 bytes past the match's end.
-            if (offset < 8) {
-                // A short period: copy the first 8 bytes one by one, then move 8 at a time from a
-                // multiple of the period at least 8 back, which repeats the same pattern.
+        if (unlikely((size_t)(oend - mend) < 32)) {
+            while (op < mend)
+                *op++ = *match++;
+            continue;
+        }
+        // Room for moves that may run up to 31 bytes past the match's end.
+        if (offset < 8) {
+            // A short period. One that divides 8 (runs of one byte, 2- and 4-byte patterns: most
+            // short periods) is one 8-byte word stored again and again; the others copy their
+            // first 8 bytes one by one, then move 8 at a time from a multiple of the period at
+            // least 8 back, which repeats the same pattern.
+            uint64_t v;
+            if (offset == 1) {
+                v = match[0] * 0x0101010101010101ull;
+            } else if (offset == 2) {
+                v = (uint64_t)(match[0] | match[1] << 8) * 0x0001000100010001ull;
+            } else if (offset == 4) {
+                v = (uint64_t)read32(match) * 0x0000000100000001ull;
+            } else {
                 for (int i = 0; i < 8; i++)
                     op[i] = match[i];
                 size_t step = offset * ((8 + offset - 1) / offset);
                 op += 8;
                 match = op - step;
+                goto copy;
             }
-            while (op < mend) {
-                copy8(op, match);
-                copy8(op + 8, match + 8);
-                op += 16;
-                match += 16;
+            for (; op < mend; op += 16) {
+                write64(op, v);
+                write64(op + 8, v);
             }
             op = mend;
-        } else {
-            while (op < mend)
-                *op++ = *match++;
+            continue;
         }
+    copy:
+        // Offsets of 8 and more: each 8-byte load reads only bytes already final.
+        for (; op + 16 < mend; op += 32, match += 32) {
+            copy8(op, match);
+            copy8(op + 8, match + 8);
+            copy8(op + 16, match + 16);
+            copy8(op + 24, match + 24);
+        }
+        if (op < mend) {
+            copy8(op, match);
+            copy8(op + 8, match + 8);
+        }
+        op = mend;
     }
 }

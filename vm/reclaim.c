@@ -18,6 +18,7 @@ static zx_time_t rotate_period = 5000 * MS;
 static const zx_time_t tick = 250 * MS;    // aging thread period: harvest, level check
 static const size_t zero_scan_budget = 512;  // pages per tick (2,048 per second)
 static bool zero_scan_always;                // reclaim.zero_scan=1: also at NORMAL
+static bool eager_dont_need;                 // reclaim.eager_dont_need=1
 
 // Serialises reclaimers; guards `level`.
 static struct mutex reclaim_lock = MUTEX_INIT(reclaim_lock, "reclaim");
@@ -131,6 +132,33 @@ size_t reclaim_run(size_t free_target, unsigned keep_newest) {
     return n;
 }
 
+bool reclaim_eager_dont_need(void) {
+    return eager_dont_need;
+}
+
+size_t reclaim_dont_need(void) {
+    struct pq_counts c;
+    pq_get_counts(&c);
+    mutex_acquire(&reclaim_lock);
+    // A page that cannot go now moves to the queue's tail: one offer per page, plus slack for
+    // pages that other threads mark meanwhile.
+    size_t freed = 0, max_tries = c.pages[PQ_DONT_NEED] + 64;
+    for (size_t tries = 0; tries < max_tries; tries++) {
+        struct cow_tree *t = NULL;
+        // keep_newest = every bucket: DONT_NEED only.
+        vm_page_t *p = pq_pick(PQ_LRU_BUCKETS, 4096, take_tree, &t);
+        if (!p)
+            break;
+        if (reclaim_one(p, t, 0) == ZX_OK)
+            freed++;
+        else
+            count(&stats.failed, 1);
+    }
+    mutex_release(&reclaim_lock);
+    count(&stats.reclaimed, freed);
+    return freed;
+}
+
 bool reclaim_for_fault(void) {
     count(&stats.fault_reclaims, 1);
     size_t before = pmm_count(PAGE_STATE_FREE);
@@ -165,11 +193,16 @@ static int reclaim_thread(void *arg) {
     zx_time_t next_rotate = current_time() + rotate_period;
     for (;;) {
         (void)thread_sleep_until(current_time() + tick);
+        // Under the reclaim lock, so that aging never runs in the middle of a reclaim pass: a
+        // harvest then would move the DONT_NEED pages of an eager pass (reclaim_dont_need) back to
+        // the LRU for the accessed bits they had before the hint.
+        mutex_acquire(&reclaim_lock);
         reclaim_harvest();
         if (current_time() >= next_rotate) {
             pq_rotate();
             next_rotate += rotate_period;
         }
+        mutex_release(&reclaim_lock);
         enum reclaim_level l = reclaim_level();
         if (l != RECLAIM_NORMAL || zero_scan_always)
             reclaim_scan_zero(zero_scan_budget);
@@ -193,6 +226,7 @@ void reclaim_init(const struct cmdline *cl) {
     if (rotate_period < tick)
         rotate_period = tick;
     zero_scan_always = cmdline_get_bool(cl, "reclaim.zero_scan");
+    eager_dont_need = cmdline_get_bool(cl, "reclaim.eager_dont_need");
     // No thread for in-kernel tests (they drive aging and reclaim themselves and check exact
     // queue states) or with reclaim=0.
     if (cmdline_get(cl, "ktest") || (cmdline_get(cl, "reclaim") && !cmdline_get_bool(cl, "reclaim")))

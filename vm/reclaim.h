@@ -51,6 +51,14 @@ size_t reclaim_scan_zero(size_t budget);
 // Harvests accessed bits of every address space (the aging step). Returns pages seen accessed.
 size_t reclaim_harvest(void);
 
+// Boot key reclaim.eager_dont_need=1 (off by default; for the benchmarks, docs/compression.md):
+// ZX_VMO_OP_DONT_NEED reclaims the pages it marks at once, through the same path as memory
+// pressure (compression, zero dedup, pager eviction), like Linux's MADV_PAGEOUT.
+bool reclaim_eager_dont_need(void);
+// Reclaims every page on the DONT_NEED queue that can go now (no LRU bucket is touched). No VM
+// lock may be held. Returns the pages freed.
+size_t reclaim_dont_need(void);
+
 struct reclaim_stats {
     uint64_t reclaimed;       // pages freed by reclaim (compressed, deduplicated, evicted)
     uint64_t zero_scanned, zero_deduped;

@@ -1,6 +1,9 @@
 // Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
-// snapshot, snapshot_unmapped, syscall) over 16 MiB (4,096 pages or calls), the measured part
-// between prof_begin() and prof_end(), the profiler's window markers. Built with scripts/cc-user.
+// snapshot, snapshot_unmapped, syscall, zfault) over 16 MiB (4,096 pages or calls), the measured
+// part between prof_begin() and prof_end(), the profiler's window markers. Built with
+// scripts/cc-user, test/kernel/page_mix.c after this file (so that prof_begin and prof_end keep
+// their addresses). zfault: read faults on compressed pages (page_mix.c's text, pushed out with
+// DONT_NEED; the run script boots with reclaim.eager_dont_need=1).
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +16,7 @@ __attribute__((unused)) static uint64_t vmb_now(void) {
 }
 
 #include "test/bench/vmbench_common.h"
+#include "test/kernel/page_mix.h"
 
 #ifndef SZ
 #define SZ (16ul << 20)  // bytes per workload; -DSZ=... to change
@@ -35,6 +39,10 @@ static char *map(zx_handle_t vmo) {
 }
 
 int main(int argc, char **argv) {
+    // One window first, always: it closes the window userboot may have opened (it runs its own
+    // code at these addresses) or is empty; the run script skips it (skip=1).
+    prof_begin();
+    prof_end();
     for (int i = 1; i < argc; i++) {
         const char *w = argv[i];
         zx_handle_t vmo, child;
@@ -65,6 +73,13 @@ int main(int argc, char **argv) {
             prof_begin();
             zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
             zx_handle_close(child);
+            prof_end();
+        } else if (!strcmp(w, "zfault")) {
+            for (size_t off = 0; off < SZ; off += 4096)
+                page_mix_fill(PAGE_KIND_TEXT, off / 4096 + 1, (uint8_t *)p + off, 4096);
+            zx_vmo_op_range(vmo, ZX_VMO_OP_DONT_NEED, 0, SZ, NULL, 0);
+            prof_begin();
+            (void)vmb_touch_read(p, SZ);
             prof_end();
         } else if (!strcmp(w, "syscall")) {
             prof_begin();
