@@ -1,9 +1,9 @@
 // userboot: the first user process. The kernel starts it with the boot modules as VMOs (handles of
 // kind JASPER_HANDLE_VMO_MODULE) and their command lines as arguments ("prog.elf arg1 arg2"). It
 // runs each program in turn, waits for it, prints "userboot: PROG exited with CODE", checks that
-// the program's VMO memory came back (vmo_bytes plus the bytes held compressed), and exits 0 only
-// if every program returned 0 and leaked nothing; the kernel then powers off with that verdict. A program
-// that crashes gets a crash report first (userboot/crash_report.c).
+// the program's VMO memory came back (ZX_INFO_KMEM_STATS.vmo_bytes plus the compressed pages),
+// and exits 0 only if every program returned 0 and leaked nothing; the kernel then powers off with
+// that verdict. A program that crashes gets a crash report first (userboot/crash_report.c).
 #include <jasper/bootstrap.h>
 #include <jasper/launch.h>
 #include <stdbool.h>
@@ -36,8 +36,9 @@ static uint32_t data_handles(const zx_handle_t *data, uint32_t ndata, zx_handle_
     return n;
 }
 
-// VMO content, resident (vmo_bytes) or compressed (the pages it stands for): what compression
-// and decompression of pages nobody freed leave unchanged.
+// VMO memory, resident or compressed: reclaim compresses pages of any VMO (the boot modules' too)
+// and a later access decompresses them, which moves bytes from one count to the other without
+// anything being leaked.
 static uint64_t vmo_bytes(void) {
     zx_info_kmem_stats_t k;
     zx_info_kmem_stats_compression_t c;

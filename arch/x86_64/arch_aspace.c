@@ -275,16 +275,32 @@ size_t arch_aspace_harvest_accessed(struct arch_aspace *as, void (*fn)(void *ctx
     size_t visited = 0;
     struct vmiter it;
     vmiter_init(&it, root_of(as), 0);
-    if (!vmiter_present(&it))
-        vmiter_next(&it);
-    for (; !vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END; vmiter_next(&it)) {
-        if (!vmiter_present(&it) || vmiter_level(&it) != 0)
+    while (!vmiter_done(&it) && vmiter_va(&it) < VA_LOW_END) {
+        if (!vmiter_present(&it) || vmiter_level(&it) != 0) {
+            vmiter_next(&it);
             continue;
-        visited++;
-        // The CPU sets A and D by locked read-modify-writes: clear A the same way.
-        pte_t old = __atomic_fetch_and(it.entry, ~(pte_t)PTE_A, __ATOMIC_RELAXED);
-        if (old & PTE_A)
-            fn(ctx, vmiter_pa(&it));
+        }
+        // The iterator found a present 4 KiB entry: scan the rest of its leaf table directly, then
+        // move to the next table. One walk from the root per table instead of one per page (a
+        // harvest cost ~300 instructions per mapped page, most of it vmiter_next's walks).
+        pte_t *e = it.entry;
+        unsigned first = pte_index(vmiter_va(&it), 0);
+        for (unsigned i = 0; i < PT_ENTRIES - first; i++) {
+            pte_t v = __atomic_load_n(&e[i], __ATOMIC_RELAXED);
+            if (!(v & PTE_P))
+                continue;
+            visited++;
+            if (!(v & PTE_A))
+                continue;
+            // The CPU sets A and D by locked read-modify-writes: clear A the same way.
+            pte_t old = __atomic_fetch_and(&e[i], ~(pte_t)PTE_A, __ATOMIC_RELAXED);
+            if (old & PTE_A)
+                fn(ctx, pte_leaf_paddr(old, 0));
+        }
+        vaddr_t next = ROUNDDOWN(vmiter_va(&it), PAGE_SIZE_2M) + PAGE_SIZE_2M;
+        if (next >= VA_LOW_END)
+            break;
+        vmiter_find(&it, next);
     }
     return visited;
 }

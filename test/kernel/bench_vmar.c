@@ -10,11 +10,16 @@
 //   vmar_map_unmap_1g      the same for 1 GiB of an uncommitted VMO
 //   vmar_protect_64m       vmar_protect of 64 MiB of faulted-in pages, read-only then read-write
 //   vmar_alloc_spot_1k     vmar_allocate + vmar_destroy in a VMAR holding 1,000 children
+//   aging_*                page aging (docs/memory-pressure.md): reclaim_harvest per mapped page
+//                          with every page accessed and with none, pq_rotate with nothing to move
+//                          and per page moved
 // Kernel only.
 #include "kernel/assert.h"
 #include "kernel/kbench.h"
 #include "kernel/printf.h"
 #include "test/kernel/user_run.h"
+#include "vm/page_queues.h"
+#include "vm/reclaim.h"
 #include "vm/vmar.h"
 #include "vm/vmo.h"
 
@@ -242,4 +247,48 @@ KBENCH(vmar_alloc_spot_1k) {
     kobject_release(vmar_object(area));
     env_end(&e);
     kbench_report("vmar_alloc_spot_1k", MAP_ITERS, s, KBENCH_RUNS);
+}
+
+#define AGING_PAGES 16384u  // 64 MiB, committed and mapped
+
+// Aging: harvesting the accessed bits of AGING_PAGES mapped pages, all of them just read by user
+// mode (every A bit cleared, every page moved to the newest bucket under the queue lock) and then
+// again at once (none accessed: the page-table walk alone); then the eight rotations that age those
+// pages from the newest bucket to the oldest and past it: seven move nothing, the eighth relabels
+// all of them (merge_into_locked writes each page's queue id). The reclaim thread also ages every
+// 250 ms; a sample it lands in is an outlier the median drops.
+KBENCH(aging) {
+    struct bench_env e;
+    env_init(&e);
+    struct vmo *v = bench_vmo(AGING_PAGES, true);
+    vaddr_t a = bench_map(&e, v, R | W, AGING_PAGES);
+    uint64_t hot[KBENCH_RUNS], cold[KBENCH_RUNS], rot_empty[KBENCH_RUNS], rot_full[KBENCH_RUNS];
+    size_t accessed = 0;
+    for (int r = 0; r < KBENCH_RUNS; r++) {
+        (void)timed_loop(&e, USER_RLOOP, USER_RLOOP_END, a, AGING_PAGES);  // sets every A bit
+        uint64_t t0 = kbench_now();
+        accessed = reclaim_harvest();
+        hot[r] = kbench_now() - t0;
+        t0 = kbench_now();
+        (void)reclaim_harvest();
+        cold[r] = kbench_now() - t0;
+        uint64_t empty = 0;
+        for (int i = 0; i < PQ_LRU_BUCKETS - 1; i++) {
+            t0 = kbench_now();
+            pq_rotate();
+            empty += kbench_now() - t0;
+        }
+        rot_empty[r] = empty / (PQ_LRU_BUCKETS - 1);
+        t0 = kbench_now();
+        pq_rotate();
+        rot_full[r] = kbench_now() - t0;
+    }
+    bench_unmap(&e, a, AGING_PAGES);
+    kobject_release(vmo_object(v));
+    env_end(&e);
+    kbench_report("aging_harvest_accessed", AGING_PAGES, hot, KBENCH_RUNS);
+    kbench_report("aging_harvest_idle", AGING_PAGES, cold, KBENCH_RUNS);
+    kbench_report_value("aging_harvest_accessed", "pages_seen_accessed", accessed);
+    kbench_report("aging_rotate_empty", 1, rot_empty, KBENCH_RUNS);
+    kbench_report("aging_rotate_per_page", AGING_PAGES, rot_full, KBENCH_RUNS);
 }

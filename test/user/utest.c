@@ -549,11 +549,12 @@ int utest_main(int argc, char **argv, const struct ut_child *children) {
         uint64_t before = ut_vmo_content_bytes();
         t->fn();
         uint64_t after = ut_vmo_content_bytes();
-        // Only growth is a leak: under memory pressure reclaim may turn zero pages the harness
-        // itself holds into markers, so the figure can fall during a test that leaks nothing.
-        // Compressed pages still count, so decompressing them is no growth.
+        // Only growth is a leak: under memory pressure reclaim may dedup pages the harness itself
+        // holds, so the figure can fall during a test that leaks nothing (and a later touch may
+        // commit them again: ut_leak_slack).
         if (after > before + ut_leak_slack && !cur_skipped) {
-            printf("    leak: VMO content %llu bytes before the test, %llu after (%+lld)\n",
+            printf("    leak: VMO bytes (resident + compressed) %llu before the test, %llu after "
+                   "(%+lld)\n",
                    (unsigned long long)before, (unsigned long long)after,
                    (long long)(after - before));
             expect_note_failure();
