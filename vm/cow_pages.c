@@ -290,6 +290,75 @@ zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_p
     return ZX_OK;
 }
 
+// --- Pager roots ---
+
+// True if `n` sees its pager root at `offset`: nothing of n or of a node on the way (content,
+// marker, interval) hides it, and every window contains it. *out_ro: the root offset.
+static bool cow_reaches_root(struct cow_node *n, uint64_t offset, uint64_t *out_ro)
+    REQUIRES(n->tree->lock) {
+    struct cow_node *cur = n;
+    uint64_t o = offset;
+    for (;;) {
+        if (cur->pager_root) {
+            *out_ro = o;
+            return cur != n;
+        }
+        vmpl_slot_t *s = vmpl_lookup(&cur->pages, o);
+        if (s && !vmpl_slot_is_empty(*s))
+            return false;
+        if (cur->has_intervals && vmpl_is_offset_in_interval(&cur->pages, o))
+            return false;
+        if (!cur->parent || o >= cur->parent_limit)
+            return false;
+        o += cur->parent_offset;
+        cur = cur->parent;
+    }
+}
+
+zx_status_t cow_pager_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
+                                   cow_root_run_fn fn, void *ctx) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    DEBUG_ASSERT(IS_ALIGNED(start, P) && IS_ALIGNED(end, P));
+    bool open = false;
+    uint64_t rs = 0, re = 0;
+    for (uint64_t o = start; o < end; o += P) {
+        uint64_t ro;
+        bool reach = cow_reaches_root(n, o, &ro);
+        if (reach && open && ro == re) {
+            re += P;
+            continue;
+        }
+        if (open) {
+            zx_status_t st = fn(ctx, rs, re);
+            if (st != ZX_OK)
+                return st;
+            open = false;
+        }
+        if (reach) {
+            rs = ro;
+            re = ro + P;
+            open = true;
+        }
+    }
+    return open ? fn(ctx, rs, re) : ZX_OK;
+}
+
+bool cow_root_window_locked(struct cow_node *root, struct cow_node *d, uint64_t *out_delta,
+                            uint64_t *out_limit) {
+    ASSERT_MUTEX_HELD(&root->tree->lock);
+    // In x's offsets, d's offset o is o + delta; it reaches x's parent below x's limit.
+    uint64_t delta = 0, lim = d->size;
+    for (struct cow_node *x = d; x != root; x = x->parent) {
+        if (!x->parent || x->parent_limit <= delta)
+            return false;
+        lim = MIN(lim, x->parent_limit - delta);
+        delta += x->parent_offset;
+    }
+    *out_delta = delta;
+    *out_limit = lim;
+    return d != root && lim > 0;
+}
+
 // True if n's own list makes `offset` read zero (a marker or a zero interval there).
 static bool cow_own_zero(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset) {
     if (slot && !vmpl_slot_is_empty(*slot))
@@ -319,7 +388,9 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     vmpl_slot_t *src = NULL;
     if (!cow_own_zero(n, slot, offset))
         src = cow_find_locked(n, offset, true, &owner, &ooff);
-    if (src && vmpl_slot_is_page(*src) && cow_slot_share_count(owner, *src) == 0) {
+    // A pager root's page is the root's own: a child copies it, and it has no count to drop.
+    bool counted = src && !owner->pager_root;
+    if (counted && vmpl_slot_is_page(*src) && cow_slot_share_count(owner, *src) == 0) {
         // Only n reaches it: move, never copy (docs/abi.md §2). The physical page stays the same,
         // so n's read-only mappings of it stay valid.
         zx_status_t st = vmpl_lookup_or_alloc(&n->pages, offset, VMPL_SPLIT_INTERVAL, &slot, NULL);
@@ -348,16 +419,20 @@ zx_status_t cow_get_owned_page_locked(struct cow_node *n, uint64_t offset, vm_pa
     }
     // n's mappings may show the ancestor's page or the zero page here: unmap them first (if
     // anything not n's own was ever handed out for mapping).
-    if (n->maps_foreign)
+    // A pager root's children may show what it had here (zero) too: the range change reaches
+    // them (vmo_cow_range_change).
+    if (n->maps_foreign || n->child_count > 0)
         vmo_cow_range_change(n, offset, P, VM_RANGE_UNMAP);
     cow_page_place(n, dst, offset, p, 0);
     t->pages++;
-    if (src && cow_slot_share_count(owner, *src) == 0) {
+    if (!counted) {
+        // A copy of a pager root's page, or zero: nothing to account above.
+    } else if (cow_slot_share_count(owner, *src) == 0) {
         // A compressed page only n reached: n now has its content, the reference goes.
         DEBUG_ASSERT(vmpl_slot_is_ref(*src));
         cow_assert_held(owner);
         cow_content_free(t, vmpl_remove(&owner->pages, ooff));  // t: held since the read above
-    } else if (src) {
+    } else {
         (*cow_slot_count(*src))--;  // n no longer reaches it (count was > 0)
     }
     *out = p;
@@ -480,8 +555,8 @@ struct dec_ctx {
 static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
                              vmpl_slot_t *slot, uint64_t offset) {
     struct dec_ctx *c = ctx;
-    if (owner == c->skip)
-        return ZX_ERR_NEXT;
+    if (owner == c->skip || owner->pager_root)
+        return ZX_ERR_NEXT;  // a pager root's pages are not counted
     ASSERT(owner->hidden);
     if (cow_slot_share_count(owner, *slot) == 0) {
         vmpl_slot_t content = *slot;
@@ -496,6 +571,8 @@ static zx_status_t dec_visit(void *ctx, struct cow_node *owner, uint64_t owner_o
 
 static zx_status_t inc_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
                              vmpl_slot_t *slot, uint64_t offset) {
+    if (owner->pager_root)
+        return ZX_ERR_NEXT;  // a pager root's pages are not counted
     ASSERT(owner->hidden);
     (*cow_slot_count(*slot))++;
     return ZX_ERR_NEXT;
@@ -520,6 +597,7 @@ static void cow_release_reach_locked(struct cow_node *n, uint64_t start, uint64_
 
 struct zero_scan {
     struct cow_node *n;
+    bool below_root;  // n sees a pager root: its Empty slots are missing, not zero
     bool gap;
     uint64_t gap_s, gap_e;
 };
@@ -534,7 +612,7 @@ static zx_status_t zero_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     struct cow_node *owner;
     uint64_t ooff;
     cow_assert_held(z->n);
-    if (cow_find_locked(z->n, offset, true, &owner, &ooff))
+    if (z->below_root || cow_find_locked(z->n, offset, true, &owner, &ooff))
         *slot = vmpl_slot_marker();
     else
         *slot = VMPL_SLOT_EMPTY;
@@ -550,9 +628,21 @@ static zx_status_t zero_gap_cb(uint64_t start, uint64_t end, void *ctx) {
     return ZX_ERR_STOP;
 }
 
+// True if a pager root is an ancestor of n (n is a clone of a pager VMO, or of one of those).
+static bool cow_below_pager_root(const struct cow_node *n) {
+    for (const struct cow_node *a = n->parent; a; a = a->parent)
+        if (a->pager_root)
+            return true;
+    return false;
+}
+
 zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t end) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
-    ASSERT(!n->hidden && IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && end <= n->size);
+    ASSERT(!n->hidden && !n->pager_root && IS_ALIGNED(start, P) && IS_ALIGNED(end, P) &&
+           end <= n->size);
+    // Below a pager root, what shows through a gap may be missing rather than zero (and
+    // supplied with content later): hide it whatever the walk finds.
+    bool below_root = cow_below_pager_root(n);
     // [lim, end) sees no ancestor: dropping n's own content is enough.
     uint64_t lim = start;
     if (n->parent)
@@ -564,12 +654,12 @@ zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t e
     }
     uint64_t cur = start;
     while (cur < lim) {
-        struct zero_scan z = {.n = n};
+        struct zero_scan z = {.n = n, .below_root = below_root};
         (void)vmpl_remove_range_and_gaps(&n->pages, cur, lim, zero_slot_cb, zero_gap_cb, &z);
         if (!z.gap)
             break;
         cur = z.gap_e;
-        if (!cow_range_sees_parent_content_locked(n, z.gap_s, z.gap_e))
+        if (!below_root && !cow_range_sees_parent_content_locked(n, z.gap_s, z.gap_e))
             continue;
         // Hide the ancestors' content over the whole gap with one interval, then drop n's share
         // of what it reached there (walking from the parent: n's new interval would stop a walk
@@ -610,6 +700,15 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
     zx_status_t st = vmpl_clear_range(&n->pages, size, n->size, release_free, n->tree);
     ASSERT_MSG(st == ZX_OK, "clear past the new end: %d", st);
     n->size = size;
+    // A pager root's clones read zero past its new end, even if it grows again (their windows
+    // were clamped; none of them counted its pages).
+    list_for_each(&n->children, it) {
+        struct cow_node *c = containerof(it, struct cow_node, sibling);
+        if (c->parent_offset >= size)
+            c->parent_limit = 0;
+        else
+            c->parent_limit = MIN(c->parent_limit, size - c->parent_offset);
+    }
     return ZX_OK;
 }
 
@@ -622,10 +721,11 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
     struct cow_tree *t = n->tree;
     *out_used_hidden = false;
     child->size = child_size;
-    // Hang as high as possible: climb while the current node owns nothing in the window.
+    // Hang as high as possible: climb while the current node owns nothing in the window (never
+    // past a pager root, whose Empty slots are missing, not nothing).
     struct cow_node *cur = n;
     uint64_t co = offset, cl = limit;
-    while (cl > 0 && !vmpl_any_in_range(&cur->pages, co, co + cl)) {
+    while (cl > 0 && !cur->pager_root && !vmpl_any_in_range(&cur->pages, co, co + cl)) {
         if (!cur->parent || co >= cur->parent_limit) {
             cl = 0;  // nothing above either: the snapshot is all zeros
             break;
@@ -637,6 +737,18 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
     cow_node_link(child);
     if (cl == 0)
         return;  // a root of its own (same tree: the VMOs stay parent and child)
+    if (cur->pager_root) {
+        // An AT_LEAST_ON_WRITE clone of a pager VMO: it sees the root through its window and
+        // copies what it writes; the root's pages keep count 0 and stay in place.
+        child->parent = cur;
+        child->parent_offset = co;
+        child->parent_limit = cl;
+        child->maps_foreign = true;  // its mappings will show the root's pages
+        vmpl_set_skew(&child->pages, vmpl_skew(&cur->pages), co);
+        list_add_tail(&cur->children, &child->sibling);
+        cur->child_count++;
+        return;
+    }
     if (!cur->hidden) {
         // n owns content in the window: its list moves into `hidden`, which takes n's place.
         ASSERT(cur == n);
@@ -839,7 +951,7 @@ bool cow_node_release_locked(struct cow_node *n) {
         // reachable and ends with count 0: drop n's share by lowering p's base, undo that for
         // the pages n did not reach (O(n's own content)), and merge by taking p's list whole.
         struct cow_node *x = NULL;
-        if (p->child_count == 2) {
+        if (p->hidden && p->child_count == 2) {
             list_for_each(&p->children, it) {
                 struct cow_node *c = containerof(it, struct cow_node, sibling);
                 if (c != n)
@@ -866,8 +978,8 @@ bool cow_node_release_locked(struct cow_node *n) {
     // Hidden ancestors left with no child are unreachable (empty of pages by now): free them;
     // the first one left with one child merges into it.
     while (p) {
-        if (p->child_count >= 2)
-            break;
+        if (!p->hidden || p->child_count >= 2)
+            break;  // a pager root stays with its VMO, children or not
         if (p->child_count == 1) {
             cow_assert_held(p);
             cow_merge_locked(p);
@@ -928,6 +1040,8 @@ static zx_status_t attr_visit(void *ctx, struct cow_node *owner, uint64_t owner_
                               vmpl_slot_t *slot, uint64_t offset) {
     struct attr_ctx *c = ctx;
     struct cow_attribution *a = c->a;
+    if (owner != c->n && owner->pager_root)
+        return ZX_ERR_NEXT;  // the pager VMO's own: attributed to it alone
     bool page = vmpl_slot_is_page(*slot);
     if (page)
         a->committed_bytes += P;
@@ -966,7 +1080,7 @@ struct task_stats_ctx {
 static zx_status_t task_stats_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
                                     vmpl_slot_t *slot, uint64_t offset) {
     struct task_stats_ctx *c = ctx;
-    if (!vmpl_slot_is_page(*slot))
+    if (!vmpl_slot_is_page(*slot) || (owner != c->n && owner->pager_root))
         return ZX_ERR_NEXT;
     uint64_t sharers = owner == c->n ? 1 : (uint64_t)cow_slot_share_count(owner, *slot) + 1;
     sharers *= c->procs;
@@ -1128,7 +1242,8 @@ bool cow_check_tree_locked(struct cow_tree *t) {
             CHECK(kids >= 2 || (kids == 1 && n->merge_pending),
                   "hidden node %p has %zu children", (void *)n, kids);
         } else {
-            CHECK(kids == 0, "visible node %p has %zu children", (void *)n, kids);
+            CHECK(kids == 0 || n->pager_root, "visible node %p has %zu children", (void *)n,
+                  kids);
             CHECK(!n->merge_pending, "visible node %p", (void *)n);
         }
         if (n->merge_pending)
@@ -1138,7 +1253,9 @@ bool cow_check_tree_locked(struct cow_tree *t) {
               (unsigned long long)n->size);
         if (n->parent) {
             struct cow_node *p = n->parent;
-            CHECK(p->hidden, "node %p has a visible parent %p", (void *)n, (void *)p);
+            CHECK(p->hidden || p->pager_root, "node %p has a visible parent %p", (void *)n,
+                  (void *)p);
+            CHECK(!n->pager_root, "pager root %p has a parent", (void *)n);
             // (A window of length 0 may start anywhere: a merge can leave one past the end.)
             CHECK(n->parent_limit == 0 ||
                       (n->parent_offset <= p->size &&

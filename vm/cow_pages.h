@@ -4,7 +4,8 @@
 //
 // A tree is a forest of `cow_node`s sharing one lock. A node is either *visible* (one or more VMOs
 // show it: the VMO that created it and any slices of it) or *hidden* (an internal node no handle
-// names). Visible nodes are always leaves; hidden nodes have two or more children (one only while
+// names). Visible nodes are leaves, except a pager VMO's root (`pager_root`), whose
+// AT_LEAST_ON_WRITE clones hang below it; hidden nodes have two or more children (one only while
 // a merge is pending after an allocation failure). Each node has a page list; a child sees its
 // parent's content through its own gaps, at parent offset = child offset + parent_offset, for
 // child offsets below parent_limit (at or past it the child reads zero).
@@ -16,7 +17,8 @@
 // in O(1) -- which is what makes a snapshot of a VMO cost the same whatever it has committed.
 //
 // Invariants (cow_check_tree_locked verifies all of them):
-//   1. parent/child links agree; child_count is right; visible nodes have no children; hidden
+//   1. parent/child links agree; child_count is right; visible nodes have no children (but a
+//      pager root), and only a pager root is a visible parent; hidden
 //      nodes have >= 2 children unless merge_pending; no node has a hidden node as its only
 //      reason to exist (a hidden node with no children is freed at once);
 //   2. windows: child.parent_offset + child.parent_limit <= parent.size (no overflow) unless the
@@ -24,7 +26,7 @@
 //      child.pages.skew == (parent.pages.skew + child.parent_offset) mod VMPL_NODE_SPAN;
 //      a visible node holds nothing at or past its size;
 //   3. counts: every page/reference in a hidden node has effective count = reach - 1 with
-//      reach >= 1; every one in a visible node has effective count 0;
+//      reach >= 1; every one in a visible node (a pager root's too) has effective count 0;
 //   4. ownership: every page in a list is in PAGE_STATE_VMO, appears in exactly one list, and
 //      tree.pages counts them; its backlink names that list (vmo.owner == node->id) and its
 //      offset there; it sits on a page queue (vm/page_queues.h); vmpl_check holds for every list.
@@ -93,6 +95,13 @@ struct cow_node {
     bool hidden;
     bool merge_pending;             // hidden with one child: the merge failed for lack of memory
     bool has_intervals;             // the list may hold zero intervals (conservative)
+    // A pager VMO's root (vm/page_source.h): the one visible node that may have children, its
+    // SNAPSHOT_AT_LEAST_ON_WRITE clones (directly, or through hidden nodes of their own
+    // snapshots). Its pages are never shared through counts: they keep count 0, a child that
+    // writes copies them (never moves them), and walks that count sharers pass them by. Children
+    // see it directly through their windows; an Empty slot of it is *missing* (asked of the
+    // pager before any look-up), not zero.
+    bool pager_root;
     // Visible nodes: some mapping may show, at some offset, a page that is not this node's own
     // (the zero page or an ancestor's page, handed out read-only by a fault or a look-up, or
     // pages that moved into a hidden parent at a snapshot). While false, replacing such content
@@ -188,7 +197,8 @@ zx_status_t cow_zero_range_locked(struct cow_node *n, uint64_t start, uint64_t e
 bool cow_range_sees_parent_content_locked(struct cow_node *n, uint64_t start, uint64_t end) REQUIRES(n->tree->lock);
 // Changes the size of visible `n` (a page multiple). Shrinking frees n's content past the new
 // size and its share of ancestor content there, and clamps parent_limit so a later grow reads
-// zeros. The caller has unmapped the range. ZX_ERR_NO_MEMORY (nothing changed).
+// zeros. The caller has unmapped the range. A pager root's children's windows are clamped to
+// the new size the same way. ZX_ERR_NO_MEMORY (nothing changed).
 zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) REQUIRES(n->tree->lock) MUST_USE;
 
 // Creates the snapshot `child` (from cow_node_alloc; `hidden` too, used if a hidden node must be
@@ -196,8 +206,25 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) REQUIRES(n->tre
 // child hangs as high as the tree allows; if n itself owns content in the window, n's list moves
 // into `hidden`, which takes n's place. Never fails; *out_used_hidden says whether `hidden` was
 // used (else the caller frees it). The caller removes write permission from n's mappings.
+// Below a pager root (n is one, or the climb reaches one) the child hangs on it directly: no
+// hidden node, no count changes, and the root's mappings stay writable.
 void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, uint64_t child_size,
                          struct cow_node *child, struct cow_node *hidden, bool *out_used_hidden) REQUIRES(n->tree->lock);
+
+// --- Pager roots ---
+
+// Calls fn(ctx, rs, re) for each maximal run [rs, re) of pager-root offsets that `n` sees
+// through to the pager root of its tree over [start, end) of its own offsets (page-aligned):
+// offsets where neither n nor a node on the way has content, a marker or an interval, inside
+// every window. Nothing for n itself being the root, or a node that does not reach one. fn
+// returns ZX_OK to go on, anything else to stop (returned). O(pages x depth).
+typedef zx_status_t (*cow_root_run_fn)(void *ctx, uint64_t rs, uint64_t re);
+zx_status_t cow_pager_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
+                                   cow_root_run_fn fn, void *ctx) REQUIRES(n->tree->lock) MUST_USE;
+// How visible `d` sees pager root `root` (an ancestor): d's offsets [0, *out_limit) are root
+// offsets + *out_delta. False if root is not an ancestor of d, or the window is empty.
+bool cow_root_window_locked(struct cow_node *root, struct cow_node *d, uint64_t *out_delta,
+                            uint64_t *out_limit) REQUIRES(root->tree->lock);
 
 // --- Walks ---
 

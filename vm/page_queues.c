@@ -96,7 +96,15 @@ static void touch(vm_page_t *p) {
     pq_unlock(s);
 }
 
-void pq_mark_accessed(vm_page_t *p) {
+// The harvest calls this for every page it finds accessed, and a hot page is usually in the newest
+// bucket already (it moves once per rotation, it is seen on every tick): a racy look first, and no
+// lock for those. A stale answer only leaves an accessed page one rotation older than it is, as an
+// A bit still cached in a TLB does.
+NO_THREAD_SAFETY_ANALYSIS void pq_mark_accessed(vm_page_t *p) {
+    unsigned q = __atomic_load_n(&p->queue, __ATOMIC_RELAXED);
+    uint8_t flags = __atomic_load_n(&p->queue_flags, __ATOMIC_RELAXED);
+    if (is_lru(q) && q == lru_queue(flags, __atomic_load_n(&pq.newest, __ATOMIC_RELAXED)))
+        return;
     touch(p);
 }
 
@@ -161,7 +169,7 @@ void pq_rotate(void) {
     unsigned next = (pq.newest + 2) % PQ_LRU_BUCKETS;
     merge_into_locked(PQ_ANON_FIRST + oldest, PQ_ANON_FIRST + next);
     merge_into_locked(PQ_PAGER_FIRST + oldest, PQ_PAGER_FIRST + next);
-    pq.newest = oldest;
+    __atomic_store_n(&pq.newest, oldest, __ATOMIC_RELAXED);  // pq_mark_accessed reads it unlocked
     pq.rotations++;
     pq_unlock(s);
 }

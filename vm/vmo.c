@@ -48,6 +48,8 @@ struct vmo {
     struct vmo *parent;           // the VMO this one was created from, while it lives (a slice
                                   // holds a reference on it, so for a slice: always)
     zx_koid_t parent_koid;        // 0 for a VMO from vmo_create
+    struct vmo *pager_held;       // a clone in a pager VMO's tree: that VMO, held (its node, the
+                                  // pager root, must outlive every clone that reads through it)
     struct list_node children;    // VMOs created from this one (vmo.child_link)
     struct list_node child_link;
     size_t num_children;
@@ -91,11 +93,9 @@ static void zero_page_put(void) {
 
 // --- Range changes ---
 
-void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
-                          enum vm_range_op op) {
-    uint64_t end = offset + len;
-    struct tlb_batch batch;  // one shootdown round for every mapping reached
-    vm_range_batch_init(&batch);
+// Applies `op` to the mappings of every VMO showing visible `n` over [offset, end) of n's offsets.
+static void range_change_node(struct cow_node *n, uint64_t offset, uint64_t end,
+                              enum vm_range_op op, struct tlb_batch *batch) {
     list_for_each(&n->vmos, it) {
         struct vmo *v = containerof(it, struct vmo, cow_link);
         if (list_is_empty(&v->mappings))
@@ -105,7 +105,31 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
             continue;
         list_for_each(&v->mappings, mi) {
             struct vm_mapping *m = containerof(mi, struct vm_mapping, vmo_node);
-            vm_mapping_range_change(m, s - v->cow_offset, e - s, op, &batch);
+            vm_mapping_range_change(m, s - v->cow_offset, e - s, op, batch);
+        }
+    }
+}
+
+void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
+                          enum vm_range_op op) {
+    uint64_t end = offset + len;
+    struct tlb_batch batch;  // one shootdown round for every mapping reached
+    vm_range_batch_init(&batch);
+    range_change_node(n, offset, end, op, &batch);
+    // A pager root's clones map its pages (read-only) where they have none of their own: a page
+    // of the root that goes or is replaced must leave their page tables too. (Write protection
+    // never concerns them: they never map the root's pages writable.)
+    if (n->pager_root && n->child_count > 0 && op == VM_RANGE_UNMAP) {
+        cow_assert_held(n);
+        list_for_each(&n->tree->nodes, it) {
+            struct cow_node *d = containerof(it, struct cow_node, tree_link);
+            uint64_t delta, lim;
+            if (d->hidden || !cow_root_window_locked(n, d, &delta, &lim))
+                continue;
+            uint64_t s = offset > delta ? offset - delta : 0;
+            uint64_t e = end > delta ? MIN(end - delta, lim) : 0;
+            if (s < e)
+                range_change_node(d, s, e, op, &batch);
         }
     }
     vm_range_batch_finish(&batch);
@@ -144,17 +168,46 @@ NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {
 // statuses: page_source_prepare_locked's and page_request_wait's.
 static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint64_t len,
                                             bool write) REQUIRES(VMO_TREE_LOCK(v));
+// A clone's runs of the pager root (cow_pager_reach_locked): each is asked for; the first that
+// needs a wait stops the walk with its request.
+struct clone_prepare {
+    struct page_source *src;
+    struct page_request *wait;
+};
+
+static zx_status_t clone_prepare_run(void *ctx, uint64_t rs, uint64_t re) {
+    struct clone_prepare *c = ctx;
+    page_source_assert_held(c->src);
+    return page_source_prepare_locked(c->src, rs, re, false, &c->wait);
+}
+
+// page_source_prepare_locked for [start, end) of v's node (page-aligned node offsets): the
+// root's own range for a pager VMO (and its slices), or, for a clone of one, the root pages the
+// clone sees through its gaps. A clone's access only ever reads the root: its writes copy, and
+// never dirty the pager VMO (no DIRTY request, TRAP_DIRTY or not). Never waits.
+static zx_status_t vmo_pager_request_locked(struct vmo *v, uint64_t start, uint64_t end,
+                                            bool write, struct page_request **out_wait)
+    REQUIRES(VMO_TREE_LOCK(v)) {
+    struct page_source *src = v->tree->source;
+    page_source_assert_held(src);
+    if (v->cow == src->root)
+        return page_source_prepare_locked(src, start, end, write, out_wait);
+    struct clone_prepare c = {src, NULL};
+    zx_status_t st = cow_pager_reach_locked(v->cow, start, end, clone_prepare_run, &c);
+    *out_wait = c.wait;
+    return st;
+}
+
 static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint64_t len,
                                             bool write) {
     ASSERT_MUTEX_HELD(&v->tree->lock);
     struct page_source *src = v->tree->source;
-    if (!src || v->cow != src->root || offset >= v->size || len == 0)
+    if (!src || offset >= v->size || len == 0)
         return ZX_OK;
     uint64_t end = len > v->size - offset ? v->size : offset + len;
     struct page_request *r = NULL;
-    page_source_assert_held(src);
-    zx_status_t st = page_source_prepare_locked(src, v->cow_offset + ROUNDDOWN(offset, P),
-                                                v->cow_offset + ROUNDUP(end, P), write, &r);
+    zx_status_t st = vmo_pager_request_locked(v, v->cow_offset + ROUNDDOWN(offset, P),
+                                              v->cow_offset + ROUNDUP(end, P), write, &r);
     if (st != ZX_ERR_SHOULD_WAIT)
         return st;
     vmo_unlock(v);
@@ -198,6 +251,7 @@ zx_status_t vmo_create_pager_backed(uint64_t size, uint32_t options, struct page
     struct vmo *v = *out;
     vmo_lock(v);
     page_source_init(src, v->tree, v->cow);
+    v->cow->pager_root = true;
     src->vmo = v;
     src->trap_dirty = (options & ZX_VMO_TRAP_DIRTY) != 0;
     v->tree->source = src;
@@ -346,6 +400,7 @@ static void vmo_destroy(struct kobject *obj) {
     // A slice holds its parent (so the parent, and its parent's ZX_VMO_ZERO_CHILDREN, see it as
     // a live child until the slice goes): drop that reference once the tree is unlocked.
     struct vmo *held = (v->flags & VMO_F_SLICE) ? parent : NULL;
+    struct vmo *pager_held = v->pager_held;
     if (parent) {
         list_delete(&v->child_link);
         if (v->flags & VMO_F_COW_CLONE)
@@ -380,8 +435,12 @@ static void vmo_destroy(struct kobject *obj) {
     zero_page_put();
     if (src)
         page_source_release(src);
-    if (held)
-        kobject_release(&held->obj);
+    // One reference to drop (a slice holds its parent, a clone in a pager tree the pager VMO,
+    // never both), and dropping it stays the last call: a chain of 1,500 slices closed from the
+    // leaf unwinds through it as a tail call instead of 1,500 nested frames on the kernel stack.
+    struct vmo *release = held ? held : pager_held;
+    if (release)
+        kobject_release(&release->obj);
 }
 
 // vmo_create_child's arguments, decoded.
@@ -431,9 +490,10 @@ static zx_status_t child_check_locked(struct vmo *parent, const struct child_arg
     if (__builtin_add_overflow(parent->root_offset, a->offset, &root_offset) ||
         root_offset > UINT64_MAX - a->rsize)
         return ZX_ERR_INVALID_ARGS;
-    // A pager VMO's pages stay in its own node: no snapshot may move them into a hidden one.
-    // TODO(pager): AT_LEAST_ON_WRITE children (reading the pager's pages, copying on write).
-    if (!a->slice && parent->tree->source)
+    // A pager VMO's pages stay in its own node: a SNAPSHOT (which must not see later changes)
+    // would have to move them; an AT_LEAST_ON_WRITE clone reads them in place and copies on
+    // write (docs/pager.md "Children"), of the pager VMO or of one of its clones.
+    if ((a->options & ZX_VMO_CHILD_SNAPSHOT) && parent->tree->source)
         return ZX_ERR_NOT_SUPPORTED;
     if (a->slice) {
         if (a->offset > parent->size || a->rsize > parent->size - a->offset)
@@ -474,8 +534,15 @@ static void child_apply_locked(struct vmo *parent, const struct child_args *a,
         if (!used_hidden)
             cow_node_free_unlinked(hidden);
         c->cow = node;
-        // The cloned range is copy-on-write now: nothing may write it through a mapping.
-        if (limit > 0)
+        struct page_source *src = parent->tree->source;
+        if (src) {
+            page_source_assert_held(src);
+            c->pager_held = src->vmo;  // set while the tree has a source
+            kobject_retain(&src->vmo->obj);
+        }
+        // The cloned range is copy-on-write now: nothing may write it through a mapping (but a
+        // pager VMO, whose pages the clone reads in place and copies).
+        if (limit > 0 && !parent->cow->pager_root)
             vmo_cow_range_change(parent->cow, parent->cow_offset + a->offset, limit,
                                  VM_RANGE_REMOVE_WRITE);
         parent->num_cow_children++;
@@ -696,8 +763,19 @@ zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
         return ZX_ERR_INVALID_ARGS;
     vmo_lock(v);
     ASSERT(v->cow_offset == 0 && v->size == v->cow->size);  // resizable VMOs have no slices
-    uint64_t old = v->size;
     zx_status_t st;
+    struct page_source *src = v->tree->source;
+    // A clone of a pager VMO that keeps part of its last page: that page's content must be there
+    // to be zeroed past the new size (else a later read would bring in the pager's). The size
+    // is read again after each wait.
+    while (src && v->cow != src->root && rsize != size && rsize <= v->size) {
+        st = vmo_pager_prepare_locked(v, rsize - P, P, false);
+        if (st == ZX_OK)
+            break;
+        if (st != ZX_ERR_SHOULD_WAIT)
+            goto out;
+    }
+    uint64_t old = v->size;
     // Bytes past the new size in its last page must read zero: own that page first (the only
     // step besides the resize that can fail), zero it once nothing else can.
     vm_page_t *tail = NULL;
@@ -712,7 +790,7 @@ zx_status_t vmo_set_size(struct vmo *v, uint64_t size) {
     st = cow_resize_locked(v->cow, rsize);
     if (st != ZX_OK)
         goto out;
-    if (v->tree->source) {
+    if (src && v->cow == src->root) {
         // A pager VMO grows with Dirty zeros (nothing to ask the pager for).
         page_source_assert_held(v->tree->source);
         st = page_source_resized_locked(v->tree->source, old, rsize);
@@ -843,12 +921,14 @@ again:
     if (offset == end)
         goto out;
     uint64_t base = v->cow_offset;
+    // A pager VMO (or a slice of it), not a clone in its tree.
+    bool pager_root = src && v->cow == src->root;
     if (src && op != ZX_VMO_OP_DECOMMIT && op != ZX_VMO_OP_DONT_NEED) {
         // Every op but ZERO reads the pages in (a pager VMO commits by asking its pager); ZERO
         // needs the partial pages it writes, and TRAP_DIRTY's consent for the whole range.
         if (op != ZX_VMO_OP_ZERO) {
             st = vmo_pager_prepare_locked(v, offset, size, false);
-        } else if (src->trap_dirty) {
+        } else if (pager_root && src->trap_dirty) {
             st = vmo_pager_prepare_locked(v, offset, size, true);
         } else {
             if (!IS_ALIGNED(offset, P))
@@ -862,7 +942,7 @@ again:
         }
         if (st != ZX_OK)
             goto out;
-        if (op == ZX_VMO_OP_COMMIT)
+        if (op == ZX_VMO_OP_COMMIT && pager_root)
             goto out;  // supplied pages are committed; zero ranges stay uncommitted
     }
     switch (op) {
@@ -898,7 +978,7 @@ again:
             break;
         if (ps < pe) {
             vmo_cow_range_change(v->cow, base + ps, pe - ps, VM_RANGE_UNMAP);
-            if (src) {
+            if (pager_root) {
                 page_source_assert_held(src);
                 st = page_source_zero_locked(src, base + ps, base + pe);
             } else {
@@ -926,11 +1006,10 @@ zx_status_t vmo_fault_page_or_wait(struct vmo *v, uint64_t offset, uint32_t faul
     }
     uint64_t o = v->cow_offset + ROUNDDOWN(offset, P);
     struct page_source *src = v->tree->source;
-    if (src && v->cow == src->root) {
-        page_source_assert_held(src);
+    if (src) {
         // Never wait here: the caller holds its address space's lock, and drops it to wait.
-        st = page_source_prepare_locked(src, o, o + P, (fault_flags & VMO_FAULT_WRITE) != 0,
-                                        out_wait);
+        st = vmo_pager_request_locked(v, o, o + P, (fault_flags & VMO_FAULT_WRITE) != 0,
+                                      out_wait);
         if (st != ZX_OK)
             goto out;
     }

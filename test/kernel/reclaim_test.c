@@ -110,6 +110,74 @@ KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
     EXPECT_TRUE(pq_check());
 }
 
+// AT_LEAST_ON_WRITE clones of a pager VMO read its pages in place and copy what they write: the
+// pager VMO's pages stay Clean and evictable, the clones' copies stay theirs, and the tree
+// checker accepts the pager root with children after every step.
+KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
+    size_t vmo0 = pmm_count(PAGE_STATE_VMO);
+    struct kobject *port, *pgobj;
+    REQUIRE_OK(port_create(&port));
+    REQUIRE_OK(pager_create(&pgobj));
+    struct pager *pg = pager_from_object(pgobj);
+    struct vmo *v, *aux, *c, *g;
+    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
+    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    static uint8_t buf[PAGE_SIZE];
+    for (int i = 0; i < NP; i++) {
+        memset(buf, 0x40 + i, P);
+        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
+    }
+    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
+    REQUIRE_OK(vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &c));
+    EXPECT_TRUE(vmo_check_tree(v));
+    memset(buf, 0xc0, P);
+    REQUIRE_OK(vmo_write(c, buf, 0, P));  // a copy in c; v's page 0 stays Clean
+    REQUIRE_OK(vmo_create_child(c, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &g));
+    memset(buf, 0x90, P);
+    REQUIRE_OK(vmo_write(g, buf, 2 * P, P));
+    EXPECT_TRUE(vmo_check_tree(v));
+    // c's page 0 is shared with g now (a hidden node holds it); g also has its page 2; none of
+    // the pager VMO's pages count for them.
+    EXPECT_EQ(committed(v), (uint64_t)NP * P);
+    EXPECT_EQ(committed(c), P);
+    EXPECT_EQ(committed(g), 2 * P);
+    REQUIRE_OK(vmo_read(g, buf, P, P));
+    EXPECT_EQ(buf[0], 0x41);  // the pager VMO's page, through c
+    REQUIRE_OK(vmo_read(g, buf, 0, P));
+    EXPECT_EQ(buf[0], 0xc0);  // c's copy
+    // Every page of v is Clean: all evicted; the clones' copies are not the pager's to evict.
+    size_t freed = reclaim_run(pmm_count(PAGE_STATE_FREE) + NP, 0);
+    EXPECT_TRUE(freed >= NP);
+    EXPECT_EQ(committed(v), 0u);
+    EXPECT_EQ(committed(c), P);
+    EXPECT_EQ(committed(g), 2 * P);
+    EXPECT_TRUE(vmo_check_tree(v));
+    EXPECT_TRUE(pq_check());
+    REQUIRE_OK(vmo_read(g, buf, 0, P));
+    EXPECT_EQ(buf[0], 0xc0);
+    REQUIRE_OK(vmo_read(g, buf, 2 * P, P));
+    EXPECT_EQ(buf[P - 1], 0x90);
+    // Supplied again, the evicted page reads through both clones as before.
+    memset(buf, 0x43, P);
+    REQUIRE_OK(vmo_write(aux, buf, 3 * P, P));
+    REQUIRE_OK(pager_supply_pages(pg, v, 3 * P, P, aux, 3 * P));
+    REQUIRE_OK(vmo_read(g, buf, 3 * P, P));
+    EXPECT_EQ(buf[0], 0x43);
+    kobject_release(vmo_object(c));
+    EXPECT_TRUE(vmo_check_tree(v));
+    REQUIRE_OK(vmo_read(g, buf, 0, P));
+    EXPECT_EQ(buf[0], 0xc0);  // c's page lives on in g's view
+    kobject_release(vmo_object(v));  // g holds the pager VMO
+    EXPECT_TRUE(vmo_check_tree(g));
+    REQUIRE_OK(pager_detach_vmo(pg, v));
+    kobject_release(vmo_object(g));
+    kobject_release(vmo_object(aux));
+    kobject_release(pgobj);
+    kobject_release(port);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
+    EXPECT_TRUE(pq_check());
+}
+
 static void fill_text(struct vmo *v, int pages) {
     static uint8_t buf[PAGE_SIZE];
     for (int i = 0; i < pages; i++) {

@@ -710,12 +710,19 @@ TEST(vmo_stats) {
 
 // ---- Children ----
 
+#define ALOW ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE
+
 TEST(children_of_pager_vmos) {
     struct pf f;
     pf_make(&f, 0, 4 * PAGE);
     zx_handle_t c;
     EXPECT_STATUS(zx_vmo_create_child(f.vmo, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE, &c),
                   ZX_ERR_NOT_SUPPORTED);
+    // Nor of an AT_LEAST_ON_WRITE clone: it too reads the pager's pages in place.
+    zx_handle_t alow = ut_child(f.vmo, ALOW, 0, PAGE);
+    EXPECT_STATUS(zx_vmo_create_child(alow, ZX_VMO_CHILD_SNAPSHOT, 0, PAGE, &c),
+                  ZX_ERR_NOT_SUPPORTED);
+    zx_handle_close(alow);
     zx_handle_t s = ut_child(f.vmo, ZX_VMO_CHILD_SLICE, 2 * PAGE, 2 * PAGE);
     struct access a = {.vmo = s, .offset = PAGE, .len = PAGE};
     struct ut_thread t;
@@ -732,6 +739,265 @@ TEST(children_of_pager_vmos) {
     EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, s, 0, PAGE, 0),
                   ZX_ERR_INVALID_ARGS);
     zx_handle_close(s);
+    pf_close(&f);
+}
+
+// AT_LEAST_ON_WRITE clones read the pager's pages through the pager VMO, asking for the missing
+// ones (root offsets: the clone's plus its offset), and copy what they write.
+TEST(clone_reads_ask_the_pager_through_the_parent) {
+    struct pf f;
+    pf_make(&f, 0, 6 * PAGE);
+    zx_handle_t c = ut_child(f.vmo, ALOW, PAGE, 4 * PAGE);
+    REQUIRE_TRUE(c != ZX_HANDLE_INVALID);
+    expect_no_packet(&f);  // creating a clone asks for nothing
+    EXPECT_EQ(ut_vmo_info(c).flags & ZX_INFO_VMO_PAGER_BACKED, ZX_INFO_VMO_PAGER_BACKED);
+    // A read of clone pages [1, 3) is root pages [2, 4): one request for that run.
+    struct access a = {.vmo = c, .offset = PAGE, .len = 2 * PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 2 * PAGE, 2 * PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(supply(&f, 2 * PAGE, 2 * PAGE, 0x20));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(a.byte, 0x22);
+    EXPECT_EQ(ut_vmo_byte(c, 2 * PAGE), 0x23);
+    // The pages are the pager VMO's: supplied Clean there, nothing committed in the clone.
+    EXPECT_EQ(ut_committed(f.vmo), 2 * PAGE);
+    EXPECT_EQ(ut_committed(c), 0u);
+    // A fault through a read-only mapping of the clone asks the same way.
+    uintptr_t addr = ut_map(c, 0, 4 * PAGE, ZX_VM_PERM_READ);
+    REQUIRE_TRUE(addr != 0);
+    a = (struct access){.addr = addr + 3 * PAGE};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 4 * PAGE, PAGE, 5000);
+    EXPECT_OK(supply(&f, 4 * PAGE, PAGE, 0x20));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x24);
+    // Supplied pages are never asked for again, by the clone or the parent.
+    EXPECT_EQ(*(volatile uint8_t *)(addr + PAGE), 0x22);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 4 * PAGE), 0x24);
+    expect_no_packet(&f);
+    // A missing page nobody supplies: FAIL reaches the clone's reader with its status.
+    a = (struct access){.vmo = c, .offset = 0, .len = PAGE};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, PAGE, PAGE, 5000);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, f.vmo, PAGE, PAGE,
+                                (uint64_t)(int64_t)ZX_ERR_IO));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_IO);
+    ut_unmap(addr, 4 * PAGE);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+TEST(clone_writes_copy_and_never_dirty_the_parent) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_TRAP_DIRTY, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 0x30));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    uintptr_t addr = ut_map(c, 0, 4 * PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    REQUIRE_TRUE(addr != 0);
+    EXPECT_EQ(*(volatile uint8_t *)addr, 0x30);  // maps the pager VMO's page, read-only
+    // Writes to the clone (through the mapping and vmo_write) copy: no DIRTY request even with
+    // TRAP_DIRTY, the pager VMO's pages stay Clean and unmodified.
+    *(volatile uint8_t *)addr = 0x99;
+    EXPECT_OK(zx_vmo_write(c, "w", 2 * PAGE, 1));
+    expect_no_packet(&f);
+    EXPECT_EQ(*(volatile uint8_t *)addr, 0x99);
+    EXPECT_EQ(ut_vmo_byte(c, 2 * PAGE), 'w');
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 0), 0x30);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 2 * PAGE), 0x32);
+    zx_vmo_dirty_range_t r[2];
+    EXPECT_EQ(dirty_ranges(&f, 4 * PAGE, r, 2), 0u);
+    zx_pager_vmo_stats_t st;
+    EXPECT_OK(zx_pager_query_vmo_stats(f.pager, f.vmo, 0, &st, sizeof(st)));
+    EXPECT_EQ(st.modified, 0u);
+    EXPECT_EQ(ut_committed(c), 2 * PAGE);
+    EXPECT_EQ(ut_committed(f.vmo), 4 * PAGE);
+    // A write to the parent (after OP_DIRTY) shows in the clone where the clone wrote nothing
+    // (at least on write: the clone is not a snapshot), never where it did.
+    struct access a = {.vmo = f.vmo, .offset = PAGE, .len = 1, .write = true};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_DIRTY, PAGE, PAGE, 5000);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, PAGE, PAGE, 0));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(*(volatile uint8_t *)(addr + PAGE), 0x77);
+    a = (struct access){.vmo = f.vmo, .offset = 0, .len = 1, .write = true};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_DIRTY, 0, PAGE, 5000);
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, 0, PAGE, 0));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(*(volatile uint8_t *)addr, 0x99);
+    ut_unmap(addr, 4 * PAGE);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+TEST(clone_write_to_a_missing_page_asks_first) {
+    struct pf f;
+    pf_make(&f, 0, 2 * PAGE);
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 2 * PAGE);
+    uintptr_t addr = ut_map(c, 0, 2 * PAGE, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    REQUIRE_TRUE(addr != 0);
+    // The copy needs the pager's content: a READ request (never DIRTY), then the write lands in
+    // the clone's own copy, beside the pager's bytes.
+    struct access a = {.addr = addr + PAGE + 7, .write = true};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, PAGE, PAGE, 5000);
+    zx_handle_t aux = ut_vmo(PAGE, 0x61);
+    EXPECT_OK(zx_pager_supply_pages(f.pager, f.vmo, PAGE, PAGE, aux, 0));
+    zx_handle_close(aux);
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x77);
+    EXPECT_EQ(ut_vmo_byte(c, PAGE), 0x61);
+    EXPECT_EQ(ut_vmo_byte(c, PAGE + 7), 0x77);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, PAGE + 7), 0x61);
+    zx_vmo_dirty_range_t r[2];
+    EXPECT_EQ(dirty_ranges(&f, 2 * PAGE, r, 2), 0u);
+    EXPECT_EQ(ut_committed(c), PAGE);
+    expect_no_packet(&f);
+    ut_unmap(addr, 2 * PAGE);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+TEST(clone_errors_and_detach) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 4 * PAGE);
+    zx_handle_t c = ut_child(f.vmo, ALOW | ZX_VMO_CHILD_RESIZABLE, 0, 4 * PAGE);
+    REQUIRE_TRUE(c != ZX_HANDLE_INVALID);
+    // A clone is not the pager's VMO: every pager call on it is INVALID_ARGS.
+    zx_handle_t aux = ut_vmo(PAGE, 1);
+    EXPECT_STATUS(zx_pager_supply_pages(f.pager, c, 0, PAGE, aux, 0), ZX_ERR_INVALID_ARGS);
+    zx_handle_close(aux);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_FAIL, c, 0, PAGE,
+                                    (uint64_t)(int64_t)ZX_ERR_IO),
+                  ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_op_range(f.pager, ZX_PAGER_OP_WRITEBACK_BEGIN, c, 0, PAGE, 0),
+                  ZX_ERR_INVALID_ARGS);
+    zx_vmo_dirty_range_t r[2];
+    size_t actual;
+    EXPECT_STATUS(zx_pager_query_dirty_ranges(f.pager, c, 0, PAGE, r, sizeof(r), &actual, NULL),
+                  ZX_ERR_INVALID_ARGS);
+    zx_pager_vmo_stats_t st;
+    EXPECT_STATUS(zx_pager_query_vmo_stats(f.pager, c, 0, &st, sizeof(st)), ZX_ERR_INVALID_ARGS);
+    EXPECT_STATUS(zx_pager_detach_vmo(f.pager, c), ZX_ERR_INVALID_ARGS);
+    // DECOMMIT stays NOT_SUPPORTED in a pager VMO's tree.
+    EXPECT_STATUS(zx_vmo_op_range(c, ZX_VMO_OP_DECOMMIT, 0, PAGE, NULL, 0),
+                  ZX_ERR_NOT_SUPPORTED);
+    // The clone's ZERO hides the pager's content for good (nothing asked, no page committed).
+    EXPECT_OK(zx_vmo_op_range(c, ZX_VMO_OP_ZERO, 0, PAGE, NULL, 0));
+    expect_no_packet(&f);
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0);
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0x40));
+    EXPECT_EQ(ut_vmo_byte(c, 0), 0);
+    EXPECT_EQ(ut_vmo_byte(c, PAGE), 0x41);
+    // The clone shrinks and grows: past its old end it reads zero, asking nothing.
+    EXPECT_OK(zx_vmo_set_size(c, PAGE + 100));
+    EXPECT_EQ(ut_vmo_byte(c, PAGE + 99), 0);  // byte 99 of the pager's page 1 (0 past byte 0)
+    EXPECT_EQ(ut_vmo_byte(c, PAGE), 0x41);
+    EXPECT_OK(zx_vmo_set_size(c, 4 * PAGE));
+    EXPECT_EQ(ut_vmo_byte(c, 3 * PAGE), 0);
+    expect_no_packet(&f);
+    // Detached: the clone's access to a missing page fails at once with BAD_STATE; what was
+    // supplied still reads.
+    EXPECT_OK(zx_pager_detach_vmo(f.pager, f.vmo));
+    zx_port_packet_t pkt;
+    EXPECT_OK(next_packet(&f, 1000, &pkt));
+    EXPECT_EQ(pkt.page_request.command, ZX_PAGER_VMO_COMPLETE);
+    zx_handle_t c2 = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    uint8_t b;
+    EXPECT_STATUS(zx_vmo_read(c2, &b, 2 * PAGE, 1), ZX_ERR_BAD_STATE);
+    EXPECT_EQ(ut_vmo_byte(c2, PAGE), 0x41);
+    zx_handle_close(c2);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+TEST(parent_zero_eviction_and_shrink_reach_clone_mappings) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 0x50));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    uintptr_t addr = ut_map(c, 0, 4 * PAGE, ZX_VM_PERM_READ);
+    REQUIRE_TRUE(addr != 0);
+    volatile uint8_t *m = (volatile uint8_t *)addr;
+    EXPECT_EQ(m[PAGE], 0x51);  // the clone's mapping now shows the pager VMO's pages
+    EXPECT_EQ(m[3 * PAGE], 0x53);
+    // ZERO on the parent frees its page: the clone's mapping must not keep showing it.
+    EXPECT_OK(zx_vmo_op_range(f.vmo, ZX_VMO_OP_ZERO, PAGE, PAGE, NULL, 0));
+    EXPECT_EQ(m[PAGE], 0);
+    // A parent page written where the clone mapped zeros: the clone sees the new page.
+    EXPECT_OK(zx_vmo_write(f.vmo, "z", PAGE, 1));
+    EXPECT_EQ(m[PAGE], 'z');
+    // The parent shrinks: the clone reads zero past its end, even once it grows again.
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 3 * PAGE));
+    EXPECT_EQ(m[3 * PAGE], 0);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 4 * PAGE));
+    EXPECT_EQ(m[3 * PAGE], 0);
+    EXPECT_EQ(ut_vmo_byte(c, 3 * PAGE), 0);
+    expect_no_packet(&f);
+    EXPECT_EQ(m[2 * PAGE], 0x52);
+    ut_unmap(addr, 4 * PAGE);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+TEST(clones_of_clones) {
+    struct pf f;
+    pf_make(&f, 0, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, PAGE, 0x60));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    EXPECT_OK(zx_vmo_write(c, "c", 0, 1));
+    zx_handle_t g = ut_child(c, ALOW, 0, 4 * PAGE);
+    REQUIRE_TRUE(g != ZX_HANDLE_INVALID);
+    EXPECT_EQ(ut_vmo_byte(g, 0), 'c');  // the clone's own page
+    // A missing page asked for through two levels.
+    struct access a = {.vmo = g, .offset = 2 * PAGE, .len = PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 2 * PAGE, PAGE, 5000);
+    EXPECT_OK(supply(&f, 2 * PAGE, PAGE, 0x60));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x62);
+    // Writes stay where they are made.
+    EXPECT_OK(zx_vmo_write(g, "g", 0, 1));
+    EXPECT_OK(zx_vmo_write(c, "C", 2 * PAGE, 1));
+    EXPECT_EQ(ut_vmo_byte(c, 0), 'c');
+    EXPECT_EQ(ut_vmo_byte(g, 0), 'g');
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 0), 0x60);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 2 * PAGE), 0x62);
+    // The first clone goes; the second still reads through to the pager VMO.
+    zx_handle_close(c);
+    EXPECT_EQ(ut_vmo_byte(g, 0), 'g');
+    EXPECT_EQ(ut_vmo_byte(g, 2 * PAGE), 0x62);
+    a = (struct access){.vmo = g, .offset = 3 * PAGE, .len = PAGE};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 3 * PAGE, PAGE, 5000);
+    EXPECT_OK(supply(&f, 3 * PAGE, PAGE, 0x60));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_EQ(a.byte, 0x63);
+    // The pager VMO's handle goes before the clone: the clone keeps it (and its pager) alive.
+    zx_handle_close(f.vmo);
+    f.vmo = ZX_HANDLE_INVALID;
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0x63);
+    a = (struct access){.vmo = g, .offset = PAGE, .len = PAGE};
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    zx_port_packet_t pkt;
+    EXPECT_OK(next_packet(&f, 5000, &pkt));
+    EXPECT_EQ(pkt.page_request.command, ZX_PAGER_VMO_READ);
+    EXPECT_EQ(pkt.page_request.offset, PAGE);
+    // (Supplying needs the pager VMO's handle, gone: FAIL is not possible either; closing the
+    // pager detaches, which releases the reader with BAD_STATE.)
+    zx_handle_close(f.pager);
+    f.pager = ZX_HANDLE_INVALID;
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_STATUS(a.status, ZX_ERR_BAD_STATE);
+    zx_handle_close(g);
     pf_close(&f);
 }
 
@@ -770,6 +1036,36 @@ TEST(two_cpus_one_missing_page_one_request) {
             EXPECT_EQ(a[i].byte, 9);
         }
         ut_unmap(addr, PAGE);
+        pf_close(&f);
+    }
+}
+
+// A clone and its parent on two CPUs faulting the same missing pager page: one request.
+TEST(clone_and_parent_fault_one_missing_page_one_request) {
+    for (int round = 0; round < 4; round++) {
+        struct pf f;
+        pf_make(&f, 0, 2 * PAGE);
+        zx_handle_t c = ut_child(f.vmo, ALOW, PAGE, PAGE);
+        uintptr_t pa = ut_map(f.vmo, 0, 2 * PAGE, ZX_VM_PERM_READ);
+        uintptr_t ca = ut_map(c, 0, PAGE, ZX_VM_PERM_READ);
+        struct access a[2] = {{.addr = pa + PAGE}, {.addr = ca}};
+        struct ut_thread t[2];
+        go = 0;
+        for (int i = 0; i < 2; i++)
+            REQUIRE_OK(ut_thread_spawn(&t[i], touch_when_told, (uintptr_t)&a[i], 0));
+        zx_nanosleep(ut_deadline_after(5 * MS));
+        __atomic_store_n(&go, 1, __ATOMIC_RELEASE);
+        expect_request(&f, ZX_PAGER_VMO_READ, PAGE, PAGE, 5000);
+        zx_nanosleep(ut_deadline_after(20 * MS));
+        expect_no_packet(&f);
+        EXPECT_OK(supply(&f, PAGE, PAGE, 0x70));
+        for (int i = 0; i < 2; i++) {
+            EXPECT_TRUE(ut_thread_join(&t[i], 10000));
+            EXPECT_EQ(a[i].byte, 0x71);
+        }
+        ut_unmap(pa, 2 * PAGE);
+        ut_unmap(ca, PAGE);
+        zx_handle_close(c);
         pf_close(&f);
     }
 }
