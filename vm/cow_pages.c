@@ -141,6 +141,7 @@ zx_status_t cow_tree_create(uint64_t size, struct cow_tree **out_tree, struct co
         return ZX_ERR_NO_MEMORY;
     }
     mutex_init(&t->lock, "cow_tree");
+    t->skip_gen = 1;  // a node's 0 means no skip
     list_init(&t->nodes);
     list_init(&t->inflight);
     n->size = size;
@@ -197,38 +198,6 @@ static void cow_replace_child(struct cow_node *old, struct cow_node *new) {
 }
 
 // --- Lookups ---
-
-// The content `n` sees at `offset`, starting at n itself or (skip_self) at its parent: the slot
-// holding a page or reference, with its owner and the owner's offset; NULL for zero content.
-static vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
-                                    struct cow_node **out_owner, uint64_t *out_offset)
-    REQUIRES(n->tree->lock) {
-    ASSERT_MUTEX_HELD(&n->tree->lock);
-    struct cow_node *cur = n;
-    uint64_t o = offset;
-    if (skip_self) {
-        if (!n->parent || o >= n->parent_limit)
-            return NULL;
-        o += n->parent_offset;
-        cur = n->parent;
-    }
-    for (;;) {
-        vmpl_slot_t *s = vmpl_lookup(&cur->pages, o);
-        if (s && !vmpl_slot_is_empty(*s)) {
-            if (!vmpl_slot_is_page_or_ref(*s))
-                return NULL;  // a marker or an interval sentinel: zero
-            *out_owner = cur;
-            *out_offset = o;
-            return s;
-        }
-        if (cur->has_intervals && vmpl_is_offset_in_interval(&cur->pages, o))
-            return NULL;
-        if (!cur->parent || o >= cur->parent_limit)
-            return NULL;
-        o += cur->parent_offset;
-        cur = cur->parent;
-    }
-}
 
 vm_page_t *cow_lookup_locked(struct cow_node *n, uint64_t offset, bool *out_own) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
@@ -522,9 +491,23 @@ zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool
         n->w_cur = w.gap_e;
         if (n->parent && w.gap_s < n->parent_limit) {
             struct cow_node *p = n->parent;
-            p->w_cur = w.gap_s + n->parent_offset;
-            p->w_end = MIN(w.gap_e, n->parent_limit) + n->parent_offset;
-            p->w_delta = n->w_delta + n->parent_offset;
+            uint64_t gs = w.gap_s, ge = MIN(w.gap_e, n->parent_limit), d = n->parent_offset;
+            if (n->skip_gen == n->tree->skip_gen) {
+                // The part of the gap in n's skip goes straight to its target; the part before
+                // it goes up one level. Either way n resumes after that part.
+                if (gs >= n->skip_lo && gs < n->skip_hi) {
+                    ge = MIN(ge, n->skip_hi);
+                    p = n->skip_to;
+                    d = n->skip_delta;
+                    n->w_cur = ge;
+                } else if (gs < n->skip_lo && n->skip_lo < ge) {
+                    ge = n->skip_lo;
+                    n->w_cur = ge;
+                }
+            }
+            p->w_cur = gs + d;
+            p->w_end = ge + d;
+            p->w_delta = n->w_delta + d;
             p->w_from = n;
             n = p;
         }
@@ -696,6 +679,7 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
     if (n->parent && size < n->parent_limit) {
         cow_release_reach_locked(n, size, n->parent_limit, NULL);
         n->parent_limit = size;
+        n->skip_gen = 0;  // its range may reach past the new limit
     }
     zx_status_t st = vmpl_clear_range(&n->pages, size, n->size, release_free, n->tree);
     ASSERT_MSG(st == ZX_OK, "clear past the new end: %d", st);
@@ -765,6 +749,13 @@ void cow_snapshot_locked(struct cow_node *n, uint64_t offset, uint64_t limit, ui
         hidden->parent_limit = n->parent_limit;
         if (n->parent)
             cow_replace_child(n, hidden);
+        // Same place, same windows above: n's skip is hidden's now; n's parent is hidden.
+        hidden->skip_to = n->skip_to;
+        hidden->skip_lo = n->skip_lo;
+        hidden->skip_hi = n->skip_hi;
+        hidden->skip_delta = n->skip_delta;
+        hidden->skip_gen = n->skip_gen;
+        n->skip_gen = 0;
         vmpl_init(&n->pages);
         vmpl_set_skew(&n->pages, vmpl_skew(&hidden->pages), 0);
         n->base = 0;
@@ -887,6 +878,11 @@ static void cow_merge_locked(struct cow_node *p) REQUIRES(p->tree->lock) {
     }
     x->parent = p->parent;
     p->child_count = 0;
+    // x gained p's content and a new parent: its own skip goes, and so does every skip that may
+    // pass through x or end at p (only x's descendants' can).
+    x->skip_gen = 0;
+    if (x->child_count > 0)
+        t->skip_gen++;
     list_init(&p->children);
     cow_node_unlink_and_free(p);
 }
@@ -1275,6 +1271,8 @@ bool cow_check_tree_locked(struct cow_tree *t) {
             }
             CHECK(listed, "node %p not in its parent's children", (void *)n);
         }
+        cow_assert_held(n);
+        CHECK(cow_skip_check_locked(n), "node %p skip", (void *)n);
         cc.node = n;
         (void)vmpl_for_each(&n->pages, 0, VMPL_MAX_SIZE, check_page_cb, &cc);
         CHECK(cc.ok, "node %p pages", (void *)n);

@@ -62,6 +62,9 @@ struct cow_tree {
     size_t pages;             // pages held by the lists of this tree
     size_t zpages;            // compressed pages (reference slots) held by the lists
     size_t pending_merges;    // hidden nodes left with one child by a failed merge
+    // Look-up skips (struct cow_node.skip_*) are valid while their skip_gen equals this; bumped
+    // (all skips dropped at once) when a merge gives content to a node that has children.
+    uint64_t skip_gen;
     struct page_source *source;  // a pager VMO's tree: its page source (vm/page_source.h)
     // Compressions running outside the lock (struct cow_inflight.link, vm/cow_compress.h).
     struct list_node inflight;
@@ -109,6 +112,18 @@ struct cow_node {
     bool maps_foreign;
     struct vmpl pages;
     struct list_node vmos;          // the VMOs showing this node (struct vmo, vm/vmo.c)
+    // Look-up skip (vm/cow_skip.c), a cache kept so that look-ups cost the same at any depth:
+    // valid while skip_gen == tree->skip_gen. For every offset o in [skip_lo, skip_hi) of this
+    // node, every window from this node up to skip_to (a proper ancestor) holds o's translation,
+    // every node strictly between holds nothing there (no content, no interval), and skip_to's
+    // offset is o + skip_delta. Content added to a node with a parent and children breaks it:
+    // only merges do that (they bump tree->skip_gen); a snapshot's hidden node takes the skip of
+    // the node it replaces, and a node whose window shrinks or whose parent changes drops its own.
+    struct cow_node *skip_to;
+    uint64_t skip_lo, skip_hi, skip_delta, skip_gen;
+    // Scratch of one look-up: the next node whose skip it sets, and the gap it found above.
+    struct cow_node *skip_next;
+    uint64_t skip_glo, skip_ghi;
     // Walk scratch (tree lock; valid only during a walk): the range left to visit in this node's
     // offsets, the offset difference to the walk's start node, and the child the walk came from.
     uint64_t w_cur, w_end, w_delta;

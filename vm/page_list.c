@@ -261,6 +261,28 @@ bool vmpl_any_in_range(const struct vmpl *pl, uint64_t start, uint64_t end) {
     return vmpl_in_interval(pl, start, NULL);
 }
 
+bool vmpl_gap_around(const struct vmpl *pl, uint64_t offset, uint64_t *out_lo, uint64_t *out_hi) {
+    if (offset >= VMPL_MAX_SIZE)
+        return false;
+    uint64_t next, prev;
+    vmpl_slot_t s;
+    uint64_t hi = VMPL_MAX_SIZE, lo = 0;
+    if (vmpl_next_content(pl, offset, &next, &s)) {
+        // Content at offset, or an End after Empty slots: offset is inside an interval.
+        if (next == offset || vmpl_slot_is_interval_end(s))
+            return false;
+        hi = next;
+    }
+    if (prev_content(pl, offset, &prev, &s)) {
+        if (vmpl_slot_is_interval_start(s))
+            return false;
+        lo = prev + P;
+    }
+    *out_lo = lo;
+    *out_hi = hi;
+    return true;
+}
+
 zx_status_t vmpl_split_at(struct vmpl *pl, uint64_t x) {
     if (x == 0 || x >= VMPL_MAX_SIZE)
         return ZX_OK;

@@ -220,6 +220,9 @@ vmpl_slot_t *vmpl_lookup(struct vmpl *pl, uint64_t offset);
 bool vmpl_is_offset_in_interval(const struct vmpl *pl, uint64_t offset);
 // True if [start, end) holds any content or lies (partly) in an interval. O(log n).
 bool vmpl_any_in_range(const struct vmpl *pl, uint64_t start, uint64_t end);
+// If `offset` is Empty and in no interval: true, with the largest [*out_lo, *out_hi) around it
+// that is all such (a gap; *out_hi is VMPL_MAX_SIZE when nothing follows). Else false. O(log n).
+bool vmpl_gap_around(const struct vmpl *pl, uint64_t offset, uint64_t *out_lo, uint64_t *out_hi);
 
 enum vmpl_interval_mode {
     // The caller knows the list has no interval at `offset`: find or allocate the slot.

@@ -587,3 +587,66 @@ KTEST(cow, chain_with_gaps) {
     for (int order = 0; order < 3; order++)
         chain_test(200, order, 2, true);
 }
+
+// Where n's skip for `offset` leads: the depth of its target, or -1 when it has no valid skip
+// there.
+static long skip_depth(struct vmo *v, uint64_t offset) {
+    struct cow_node *n = vmo_cow_node(v);
+    mutex_acquire(&n->tree->lock);
+    long d = -1;
+    if (n->skip_gen == n->tree->skip_gen && offset >= n->skip_lo && offset < n->skip_hi) {
+        cow_assert_held(n->skip_to);
+        d = (long)cow_node_depth_locked(n->skip_to);
+    }
+    mutex_release(&n->tree->lock);
+    return d;
+}
+
+// A chain in which every level holds a page of its own (the last), so that every level is a
+// node: a look-up of the other pages from the leaf leaves it a skip to the top, past every level
+// (vm/cow_skip.c), and the skip survives what may not break it and is dropped by what does.
+KTEST(cow, deep_chain_lookups_skip_levels) {
+    const size_t n = 300;
+    uint64_t base = vmo_pages();
+    struct vmo **v = kzalloc((n + 1) * sizeof(*v));
+    REQUIRE_TRUE(v != NULL);
+    v[0] = mk(4, 9);
+    REQUIRE_TRUE(v[0] != NULL);
+    for (size_t i = 1; i <= n && v[i - 1]; i++) {
+        v[i] = child(v[i - 1], SNAP, 0, 4 * P);
+        if (v[i])
+            wb(v[i], 3 * P, (uint8_t)i);
+    }
+    if (v[n]) {
+        EXPECT_EQ(depth(v[n]), n);
+        EXPECT_EQ(skip_depth(v[n], 0), (long)n - 1);  // its own write found its parent: one level
+        EXPECT_EQ(rb(v[n], 0), 9u);
+        EXPECT_EQ(skip_depth(v[n], 0), 0);  // straight to the top, which holds v[0]'s pages
+        EXPECT_EQ(skip_depth(v[n], P), 0);
+        EXPECT_EQ(rb(v[n], 2 * P), 9u);
+        EXPECT_EQ(rb(v[n], 3 * P), (uint8_t)n);
+        EXPECT_TRUE(vmo_check_tree(v[0]));
+        // A copy-on-write fault in the leaf uses it and keeps it.
+        wb(v[n], 0, 5);
+        EXPECT_EQ(rb(v[n], 0), 5u);
+        EXPECT_EQ(rb(v[n - 1], 0), 9u);
+        EXPECT_EQ(skip_depth(v[n], P), 0);
+        // A level in the middle goes: its hidden parent merges into the hidden node below,
+        // which gains content and has children -- every skip of the tree is dropped.
+        close_vmo(v[n / 2]);
+        v[n / 2] = NULL;
+        EXPECT_EQ(skip_depth(v[n], P), -1);
+        EXPECT_TRUE(vmo_check_tree(v[0]));
+        EXPECT_EQ(rb(v[n], P), 9u);
+        EXPECT_EQ(skip_depth(v[n], P), 0);
+        EXPECT_EQ(rb(v[n], 3 * P), (uint8_t)n);
+        EXPECT_EQ(rb(v[n - 1], 3 * P), (uint8_t)(n - 1));
+        EXPECT_TRUE(vmo_check_tree(v[0]));
+    }
+    for (size_t i = 0; i <= n; i++) {
+        if (v[i])
+            close_vmo(v[i]);
+    }
+    kfree(v);
+    EXPECT_EQ(vmo_pages(), base);
+}

@@ -1,9 +1,10 @@
 // Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
-// snapshot, snapshot_unmapped, syscall, zfault) over 16 MiB (4,096 pages or calls), the measured
-// part between prof_begin() and prof_end(), the profiler's window markers. Built with
+// snapshot, snapshot_unmapped, syscall, zfault, map_range) over 16 MiB (4,096 pages or calls),
+// the measured part between prof_begin() and prof_end(), the profiler's window markers. Built with
 // scripts/cc-user, test/kernel/page_mix.c after this file (so that prof_begin and prof_end keep
 // their addresses). zfault: read faults on compressed pages (page_mix.c's text, pushed out with
-// DONT_NEED; the run script boots with reclaim.eager_dont_need=1).
+// DONT_NEED; the run script boots with reclaim.eager_dont_need=1). map_range: a ZX_VM_MAP_RANGE
+// map of the committed VMO.
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -74,6 +75,14 @@ int main(int argc, char **argv) {
             zx_vmo_create_child(vmo, ZX_VMO_CHILD_SNAPSHOT, 0, SZ, &child);
             zx_handle_close(child);
             prof_end();
+        } else if (!strcmp(w, "map_range")) {
+            vmb_stosq(p, 0x5a5a5a5a5a5a5a5aull, SZ / 8);
+            zx_vaddr_t a = 0;
+            prof_begin();
+            zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE | ZX_VM_MAP_RANGE,
+                        0, vmo, 0, SZ, &a);
+            prof_end();
+            zx_vmar_unmap(zx_vmar_root_self(), a, SZ);
         } else if (!strcmp(w, "zfault")) {
             for (size_t off = 0; off < SZ; off += 4096)
                 page_mix_fill(PAGE_KIND_TEXT, off / 4096 + 1, (uint8_t *)p + off, 4096);
