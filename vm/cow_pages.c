@@ -693,6 +693,9 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
         else
             c->parent_limit = MIN(c->parent_limit, size - c->parent_offset);
     }
+    // Narrower windows of nodes that may have children: every skip through them goes.
+    if (n->child_count > 0)
+        n->tree->skip_gen++;
     return ZX_OK;
 }
 
