@@ -9,6 +9,10 @@
 #include "kernel/spinlock.h"
 
 #define PQF_PAGER 0x01  // queue_flags: the page is of PQ_CLASS_PAGER
+// queue_flags: on DONT_NEED since the hint, and no harvest has looked at it since. Its A bit may
+// be from before the hint (a buffer is usually written just before it is let go), so the first
+// harvest only clears the flag; an access seen after that takes the page back to the LRU.
+#define PQF_HINTED 0x02
 
 static struct {
     struct spinlock lock;
@@ -62,6 +66,8 @@ static void move_locked(vm_page_t *p, unsigned q) REQUIRES(pq.lock) {
     ASSERT_HELD(&pq.lock);
     dequeue_locked(p);
     enqueue_locked(p, q);
+    if (q != PQ_DONT_NEED)
+        p->queue_flags &= (uint8_t)~PQF_HINTED;
 }
 
 void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
@@ -84,11 +90,14 @@ void pq_remove(vm_page_t *p) {
     pq_unlock(s);
 }
 
-// Moves p to its class's newest bucket if it is in a bucket, DONT_NEED or FAILED.
-static void touch(vm_page_t *p) {
+// Moves p to its class's newest bucket if it is in a bucket, DONT_NEED or FAILED; for a harvested
+// A bit, not a page that was hinted DONT_NEED since the last harvest (PQF_HINTED).
+static void touch(vm_page_t *p, bool harvested) {
     irqstate_t s = pq_lock();
     unsigned q = p->queue;
-    if (is_lru(q) || q == PQ_DONT_NEED || q == PQ_FAILED) {
+    if (harvested && q == PQ_DONT_NEED && (p->queue_flags & PQF_HINTED)) {
+        p->queue_flags &= (uint8_t)~PQF_HINTED;
+    } else if (is_lru(q) || q == PQ_DONT_NEED || q == PQ_FAILED) {
         unsigned newest = lru_queue(p->queue_flags, pq.newest);
         if (q != newest)
             move_locked(p, newest);
@@ -105,11 +114,11 @@ NO_THREAD_SAFETY_ANALYSIS void pq_mark_accessed(vm_page_t *p) {
     uint8_t flags = __atomic_load_n(&p->queue_flags, __ATOMIC_RELAXED);
     if (is_lru(q) && q == lru_queue(flags, __atomic_load_n(&pq.newest, __ATOMIC_RELAXED)))
         return;
-    touch(p);
+    touch(p, true);
 }
 
 void pq_mark_written(vm_page_t *p) {
-    touch(p);
+    touch(p, false);
 }
 
 void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
@@ -124,8 +133,11 @@ bool pq_is_pager_page(const vm_page_t *p) {
 
 void pq_set_dont_need(vm_page_t *p) {
     irqstate_t s = pq_lock();
-    if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE && p->queue != PQ_DONT_NEED)
-        move_locked(p, PQ_DONT_NEED);
+    if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE) {
+        if (p->queue != PQ_DONT_NEED)
+            move_locked(p, PQ_DONT_NEED);
+        p->queue_flags |= PQF_HINTED;
+    }
     pq_unlock(s);
 }
 
@@ -264,8 +276,9 @@ bool pq_check(void) {
             vm_page_t *p = containerof(it, vm_page_t, node);
             bool pager = (p->queue_flags & PQF_PAGER) != 0;
             bool class_ok = q < PQ_ANON_FIRST || pager == (q >= PQ_PAGER_FIRST);
+            bool hint_ok = q == PQ_DONT_NEED || !(p->queue_flags & PQF_HINTED);
             if (it->prev != prev || p->queue != q || p->state != PAGE_STATE_VMO || !class_ok ||
-                (q == PQ_FAILED && pager)) {
+                !hint_ok || (q == PQ_FAILED && pager)) {
                 kprintf("pq_check: queue %u: page %p has queue %u, state %u, flags %#x%s\n", q,
                         (void *)p, p->queue, p->state, p->queue_flags,
                         it->prev != prev ? " (bad link)" : "");

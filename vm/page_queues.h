@@ -55,7 +55,8 @@ void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
 // Takes a page off its queue (a no-op for PQ_NONE).
 void pq_remove(vm_page_t *p);
 // The hardware saw the page accessed: it moves to its class's newest bucket (from an LRU bucket,
-// DONT_NEED or FAILED); on UNRECLAIMABLE nothing changes.
+// DONT_NEED or FAILED); on UNRECLAIMABLE nothing changes. The first harvest after a DONT_NEED hint
+// does not count (the A bit may be from before the hint): the page stays on DONT_NEED.
 void pq_mark_accessed(vm_page_t *p);
 // The page was written (the same, for callers that know it was a write).
 void pq_mark_written(vm_page_t *p);
@@ -71,7 +72,8 @@ static inline void pq_note_write(vm_page_t *p) {
 }
 // Whether the page was queued as a pager-backed page (it stays one in DONT_NEED and FAILED).
 bool pq_is_pager_page(const vm_page_t *p);
-// ZX_VMO_OP_DONT_NEED: the page goes to DONT_NEED (unless UNRECLAIMABLE).
+// ZX_VMO_OP_DONT_NEED: the page goes to DONT_NEED (unless UNRECLAIMABLE), hinted: the next
+// pq_mark_accessed leaves it there.
 void pq_set_dont_need(vm_page_t *p);
 // ZX_VMO_OP_ALWAYS_NEED: the page goes to UNRECLAIMABLE for as long as it lives.
 void pq_set_always_need(vm_page_t *p);

@@ -19,6 +19,7 @@ struct mpage {
     uint64_t gen;  // LRU: the rotation count its bucket stands for when it was last moved
     uint64_t t;    // enqueue order
     bool accept;   // what the pick callback answers for it
+    bool hinted;   // DONT_NEED since the hint, no harvest since (pq_mark_accessed leaves it)
 };
 
 static struct {
@@ -39,6 +40,7 @@ static unsigned age_of(const struct mpage *mp) {
 
 static void enqueue(struct mpage *mp, enum mkind kind) {
     mp->kind = kind;
+    mp->hinted = false;
     mp->gen = m.rot;
     mp->t = ++m.tick;
 }
@@ -139,19 +141,26 @@ KTEST(page_queues, model) {
                 mine--;
             mp->kind = M_NONE;
             break;
-        case 3:  // accessed (or written)
-            if (rnd(2))
+        case 3: {  // accessed (or written)
+            bool harvested = rnd(2);
+            if (harvested)
                 pq_mark_accessed(mp->p);
             else
                 pq_mark_written(mp->p);
-            if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
-                mp->kind == M_FAILED)
+            if (harvested && mp->kind == M_DONT_NEED && mp->hinted)
+                mp->hinted = false;  // the A bit may be from before the hint
+            else if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
+                     mp->kind == M_FAILED)
                 enqueue(mp, M_LRU);
             break;
+        }
         case 4:
             pq_set_dont_need(mp->p);
-            if (mp->kind != M_NONE && mp->kind != M_UNRECL && mp->kind != M_DONT_NEED)
-                enqueue(mp, M_DONT_NEED);
+            if (mp->kind != M_NONE && mp->kind != M_UNRECL) {
+                if (mp->kind != M_DONT_NEED)
+                    enqueue(mp, M_DONT_NEED);
+                mp->hinted = true;
+            }
             break;
         case 5:
             if (rnd(4) == 0) {
@@ -179,8 +188,10 @@ KTEST(page_queues, model) {
             if (want >= 0) {
                 struct mpage *w = &m.pages[want];
                 uint64_t gen = w->kind == M_LRU ? m.rot - age_of(w) : 0;
+                bool hinted = w->hinted;
                 enqueue(w, w->kind);
                 w->gen = gen;  // the tail of the same bucket
+                w->hinted = hinted;  // and still hinted: it never left DONT_NEED
             }
         }
         }
