@@ -226,3 +226,22 @@ struct kobject *job_get_child(struct job *job, zx_koid_t koid) {
     mutex_release(&job->lock);
     return found;
 }
+
+bool job_child_at(struct job *job, bool jobs, size_t index, struct kobject **out) {
+    bool found = false;
+    *out = NULL;
+    size_t i = 0;
+    mutex_acquire(&job->lock);
+    list_for_each(jobs ? &job->children : &job->processes, it) {
+        if (i++ != index)
+            continue;
+        struct kobject *o = jobs ? &containerof(it, struct job, sibling_node)->obj
+                                 : &containerof(it, struct process, job_node)->obj;
+        found = true;
+        if (kobject_try_retain(o))
+            *out = o;
+        break;
+    }
+    mutex_release(&job->lock);
+    return found;
+}

@@ -56,6 +56,10 @@ void job_remove_process(struct job *job, struct process *p);
 size_t job_child_koids(struct job *job, bool jobs, zx_koid_t *out, size_t max);
 // The child job or process with `koid`, with a reference; NULL if there is none.
 struct kobject *job_get_child(struct job *job, zx_koid_t koid);
+// The child job (`jobs`) or process at position `index` of the job's list, for walks that take
+// no lock across steps: false past the end; else *out is the child with a reference, or NULL if
+// it is on its way out. The lists may change between calls (a walk may miss or repeat a child).
+bool job_child_at(struct job *job, bool jobs, size_t index, struct kobject **out);
 
 struct job *job_from_object(struct kobject *obj);
 

@@ -17,6 +17,7 @@
 #include "kernel/kbench.h"
 #include "kernel/ktest_runner.h"
 #include "kernel/monitor.h"
+#include "kernel/oom.h"
 #include "kernel/printf.h"
 #include "kernel/process.h"
 #include "kernel/string.h"
@@ -49,6 +50,7 @@ static const char *const known_keys[] = {
     "reclaim.zero_scan",   // =1: the zero-page scanner runs at NORMAL too
     "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
     "reclaim.eager_dont_need",  // =1: DONT_NEED reclaims at once, like MADV_PAGEOUT (vm/reclaim.h)
+    "oom.kill",            // oom.kill=0: never OOM-kill (test-only: shows the OOM tests fail)
 };
 
 static void check_cmdline(void) {
@@ -136,6 +138,7 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     smp_start_aps();
     process_layer_init();
     reclaim_init(&kernel_cmdline);
+    oom_init(&kernel_cmdline);
     if (cmdline_get(&kernel_cmdline, "panic"))
         panic("kmain: deliberate panic (panic on the command line)");
 

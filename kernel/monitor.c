@@ -10,6 +10,7 @@
 #include "kernel/heap.h"
 #include "kernel/ktest_runner.h"
 #include "kernel/monitor_priv.h"
+#include "kernel/oom.h"
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/thread.h"
@@ -105,6 +106,14 @@ static void cmd_mem(int argc, char **argv) {
             (unsigned long long)r.fault_reclaims, (unsigned long long)r.zero_deduped,
             (unsigned long long)r.zero_scanned, (unsigned long long)r.harvests,
             (unsigned long long)r.accessed);
+    struct oom_stats o;
+    oom_get_stats(&o);
+    kprintf("  oom: %llu kills, %llu requests failed", (unsigned long long)o.kills,
+            (unsigned long long)o.failures);
+    if (o.last_koid)
+        kprintf("; last victim job %llu '%.32s' (%llu KiB)", (unsigned long long)o.last_koid,
+                o.last_name, (unsigned long long)(o.last_bytes / 1024));
+    kprintf("\n");
 }
 
 static void cmd_ranges(int argc, char **argv) {

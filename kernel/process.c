@@ -198,7 +198,7 @@ void uthread_exit_current(void) {
     thread_exit(0);
 }
 
-void process_kill(struct process *p, int64_t code) {
+void process_kill_deferred(struct process *p, int64_t code) {
     mutex_acquire(&p->lock);
     if (p->state == TASK_DYING || p->state == TASK_DEAD) {
         mutex_release(&p->lock);
@@ -216,6 +216,10 @@ void process_kill(struct process *p, int64_t code) {
     mutex_release(&p->lock);
     if (no_threads)
         process_finish(p);
+}
+
+void process_kill(struct process *p, int64_t code) {
+    process_kill_deferred(p, code);
     if (process_current() == p)
         uthread_exit_current();
 }

@@ -79,6 +79,9 @@ zx_status_t uthread_start(struct uthread *t, uint64_t entry, uint64_t stack, uin
 // Ends the process with `code`: every thread leaves at its next kernel exit; the calling thread
 // (if it belongs to the process) does not return.
 void process_kill(struct process *proc, int64_t code);
+// As process_kill, but a calling thread of the process returns: it leaves at its next return to
+// user mode (for a caller that still has references to drop, as a syscall does).
+void process_kill_deferred(struct process *proc, int64_t code);
 // The calling thread leaves for good (zx_thread_exit); the process ends with its last thread.
 NORETURN void uthread_exit_current(void);
 // Runs before every return to user mode, from a trap or a syscall: a thread of a process being

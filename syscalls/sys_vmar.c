@@ -5,6 +5,7 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 
+#include "kernel/oom.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/vmar.h"
@@ -137,6 +138,8 @@ int64_t sys_vmar_op_range(zx_handle_t handle, uint32_t op, zx_vaddr_t address, s
     if (buffer != 0 || buffer_size != 0)
         st = ZX_ERR_INVALID_ARGS;
     else
+        st = vmar_op_range(vmar_from_object(obj), op, address, size, rights);
+    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && oom_retry(&tries) == OOM_RETRY;)
         st = vmar_op_range(vmar_from_object(obj), op, address, size, rights);
     kobject_release(obj);
     return st;

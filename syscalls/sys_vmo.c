@@ -9,6 +9,7 @@
 #include <zircon/rights.h>
 #include <zircon/types.h>
 
+#include "kernel/oom.h"
 #include "syscall_decls.h"
 #include "syscalls/sys_util.h"
 #include "vm/reclaim.h"
@@ -55,6 +56,9 @@ static zx_status_t vmo_user_transfer(zx_handle_t handle, user_addr_t buffer, uin
     if (st == ZX_OK && (!user_range_ok(buffer, buffer_size) || (buffer_size && !buffer)))
         st = ZX_ERR_NOT_FOUND;
     if (st == ZX_OK)
+        st = vmo_user_copy(vmo, buffer, offset, buffer_size, write);
+    // Out of memory (a page to commit, decompress or copy): reclaim or OOM-kill, then again.
+    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && oom_retry(&tries) == OOM_RETRY;)
         st = vmo_user_copy(vmo, buffer, offset, buffer_size, write);
     kobject_release(obj);
     return st;
@@ -127,6 +131,9 @@ int64_t sys_vmo_op_range(zx_handle_t handle, uint32_t op, uint64_t offset, uint6
     if (st != ZX_OK)
         return st;
     st = vmo_op_range(vmo_from_object(obj), op, offset, size);
+    // What a failed COMMIT committed stays: a retry goes on from there.
+    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && oom_retry(&tries) == OOM_RETRY;)
+        st = vmo_op_range(vmo_from_object(obj), op, offset, size);
     kobject_release(obj);
     // With reclaim.eager_dont_need=1 the pages just marked go at once (no VM lock is held here).
     if (st == ZX_OK && op == ZX_VMO_OP_DONT_NEED && reclaim_eager_dont_need())

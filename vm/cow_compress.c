@@ -232,6 +232,7 @@ static void finish_unchecked_locked(struct cow_inflight *f) REQUIRES(f->tree->lo
     *slot = cow_slot_from_zpage(f->z);
     t->pages--;
     t->zpages++;
+    pq_remove(lost);
     pmm_free_page(lost);
 }
 
@@ -327,6 +328,7 @@ zx_status_t cow_dedup_zero_page_locked(struct cow_node *n, uint64_t offset, bool
     slot_make_zero_locked(n, slot, offset);
     ASSERT(t->pages > 0);
     t->pages--;
+    pq_remove(p);
     pmm_free_page(p);
     *out_deduped = true;
     return ZX_OK;

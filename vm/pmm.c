@@ -121,6 +121,11 @@ static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
     ASSERT_MSG(p->state != PAGE_STATE_FREE && p->state != PAGE_STATE_RESERVED,
                "page %#llx is %s", (unsigned long long)vm_page_paddr(p),
                page_state_name(p->state));
+    // Its owner takes a VMO page off its queue before freeing it: the queues are a layer above
+    // (the queue lock is a leaf; a queued page's `node` is the queue's, not our free list's).
+    ASSERT_MSG(__atomic_load_n(&p->queue, __ATOMIC_RELAXED) == PQ_NONE,
+               "page %#llx freed while on page queue %u", (unsigned long long)vm_page_paddr(p),
+               (unsigned)p->queue);
     pmm.counts[p->state]--;
     pmm.counts[PAGE_STATE_FREE]++;
     memset(p, 0, sizeof(*p));
@@ -135,10 +140,6 @@ void pmm_set_reserve(size_t pages) {
 }
 
 void pmm_free_page(vm_page_t *page) {
-    // A VMO page freed without its owner taking it off its queue first leaves it here (the
-    // queue lock is a leaf never held across a pmm call, so it goes before ours).
-    if (page->state == PAGE_STATE_VMO)
-        pq_remove(page);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     free_page_locked(page);
     spin_unlock_irqrestore(&pmm.lock, s);
@@ -184,10 +185,6 @@ vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_stat
 }
 
 void pmm_free_contiguous(vm_page_t *first, size_t count) {
-    for (size_t i = 0; i < count; i++) {
-        if (first[i].state == PAGE_STATE_VMO)
-            pq_remove(&first[i]);
-    }
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     for (size_t i = 0; i < count; i++)
         free_page_locked(first + i);

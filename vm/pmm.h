@@ -24,7 +24,8 @@ vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 // Keeps `pages` free pages back from VMO allocations (pmm_alloc_page(PAGE_STATE_VMO) fails when
 // no more than that many are free), for what reclaim itself needs (vm/reclaim.h). 0 at boot.
 void pmm_set_reserve(size_t pages);
-// Returns a page (in any state but FREE or RESERVED) to the free list.
+// Returns a page (in any state but FREE or RESERVED) to the free list. A VMO page must be off
+// every page queue (its owner pq_remove()s it first; asserted).
 void pmm_free_page(vm_page_t *page);
 
 // Allocates `count` physically contiguous pages whose first frame number is a multiple of

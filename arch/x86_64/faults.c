@@ -16,10 +16,10 @@
 
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
+#include "kernel/oom.h"
 #include "kernel/printf.h"
 #include "kernel/thread.h"
 #include "vm/aspace.h"
-#include "vm/reclaim.h"
 
 _Static_assert(ZX_ERR_NOT_FOUND == -25, "usercopy.S presets rax to -25 (ZX_ERR_NOT_FOUND)");
 
@@ -69,11 +69,15 @@ bool arch_page_fault(struct trap_frame *tf) {
     struct vm_aspace *as = vm_aspace_active();
     const char *why;
     zx_status_t st = vm_fault(as, va, flags, &why);
-    // Out of memory in a user access: reclaim synchronously (no lock is held here) and retry.
-    for (int tries = 0; st == ZX_ERR_NO_MEMORY && !in_copy && (flags & VM_FAULT_USER) &&
-                        tries < 8 && reclaim_for_fault();
-         tries++)
+    // Out of memory in a user access: reclaim or OOM-kill (no lock is held here) and retry.
+    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && !in_copy && (flags & VM_FAULT_USER);) {
+        enum oom_verdict v = oom_retry(&tries);
+        if (v == OOM_CALLER_KILLED)
+            return true;  // the process is being killed: the thread leaves on its way out
+        if (v != OOM_RETRY)
+            break;
         st = vm_fault(as, va, flags, &why);
+    }
     if (st == ZX_OK)
         return true;
     if (in_copy) {

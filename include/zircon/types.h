@@ -90,6 +90,8 @@ typedef int32_t zx_futex_t;
 #define ZX_TASK_RETCODE_EXCEPTION_KILL ((int64_t)-1028)
 // Return code of a process ended by zx_task_kill.
 #define ZX_TASK_RETCODE_SYSCALL_KILL ((int64_t)-1024)
+// Return code of a process in a job killed because memory ran out (ZX_PROP_JOB_KILL_ON_OOM).
+#define ZX_TASK_RETCODE_OOM_KILL ((int64_t)-1025)
 
 // zx_vmo_create options.
 #define ZX_VMO_RESIZABLE ((uint32_t)1u << 1)

@@ -66,6 +66,9 @@ struct ut_child {
         return utest_main(argc, argv, children);        \
     }
 int utest_main(int argc, char **argv, const struct ut_child *children);
+// Growth of the VMO content around a test that is not a leak (0 unless a program sets it before
+// utest_main: pressure_test, whose pressure dedups the harness's own zero pages).
+extern uint64_t ut_leak_slack;
 
 void ut_skip(const char *file, int line, const char *reason);
 
@@ -166,6 +169,10 @@ void ut_note_ptr(uintptr_t p);
 // ---- Helpers ----
 
 uint64_t ut_vmo_bytes(void);
+// VMO content resident or compressed: vmo_bytes plus ZX_INFO_KMEM_STATS_COMPRESSION's
+// uncompressed_storage_bytes, which compressing or decompressing a page leaves unchanged (the
+// harness's leak check around every test).
+uint64_t ut_vmo_content_bytes(void);
 zx_koid_t ut_koid(zx_handle_t h);
 zx_rights_t ut_rights(zx_handle_t h);
 zx_obj_type_t ut_type(zx_handle_t h);
@@ -223,6 +230,8 @@ int64_t ut_run_child(const char *mode, const char *arg);
 int64_t ut_run_child_t(const char *mode, const char *arg, int timeout_s);
 // Starts the child and returns its process handle (or ZX_HANDLE_INVALID).
 zx_handle_t ut_start_child(const char *mode, const char *arg);
+// The same, in `job`.
+zx_handle_t ut_start_child_in(zx_handle_t job, const char *mode, const char *arg);
 // Waits for a process for at most `timeout_s` (then kills it); returns its return code.
 int64_t ut_wait_process(zx_handle_t proc, int timeout_s);
 // Expects the child to be killed by a fault (return code -1028).
