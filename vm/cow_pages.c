@@ -686,15 +686,15 @@ zx_status_t cow_resize_locked(struct cow_node *n, uint64_t size) {
     n->size = size;
     // A pager root's clones read zero past its new end, even if it grows again (their windows
     // were clamped; none of them counted its pages).
+    bool clamped = false;
     list_for_each(&n->children, it) {
         struct cow_node *c = containerof(it, struct cow_node, sibling);
-        if (c->parent_offset >= size)
-            c->parent_limit = 0;
-        else
-            c->parent_limit = MIN(c->parent_limit, size - c->parent_offset);
+        uint64_t lim = c->parent_offset >= size ? 0 : MIN(c->parent_limit, size - c->parent_offset);
+        clamped |= lim != c->parent_limit;
+        c->parent_limit = lim;
     }
-    // Narrower windows of nodes that may have children: every skip through them goes.
-    if (n->child_count > 0)
+    // A skip below (vm/cow_skip.c) may claim the old windows: drop every skip of the tree.
+    if (clamped)
         n->tree->skip_gen++;
     return ZX_OK;
 }

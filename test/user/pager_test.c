@@ -2,8 +2,9 @@
 // pager_detach_vmo, pager_supply_pages, pager_op_range, pager_query_dirty_ranges,
 // pager_query_vmo_stats. Page requests and their round trips (syscalls and faults, from threads
 // here and from other processes), coalescing, FAIL, detach and the pager's death, the dirty state
-// machine with TRAP_DIRTY and writeback, resizing, and a seeded model of per-page states checked
-// against query_dirty_ranges after every step.
+// machine with TRAP_DIRTY and writeback, resizing, AT_LEAST_ON_WRITE clones, and a seeded model
+// of per-page states (and of a clone's content) checked against query_dirty_ranges and the
+// clone's reads after every step.
 #include <zircon/syscalls/port.h>
 
 #include "test/user/utest.h"
@@ -947,6 +948,31 @@ TEST(parent_zero_eviction_and_shrink_reach_clone_mappings) {
     pf_close(&f);
 }
 
+// A clone of a clone reads the pager VMO through a hidden node; once it has looked (and cached
+// the way up), the pager VMO shrinks and grows, and writes where it grew: the clone must read
+// zero there, not the new page.
+TEST(clone_of_clone_reads_zero_past_a_parent_shrink) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 4 * PAGE);
+    EXPECT_OK(supply(&f, 0, 4 * PAGE, 0x20));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 4 * PAGE);
+    EXPECT_OK(zx_vmo_write(c, "c", 0, 1));  // c owns a page: its snapshot gets a hidden node
+    zx_handle_t g = ut_child(c, ALOW, 0, 4 * PAGE);
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0x23);
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0x23);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 2 * PAGE));
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 4 * PAGE));
+    EXPECT_OK(zx_vmo_write(f.vmo, "p", 3 * PAGE, 1));
+    EXPECT_EQ(ut_vmo_byte(g, 3 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(c, 3 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(g, 0), 'c');
+    EXPECT_EQ(ut_vmo_byte(g, PAGE), 0x21);
+    expect_no_packet(&f);
+    zx_handle_close(g);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
 TEST(clones_of_clones) {
     struct pf f;
     pf_make(&f, 0, 4 * PAGE);
@@ -1078,9 +1104,50 @@ enum mstate { M_MISSING, M_CLEAN, M_DIRTY, M_AWAITING };
 struct model {
     uint8_t state[MODEL_PAGES];
     bool zero[MODEL_PAGES];  // zero content (no page): reported with IS_ZERO
+    uint8_t byte[MODEL_PAGES];  // byte 0 of each page's content (when not missing)
     uint64_t pages;          // the size
     bool detached;
+    // An AT_LEAST_ON_WRITE clone of the whole VMO (MODEL_PAGES pages): its own pages, and the
+    // pages it still sees the pager VMO's through (its window, clamped by every shrink).
+    zx_handle_t clone;
+    bool own[MODEL_PAGES];
+    uint8_t cbyte[MODEL_PAGES];
+    uint64_t window;
 };
+
+// The clone's byte 0 of page p as the model has it; false if reading it would wait for the
+// pager (a missing page it sees through), or fail (detached).
+static bool model_clone_byte(const struct model *m, uint64_t p, uint8_t *out) {
+    if (m->own[p]) {
+        *out = m->cbyte[p];
+        return true;
+    }
+    if (p >= m->window) {
+        *out = 0;
+        return true;
+    }
+    if (m->state[p] == M_MISSING)
+        return false;
+    *out = m->byte[p];
+    return true;
+}
+
+// Every page of the clone that can be read without the pager reads what the model says.
+static bool model_check_clone(struct model *m, int step) {
+    if (m->clone == ZX_HANDLE_INVALID)
+        return true;
+    for (uint64_t p = 0; p < MODEL_PAGES; p++) {
+        uint8_t want, got = 0xee;
+        if (!model_clone_byte(m, p, &want))
+            continue;
+        if (!EXPECT_OK(zx_vmo_read(m->clone, &got, p * PAGE, 1)) || got != want) {
+            EXPECT_FAILF("step %d: clone page %llu reads %#x, model %#x", step,
+                         (unsigned long long)p, got, want);
+            return false;
+        }
+    }
+    return true;
+}
 
 static uint64_t rng_state;
 static uint32_t rnd(uint32_t n) {
@@ -1131,10 +1198,10 @@ static void model_run(uint64_t seed, int steps) {
     rng_state = seed;
     struct pf f;
     pf_make(&f, ZX_VMO_RESIZABLE, 16 * PAGE);
-    struct model m = {.pages = 16};
+    struct model m = {.pages = 16, .clone = ZX_HANDLE_INVALID};
     for (int step = 0; step < steps; step++) {
         uint32_t a = rnd(m.pages), len = 1 + rnd(m.pages - a);
-        uint32_t op = rnd(8);
+        uint32_t op = rnd(10);
         bool any_missing = false;
         for (uint32_t p = a; p < a + len; p++)
             any_missing |= m.state[p] == M_MISSING;
@@ -1153,6 +1220,7 @@ static void model_run(uint64_t seed, int steps) {
                 if (m.state[p] == M_MISSING) {
                     m.state[p] = M_CLEAN;
                     m.zero[p] = zeros;
+                    m.byte[p] = zeros ? 0 : 0x11;
                 }
             }
             break;
@@ -1163,6 +1231,7 @@ static void model_run(uint64_t seed, int steps) {
             EXPECT_OK(zx_vmo_write(f.vmo, "w", a * PAGE, 1));
             m.state[a] = M_DIRTY;
             m.zero[a] = false;
+            m.byte[a] = 'w';
             break;
         }
         case 2:
@@ -1185,8 +1254,11 @@ static void model_run(uint64_t seed, int steps) {
             for (uint32_t p = m.pages; p < np; p++) {
                 m.state[p] = M_DIRTY;
                 m.zero[p] = true;
+                m.byte[p] = 0;
             }
             m.pages = np;
+            if (np < m.window)
+                m.window = np;  // the clone reads zero past the shrink, even after a grow
             break;
         }
         case 5:  // ZERO over whole pages
@@ -1196,6 +1268,7 @@ static void model_run(uint64_t seed, int steps) {
             for (uint32_t p = a; p < a + len; p++) {
                 m.state[p] = M_DIRTY;
                 m.zero[p] = true;
+                m.byte[p] = 0;
             }
             break;
         case 6:  // FAIL: nothing waits, so nothing changes
@@ -1216,10 +1289,33 @@ static void model_run(uint64_t seed, int steps) {
                         m.state[p] = M_DIRTY;
             }
             break;
+        case 8:  // a new clone (the old one goes)
+            zx_handle_close(m.clone);
+            m.clone = ut_child(f.vmo, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0,
+                               MODEL_PAGES * PAGE);
+            memset(m.own, 0, sizeof(m.own));
+            m.window = m.pages;
+            break;
+        case 9: {  // the clone writes (or ZEROes) a page it can read without waiting
+            uint8_t old;
+            if (m.clone == ZX_HANDLE_INVALID || !model_clone_byte(&m, a, &old))
+                break;
+            if (rnd(4) == 0) {
+                EXPECT_OK(zx_vmo_op_range(m.clone, ZX_VMO_OP_ZERO, a * PAGE, PAGE, NULL, 0));
+                m.cbyte[a] = 0;
+            } else {
+                uint8_t b = (uint8_t)(0x80 + step % 64);
+                EXPECT_OK(zx_vmo_write(m.clone, &b, a * PAGE, 1));
+                m.cbyte[a] = b;
+            }
+            m.own[a] = true;
+            break;
         }
-        if (!model_check(&f, &m, step))
+        }
+        if (!model_check(&f, &m, step) || !model_check_clone(&m, step))
             break;
     }
+    zx_handle_close(m.clone);
     zx_port_packet_t pkt;
     while (next_packet(&f, 0, &pkt) == ZX_OK) {
     }
