@@ -235,7 +235,7 @@ static void fault_around_locked(struct vm_mapping *m, vaddr_t page) REQUIRES(m->
     uint64_t window = (uint64_t)vm_fault_around_pages * PAGE_SIZE;
     vaddr_t s = MAX(ROUNDDOWN(page, window), vm_region_base(&m->r));
     vaddr_t e = MIN(ROUNDDOWN(page, window) + window, vm_region_end(&m->r));
-    (void)vm_mapping_map_present_locked(m, s, e - s, page);
+    (void)vm_mapping_map_present_locked(m, s, e - s);
 }
 
 zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const char **out_reason) {

@@ -116,8 +116,9 @@ struct cow_node {
     // valid while skip_gen == tree->skip_gen. For every offset o in [skip_lo, skip_hi) of this
     // node, every window from this node up to skip_to (a proper ancestor) holds o's translation,
     // every node strictly between holds nothing there (no content, no interval), and skip_to's
-    // offset is o + skip_delta. Content added to a node with a parent and children breaks it:
-    // only merges do that (they bump tree->skip_gen); a snapshot's hidden node takes the skip of
+    // offset is o + skip_delta. Content added to a node with a parent and children breaks it,
+    // and so does a window that narrows above a node: only merges do the first and a pager root's
+    // shrink the second (both bump tree->skip_gen); a snapshot's hidden node takes the skip of
     // the node it replaces, and a node whose window shrinks or whose parent changes drops its own.
     struct cow_node *skip_to;
     uint64_t skip_lo, skip_hi, skip_delta, skip_gen;

@@ -14,9 +14,9 @@
 // range. Removing content keeps that true. Adding content to a node that is strictly between
 // breaks it: such a node has a parent and a child, and only a merge gives content to one (a
 // hidden node's content otherwise changes only in place: compression, decompression, markers). A
-// merge into a node with children drops every skip of the tree (tree->skip_gen); the other
-// structural changes fix the one node they concern (vm/cow_pages.c). cow_skip_check_locked
-// verifies every valid skip against the tree.
+// merge into a node with children, or a pager root's shrink (which narrows its clones' windows),
+// drops every skip of the tree (tree->skip_gen); the other structural changes fix the one node
+// they concern (vm/cow_pages.c). cow_skip_check_locked verifies every valid skip against the tree.
 #include "vm/cow_pages.h"
 #include "vm/cow_pages_priv.h"
 

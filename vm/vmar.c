@@ -531,65 +531,38 @@ zx_status_t vmar_unmap(struct vmar *vmar, vaddr_t addr, uint64_t len) {
 
 // --- map ---
 
-// Where the pages of `m` (perms with READ) go now: fault-around and MAP_RANGE. Pages come from
-// the VMO walk in offset order and are collected into runs of consecutive addresses with the same
-// writability; each run is mapped with one page-table walk (arch_aspace_map_absent: only holes
-// are filled, no TLB work) under one pt_lock hold, still under the tree lock.
-#define PRESENT_BATCH 64
-
+// Where the pages of `m` (perms with READ) go now: fault-around and MAP_RANGE. The VMO hands its
+// pages out in runs of consecutive offsets with the same writability (vmo_lookup_page_runs);
+// each run is mapped with one page-table walk (arch_aspace_map_absent: only holes are filled, so
+// a page already mapped -- the one a fault just mapped -- stays as it is; no TLB work) under one
+// pt_lock hold, still under the tree lock.
 struct present_ctx {
     struct vm_mapping *m;
-    vaddr_t skip;
     size_t mapped;
-    vaddr_t run_va;   // the run's first page
-    bool run_writable;
-    size_t n;         // pages in the run
-    paddr_t pas[PRESENT_BATCH];
 };
 
-static zx_status_t present_flush(void *ctx) {
+static zx_status_t map_present_run(void *ctx, uint64_t offset, const paddr_t *pas, size_t n,
+                                   bool writable) {
     struct present_ctx *c = ctx;
-    if (c->n == 0)
-        return ZX_OK;
-    struct vm_aspace *as = c->m->aspace;
+    struct vm_mapping *m = c->m;
+    struct vm_aspace *as = m->aspace;
+    vaddr_t va = vm_region_base(&m->r) + (offset - m->vmo_offset);
     size_t mapped;
     mutex_acquire(&as->pt_lock);
-    zx_status_t st = arch_aspace_map_absent(&as->arch, c->run_va, c->pas, c->n,
-                                            vmar_mmu_flags(c->m->perms, c->run_writable), &mapped);
+    zx_status_t st = arch_aspace_map_absent(&as->arch, va, pas, n,
+                                            vmar_mmu_flags(m->perms, writable), &mapped);
     mutex_release(&as->pt_lock);
     c->mapped += mapped;
-    c->n = 0;
     return st;
 }
 
-static zx_status_t map_present_cb(void *ctx, uint64_t offset, paddr_t pa, bool writable) {
-    struct present_ctx *c = ctx;
-    struct vm_mapping *m = c->m;
-    vaddr_t va = vm_region_base(&m->r) + (offset - m->vmo_offset);
-    if (va == c->skip)
-        return ZX_ERR_NEXT;
-    if (c->n > 0 && (c->n == PRESENT_BATCH || va != c->run_va + c->n * PAGE_SIZE ||
-                     writable != c->run_writable)) {
-        zx_status_t st = present_flush(c);
-        if (st != ZX_OK)
-            return st;
-    }
-    if (c->n == 0) {
-        c->run_va = va;
-        c->run_writable = writable;
-    }
-    c->pas[c->n++] = pa;
-    return ZX_ERR_NEXT;
-}
-
-zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
-                                          vaddr_t skip) {
+zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     if (!(m->perms & ZX_VM_PERM_READ))
         return ZX_OK;
-    struct present_ctx c = {.m = m, .skip = skip};
+    struct present_ctx c = {.m = m};
     uint64_t off = m->vmo_offset + (va - vm_region_base(&m->r));
-    zx_status_t st = vmo_lookup_pages_then(m->vmo, off, len, map_present_cb, present_flush, &c);
+    zx_status_t st = vmo_lookup_page_runs(m->vmo, off, len, map_present_run, &c);
     vm_fault_stats.around += c.mapped;
     return st;
 }
@@ -728,7 +701,7 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
     // changed.) TODO(page tables reserved in the check phase): then this could not fail.
     if (a.map_range) {
         vm_mapping_assert_locked(m);
-        st = vm_mapping_map_present_locked(m, plan.base, a.len, 0);
+        st = vm_mapping_map_present_locked(m, plan.base, a.len);
         if (st != ZX_OK) {
             pt_unmap(as, plan.base, a.len);
             mapping_remove_locked(m, &frees);
@@ -988,7 +961,7 @@ zx_status_t vmar_op_range(struct vmar *vmar, uint32_t op, vaddr_t addr, uint64_t
         uint64_t off = m->vmo_offset + (s - vm_region_base(&m->r));
         if (op == ZX_VMAR_OP_MAP_RANGE) {
             vm_mapping_assert_locked(m);
-            st = vm_mapping_map_present_locked(m, s, e - s, 0);
+            st = vm_mapping_map_present_locked(m, s, e - s);
             continue;
         }
         // Parts of a mapping beyond the VMO's end have nothing to commit or decommit.

@@ -212,10 +212,10 @@ void vmar_destroy_locked(struct vmar *vmar, struct vmar **releases, struct vm_ma
     REQUIRES(vmar->aspace->lock);
 // Drops what vmar_destroy_locked deferred (call without the aspace lock).
 void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees);
-// Maps the pages `m`'s VMO already has in [va, va + len) of the mapping (MAP_RANGE); `skip` (may
-// be 0) is an address to leave alone. Aspace lock held.
-zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len,
-                                          vaddr_t skip) REQUIRES(m->aspace->lock);
+// Maps the pages `m`'s VMO already has in [va, va + len) of the mapping (MAP_RANGE,
+// fault-around) where nothing is mapped yet. Aspace lock held.
+zx_status_t vm_mapping_map_present_locked(struct vm_mapping *m, vaddr_t va, uint64_t len)
+    REQUIRES(m->aspace->lock);
 // Creates the root VMAR of `as`; one reference for the caller.
 zx_status_t vmar_create_root(struct vm_aspace *as, struct vmar **out) MUST_USE;
 

@@ -1099,6 +1099,66 @@ zx_status_t vmo_lookup_pages_then(struct vmo *v, uint64_t offset, uint64_t len, 
     return st;
 }
 
+// vmo_lookup_page_runs: the run being collected.
+struct runs_ctx {
+    struct vmo *v;
+    vmo_run_fn run;
+    void *ctx;
+    uint64_t start;  // the VMO offset of pas[0]
+    size_t n;
+    bool writable;
+    paddr_t pas[VMO_RUN_MAX];
+};
+
+static zx_status_t runs_flush(struct runs_ctx *c) {
+    size_t n = c->n;
+    c->n = 0;
+    return n ? c->run(c->ctx, c->start, c->pas, n, c->writable) : ZX_OK;
+}
+
+static zx_status_t runs_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                              vmpl_slot_t *slot, uint64_t offset) {
+    struct runs_ctx *c = ctx;
+    if (!vmpl_slot_is_page(*slot))
+        return ZX_ERR_NEXT;
+    struct vmo *v = c->v;
+    vm_page_t *p = vmpl_slot_page(*slot);
+    bool own = owner == v->cow;
+    if (!own)
+        v->cow->maps_foreign = true;
+    bool writable = own && vmo_page_map_writable_locked(v, p);
+    uint64_t o = offset - v->cow_offset;
+    if (c->n && (c->n == VMO_RUN_MAX || o != c->start + c->n * P || writable != c->writable)) {
+        zx_status_t st = runs_flush(c);
+        if (st != ZX_OK)
+            return st;
+    }
+    if (c->n == 0) {
+        c->start = o;
+        c->writable = writable;
+    }
+    c->pas[c->n++] = vm_page_paddr(p);
+    return ZX_ERR_NEXT;
+}
+
+zx_status_t vmo_lookup_page_runs(struct vmo *v, uint64_t offset, uint64_t len, vmo_run_fn run,
+                                 void *ctx) {
+    vmo_lock(v);
+    zx_status_t st = ZX_OK;
+    uint64_t s = ROUNDDOWN(offset, P);
+    uint64_t e = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
+    e = MIN(e, v->size);
+    if (s < e) {
+        struct runs_ctx c = {.v = v, .run = run, .ctx = ctx};
+        st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
+                             runs_visit, &c);
+        if (st == ZX_OK)
+            st = runs_flush(&c);
+    }
+    vmo_unlock(v);
+    return st;
+}
+
 void vmo_add_mapping(struct vmo *v, struct vm_mapping *m) {
     vmo_lock(v);
     list_add_tail(&v->mappings, &m->vmo_node);

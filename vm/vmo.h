@@ -161,6 +161,16 @@ zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo
 typedef zx_status_t (*vmo_done_fn)(void *ctx);
 zx_status_t vmo_lookup_pages_then(struct vmo *vmo, uint64_t offset, uint64_t len,
                                   vmo_page_fn fn, vmo_done_fn done, void *ctx) MUST_USE;
+// The pages of [offset, offset + len) `vmo` has, as vmo_lookup_pages sees them, in runs of
+// consecutive offsets with the same writability: run(ctx, offset, pas, n, writable) with
+// 1 <= n <= VMO_RUN_MAX, in offset order, under the tree lock (the pages cannot go meanwhile).
+// One call per run instead of one per page (MAP_RANGE, fault-around). Returns ZX_OK or the first
+// error of `run`, which ends the walk.
+#define VMO_RUN_MAX 64
+typedef zx_status_t (*vmo_run_fn)(void *ctx, uint64_t offset, const paddr_t *pas, size_t n,
+                                  bool writable);
+zx_status_t vmo_lookup_page_runs(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_run_fn run,
+                                 void *ctx) MUST_USE;
 
 // The identity of the memory behind byte `offset` of `vmo`: the clone-tree node it shows and the
 // offset there. A slice answers as the VMO it windows onto; snapshots answer differently (their

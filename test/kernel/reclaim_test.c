@@ -178,6 +178,55 @@ KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
     EXPECT_TRUE(pq_check());
 }
 
+// A pager VMO that shrinks clamps its clones' windows: what it holds later past the new end must
+// not show through them, not even along a skip a look-up cached before (vm/cow_skip.c).
+KTEST(reclaim, pager_root_shrink_clamps_clones_through_skips) {
+    size_t vmo0 = pmm_count(PAGE_STATE_VMO);
+    struct kobject *port, *pgobj;
+    REQUIRE_OK(port_create(&port));
+    REQUIRE_OK(pager_create(&pgobj));
+    struct pager *pg = pager_from_object(pgobj);
+    struct vmo *v, *aux, *c[4];
+    REQUIRE_OK(pager_create_vmo(pg, ZX_VMO_RESIZABLE, port, 1, 4 * P, &v));
+    REQUIRE_OK(vmo_create(4 * P, 0, &aux));
+    static uint8_t buf[PAGE_SIZE];
+    memset(buf, 0x51, P);
+    for (int i = 0; i < 4; i++)
+        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
+    REQUIRE_OK(pager_supply_pages(pg, v, 0, 4 * P, aux, 0));
+    // A chain of clones, each with a page of its own (page 0), so that every level is a node.
+    struct vmo *top = v;
+    for (int i = 0; i < 4; i++) {
+        REQUIRE_OK(vmo_create_child(top, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, 4 * P, &c[i]));
+        memset(buf, 0x60 + i, P);
+        REQUIRE_OK(vmo_write(c[i], buf, 0, P));
+        top = c[i];
+    }
+    REQUIRE_OK(vmo_read(c[3], buf, 2 * P, P));  // the leaf caches a skip to v over pages 1-3
+    EXPECT_EQ(buf[0], 0x51);
+    EXPECT_TRUE(vmo_check_tree(v));
+    REQUIRE_OK(vmo_set_size(v, P));
+    EXPECT_TRUE(vmo_check_tree(v));
+    REQUIRE_OK(vmo_set_size(v, 4 * P));
+    memset(buf, 0x52, P);
+    REQUIRE_OK(vmo_write(v, buf, 2 * P, P));  // content of v's own again past the old end
+    REQUIRE_OK(vmo_read(v, buf, 2 * P, P));
+    EXPECT_EQ(buf[0], 0x52);
+    REQUIRE_OK(vmo_read(c[3], buf, 2 * P, P));
+    EXPECT_EQ(buf[0], 0u);  // past the clamped windows: zero
+    REQUIRE_OK(vmo_read(c[3], buf, 0, P));
+    EXPECT_EQ(buf[0], 0x63);
+    EXPECT_TRUE(vmo_check_tree(v));
+    for (int i = 4; i-- > 0;)
+        kobject_release(vmo_object(c[i]));
+    REQUIRE_OK(pager_detach_vmo(pg, v));
+    kobject_release(vmo_object(v));
+    kobject_release(vmo_object(aux));
+    kobject_release(pgobj);
+    kobject_release(port);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
+}
+
 static void fill_text(struct vmo *v, int pages) {
     static uint8_t buf[PAGE_SIZE];
     for (int i = 0; i < pages; i++) {
