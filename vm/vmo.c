@@ -1076,25 +1076,27 @@ static zx_status_t lookup_visit(void *ctx, struct cow_node *owner, uint64_t owne
     return c->fn(c->ctx, offset - c->v->cow_offset, vm_page_paddr(p), writable);
 }
 
-zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
-                             void *ctx) {
-    return vmo_lookup_pages_then(v, offset, len, fn, NULL, ctx);
+// The clone-tree range [*s, *e) of the pages [offset, offset + len) touches inside `v`'s size
+// (len may run past the end); false if that is empty.
+static bool vmo_lookup_range_locked(struct vmo *v, uint64_t offset, uint64_t len, uint64_t *s,
+                                    uint64_t *e) {
+    cow_assert_held(v->cow);
+    uint64_t start = ROUNDDOWN(offset, P);
+    uint64_t end = MIN(len > UINT64_MAX - offset ? UINT64_MAX : offset + len, v->size);
+    *s = v->cow_offset + start;
+    *e = v->cow_offset + ROUNDUP(end, P);
+    return start < end;
 }
 
-zx_status_t vmo_lookup_pages_then(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
-                                  vmo_done_fn done, void *ctx) {
+zx_status_t vmo_lookup_pages(struct vmo *v, uint64_t offset, uint64_t len, vmo_page_fn fn,
+                             void *ctx) {
     vmo_lock(v);
     zx_status_t st = ZX_OK;
-    uint64_t s = ROUNDDOWN(offset, P);
-    uint64_t e = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
-    e = MIN(e, v->size);
-    if (s < e) {
+    uint64_t s, e;
+    if (vmo_lookup_range_locked(v, offset, len, &s, &e)) {
         struct lookup_ctx c = {v, fn, ctx};
-        st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
-                             lookup_visit, &c);
+        st = cow_walk_locked(v->cow, s, e, true, lookup_visit, &c);
     }
-    if (st == ZX_OK && done)
-        st = done(ctx);
     vmo_unlock(v);
     return st;
 }
@@ -1145,13 +1147,10 @@ zx_status_t vmo_lookup_page_runs(struct vmo *v, uint64_t offset, uint64_t len, v
                                  void *ctx) {
     vmo_lock(v);
     zx_status_t st = ZX_OK;
-    uint64_t s = ROUNDDOWN(offset, P);
-    uint64_t e = len > UINT64_MAX - offset ? UINT64_MAX : offset + len;
-    e = MIN(e, v->size);
-    if (s < e) {
+    uint64_t s, e;
+    if (vmo_lookup_range_locked(v, offset, len, &s, &e)) {
         struct runs_ctx c = {.v = v, .run = run, .ctx = ctx};
-        st = cow_walk_locked(v->cow, v->cow_offset + s, v->cow_offset + ROUNDUP(e, P), true,
-                             runs_visit, &c);
+        st = cow_walk_locked(v->cow, s, e, true, runs_visit, &c);
         if (st == ZX_OK)
             st = runs_flush(&c);
     }

@@ -156,11 +156,6 @@ zx_status_t vmo_prepare_range(struct vmo *vmo, uint64_t offset, uint64_t len, bo
 typedef zx_status_t (*vmo_page_fn)(void *ctx, uint64_t offset, paddr_t pa, bool writable);
 zx_status_t vmo_lookup_pages(struct vmo *vmo, uint64_t offset, uint64_t len, vmo_page_fn fn,
                              void *ctx) MUST_USE;
-// The same, then `done(ctx)` (if not NULL) still under the tree lock once the walk ended with
-// ZX_OK: a caller that collects pages in batches maps the last one while the pages cannot go.
-typedef zx_status_t (*vmo_done_fn)(void *ctx);
-zx_status_t vmo_lookup_pages_then(struct vmo *vmo, uint64_t offset, uint64_t len,
-                                  vmo_page_fn fn, vmo_done_fn done, void *ctx) MUST_USE;
 // The pages of [offset, offset + len) `vmo` has, as vmo_lookup_pages sees them, in runs of
 // consecutive offsets with the same writability: run(ctx, offset, pas, n, writable) with
 // 1 <= n <= VMO_RUN_MAX, in offset order, under the tree lock (the pages cannot go meanwhile).
