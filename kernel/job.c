@@ -114,68 +114,49 @@ void job_remove_process(struct job *job, struct process *p) {
         job_check_finished(job);
 }
 
-// References to every live child job and process of `job` (a kmalloc'd array the caller frees
-// and releases), after marking it killed when `kill` is set. NULL with *n = 0 if there are none;
-// ZX_ERR_NO_MEMORY leaves *n as SIZE_MAX.
-static struct kobject **job_take_children(struct job *job, bool kill, size_t *n) {
-    for (;;) {
-        mutex_acquire(&job->lock);
-        if (kill)
-            job->killed = true;
-        size_t want = list_length(&job->children) + list_length(&job->processes);
-        mutex_release(&job->lock);
-        *n = 0;
-        if (want == 0)
-            return NULL;
-        struct kobject **objs = kmalloc(want * sizeof(*objs));
-        if (!objs) {
-            *n = SIZE_MAX;
-            return NULL;
-        }
-        mutex_acquire(&job->lock);
-        // The lists only shrink once the job is killed, but a live job may have grown meanwhile.
-        bool fits = list_length(&job->children) + list_length(&job->processes) <= want;
-        if (fits) {
-            list_for_each(&job->children, it) {
-                struct job *c = containerof(it, struct job, sibling_node);
-                if (kobject_try_retain(&c->obj))
-                    objs[(*n)++] = &c->obj;
-            }
-            list_for_each(&job->processes, it) {
-                struct process *p = containerof(it, struct process, job_node);
-                if (kobject_try_retain(&p->obj))
-                    objs[(*n)++] = &p->obj;
-            }
-        }
-        mutex_release(&job->lock);
-        if (fits)
-            return objs;
-        kfree(objs);
-    }
+// The number of child jobs and processes `job` lists.
+static size_t job_child_count(struct job *job) {
+    mutex_acquire(&job->lock);
+    size_t n = list_length(&job->children) + list_length(&job->processes);
+    mutex_release(&job->lock);
+    return n;
 }
 
 // Kills the tree below `job` but the caller's own process; true if that process is in it.
+// Allocation-free, since the OOM kill calls it when memory is gone: it walks the children by
+// index. A killed job's lists only shrink, so a pass that removed nothing (the count is
+// unchanged) skipped nothing; otherwise another pass (killing is idempotent) catches what an
+// earlier removal shifted past the index.
 static bool job_kill_tree(struct job *job, int64_t code) {
     mutex_acquire(&job->lock);
     if (!job->killed)
         job->return_code = code;
+    job->killed = true;
     mutex_release(&job->lock);
-    size_t n;
-    struct kobject **objs = job_take_children(job, true, &n);
-    if (n == SIZE_MAX)
-        return false;  // out of memory: the job is killed, its children live on
     bool self_inside = false;
     struct process *self = process_current();
-    for (size_t i = 0; i < n; i++) {
-        if (objs[i]->type == ZX_OBJ_TYPE_JOB)
-            self_inside |= job_kill_tree(job_from_object(objs[i]), code);
-        else if (process_from_object(objs[i]) == self)
-            self_inside = true;
-        else
-            process_kill(process_from_object(objs[i]), code);
-        kobject_release(objs[i]);
+    for (size_t before = job_child_count(job);;) {
+        struct kobject *o;
+        for (size_t i = 0; job_child_at(job, true, i, &o); i++) {
+            if (o) {
+                self_inside |= job_kill_tree(job_from_object(o), code);
+                kobject_release(o);
+            }
+        }
+        for (size_t i = 0; job_child_at(job, false, i, &o); i++) {
+            if (!o)
+                continue;
+            if (process_from_object(o) == self)
+                self_inside = true;
+            else
+                process_kill(process_from_object(o), code);
+            kobject_release(o);
+        }
+        size_t after = job_child_count(job);
+        if (after == before)
+            break;
+        before = after;
     }
-    kfree(objs);
     job_check_finished(job);
     return self_inside;
 }
