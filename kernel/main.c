@@ -51,6 +51,7 @@ static const char *const known_keys[] = {
     "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
     "reclaim.eager_dont_need",  // =1: DONT_NEED reclaims at once, like MADV_PAGEOUT (vm/reclaim.h)
     "oom.kill",            // oom.kill=0: never OOM-kill (test-only: shows the OOM tests fail)
+    "reclaim.critical_reserve",  // =0: the root job gets no reserve of its own (test-only)
 };
 
 static void check_cmdline(void) {
@@ -155,7 +156,13 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (cmdline_get(&kernel_cmdline, "userboot")) {
         int64_t code = -1;
         st = userboot_run(&code);
-        if (st == ZX_OK)
+        if (st == ZX_OK && code <= ZX_TASK_RETCODE_SYSCALL_KILL &&
+            code >= ZX_TASK_RETCODE_EXCEPTION_KILL)
+            kprintf("jasper: lost userboot: it was killed (%lld: %s); powering off\n",
+                    (long long)code, code == ZX_TASK_RETCODE_EXCEPTION_KILL ? "an exception"
+                                     : code == ZX_TASK_RETCODE_OOM_KILL   ? "the OOM kill"
+                                                                          : "a kill");
+        else if (st == ZX_OK)
             kprintf("jasper: userboot exited with %lld; powering off\n", (long long)code);
         qemu_exit(st == ZX_OK && code == 0);
     }
