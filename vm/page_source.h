@@ -8,12 +8,13 @@
 //   a page                      supplied content; its state (Clean, Dirty, AwaitingClean) is in
 //                               vm_page_t.flags (PAGER_PAGE_STATE_MASK)
 //   a zero interval             zero content, with the interval's state: Clean (supplied as
-//                               zeros, or written back), Dirty (grown, ZEROed, never written
-//                               back) or AwaitingClean (writeback began and nothing wrote since)
-// Jasper keeps an AwaitingClean zero range as an interval of its own state (VMPL_DIRTY_AWAITING_
-// CLEAN) rather than Zircon's AwaitingClean length inside a Dirty interval: the interval's extent
-// is that length, and a write splitting it leaves both sides awaiting clean, exactly as Zircon's
-// trimmed length would.
+//                               zeros, or written back) or Dirty (grown, ZEROed, never written
+//                               back); a Dirty interval's AwaitingClean length (vm/page_list.h)
+//                               says how much of it, from its Start, awaits clean (writeback
+//                               began and nothing wrote since)
+// WRITEBACK_BEGIN from the middle of a Dirty zero interval whose prefix is still Dirty splits it
+// there, so that the length can start at the range (Zircon leaves such an interval Dirty; the ABI
+// promises that BEGIN then END cleans the range unless written in between: docs/pager.md).
 //
 // Requests. An access to missing pages creates one READ request per maximal missing run that no
 // outstanding request covers (offsets already in an outstanding request are never asked for
