@@ -232,7 +232,7 @@ static zx_status_t prepare_run(void *c, uint64_t start, uint64_t end, enum ps_ki
 }
 
 zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, uint64_t end,
-                                       bool write, struct page_request **out_wait) {
+                                       bool write, struct page_request **io_wait) {
     ASSERT_MUTEX_HELD(&src->tree->lock);
     DEBUG_ASSERT(IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && start <= end);
     struct prepare_ctx p = {.src = src, .write = write};
@@ -243,7 +243,7 @@ zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, 
         return ZX_OK;
     if (src->detached)
         return ZX_ERR_BAD_STATE;
-    struct page_request *wait = NULL;
+    struct page_request *wait = *io_wait;  // the caller's reference, if it has one already
     if (p.missing) {
         // Ask for every missing run of the range now (one packet each), wait for the first.
         st = request_range_locked(src, ZX_PAGER_VMO_READ, p.ms, p.me, &wait);
@@ -261,7 +261,7 @@ zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, 
     }
     if (st != ZX_OK && !wait)
         return st;
-    *out_wait = wait;
+    *io_wait = wait;
     return ZX_ERR_SHOULD_WAIT;
 }
 

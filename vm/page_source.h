@@ -103,12 +103,15 @@ void page_source_init(struct page_source *src, struct cow_tree *tree, struct cow
 
 // Makes [start, end) (root offsets, page-aligned, within the root's size) ready for an access:
 // every page supplied, and for a write (`write`) to a TRAP_DIRTY source, every page and zero
-// range Dirty. ZX_OK: go ahead (under the same lock hold). ZX_ERR_SHOULD_WAIT: *out_wait holds a
-// reference on a request to wait on with page_request_wait (after dropping the tree lock), then
-// look again. ZX_ERR_BAD_STATE: detached and something is missing (or would need a DIRTY
-// request). ZX_ERR_NO_MEMORY: a request could not be allocated.
+// range Dirty. Asks for every missing run of the range at once (one READ request each). *io_wait
+// is NULL, or a request the caller already holds a reference on (from an earlier call for another
+// range of the same access): no second reference is taken then. ZX_OK: go ahead (under the same
+// lock hold; *io_wait unchanged). ZX_ERR_SHOULD_WAIT: *io_wait holds a reference on a request to
+// wait on with page_request_wait (after dropping the tree lock), then look again.
+// ZX_ERR_BAD_STATE: detached and something is missing (or would need a DIRTY request).
+// ZX_ERR_NO_MEMORY: a request could not be allocated (and *io_wait was NULL).
 zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, uint64_t end,
-                                       bool write, struct page_request **out_wait)
+                                       bool write, struct page_request **io_wait)
     REQUIRES(src->tree->lock) MUST_USE;
 // A write reached page `p` of the root (vmo_write, a write fault, a zeroed partial page): it is
 // Dirty and the VMO modified.

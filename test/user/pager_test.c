@@ -874,6 +874,39 @@ TEST(clone_reads_ask_the_pager_through_the_parent) {
     pf_close(&f);
 }
 
+// A clone's access over several missing runs asks for all of them at once, as the pager VMO's own
+// accesses do: one request per missing run, every one sent before the first supply.
+TEST(clone_asks_for_every_missing_run_at_once) {
+    struct pf f;
+    pf_make(&f, 0, 8 * PAGE);
+    EXPECT_OK(supply(&f, 2 * PAGE, PAGE, 0x30));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 8 * PAGE);
+    REQUIRE_TRUE(c != ZX_HANDLE_INVALID);
+    // The clone's own zero page 5 hides the root there: the clone reaches root [0, 5) and [6, 8),
+    // of which [0, 2), [3, 5) and [6, 8) are missing.
+    EXPECT_OK(zx_vmo_op_range(c, ZX_VMO_OP_ZERO, 5 * PAGE, PAGE, NULL, 0));
+    expect_no_packet(&f);
+    struct access a = {.vmo = c, .offset = 0, .len = 8 * PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, 2 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 3 * PAGE, 2 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 6 * PAGE, 2 * PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(supply(&f, 6 * PAGE, 2 * PAGE, 0x30));
+    EXPECT_OK(supply(&f, 3 * PAGE, 2 * PAGE, 0x30));
+    EXPECT_FALSE(access_done(&a));  // waits for the first run still
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0x30));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(a.byte, 0x30);
+    EXPECT_EQ(ut_vmo_byte(c, 5 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(c, 7 * PAGE), 0x37);
+    expect_no_packet(&f);  // nothing asked for twice
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
 TEST(clone_writes_copy_and_never_dirty_the_parent) {
     struct pf f;
     pf_make(&f, ZX_VMO_TRAP_DIRTY, 4 * PAGE);
