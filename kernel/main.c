@@ -46,6 +46,7 @@ static const char *const known_keys[] = {
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
     "compress.threshold",  // percent of a page a compressed page must stay below (vm/compressor.h)
     "compress.depth",      // match-search depth of the higher-ratio LZ4 mode (0: fast mode only)
+    "compress",            // compress=0: no page shrinks (test-only: shows the pressure tests fail)
     "reclaim",             // reclaim=0: no aging and reclaim thread (vm/reclaim.h)
     "reclaim.zero_scan",   // =1: the zero-page scanner runs at NORMAL too
     "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
