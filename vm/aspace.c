@@ -262,7 +262,8 @@ restart:;
     } else {
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
         paddr_t pa = 0;
-        uint64_t decompressed = compressor_decompression_count();
+        // Only a read fault may fault around (below): a write does not need the count.
+        uint64_t decompressed = (flags & VM_FAULT_WRITE) ? 0 : compressor_decompression_count();
         for (;;) {
             // A plain read: the check below, under pt_lock, is the one that counts.
             uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);

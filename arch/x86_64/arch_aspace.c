@@ -207,10 +207,11 @@ zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t p
     zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
     if (st != ZX_OK)
         return st;
-    if (!in_space(as, va, 1) || (pa & ~PTE_ADDR_MASK))
+    if (!in_space(as, va, 1) || (pa & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK)))
         return ZX_ERR_INVALID_ARGS;
-    // One walk on the fault path's hot spot: no iterator to position before or after.
-    return pt_map_page(root_of(as), va, pa, perm);
+    // One walk on the fault path's hot spot: no iterator to position before or after, and no
+    // second round of the checks above (flags_to_pte's perm is right for the space's half).
+    return pt_map_page_checked(root_of(as), va, pa, perm);
 }
 
 void arch_aspace_batch_init(struct tlb_batch *b) {

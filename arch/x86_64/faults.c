@@ -47,30 +47,12 @@ static const char *access_name(uint32_t flags) {
     return "read";
 }
 
-bool arch_page_fault(struct trap_frame *tf) {
-    vaddr_t va = read_cr2();
-    uint64_t err = tf->error_code;
-    bool user = (err & PF_USER) != 0;
-    bool in_nofault = !user && (tf->rip == (uint64_t)arch_user_copy_nofault_insn ||
-                                tf->rip == (uint64_t)arch_user_copy_nofault_insn_tail);
-    if (in_nofault && !(err & PF_RSVD) && va >= USER_ASPACE_BASE && va < USER_ASPACE_END) {
-        // The caller holds VM locks: resolve nothing here, report where (usercopy.S's fixup).
-        tf->rax = (uint64_t)(int64_t)ZX_ERR_SHOULD_WAIT;
-        tf->rdx = va;
-        return false;
-    }
-    bool in_copy = !user && (tf->rip == (uint64_t)arch_user_copy_insn ||
-                             tf->rip == (uint64_t)arch_user_copy_insn_tail);
-    if ((err & PF_RSVD) || (!user && !in_copy))
-        return false;
-    if (in_copy && !(va >= USER_ASPACE_BASE && va < USER_ASPACE_END))
-        return false;  // the kernel side of a copy: a kernel bug
-    uint32_t flags = fault_flags(err);
-    struct vm_aspace *as = vm_aspace_active();
-    const char *why;
-    zx_status_t st = vm_fault(as, va, flags, &why);
+// A user-mode fault vm_fault did not resolve with its first answer: out of memory (reclaim or
+// OOM-kill, then retry), or a fault to report. Out of line: the common case never comes here.
+static NOINLINE bool user_fault_unresolved(struct trap_frame *tf, struct vm_aspace *as, vaddr_t va,
+                                           uint32_t flags, zx_status_t st, const char *why) {
     // Out of memory in a user access: reclaim or OOM-kill (no lock is held here) and retry.
-    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY && !in_copy && (flags & VM_FAULT_USER);) {
+    for (unsigned tries = 0; st == ZX_ERR_NO_MEMORY;) {
         enum oom_verdict v = oom_retry(&tries);
         if (v == OOM_CALLER_KILLED)
             return true;  // the process is being killed: the thread leaves on its way out
@@ -80,14 +62,51 @@ bool arch_page_fault(struct trap_frame *tf) {
     }
     if (st == ZX_OK)
         return true;
-    if (in_copy) {
-        tf->rax = (uint64_t)(int64_t)st;  // the copy's return value, once the fixup runs
-        return false;
-    }
     struct thread *self = thread_current();
     self->user_fault_addr = va;
     self->user_fault_status = st;
     kprintf("page fault: '%s': user %s at %#llx (rip %#llx): %s\n", as ? as->name : "",
             access_name(flags), (unsigned long long)va, (unsigned long long)tf->rip, why);
+    return false;
+}
+
+bool arch_user_page_fault(struct trap_frame *tf) {
+    vaddr_t va = read_cr2();
+    uint64_t err = tf->error_code;
+    if (unlikely(err & PF_RSVD))
+        return false;
+    uint32_t flags = fault_flags(err);
+    struct vm_aspace *as = vm_aspace_active();
+    const char *why;
+    zx_status_t st = vm_fault(as, va, flags, &why);
+    if (likely(st == ZX_OK))
+        return true;
+    return user_fault_unresolved(tf, as, va, flags, st, why);
+}
+
+bool arch_page_fault(struct trap_frame *tf) {
+    uint64_t err = tf->error_code;
+    if (err & PF_USER)
+        return arch_user_page_fault(tf);
+    vaddr_t va = read_cr2();
+    bool in_nofault = tf->rip == (uint64_t)arch_user_copy_nofault_insn ||
+                      tf->rip == (uint64_t)arch_user_copy_nofault_insn_tail;
+    if (in_nofault && !(err & PF_RSVD) && va >= USER_ASPACE_BASE && va < USER_ASPACE_END) {
+        // The caller holds VM locks: resolve nothing here, report where (usercopy.S's fixup).
+        tf->rax = (uint64_t)(int64_t)ZX_ERR_SHOULD_WAIT;
+        tf->rdx = va;
+        return false;
+    }
+    bool in_copy = tf->rip == (uint64_t)arch_user_copy_insn ||
+                   tf->rip == (uint64_t)arch_user_copy_insn_tail;
+    if ((err & PF_RSVD) || !in_copy || !(va >= USER_ASPACE_BASE && va < USER_ASPACE_END))
+        return false;  // a kernel bug (the kernel side of a copy included)
+    uint32_t flags = fault_flags(err);
+    struct vm_aspace *as = vm_aspace_active();
+    const char *why;
+    zx_status_t st = vm_fault(as, va, flags, &why);
+    if (st == ZX_OK)
+        return true;
+    tf->rax = (uint64_t)(int64_t)st;  // the copy's return value, once the fixup runs
     return false;
 }

@@ -42,8 +42,11 @@ zx_status_t arch_descriptors_prepare(unsigned cpu) MUST_USE;
 // On CPU `cpu`: loads its GDT and TSS and the shared IDT.
 void arch_descriptors_load(unsigned cpu);
 
-// Called by traps.S for every trap.
+// Called by traps.S for every trap but a #PF from user mode.
 void trap_dispatch(struct trap_frame *tf);
+// Called by traps.S for a #PF from user mode: arch_user_page_fault, then what trap_dispatch does
+// with an exception it did not resolve, then the user-return hook.
+void trap_user_page_fault(struct trap_frame *tf);
 
 // Prints the vector, error code, CR2, every register and a backtrace.
 void trap_report(const struct trap_frame *tf);
@@ -57,7 +60,8 @@ void trap_set_irq_handler(unsigned vector, irq_handler_fn fn);
 
 // A hook returns true if it handled the trap (the faulting code may resume).
 typedef bool (*trap_hook_fn)(struct trap_frame *tf);
-// Tried first for every #PF: arch_page_fault (arch/x86_64/faults.h) unless a test stands in.
+// Tried first for every #PF from kernel mode: arch_page_fault (arch/x86_64/faults.h) unless a
+// test stands in. (A #PF from user mode goes to arch_user_page_fault directly.)
 extern trap_hook_fn trap_page_fault_hook;
 // Tried for exceptions from user mode the page-fault hook did not handle (kills the process).
 extern trap_hook_fn trap_user_exception_hook;
