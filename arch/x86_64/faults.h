@@ -14,9 +14,6 @@ struct trap_frame;
 // leaves its verdict in the frame for arch_user_copy to return; an unresolved user-mode fault is
 // reported on the console, and the trap layer hands it to the process layer.
 bool arch_page_fault(struct trap_frame *tf);
-// The same for a fault from user mode (what arch_page_fault does for one): traps.S's user #PF
-// entry calls it directly (trap_user_page_fault).
-bool arch_user_page_fault(struct trap_frame *tf);
 
 // Copies `len` bytes between kernel and user memory (either side may be the user one; the caller
 // has checked the user range). ZX_OK, or why a page could not be faulted in: ZX_ERR_NOT_FOUND (no

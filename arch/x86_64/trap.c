@@ -108,8 +108,7 @@ static void kernel_exception(struct trap_frame *tf) {
     qemu_exit(false);
 }
 
-// An exception nothing resolved so far: the process layer's, a user-copy fixup, or a kernel bug.
-static void handle_exception(struct trap_frame *tf) {
+void trap_exception(struct trap_frame *tf) {
     if ((tf->cs & 3) && trap_user_exception_hook && trap_user_exception_hook(tf))
         return;
     if (tf->cs & 3) {
@@ -134,16 +133,7 @@ static void handle_trap(struct trap_frame *tf) {
         return;  // (a stop never returns)
     if (tf->vector == TRAP_PF && trap_page_fault_hook && trap_page_fault_hook(tf))
         return;
-    handle_exception(tf);
-}
-
-void trap_user_page_fault(struct trap_frame *tf) {
-    // The arch's own handler, not trap_page_fault_hook: tests stand in for that one for kernel
-    // faults only, and the call through it cost the common case a compare chain and a load.
-    if (unlikely(!arch_user_page_fault(tf)))
-        handle_exception(tf);
-    if (trap_user_return_hook)
-        trap_user_return_hook(tf);
+    trap_exception(tf);
 }
 
 void trap_dispatch(struct trap_frame *tf) {
