@@ -1,17 +1,19 @@
 // The clone-tree model for pager roots (docs/pager.md, "Children"): seeded random operations on
-// one pager-backed VMO, its slices and its SNAPSHOT_AT_LEAST_ON_WRITE clones (and a snapshot of a
-// clone), over simulated RAM, against a model of bytes per page. A host pager answers every
-// request as soon as an access waits (host_objects.c calls back here): it supplies each requested
-// page with its fixed "file" content, so the model knows what a missing page will read.
+// one pager-backed VMO, its slices and its SNAPSHOT_AT_LEAST_ON_WRITE clones, over simulated RAM,
+// against a model of bytes per page. A host pager answers every request as soon as an access
+// waits (host_objects.c calls back here): it supplies each missing page with its "file" content,
+// so the model knows what a missing page will read.
 //
-// Modelled: the root's pages (missing, or present with bytes, Dirty after a write or ZERO), every
-// clone's own pages (it reads the root's current content elsewhere inside its window, zero past
-// it; the window shrinks with the root and never grows back). A seed makes the root resizable
-// (resizes, no slices) or not (a slice of it, which reads and writes its pages). After every step: every tree passes cow_check_tree_locked and
-// page_source_check_locked, the pmm's VMO pages equal the tree's, the root's committed bytes equal
-// its present pages, and no request is left outstanding. Every few steps every VMO is read whole
-// and compared (which supplies whatever is missing). Eviction of a Clean root page must succeed
-// exactly when the model says the page is present and Clean.
+// Modelled: the root's pages (missing, or present with bytes, Dirty after a write or ZERO, Clean
+// again after writeback), every clone's own pages (it reads the root's current content elsewhere
+// inside its window, zero past it; the window shrinks with the root and never grows back). A seed
+// makes the root resizable (resizes, no slices) or not (a slice of it, which reads and writes its
+// pages). After every step: query_dirty_ranges equals the model's runs, every tree passes
+// cow_check_tree_locked and page_source_check_locked, the root's committed bytes equal its present
+// pages, and no request is left outstanding. Every 16 steps every VMO is read whole and compared
+// (which supplies whatever is missing). Eviction of a root page must succeed exactly when the
+// model says the page is present, Clean and not zero. At the end every page and heap object is
+// back.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
