@@ -23,7 +23,7 @@ static struct {
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
     size_t reserve GUARDED_BY(lock);    // free pages ordinary VMO allocations may not take
     size_t critical_reserve GUARDED_BY(lock);  // ... critical ones may not take (<= reserve)
-    size_t critical_allocs GUARDED_BY(lock);  // VMO pages taken from the reserve's upper half
+    size_t critical_allocs GUARDED_BY(lock);  // VMO pages taken from the critical band
     size_t rover GUARDED_BY(lock);      // where the next run search starts (next fit)
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
