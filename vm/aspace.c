@@ -33,8 +33,7 @@ struct vm_fault_stats vm_fault_stats;
 static struct mutex aspace_list_lock = MUTEX_INIT(aspace_list_lock, "aspace_list");
 static struct list_node aspace_list GUARDED_BY(aspace_list_lock) = LIST_INITIAL(aspace_list);
 
-// Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot.
-static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
+struct vm_aspace *vm_aspace_active_cpu[SMP_MAX_CPUS];
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
     ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
@@ -121,12 +120,8 @@ void vm_aspace_destroy(struct vm_aspace *as) {
 }
 
 void vm_aspace_activate(struct vm_aspace *as) {
-    active_aspace[smp_cpu_num()] = as;
+    vm_aspace_active_cpu[smp_cpu_num()] = as;
     arch_aspace_activate(as ? &as->arch : NULL);
-}
-
-struct vm_aspace *vm_aspace_active(void) {
-    return active_aspace[smp_cpu_num()];
 }
 
 struct vmar *vm_aspace_root_vmar(struct vm_aspace *as) {
@@ -262,7 +257,8 @@ restart:;
     } else {
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
         paddr_t pa = 0;
-        uint64_t decompressed = compressor_decompression_count();
+        // Only a read fault may fault around (below): a write does not need the count.
+        uint64_t decompressed = (flags & VM_FAULT_WRITE) ? 0 : compressor_decompression_count();
         for (;;) {
             // A plain read: the check below, under pt_lock, is the one that counts.
             uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);
@@ -320,10 +316,10 @@ restart:;
             // were most likely compressed with it, and fault-around maps only present pages: the
             // walk over them cost ~2,500 instructions per fault for nothing). A decompression
             // on another CPU meanwhile only skips one fault-around.
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) &&
-                compressor_decompression_count() == decompressed) {
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
-                if (p && p->state != PAGE_STATE_ZERO) {
+                if (p && p->state != PAGE_STATE_ZERO &&
+                    compressor_decompression_count() == decompressed) {
                     vm_mapping_assert_locked(m);
                     fault_around_locked(m, page);
                 }
