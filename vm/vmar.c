@@ -116,12 +116,44 @@ static void defer_free(struct vm_mapping **frees, struct vm_mapping *m) {
     *frees = m;
 }
 
+// A mapping record for a map or a split: a spare of the address space (what an unmap freed), or
+// a new one. Zeroed. NULL if there is no memory.
+static struct vm_mapping *mapping_alloc_locked(struct vm_aspace *as) REQUIRES(as->lock) {
+    ASSERT_MUTEX_HELD(&as->lock);
+    struct vm_mapping *m = as->spare_mappings;
+    if (!m)
+        return kzalloc(sizeof(*m));
+    as->spare_mappings = m->free_next;
+    as->num_spare_mappings--;
+    memset(m, 0, sizeof(*m));
+    return m;
+}
+
 void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees) {
-    while (frees) {
-        struct vm_mapping *m = frees;
-        frees = m->free_next;
-        kobject_release(vmo_object(m->vmo));
-        kfree(m);
+    if (frees) {
+        // Every record of one list comes from one address space; its VMO references go first,
+        // outside the aspace lock, then the records join the space's spares (a map + unmap
+        // pair then needs no heap), or the heap once there are enough or the space is gone.
+        struct vm_aspace *as = frees->aspace;
+        for (struct vm_mapping *m = frees; m; m = m->free_next) {
+            ASSERT_MSG(m->aspace == as, "deferred frees of two address spaces (%p, %p)",
+                       (void *)as, (void *)m->aspace);
+            kobject_release(vmo_object(m->vmo));
+        }
+        mutex_acquire(&as->lock);
+        while (frees && as->root && as->num_spare_mappings < VM_ASPACE_SPARE_MAPPINGS) {
+            struct vm_mapping *m = frees;
+            frees = m->free_next;
+            m->free_next = as->spare_mappings;
+            as->spare_mappings = m;
+            as->num_spare_mappings++;
+        }
+        mutex_release(&as->lock);
+        while (frees) {
+            struct vm_mapping *m = frees;
+            frees = m->free_next;
+            kfree(m);
+        }
     }
     while (releases) {
         struct vmar *v = releases;
@@ -434,10 +466,11 @@ static void spares_release(struct spares *s) {
 }
 
 // Reserves `n` mapping structures. ZX_ERR_NO_MEMORY with nothing reserved.
-static zx_status_t spares_reserve(struct spares *s, size_t n) {
+static zx_status_t spares_reserve(struct vm_aspace *as, struct spares *s, size_t n)
+    REQUIRES(as->lock) {
     ASSERT_MSG(n <= SPARES_MAX, "spares_reserve: %zu splits", n);
     for (s->n = 0; s->n < n; s->n++) {
-        if (!(s->m[s->n] = kmalloc(sizeof(struct vm_mapping)))) {
+        if (!(s->m[s->n] = mapping_alloc_locked(as))) {
             spares_release(s);
             return ZX_ERR_NO_MEMORY;
         }
@@ -472,7 +505,7 @@ static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
             splits = 1;
         }
     }
-    return spares_reserve(out, splits);
+    return spares_reserve(v->aspace, out, splits);
 }
 
 // Apply phase: unmaps [addr, end) from v's children as unmap_check_locked allowed, taking what it
@@ -647,7 +680,7 @@ static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
     }
     if (st != ZX_OK)
         return st;
-    if (!(out->m = kzalloc(sizeof(*out->m)))) {
+    if (!(out->m = mapping_alloc_locked(vmar->aspace))) {
         spares_release(&out->spares);
         return ZX_ERR_NO_MEMORY;
     }
@@ -799,7 +832,7 @@ static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr
     st = check_covered_locked(vmar, addr, end, ZX_ERR_NOT_FOUND, protect_check_mapping, &c);
     if (st != ZX_OK)
         return st;
-    return spares_reserve(out, c.splits);
+    return spares_reserve(vmar->aspace, out, c.splits);
 }
 
 // Apply phase: splits the mappings that change at the ends of [addr, end) (taking what the check
