@@ -27,6 +27,8 @@ static struct {
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
 
+vm_page_t *pmm_page_array;  // pmm.pages, for the inline vm_page_paddr (pmm.h)
+
 const char *page_state_name(enum page_state state) {
     static const char *const names[PAGE_STATE_COUNT] = {
         "free", "wired", "heap", "page-table", "vmo", "zero", "compressed", "reserved",
@@ -58,6 +60,7 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
         return ZX_ERR_NO_MEMORY;
 
     pmm.pages = paddr_to_kva(array_pa);
+    pmm_page_array = pmm.pages;
     pmm.len = len;
     list_init(&pmm.free_list);
     pmm.rover = 0;
@@ -199,10 +202,6 @@ void pmm_set_state(vm_page_t *page, enum page_state state) {
     pmm.counts[state]++;
     page->state = (uint8_t)state;
     spin_unlock_irqrestore(&pmm.lock, s);
-}
-
-paddr_t vm_page_paddr(const vm_page_t *page) {
-    return (paddr_t)(page - pmm.pages) << PAGE_SHIFT;
 }
 
 vm_page_t *pmm_page_from_paddr(paddr_t pa) {

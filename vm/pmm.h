@@ -38,7 +38,12 @@ void pmm_free_contiguous(vm_page_t *first, size_t count);
 // Moves an allocated page to another allocated state (counts follow).
 void pmm_set_state(vm_page_t *page, enum page_state state);
 
-paddr_t vm_page_paddr(const vm_page_t *page);
+// The page array (frame number = index), set once by pmm_init: for the inline look-ups below.
+extern vm_page_t *pmm_page_array;
+// Inline: MAP_RANGE and fault-around take the address of every page they map.
+static inline paddr_t vm_page_paddr(const vm_page_t *page) {
+    return (paddr_t)(page - pmm_page_array) << PAGE_SHIFT;
+}
 // The page at `pa`, or NULL if pa is beyond the page array.
 vm_page_t *pmm_page_from_paddr(paddr_t pa);
 // The physmap address of a page's contents.

@@ -116,17 +116,28 @@ static void defer_free(struct vm_mapping **frees, struct vm_mapping *m) {
     *frees = m;
 }
 
-// A mapping record for a map or a split: a spare of the address space (what an unmap freed), or
-// a new one. Zeroed. NULL if there is no memory.
-static struct vm_mapping *mapping_alloc_locked(struct vm_aspace *as) REQUIRES(as->lock) {
+// A mapping record for a map: a spare of the address space (what an unmap freed; *out_spare
+// true), or a new one. Zeroed. NULL if there is no memory.
+static struct vm_mapping *mapping_alloc_locked(struct vm_aspace *as, bool *out_spare)
+    REQUIRES(as->lock) {
     ASSERT_MUTEX_HELD(&as->lock);
     struct vm_mapping *m = as->spare_mappings;
+    *out_spare = m != NULL;
     if (!m)
         return kzalloc(sizeof(*m));
     as->spare_mappings = m->free_next;
     as->num_spare_mappings--;
     memset(m, 0, sizeof(*m));
     return m;
+}
+
+// Gives back a record mapping_alloc_locked took from the spares (a map that failed).
+static void mapping_unalloc_spare_locked(struct vm_aspace *as, struct vm_mapping *m)
+    REQUIRES(as->lock) {
+    ASSERT_MUTEX_HELD(&as->lock);
+    m->free_next = as->spare_mappings;
+    as->spare_mappings = m;
+    as->num_spare_mappings++;
 }
 
 void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees) {
@@ -218,12 +229,19 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
 }
 
 // Takes `m` out of its VMAR and its VMO (its PTEs are already gone); frees it later.
-static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees)
-    REQUIRES(m->aspace->lock) {
+// Takes `m` out of its VMAR and its VMO; the caller frees it (and its VMO reference) once the
+// aspace lock is released.
+static void mapping_unlink_locked(struct vm_mapping *m) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     vmar_tree_remove(&m->r.parent->children, &m->r.node);
     m->r.parent = NULL;
     vmo_remove_mapping(m->vmo, m);
+}
+
+static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees)
+    REQUIRES(m->aspace->lock) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
+    mapping_unlink_locked(m);
     defer_free(frees, m);
 }
 
@@ -466,11 +484,10 @@ static void spares_release(struct spares *s) {
 }
 
 // Reserves `n` mapping structures. ZX_ERR_NO_MEMORY with nothing reserved.
-static zx_status_t spares_reserve(struct vm_aspace *as, struct spares *s, size_t n)
-    REQUIRES(as->lock) {
+static zx_status_t spares_reserve(struct spares *s, size_t n) {
     ASSERT_MSG(n <= SPARES_MAX, "spares_reserve: %zu splits", n);
     for (s->n = 0; s->n < n; s->n++) {
-        if (!(s->m[s->n] = mapping_alloc_locked(as))) {
+        if (!(s->m[s->n] = kmalloc(sizeof(struct vm_mapping)))) {
             spares_release(s);
             return ZX_ERR_NO_MEMORY;
         }
@@ -505,7 +522,7 @@ static zx_status_t unmap_check_locked(struct vmar *v, vaddr_t addr, vaddr_t end,
             splits = 1;
         }
     }
-    return spares_reserve(v->aspace, out, splits);
+    return spares_reserve(out, splits);
 }
 
 // Apply phase: unmaps [addr, end) from v's children as unmap_check_locked allowed, taking what it
@@ -656,6 +673,7 @@ struct map_plan {
     bool replace;             // an overwrite: unmap [base, base + len) first
     struct spares spares;     // for the split that unmapping makes, if any
     struct vm_mapping *m;     // the new mapping's memory
+    bool m_spare;             // m came from the address space's spares
 };
 
 // Check phase: the VMAR's state, its capabilities, the placement, what an overwrite would replace
@@ -680,7 +698,7 @@ static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
     }
     if (st != ZX_OK)
         return st;
-    if (!(out->m = mapping_alloc_locked(vmar->aspace))) {
+    if (!(out->m = mapping_alloc_locked(vmar->aspace, &out->m_spare))) {
         spares_release(&out->spares);
         return ZX_ERR_NO_MEMORY;
     }
@@ -722,7 +740,7 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
     struct vmar *releases = NULL;
     struct vm_mapping *frees = NULL;
     struct map_plan plan;
-    struct vm_mapping *m;
+    struct vm_mapping *m, *failed = NULL;
     mutex_acquire(&as->lock);
     vmar_assert_locked(vmar);
     st = map_check_locked(vmar, &a, &plan);
@@ -736,13 +754,21 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
         vm_mapping_assert_locked(m);
         st = vm_mapping_map_present_locked(m, plan.base, a.len);
         if (st != ZX_OK) {
+            // Memory as it was: the record goes back where it came from, and its VMO reference
+            // is not the last (the caller holds one).
             pt_unmap(as, plan.base, a.len);
-            mapping_remove_locked(m, &frees);
+            mapping_unlink_locked(m);
+            kobject_release(vmo_object(vmo));
+            if (plan.m_spare)
+                mapping_unalloc_spare_locked(as, m);
+            else
+                failed = m;
         }
     }
 unlock:
     mutex_release(&as->lock);
     vmar_finish_deferred(releases, frees);
+    kfree(failed);
     if (st == ZX_OK)
         *out_addr = plan.base;
     return st;
@@ -832,7 +858,7 @@ static zx_status_t protect_check_locked(struct vmar *vmar, uint32_t perms, vaddr
     st = check_covered_locked(vmar, addr, end, ZX_ERR_NOT_FOUND, protect_check_mapping, &c);
     if (st != ZX_OK)
         return st;
-    return spares_reserve(vmar->aspace, out, c.splits);
+    return spares_reserve(out, c.splits);
 }
 
 // Apply phase: splits the mappings that change at the ends of [addr, end) (taking what the check
