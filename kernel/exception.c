@@ -301,6 +301,15 @@ static uint32_t offer(struct exception *e, struct channel *ch, uint32_t type, bo
 void exception_dispatch(struct trap_frame *tf, zx_status_t fault_status, uint64_t fault_addr) {
     struct uthread *ut = uthread_current();
     struct process *p = ut->proc;
+    if (p->critical) {
+        // The handler it would reach is its own (userboot's crash reporter holds the root job's
+        // channel): offered there, a fault of that thread would wait for itself forever.
+        kprintf("process %s: fatal %s in thread '%s' at rip %#llx (address %#llx, status %d): "
+                "the kernel's first process cannot handle its own exceptions; killing it\n",
+                p->name, trap_name(tf->vector), ut->name, (unsigned long long)tf->rip,
+                (unsigned long long)fault_addr, (int)fault_status);
+        process_kill(p, ZX_TASK_RETCODE_EXCEPTION_KILL);  // does not return
+    }
     struct exception *e = kzalloc(sizeof(*e));
     if (!e) {
         kprintf("process %s: no memory for an exception report\n", p->name);

@@ -46,11 +46,13 @@ static const char *const known_keys[] = {
     "panic",  // panic once booted (scripts/test checks that the other CPUs stop and report)
     "compress.threshold",  // percent of a page a compressed page must stay below (vm/compressor.h)
     "compress.depth",      // match-search depth of the higher-ratio LZ4 mode (0: fast mode only)
+    "compress",            // compress=0: no page shrinks (test-only: shows the pressure tests fail)
     "reclaim",             // reclaim=0: no aging and reclaim thread (vm/reclaim.h)
     "reclaim.zero_scan",   // =1: the zero-page scanner runs at NORMAL too
     "pq.rotate_ms",        // LRU bucket rotation period (vm/reclaim.h)
     "reclaim.eager_dont_need",  // =1: DONT_NEED reclaims at once, like MADV_PAGEOUT (vm/reclaim.h)
     "oom.kill",            // oom.kill=0: never OOM-kill (test-only: shows the OOM tests fail)
+    "reclaim.critical_reserve",  // =0: the root job gets no reserve of its own (test-only)
 };
 
 static void check_cmdline(void) {
@@ -155,7 +157,13 @@ void kmain(uint32_t magic, paddr_t info_pa) {
     if (cmdline_get(&kernel_cmdline, "userboot")) {
         int64_t code = -1;
         st = userboot_run(&code);
-        if (st == ZX_OK)
+        if (st == ZX_OK && code <= ZX_TASK_RETCODE_SYSCALL_KILL &&
+            code >= ZX_TASK_RETCODE_EXCEPTION_KILL)
+            kprintf("jasper: lost userboot: it was killed (%lld: %s); powering off\n",
+                    (long long)code, code == ZX_TASK_RETCODE_EXCEPTION_KILL ? "an exception"
+                                     : code == ZX_TASK_RETCODE_OOM_KILL   ? "the OOM kill"
+                                                                          : "a kill");
+        else if (st == ZX_OK)
             kprintf("jasper: userboot exited with %lld; powering off\n", (long long)code);
         qemu_exit(st == ZX_OK && code == 0);
     }

@@ -96,8 +96,10 @@ static void cmd_mem(int argc, char **argv) {
     struct reclaim_watermarks w;
     reclaim_get_watermarks(&w);
     static const char *const levels[] = {"normal", "warning", "critical", "oom"};
-    kprintf("  level %s; watermarks (pages) warning %zu critical %zu oom %zu reserve %zu\n",
-            levels[reclaim_level()], w.warning, w.critical, w.oom, w.reserve);
+    kprintf("  level %s; watermarks (pages) warning %zu critical %zu oom %zu reserve %zu "
+            "(critical callers %zu; %zu pages given them from it)\n",
+            levels[reclaim_level()], w.warning, w.critical, w.oom, w.reserve, w.critical_reserve,
+            pmm_critical_allocs());
     struct reclaim_stats r;
     reclaim_get_stats(&r);
     kprintf("  reclaim: %llu freed, %llu failed, %llu fault reclaims; zero scan %llu/%llu; "

@@ -93,7 +93,7 @@ void monitor_cmd_run(int argc, char **argv) {
              ZX_DEFAULT_VMO_RIGHTS | ZX_RIGHT_EXECUTE},
             {JASPER_HANDLE_MONITOR_STEP, step, ZX_DEFAULT_EVENT_RIGHTS},
         };
-        st = kernel_launch(m, name, pargv, pargc, extra, 2, &p);
+        st = kernel_launch(m, name, pargv, pargc, extra, 2, false, &p);
     }
     if (image)
         kobject_release(vmo_object(image));

@@ -366,6 +366,8 @@ zx_status_t uthread_start(struct uthread *ut, uint64_t entry, uint64_t stack, ui
         ut->state = TASK_RUNNING;
         ut->kthread = kt;
         kt->owner = ut;
+        // Below the root job its VMO allocations stop short of the reserve's critical half.
+        kt->alloc_ordinary = p->job != root_job;
         kobject_retain(&ut->obj);  // held by the running thread
         p->live_threads++;
         p->unreaped_threads++;

@@ -45,6 +45,10 @@ struct process {
     uint32_t info_flags;            // ZX_INFO_PROCESS_FLAG_*
     struct job *job;                // holds a reference
     struct list_node job_node;      // in job->processes until dead (the job's lock)
+    // The kernel's first process (userboot), set before it starts: an exception of its threads
+    // goes to no handler (the one it could reach is its own crash reporter, which cannot serve a
+    // fault of its own) but kills it at once with a report, and the kernel then powers off.
+    bool critical;
 };
 
 struct uthread {

@@ -86,6 +86,11 @@ struct thread *thread_current(void) {
     return percpu_current();
 }
 
+bool thread_current_alloc_critical(void) {
+    struct thread *t = thread_current();
+    return !t || !t->alloc_ordinary;
+}
+
 zx_time_t current_time(void) {
     return arch_now_ns();
 }

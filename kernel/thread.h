@@ -64,6 +64,10 @@ struct thread {
     void *on_reaped_arg;
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
+    // Its VMO page allocations may not dip into the critical half of the pmm's reserve (vm/pmm.h):
+    // set for the threads of processes in jobs below the root job; the kernel's own threads and
+    // the root job's processes (userboot and the programs it starts) keep it false.
+    bool alloc_ordinary;
     // The last user page fault vm_fault could not resolve (arch faults.c): CR2 and vm_fault's
     // status, for the exception report.
     uint64_t user_fault_addr;
@@ -119,6 +123,9 @@ void thread_retain(struct thread *t);
 void thread_release(struct thread *t);
 
 struct thread *thread_current(void);
+// Whether the current thread may take VMO pages from the critical half of the pmm's reserve
+// (!alloc_ordinary; also true before the scheduler runs). For vm/pmm.c.
+bool thread_current_alloc_critical(void);
 // Gives the CPU to the next ready thread, if any.
 void thread_yield(void);
 // Sleeps until the monotonic clock reaches `deadline` (ns). Interruptible: returns

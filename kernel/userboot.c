@@ -156,7 +156,7 @@ static zx_status_t send_bootstrap(struct channel *ch, struct process *p, struct 
 
 zx_status_t kernel_launch(const struct boot_module *elf, const char *name,
                           const char *const *argv, size_t argc,
-                          const struct launch_handle *extra, size_t nextra,
+                          const struct launch_handle *extra, size_t nextra, bool critical,
                           struct process **out) {
     struct process *p = NULL;
     struct uthread *t = NULL;
@@ -164,6 +164,7 @@ zx_status_t kernel_launch(const struct boot_module *elf, const char *name,
     struct channel *ours = NULL, *theirs = NULL;
     zx_status_t st = process_create(root_job, name, strlen(name), &p);
     if (st == ZX_OK) {
+        p->critical = critical;  // before any thread of it runs
         root = vm_aspace_root_vmar(p->aspace);
         st = uthread_create(p, name, strlen(name), &t);
     }
@@ -223,7 +224,8 @@ zx_status_t userboot_run(int64_t *out_code) {
     }
     struct process *p = NULL;
     if (st == ZX_OK)
-        st = kernel_launch(&boot_info.modules[0], "userboot", argv, nmods + 1, extra, nmods, &p);
+        st = kernel_launch(&boot_info.modules[0], "userboot", argv, nmods + 1, extra, nmods,
+                           true, &p);
     for (size_t i = 0; i < nmods; i++) {
         if (mods[i])
             kobject_release(vmo_object(mods[i]));

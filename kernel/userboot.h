@@ -22,11 +22,12 @@ struct launch_handle {
 
 // Starts boot module `elf` (an ELF image) as process `name` in the root job, with arguments
 // argv[0..argc) and, besides the usual start-up handles (itself, its root VMAR, its thread, the
-// root job), a handle to each of `extra`. On ZX_OK *out holds a reference on the running process.
-// ZX_ERR_NOT_SUPPORTED (not an ELF), ZX_ERR_INVALID_ARGS (bad segments), ZX_ERR_NO_MEMORY.
+// root job), a handle to each of `extra`. `critical`: the process is userboot (struct process's
+// `critical`). On ZX_OK *out holds a reference on the running process. ZX_ERR_NOT_SUPPORTED (not
+// an ELF), ZX_ERR_INVALID_ARGS (bad segments), ZX_ERR_NO_MEMORY.
 zx_status_t kernel_launch(const struct boot_module *elf, const char *name,
                           const char *const *argv, size_t argc,
-                          const struct launch_handle *extra, size_t nextra,
+                          const struct launch_handle *extra, size_t nextra, bool critical,
                           struct process **out) MUST_USE;
 // A VMO holding a copy of boot module `m`, named after its file (a new reference in *out).
 zx_status_t boot_module_vmo(const struct boot_module *m, struct vmo **out) MUST_USE;

@@ -80,6 +80,7 @@ void compressor_config_from_cmdline(const struct cmdline *cl, struct compressor_
     out->threshold_pct =
         (unsigned)cmdline_get_u64(cl, "compress.threshold", COMPRESSOR_THRESHOLD_DEFAULT);
     out->depth = (unsigned)cmdline_get_u64(cl, "compress.depth", COMPRESSOR_DEPTH_DEFAULT);
+    out->off = cmdline_get(cl, "compress") && !cmdline_get_bool(cl, "compress");
     out->now_ns = NULL;
 }
 
@@ -87,12 +88,14 @@ void compressor_init(const struct compressor_config *cfg) {
     setup();
     __atomic_store_n(&config.threshold_pct, clamp(cfg->threshold_pct, 10, 75), __ATOMIC_RELAXED);
     __atomic_store_n(&config.depth, clamp(cfg->depth, 0, 4096), __ATOMIC_RELAXED);
+    __atomic_store_n(&config.off, cfg->off, __ATOMIC_RELAXED);
     __atomic_store_n(&config.now_ns, cfg->now_ns, __ATOMIC_RELAXED);
 }
 
 void compressor_get_config(struct compressor_config *out) {
     out->threshold_pct = __atomic_load_n(&config.threshold_pct, __ATOMIC_RELAXED);
     out->depth = __atomic_load_n(&config.depth, __ATOMIC_RELAXED);
+    out->off = __atomic_load_n(&config.off, __ATOMIC_RELAXED);
     out->now_ns = __atomic_load_n(&config.now_ns, __ATOMIC_RELAXED);
 }
 
@@ -148,6 +151,9 @@ zx_status_t compressor_compress(const void *page, zref_t *ref, bool *is_zero) {
         *ref = ZREF_NONE;
         *is_zero = true;
         st = ZX_OK;
+    } else if (cfg.off) {
+        count(&counters.failed, 1);  // the test switch: as if nothing shrank
+        st = ZX_ERR_OUT_OF_RANGE;
     } else {
         // Stored only if strictly below threshold_pct of a page.
         size_t cap = (cfg.threshold_pct * PAGE_SIZE + 99) / 100 - 1;

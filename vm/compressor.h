@@ -32,11 +32,13 @@ typedef uint64_t zref_t;
 struct compressor_config {
     unsigned threshold_pct;  // a page is stored only if it compresses below this % of a page
     unsigned depth;          // chain depth of the higher-ratio search (0: the fast compressor)
+    bool off;                // compress=0 (test-only): no page shrinks; zero pages are still found
     // Nanosecond clock for the time counters (the kernel passes current_time); NULL: times stay 0.
     zx_time_t (*now_ns)(void);
 };
 
-// Reads compress.threshold and compress.depth from `cl` (defaults when absent or malformed).
+// Reads compress.threshold, compress.depth and compress (=0: off) from `cl` (defaults when absent
+// or malformed).
 void compressor_config_from_cmdline(const struct cmdline *cl, struct compressor_config *out);
 // Sets the configuration (may be called again, e.g. by tests; values are clamped). Before the first
 // call the defaults apply and times are not measured.

@@ -283,6 +283,34 @@ bool vmpl_gap_around(const struct vmpl *pl, uint64_t offset, uint64_t *out_lo, u
     return true;
 }
 
+bool vmpl_interval_start_of(const struct vmpl *pl, uint64_t offset, uint64_t *out_start,
+                            vmpl_slot_t *out_sentinel) {
+    vmpl_slot_t s = vmpl_get(pl, offset);
+    if (vmpl_slot_is_interval_start(s) || vmpl_slot_is_interval_slot(s)) {
+        *out_start = offset;
+        *out_sentinel = s;
+        return true;
+    }
+    if (!vmpl_slot_is_interval_end(s) && !(vmpl_slot_is_empty(s) && vmpl_in_interval(pl, offset, NULL)))
+        return false;
+    // An End, or inside: the nearest content before is the interval's Start.
+    bool found = prev_content(pl, offset, out_start, out_sentinel);
+    ASSERT_MSG(found && vmpl_slot_is_interval_start(*out_sentinel),
+               "vmpl_interval_start_of: %#llx has no Start", (unsigned long long)offset);
+    return true;
+}
+
+// The Start (or Slot) sentinel of the interval holding `offset`, which must lie in one, and its
+// offset.
+static vmpl_slot_t *interval_start_ptr(struct vmpl *pl, uint64_t offset, uint64_t *out_start) {
+    vmpl_slot_t sentinel;
+    bool found = vmpl_interval_start_of(pl, offset, out_start, &sentinel);
+    ASSERT(found);
+    vmpl_slot_t *s = vmpl_slot_ptr(pl, *out_start, NULL);
+    ASSERT(s);
+    return s;
+}
+
 zx_status_t vmpl_split_at(struct vmpl *pl, uint64_t x) {
     if (x == 0 || x >= VMPL_MAX_SIZE)
         return ZX_OK;
@@ -310,9 +338,32 @@ zx_status_t vmpl_split_at(struct vmpl *pl, uint64_t x) {
     vmpl_slot_t *r = &nr->slots[vmpl_node_index(x + pl->skew)];
     DEBUG_ASSERT(vmpl_slot_is_empty(*l) || vmpl_slot_is_interval_start(*l));
     DEBUG_ASSERT(vmpl_slot_is_empty(*r) || vmpl_slot_is_interval_end(*r));
-    *l = vmpl_slot_interval(vmpl_slot_is_empty(*l) ? VMPL_SENTINEL_END : VMPL_SENTINEL_SLOT, d);
-    *r = vmpl_slot_interval(vmpl_slot_is_empty(*r) ? VMPL_SENTINEL_START : VMPL_SENTINEL_SLOT, d);
+    // The AwaitingClean length divides exactly: the left piece keeps what lies before x.
+    uint64_t left_len = 0, right_len = 0;
+    if (d == VMPL_DIRTY_DIRTY) {
+        uint64_t s;
+        vmpl_slot_t *start = vmpl_slot_is_empty(*l) ? interval_start_ptr(pl, x - P, &s) : l;
+        if (start == l)
+            s = x - P;
+        uint64_t len = vmpl_slot_awaiting_len(*start);
+        left_len = MIN(len, x - s);
+        right_len = len - left_len;
+        if (start != l)
+            *start = vmpl_slot_with_awaiting_len(*start, left_len);
+    }
+    *l = vmpl_slot_with_awaiting_len(
+        vmpl_slot_interval(vmpl_slot_is_empty(*l) ? VMPL_SENTINEL_END : VMPL_SENTINEL_SLOT, d),
+        vmpl_slot_is_empty(*l) ? 0 : left_len);
+    *r = vmpl_slot_with_awaiting_len(
+        vmpl_slot_interval(vmpl_slot_is_empty(*r) ? VMPL_SENTINEL_START : VMPL_SENTINEL_SLOT, d),
+        right_len);
     return ZX_OK;
+}
+
+// Whether an interval whose Start is at s1 with length len1, ending at x - PAGE, can join one
+// starting at x with length len2 (both of state d): one length must still say it all.
+static bool lengths_join(uint64_t s1, uint64_t len1, uint64_t x, uint64_t len2) {
+    return len2 == 0 || len1 == x - s1;
 }
 
 void vmpl_join_at(struct vmpl *pl, uint64_t x, struct vmpl_node *keep) {
@@ -328,9 +379,19 @@ void vmpl_join_at(struct vmpl *pl, uint64_t x, struct vmpl_node *keep) {
     enum vmpl_dirty d = vmpl_slot_dirty(*l);
     if (vmpl_slot_dirty(*r) != d)
         return;
+    uint64_t len2 = vmpl_slot_awaiting_len(*r), s1 = x - P;
+    vmpl_slot_t *start = l;
+    if (d == VMPL_DIRTY_DIRTY && vmpl_slot_is_interval_end(*l))
+        start = interval_start_ptr(pl, x - P, &s1);
+    uint64_t len1 = vmpl_slot_awaiting_len(*start);
+    if (!lengths_join(s1, len1, x, len2))
+        return;
     // End + Start vanish; a Slot on either side becomes the merged interval's Start or End.
-    *l = vmpl_slot_sentinel(*l) == VMPL_SENTINEL_END ? VMPL_SLOT_EMPTY
-                                                      : vmpl_slot_interval(VMPL_SENTINEL_START, d);
+    if (start != l)
+        *start = vmpl_slot_with_awaiting_len(*start, len1 + len2);
+    *l = vmpl_slot_sentinel(*l) == VMPL_SENTINEL_END
+             ? VMPL_SLOT_EMPTY
+             : vmpl_slot_with_awaiting_len(vmpl_slot_interval(VMPL_SENTINEL_START, d), len1 + len2);
     *r = vmpl_slot_sentinel(*r) == VMPL_SENTINEL_START ? VMPL_SLOT_EMPTY
                                                         : vmpl_slot_interval(VMPL_SENTINEL_END, d);
     if (nl != keep)
@@ -349,8 +410,10 @@ void vmpl_rejoin_range(struct vmpl *pl, uint64_t lo, uint64_t hi) {
     }
 }
 
-zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t end,
-                                    enum vmpl_dirty dirty) {
+// Makes [start, end), inside one interval, an interval of its own with state `dirty` and
+// AwaitingClean length `len`, then joins it with its neighbours where the rules allow.
+static zx_status_t set_interval_state(struct vmpl *pl, uint64_t start, uint64_t end,
+                                      enum vmpl_dirty dirty, uint64_t len) {
     DEBUG_ASSERT(IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && start < end);
     DEBUG_ASSERT(vmpl_in_interval(pl, start, NULL) && vmpl_in_interval(pl, end - P, NULL));
     zx_status_t st = vmpl_split_at(pl, start);
@@ -364,7 +427,7 @@ zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t en
     // [start, end) is now a whole interval: a Slot, or a Start and an End.
     vmpl_slot_t *s = vmpl_slot_ptr(pl, start, NULL);
     ASSERT(s && (vmpl_slot_is_interval_start(*s) || vmpl_slot_is_interval_slot(*s)));
-    *s = vmpl_slot_interval(vmpl_slot_sentinel(*s), dirty);
+    *s = vmpl_slot_with_awaiting_len(vmpl_slot_interval(vmpl_slot_sentinel(*s), dirty), len);
     if (end - P != start) {
         vmpl_slot_t *e = vmpl_slot_ptr(pl, end - P, NULL);
         ASSERT(e && vmpl_slot_is_interval_end(*e));
@@ -373,6 +436,18 @@ zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t en
     vmpl_join_at(pl, start, NULL);
     vmpl_join_at(pl, end, NULL);
     return ZX_OK;
+}
+
+zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t end,
+                                    enum vmpl_dirty dirty) {
+    return set_interval_state(pl, start, end, dirty, 0);
+}
+
+zx_status_t vmpl_set_interval_awaiting_clean(struct vmpl *pl, uint64_t start, uint64_t end) {
+    ASSERT(start < end);
+    enum vmpl_dirty d;
+    ASSERT(vmpl_in_interval(pl, start, &d) && d == VMPL_DIRTY_DIRTY);
+    return set_interval_state(pl, start, end, VMPL_DIRTY_DIRTY, end - start);
 }
 
 zx_status_t vmpl_lookup_or_alloc(struct vmpl *pl, uint64_t offset, enum vmpl_interval_mode mode,
@@ -830,8 +905,11 @@ zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end
     vmpl_slot_t *r = end < VMPL_MAX_SIZE ? vmpl_slot_ptr(pl, end, &nr) : NULL;
     bool merge_left = l && vmpl_slot_is_interval(*l) &&
                       vmpl_slot_sentinel(*l) != VMPL_SENTINEL_START && vmpl_slot_dirty(*l) == dirty;
+    // The new piece awaits nothing: it can follow any interval, and precede only one that begins
+    // Dirty.
     bool merge_right = r && vmpl_slot_is_interval(*r) &&
-                       vmpl_slot_sentinel(*r) != VMPL_SENTINEL_END && vmpl_slot_dirty(*r) == dirty;
+                       vmpl_slot_sentinel(*r) != VMPL_SENTINEL_END && vmpl_slot_dirty(*r) == dirty &&
+                       vmpl_slot_awaiting_len(*r) == 0;
     // Allocate first: a node for the new Start (unless merging left) and one for the new End
     // (unless merging right).
     struct vmpl_node *ns = NULL, *ne = NULL;
@@ -852,7 +930,8 @@ zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end
     if (merge_left)
         *l = vmpl_slot_sentinel(*l) == VMPL_SENTINEL_END
                  ? VMPL_SLOT_EMPTY
-                 : vmpl_slot_interval(VMPL_SENTINEL_START, dirty);
+                 : vmpl_slot_with_awaiting_len(vmpl_slot_interval(VMPL_SENTINEL_START, dirty),
+                                               vmpl_slot_awaiting_len(*l));
     else
         ns->slots[vmpl_node_index(start + pl->skew)] =
             vmpl_slot_interval(VMPL_SENTINEL_START, dirty);
@@ -892,7 +971,10 @@ zx_status_t vmpl_clip_interval_start(struct vmpl *pl, uint64_t interval_start, u
         return ZX_ERR_NO_MEMORY;
     vmpl_slot_t *s = &n->slots[vmpl_node_index(new_start + pl->skew)];
     ASSERT(vmpl_slot_is_empty(*s) || vmpl_slot_is_interval_end(*s));
-    *s = vmpl_slot_interval(vmpl_slot_is_empty(*s) ? VMPL_SENTINEL_START : VMPL_SENTINEL_SLOT, d);
+    uint64_t awaiting = vmpl_slot_awaiting_len(*old);
+    *s = vmpl_slot_with_awaiting_len(
+        vmpl_slot_interval(vmpl_slot_is_empty(*s) ? VMPL_SENTINEL_START : VMPL_SENTINEL_SLOT, d),
+        awaiting > len ? awaiting - len : 0);
     *old = VMPL_SLOT_EMPTY;
     vmpl_node_free_if_empty(pl, n_old);
     return ZX_OK;
@@ -920,7 +1002,16 @@ zx_status_t vmpl_clip_interval_end(struct vmpl *pl, uint64_t interval_end, uint6
         return ZX_ERR_NO_MEMORY;
     vmpl_slot_t *s = &n->slots[vmpl_node_index(new_end + pl->skew)];
     ASSERT(vmpl_slot_is_empty(*s) || vmpl_slot_is_interval_start(*s));
-    *s = vmpl_slot_interval(vmpl_slot_is_empty(*s) ? VMPL_SENTINEL_END : VMPL_SENTINEL_SLOT, d);
+    // The Start's AwaitingClean length may not reach past the new End.
+    uint64_t istart = new_end;
+    vmpl_slot_t *start = vmpl_slot_is_empty(*s) ? interval_start_ptr(pl, new_end, &istart) : s;
+    uint64_t awaiting = MIN(vmpl_slot_awaiting_len(*start), new_end + P - istart);
+    if (vmpl_slot_is_empty(*s)) {
+        *start = vmpl_slot_with_awaiting_len(*start, awaiting);
+        *s = vmpl_slot_interval(VMPL_SENTINEL_END, d);
+    } else {
+        *s = vmpl_slot_with_awaiting_len(vmpl_slot_interval(VMPL_SENTINEL_SLOT, d), awaiting);
+    }
     *old = VMPL_SLOT_EMPTY;
     vmpl_node_free_if_empty(pl, n_old);
     return ZX_OK;
@@ -970,14 +1061,17 @@ zx_status_t vmpl_populate_slots_in_interval(struct vmpl *pl, uint64_t start, uin
         if (base == hi)
             break;
     }
-    // Nothing can fail now.
+    // Nothing can fail now. [start, end) is one interval: its length says which Slots await.
+    vmpl_slot_t *first = vmpl_slot_ptr(pl, start, NULL);
+    uint64_t awaiting = vmpl_slot_awaiting_len(*first);
     struct vmpl_node *n = vmpl_node_find(pl, lo);
     for (uint64_t o = start; o < end; o += P) {
         uint64_t so = o + pl->skew;
         if (n->tree.key != vmpl_node_base(so))
             n = vmpl_node_next(n);
         DEBUG_ASSERT(n && n->tree.key == vmpl_node_base(so));
-        n->slots[vmpl_node_index(so)] = vmpl_slot_interval(VMPL_SENTINEL_SLOT, d);
+        n->slots[vmpl_node_index(so)] = vmpl_slot_with_awaiting_len(
+            vmpl_slot_interval(VMPL_SENTINEL_SLOT, d), o - start < awaiting ? P : 0);
     }
     return ZX_OK;
 }

@@ -8,6 +8,14 @@
 //   id << 3 | 010       a reference: an opaque id (< 2^61) of a compressed page, owned by the list
 //   bits | 011          a zero-interval sentinel: Start, End or Slot (a one-page interval), with
 //                       a dirty state (bits 3-4 sentinel, 5-6 interval kind = zero, 7-8 dirty)
+//                       and, in the Start or Slot of a Dirty interval, an AwaitingClean length
+//                       (bytes, page-aligned, so it occupies bits 12-63 as it is; 9-11 stay 0)
+//
+// The AwaitingClean length (the pager's writeback, docs/pager.md): a Dirty interval [s, e) whose
+// Start holds length L has [s, s + L) AwaitingClean and [s + L, e) Dirty; L <= e - s, and L is 0
+// in every interval that is not Dirty. A split divides L exactly between the two pieces; a join
+// adds them, and is refused when the result could not be said with one length (the left piece
+// is not all AwaitingClean and the right one begins AwaitingClean).
 //
 // A zero interval [s, e) reads as zero and hides the parent over every offset in it, but stores
 // only a Start at s and an End at e - PAGE (or one Slot); every offset strictly between is Empty.
@@ -17,11 +25,14 @@
 // Invariants (vmpl_check verifies all of them):
 //   1. No node is empty (every node holds at least one non-Empty slot).
 //   2. Intervals are maximal: an interval never ends right where another with the same dirty
-//      state starts (they would have been merged).
+//      state starts (they would have been merged), unless the left one is not all AwaitingClean
+//      and the right one has a nonzero AwaitingClean length (no single length says that).
 //   3. Only sentinels are stored for an interval: between a Start and its End every slot is Empty,
 //      and every End/Slot/Start appears in that order (no End without a Start before it).
 //   4. Every node key is a multiple of VMPL_NODE_SPAN; every non-Empty slot's offset is below
 //      VMPL_MAX_SIZE.
+//   5. An AwaitingClean length is page-aligned, at most its interval's extent, nonzero only in
+//      the Start or Slot of a Dirty interval.
 // Invariant 2 is broken on purpose, briefly, by the split modes of vmpl_lookup_or_alloc and by
 // vmpl_populate_slots_in_interval: the caller then fills the Slot sentinels it got (with pages)
 // or hands them back with vmpl_return_interval_slot, which merges them again.
@@ -77,15 +88,15 @@ enum vmpl_sentinel {
 enum vmpl_dirty {
     VMPL_DIRTY_UNTRACKED = 0,
     VMPL_DIRTY_CLEAN = 1,
+    // May carry an AwaitingClean length: see above.
     VMPL_DIRTY_DIRTY = 2,
-    // Writeback began over this range and nothing wrote it since (vm/page_source.h: Jasper's
-    // form of Zircon's AwaitingClean length -- the interval's extent is that length).
-    VMPL_DIRTY_AWAITING_CLEAN = 3,
 };
 
 #define VMPL_SENTINEL_SHIFT 3
 #define VMPL_KIND_SHIFT 5
 #define VMPL_DIRTY_SHIFT 7
+// Bits of a sentinel that hold the AwaitingClean length (a page-aligned byte count).
+#define VMPL_AWAITING_MASK (~(vmpl_slot_t)(PAGE_SIZE - 1))
 
 static inline bool vmpl_slot_is_empty(vmpl_slot_t s) {
     return s == VMPL_SLOT_EMPTY;
@@ -163,6 +174,21 @@ static inline bool vmpl_slot_is_interval_slot(vmpl_slot_t s) {
 static inline vmpl_slot_t vmpl_slot_interval(enum vmpl_sentinel sentinel, enum vmpl_dirty dirty) {
     return VMPL_TAG_INTERVAL | ((vmpl_slot_t)sentinel << VMPL_SENTINEL_SHIFT) |
            ((vmpl_slot_t)dirty << VMPL_DIRTY_SHIFT);
+}
+
+// The AwaitingClean length of a Start or Slot sentinel (0 for an End).
+static inline uint64_t vmpl_slot_awaiting_len(vmpl_slot_t s) {
+    DEBUG_ASSERT(vmpl_slot_is_interval(s));
+    return s & VMPL_AWAITING_MASK;
+}
+
+// Sentinel `s` with AwaitingClean length `len` (page-aligned; 0 unless s is the Start or Slot of a
+// Dirty interval).
+static inline vmpl_slot_t vmpl_slot_with_awaiting_len(vmpl_slot_t s, uint64_t len) {
+    DEBUG_ASSERT(vmpl_slot_is_interval(s) && (len & ~VMPL_AWAITING_MASK) == 0);
+    DEBUG_ASSERT(len == 0 || (vmpl_slot_dirty(s) == VMPL_DIRTY_DIRTY &&
+                              vmpl_slot_sentinel(s) != VMPL_SENTINEL_END));
+    return (s & ~VMPL_AWAITING_MASK) | len;
 }
 
 // One tree node: 160 bytes for 16 pages (10 bytes of metadata per page when dense). Private to
@@ -269,11 +295,23 @@ zx_status_t vmpl_clear_range(struct vmpl *pl, uint64_t start, uint64_t end,
 // (asserted). Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
 zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end,
                                    enum vmpl_dirty dirty) MUST_USE;
-// Gives the offsets [start, end), which must all lie in one zero interval, the state `dirty`:
-// that piece becomes an interval of its own (split from the rest) and then merges with adjacent
-// intervals of the same state. Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
+// Gives the offsets [start, end), which must all lie in one zero interval, the state `dirty` (not
+// AwaitingClean): that piece becomes an interval of its own (split from the rest) and then merges
+// with adjacent intervals of the same state. Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged).
+// O(log n).
 zx_status_t vmpl_set_interval_dirty(struct vmpl *pl, uint64_t start, uint64_t end,
                                     enum vmpl_dirty dirty) MUST_USE;
+// Makes the offsets [start, end), which must all lie in one Dirty interval, AwaitingClean. When
+// start is the interval's Start, or everything before start in it awaits clean already, this only
+// sets (or extends) the Start's length (after a split at `end` that the join then undoes); from
+// the middle of an interval whose prefix is Dirty, the interval is split at `start` and the right
+// piece gets the length. Returns ZX_OK or ZX_ERR_NO_MEMORY (list unchanged). O(log n).
+zx_status_t vmpl_set_interval_awaiting_clean(struct vmpl *pl, uint64_t start,
+                                             uint64_t end) MUST_USE;
+// If `offset` lies in a zero interval: true, with the offset of its Start (or Slot) and that
+// sentinel (its dirty state and AwaitingClean length). O(log n).
+bool vmpl_interval_start_of(const struct vmpl *pl, uint64_t offset, uint64_t *out_start,
+                            vmpl_slot_t *out_sentinel);
 // Moves src's content in [offset, end) onto dst, where src offset o becomes dst offset o - offset,
 // and empties src. Requires (src->skew + offset) % VMPL_NODE_SPAN == dst->skew. Where dst
 // already has content at o - offset or the offset lies in one of dst's intervals, dst's content
@@ -385,6 +423,7 @@ struct vmpl_splice {
     struct wavl_tree middle;
     bool in_interval;        // popping inside a zero interval
     enum vmpl_dirty dirty;   // its state
+    uint64_t awaiting_left;  // bytes of its AwaitingClean length not popped yet
 };
 
 // Takes everything in [offset, offset + len) out of `pl` into *out (which needs no set-up).
@@ -399,7 +438,8 @@ static inline bool vmpl_splice_done(const struct vmpl_splice *sp) {
 }
 // Returns the content of the next offset and advances: Empty, a page or reference (now the
 // caller's), a marker, or, for every offset in a zero interval, a Slot sentinel with the
-// interval's dirty state. Must not be called when done.
+// interval's dirty state and an AwaitingClean length of PAGE if that offset awaits clean, else 0.
+// Must not be called when done.
 vmpl_slot_t vmpl_splice_pop(struct vmpl_splice *sp);
 // Releases what was not popped (pages and references to release, which may be NULL only if there
 // are none) and frees the splice's nodes. O(nodes), not O(length).

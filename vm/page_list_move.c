@@ -301,6 +301,13 @@ zx_status_t vmpl_take(struct vmpl *pl, uint64_t offset, uint64_t len, struct vmp
     return ZX_OK;
 }
 
+// A popped interval offset: a Slot that awaits clean (length PAGE) while the length lasts.
+static vmpl_slot_t splice_slot(struct vmpl_splice *sp, enum vmpl_dirty d) {
+    uint64_t len = sp->awaiting_left ? P : 0;
+    sp->awaiting_left -= len;
+    return vmpl_slot_with_awaiting_len(vmpl_slot_interval(VMPL_SENTINEL_SLOT, d), len);
+}
+
 vmpl_slot_t vmpl_splice_pop(struct vmpl_splice *sp) {
     ASSERT(!vmpl_splice_done(sp));
     uint64_t so = sp->offset + sp->skew, se = sp->offset + sp->length + sp->skew;
@@ -327,16 +334,18 @@ vmpl_slot_t vmpl_splice_pop(struct vmpl_splice *sp) {
     sp->pos += P;
     if (vmpl_slot_is_interval(v)) {
         enum vmpl_dirty d = vmpl_slot_dirty(v);
+        if (!vmpl_slot_is_interval_end(v))
+            sp->awaiting_left = vmpl_slot_awaiting_len(v);
         if (vmpl_slot_is_interval_start(v)) {
             sp->in_interval = true;
             sp->dirty = d;
         } else if (vmpl_slot_is_interval_end(v)) {
             sp->in_interval = false;
         }
-        return vmpl_slot_interval(VMPL_SENTINEL_SLOT, d);
+        return splice_slot(sp, d);
     }
     if (vmpl_slot_is_empty(v) && sp->in_interval)
-        return vmpl_slot_interval(VMPL_SENTINEL_SLOT, sp->dirty);
+        return splice_slot(sp, sp->dirty);
     return v;
 }
 
@@ -387,9 +396,11 @@ bool vmpl_check(const struct vmpl *pl) {
         return check_fail(pl, pl->skew, "bad skew");
     bool inside = false;        // between a Start and its End
     enum vmpl_dirty dirty = 0;  // of that interval
+    uint64_t start = 0, awaiting = 0;  // its Start's offset and AwaitingClean length
     bool have_last = false;     // an interval ended (End or Slot) at last_end
     uint64_t last_end = 0;
     enum vmpl_dirty last_dirty = 0;
+    bool last_all_awaiting = false;  // that interval awaits clean over its whole extent
     for (struct vmpl_node *n = vmpl_to_node(wavl_min(&pl->nodes)); n; n = vmpl_node_next(n)) {
         uint64_t key = n->tree.key;
         if (!IS_ALIGNED(key, SPAN) || key > VMPL_MAX_SIZE)
@@ -414,10 +425,14 @@ bool vmpl_check(const struct vmpl *pl) {
                     return check_fail(pl, o, "marker with stray bits");
                 break;
             case VMPL_TAG_INTERVAL:
-                if ((s >> (VMPL_DIRTY_SHIFT + 2)) != 0 || ((s >> VMPL_KIND_SHIFT) & 3) != 0 ||
+                if (((s & ~VMPL_AWAITING_MASK) >> (VMPL_DIRTY_SHIFT + 2)) != 0 ||
+                    ((s >> VMPL_KIND_SHIFT) & 3) != 0 ||
                     vmpl_slot_sentinel(s) > VMPL_SENTINEL_END ||
-                    vmpl_slot_dirty(s) > VMPL_DIRTY_AWAITING_CLEAN)
+                    vmpl_slot_dirty(s) > VMPL_DIRTY_DIRTY)
                     return check_fail(pl, o, "bad interval encoding");
+                if (vmpl_slot_awaiting_len(s) != 0 && (vmpl_slot_dirty(s) != VMPL_DIRTY_DIRTY ||
+                                                       vmpl_slot_is_interval_end(s)))
+                    return check_fail(pl, o, "AwaitingClean length outside a Dirty Start/Slot");
                 break;
             default:
                 return check_fail(pl, o, "unknown slot tag");
@@ -427,10 +442,13 @@ bool vmpl_check(const struct vmpl *pl) {
                     return check_fail(pl, o, "content inside an interval");
                 if (vmpl_slot_dirty(s) != dirty)
                     return check_fail(pl, o, "End's dirty state differs from its Start's");
+                if (awaiting > o + P - start)
+                    return check_fail(pl, start, "AwaitingClean length past the interval's End");
                 inside = false;
                 have_last = true;
                 last_end = o;
                 last_dirty = dirty;
+                last_all_awaiting = awaiting == o + P - start;
                 continue;
             }
             if (!vmpl_slot_is_interval(s))
@@ -438,15 +456,23 @@ bool vmpl_check(const struct vmpl *pl) {
             enum vmpl_sentinel kind = vmpl_slot_sentinel(s);
             if (kind == VMPL_SENTINEL_END)
                 return check_fail(pl, o, "End without a Start");
-            if (have_last && last_end + P == o && last_dirty == vmpl_slot_dirty(s))
+            uint64_t len = vmpl_slot_awaiting_len(s);
+            // Joinable neighbours must have been joined (the lengths rule: page_list.h).
+            if (have_last && last_end + P == o && last_dirty == vmpl_slot_dirty(s) &&
+                (len == 0 || last_all_awaiting))
                 return check_fail(pl, o, "adjacent intervals not merged");
             if (kind == VMPL_SENTINEL_START) {
                 inside = true;
                 dirty = vmpl_slot_dirty(s);
+                start = o;
+                awaiting = len;
             } else {
+                if (len > P)
+                    return check_fail(pl, o, "AwaitingClean length past the interval's End");
                 have_last = true;
                 last_end = o;
                 last_dirty = vmpl_slot_dirty(s);
+                last_all_awaiting = len == P;
             }
         }
     }

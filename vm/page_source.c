@@ -34,10 +34,11 @@ enum ps_kind {
     PS_ZERO,     // zero content: an interval (state: the interval's) or a marker (Clean)
 };
 
-// Called for each run [start, end) of one kind; `page` for PS_PAGE (one page a run). Returns
-// ZX_ERR_NEXT, ZX_ERR_STOP or an error.
+// Called for each run [start, end) of one kind and state; `page` for PS_PAGE (one page a run).
+// A Dirty zero interval with an AwaitingClean length is two runs: AwaitingClean, then Dirty.
+// Returns ZX_ERR_NEXT, ZX_ERR_STOP or an error.
 typedef zx_status_t (*ps_run_fn)(void *ctx, uint64_t start, uint64_t end, enum ps_kind kind,
-                                 enum vmpl_dirty state, vm_page_t *page);
+                                 enum pager_page_state state, vm_page_t *page);
 
 struct ps_walk {
     ps_run_fn fn;
@@ -45,57 +46,72 @@ struct ps_walk {
     uint64_t start, end;
     bool in_iv;          // inside an interval whose End is still ahead
     uint64_t iv_start;   // where that interval's run begins (clipped to the range)
-    enum vmpl_dirty iv_state;
+    uint64_t iv_awaiting_end;  // its Start's offset + its AwaitingClean length
+    enum pager_page_state iv_state;
     bool stopped;        // fn returned ZX_ERR_STOP
 };
 
 static zx_status_t ps_emit(struct ps_walk *w, uint64_t start, uint64_t end, enum ps_kind kind,
-                           enum vmpl_dirty state, vm_page_t *page) {
+                           enum pager_page_state state, vm_page_t *page) {
     zx_status_t st = w->fn(w->ctx, start, end, kind, state, page);
     if (st == ZX_ERR_STOP)
         w->stopped = true;
     return st;
 }
 
-static enum vmpl_dirty page_dirty(const vm_page_t *p) {
-    switch (pager_page_state(p)) {
-    case PAGER_PAGE_DIRTY:
-        return VMPL_DIRTY_DIRTY;
-    case PAGER_PAGE_AWAITING_CLEAN:
-        return VMPL_DIRTY_AWAITING_CLEAN;
-    default:
-        return VMPL_DIRTY_CLEAN;
+static enum pager_page_state zero_state(enum vmpl_dirty d) {
+    return d == VMPL_DIRTY_DIRTY ? PAGER_PAGE_DIRTY : PAGER_PAGE_CLEAN;
+}
+
+// Emits the zero run [start, end) of an interval whose AwaitingClean part ends at awaiting_end:
+// the part before it AwaitingClean, the rest in the interval's state.
+static zx_status_t ps_emit_zero(struct ps_walk *w, uint64_t start, uint64_t end,
+                                enum pager_page_state state, uint64_t awaiting_end) {
+    if (start < awaiting_end) {
+        zx_status_t st = ps_emit(w, start, MIN(end, awaiting_end), PS_ZERO,
+                                 PAGER_PAGE_AWAITING_CLEAN, NULL);
+        if (st != ZX_ERR_NEXT || awaiting_end >= end)
+            return st;
+        start = awaiting_end;
     }
+    return ps_emit(w, start, end, PS_ZERO, state, NULL);
+}
+
+static void ps_open_interval(struct ps_walk *w, uint64_t run_start, uint64_t iv_start,
+                             vmpl_slot_t sentinel) {
+    w->in_iv = true;
+    w->iv_start = run_start;
+    w->iv_state = zero_state(vmpl_slot_dirty(sentinel));
+    w->iv_awaiting_end = iv_start + vmpl_slot_awaiting_len(sentinel);
 }
 
 static zx_status_t ps_walk_slot(vmpl_slot_t *slot, uint64_t offset, void *c) {
     struct ps_walk *w = c;
     vmpl_slot_t s = *slot;
     if (vmpl_slot_is_page(s))
-        return ps_emit(w, offset, offset + P, PS_PAGE, page_dirty(vmpl_slot_page(s)),
+        return ps_emit(w, offset, offset + P, PS_PAGE, pager_page_state(vmpl_slot_page(s)),
                        vmpl_slot_page(s));
     if (vmpl_slot_is_marker(s))
-        return ps_emit(w, offset, offset + P, PS_ZERO, VMPL_DIRTY_CLEAN, NULL);
+        return ps_emit(w, offset, offset + P, PS_ZERO, PAGER_PAGE_CLEAN, NULL);
     if (!vmpl_slot_is_interval(s))
         return ZX_ERR_NEXT;  // no references in pager VMOs (no compression of them)
     switch (vmpl_slot_sentinel(s)) {
     case VMPL_SENTINEL_SLOT:
-        return ps_emit(w, offset, offset + P, PS_ZERO, vmpl_slot_dirty(s), NULL);
+        return ps_emit_zero(w, offset, offset + P, zero_state(vmpl_slot_dirty(s)),
+                            offset + vmpl_slot_awaiting_len(s));
     case VMPL_SENTINEL_START:
-        w->in_iv = true;
-        w->iv_start = offset;
-        w->iv_state = vmpl_slot_dirty(s);
+        ps_open_interval(w, offset, offset, s);
         return ZX_ERR_NEXT;
     default:
         ASSERT_MSG(w->in_iv, "ps_walk: End at %#llx without a Start", (unsigned long long)offset);
         w->in_iv = false;
-        return ps_emit(w, w->iv_start, offset + P, PS_ZERO, w->iv_state, NULL);
+        return ps_emit_zero(w, w->iv_start, offset + P, w->iv_state, w->iv_awaiting_end);
     }
 }
 
 static zx_status_t ps_walk_gap(uint64_t start, uint64_t end, void *c) {
     struct ps_walk *w = c;
-    return ps_emit(w, start, end, PS_MISSING, VMPL_DIRTY_UNTRACKED, NULL);
+    return ps_emit(w, start, end, PS_MISSING, PAGER_PAGE_CLEAN, NULL);
 }
 
 // Reports [start, end) of the root as runs, in order. Returns ZX_OK or fn's error.
@@ -104,17 +120,16 @@ static zx_status_t ps_walk(struct page_source *src, uint64_t start, uint64_t end
     struct ps_walk w = {.fn = fn, .ctx = ctx, .start = start, .end = end};
     struct vmpl *pl = &src->root->pages;
     // Starting inside an interval (not at its Start): its run begins at `start`.
-    vmpl_slot_t first = vmpl_get(pl, start);
+    vmpl_slot_t first = vmpl_get(pl, start), sentinel;
+    uint64_t iv_start;
     if (!vmpl_slot_is_interval_start(first) && !vmpl_slot_is_interval_slot(first) &&
-        vmpl_in_interval(pl, start, &w.iv_state)) {
-        w.in_iv = true;
-        w.iv_start = start;
-    }
+        vmpl_interval_start_of(pl, start, &iv_start, &sentinel))
+        ps_open_interval(&w, start, iv_start, sentinel);
     zx_status_t st = vmpl_for_each_and_gap(pl, start, end, ps_walk_slot, ps_walk_gap, &w);
     if (st != ZX_OK || w.stopped || !w.in_iv)
         return st;
     // An interval whose End lies past the range.
-    st = fn(ctx, w.iv_start, end, PS_ZERO, w.iv_state, NULL);
+    st = ps_emit_zero(&w, w.iv_start, end, w.iv_state, w.iv_awaiting_end);
     return st == ZX_ERR_NEXT || st == ZX_ERR_STOP ? ZX_OK : st;
 }
 
@@ -193,7 +208,7 @@ struct prepare_ctx {
 };
 
 static zx_status_t prepare_run(void *c, uint64_t start, uint64_t end, enum ps_kind kind,
-                               enum vmpl_dirty state, vm_page_t *page) {
+                               enum pager_page_state state, vm_page_t *page) {
     (void)page;
     struct prepare_ctx *p = c;
     if (kind == PS_MISSING) {
@@ -202,7 +217,7 @@ static zx_status_t prepare_run(void *c, uint64_t start, uint64_t end, enum ps_ki
         p->me = end;
         return ZX_ERR_STOP;  // a READ comes first: look for DIRTY work once supplied
     }
-    if (!p->write || !p->src->trap_dirty || state == VMPL_DIRTY_DIRTY) {
+    if (!p->write || !p->src->trap_dirty || state == PAGER_PAGE_DIRTY) {
         if (p->clean)
             return ZX_ERR_STOP;
         return ZX_ERR_NEXT;
@@ -217,7 +232,7 @@ static zx_status_t prepare_run(void *c, uint64_t start, uint64_t end, enum ps_ki
 }
 
 zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, uint64_t end,
-                                       bool write, struct page_request **out_wait) {
+                                       bool write, struct page_request **io_wait) {
     ASSERT_MUTEX_HELD(&src->tree->lock);
     DEBUG_ASSERT(IS_ALIGNED(start, P) && IS_ALIGNED(end, P) && start <= end);
     struct prepare_ctx p = {.src = src, .write = write};
@@ -228,7 +243,7 @@ zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, 
         return ZX_OK;
     if (src->detached)
         return ZX_ERR_BAD_STATE;
-    struct page_request *wait = NULL;
+    struct page_request *wait = *io_wait;  // the caller's reference, if it has one already
     if (p.missing) {
         // Ask for every missing run of the range now (one packet each), wait for the first.
         st = request_range_locked(src, ZX_PAGER_VMO_READ, p.ms, p.me, &wait);
@@ -246,7 +261,7 @@ zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, 
     }
     if (st != ZX_OK && !wait)
         return st;
-    *out_wait = wait;
+    *io_wait = wait;
     return ZX_ERR_SHOULD_WAIT;
 }
 
@@ -259,7 +274,7 @@ void page_source_page_written_locked(struct page_source *src, vm_page_t *p) {
 // --- Supply ---
 
 static zx_status_t first_missing_run(void *c, uint64_t start, uint64_t end, enum ps_kind kind,
-                                     enum vmpl_dirty state, vm_page_t *page) {
+                                     enum pager_page_state state, vm_page_t *page) {
     (void)state;
     (void)page;
     uint64_t *run = c;
@@ -367,30 +382,22 @@ void page_source_fail_locked(struct page_source *src, uint64_t start, uint64_t e
 // Changes the state of pages and zero ranges of [start, end) whose state is `from` to `to`
 // (interval surgery restarts the walk after each change).
 struct restate_ctx {
-    enum vmpl_dirty from, to;
-    bool any_missing;
+    enum pager_page_state from, to;
+    bool any;  // from is every state but `to`
     bool found_zero;
     uint64_t zs, ze;
 };
 
-static enum pager_page_state page_state_of(enum vmpl_dirty d) {
-    return d == VMPL_DIRTY_DIRTY            ? PAGER_PAGE_DIRTY
-           : d == VMPL_DIRTY_AWAITING_CLEAN ? PAGER_PAGE_AWAITING_CLEAN
-                                            : PAGER_PAGE_CLEAN;
-}
-
 static zx_status_t restate_run(void *c, uint64_t start, uint64_t end, enum ps_kind kind,
-                               enum vmpl_dirty state, vm_page_t *page) {
+                               enum pager_page_state state, vm_page_t *page) {
     struct restate_ctx *r = c;
-    if (kind == PS_MISSING) {
-        r->any_missing = true;
+    if (kind == PS_MISSING)
         return ZX_ERR_NEXT;
-    }
-    bool match = state == r->from || (r->from == VMPL_DIRTY_UNTRACKED && state != r->to);
+    bool match = r->any ? state != r->to : state == r->from;
     if (!match)
         return ZX_ERR_NEXT;
     if (kind == PS_PAGE) {
-        pager_page_set_state(page, page_state_of(r->to));
+        pager_page_set_state(page, r->to);
         return ZX_ERR_NEXT;
     }
     r->found_zero = true;
@@ -399,35 +406,58 @@ static zx_status_t restate_run(void *c, uint64_t start, uint64_t end, enum ps_ki
     return ZX_ERR_STOP;
 }
 
-// from == VMPL_DIRTY_UNTRACKED: every state but `to`.
-static zx_status_t restate_locked(struct page_source *src, uint64_t start, uint64_t end,
-                                  enum vmpl_dirty from, enum vmpl_dirty to)
+// A zero run [s, e) inside one interval (or a marker) takes state `to`.
+static zx_status_t restate_zero_locked(struct page_source *src, uint64_t s, uint64_t e,
+                                       enum pager_page_state to) REQUIRES(src->tree->lock) {
+    struct vmpl *pl = &src->root->pages;
+    if (vmpl_slot_is_marker(vmpl_get(pl, s))) {
+        // A marker is a Clean zero page: as an interval it can take any state but AwaitingClean
+        // (only Dirty content begins writeback).
+        ASSERT(to != PAGER_PAGE_AWAITING_CLEAN);
+        (void)vmpl_remove(pl, s);
+        return vmpl_add_zero_interval(
+            pl, s, e, to == PAGER_PAGE_DIRTY ? VMPL_DIRTY_DIRTY : VMPL_DIRTY_CLEAN);
+    }
+    switch (to) {
+    case PAGER_PAGE_AWAITING_CLEAN:
+        return vmpl_set_interval_awaiting_clean(pl, s, e);
+    case PAGER_PAGE_DIRTY:
+        return vmpl_set_interval_dirty(pl, s, e, VMPL_DIRTY_DIRTY);
+    default:
+        return vmpl_set_interval_dirty(pl, s, e, VMPL_DIRTY_CLEAN);
+    }
+}
+
+// Debug builds check the root's page list after each change of zero ranges (the intervals'
+// states and AwaitingClean lengths: vmpl_check), so every pager test checks the representation.
+static void check_root_list_locked(struct page_source *src) REQUIRES(src->tree->lock) {
+    ASSERT_MSG(!JASPER_DEBUG || vmpl_check(&src->root->pages),
+               "page_source %p: the root's page list is broken", (void *)src);
+}
+
+// any: every state but `to` (`from` is ignored).
+static zx_status_t restate_locked(struct page_source *src, uint64_t start, uint64_t end, bool any,
+                                  enum pager_page_state from, enum pager_page_state to)
     REQUIRES(src->tree->lock) {
     uint64_t cur = start;
     while (cur < end) {
-        struct restate_ctx r = {.from = from, .to = to};
+        struct restate_ctx r = {.from = from, .to = to, .any = any};
         zx_status_t st = ps_walk(src, cur, end, restate_run, &r);
         if (st != ZX_OK)
             return st;
         if (!r.found_zero)
             return ZX_OK;
-        vmpl_slot_t m = vmpl_get(&src->root->pages, r.zs);
-        if (vmpl_slot_is_marker(m)) {
-            // A marker is a Clean zero page: as an interval it can take any state.
-            (void)vmpl_remove(&src->root->pages, r.zs);
-            st = vmpl_add_zero_interval(&src->root->pages, r.zs, r.ze, to);
-        } else {
-            st = vmpl_set_interval_dirty(&src->root->pages, r.zs, r.ze, to);
-        }
+        st = restate_zero_locked(src, r.zs, r.ze, to);
         if (st != ZX_OK)
             return st;
+        check_root_list_locked(src);
         cur = r.ze;
     }
     return ZX_OK;
 }
 
 static zx_status_t missing_run(void *c, uint64_t start, uint64_t end, enum ps_kind kind,
-                               enum vmpl_dirty state, vm_page_t *page) {
+                               enum pager_page_state state, vm_page_t *page) {
     (void)start;
     (void)end;
     (void)state;
@@ -446,7 +476,7 @@ zx_status_t page_source_op_dirty_locked(struct page_source *src, uint64_t start,
         return st;
     if (missing)
         return ZX_ERR_NOT_FOUND;
-    st = restate_locked(src, start, end, VMPL_DIRTY_UNTRACKED, VMPL_DIRTY_DIRTY);
+    st = restate_locked(src, start, end, true, PAGER_PAGE_CLEAN, PAGER_PAGE_DIRTY);
     if (st != ZX_OK)
         return st;
     // DIRTY requests now wholly Dirty are done (the writers look again).
@@ -465,13 +495,13 @@ zx_status_t page_source_writeback_begin_locked(struct page_source *src, uint64_t
     // then finds the page AwaitingClean and makes it Dirty again.
     if (start < end)
         vmo_cow_range_change(src->root, start, end - start, VM_RANGE_REMOVE_WRITE);
-    return restate_locked(src, start, end, VMPL_DIRTY_DIRTY, VMPL_DIRTY_AWAITING_CLEAN);
+    return restate_locked(src, start, end, false, PAGER_PAGE_DIRTY, PAGER_PAGE_AWAITING_CLEAN);
 }
 
 zx_status_t page_source_writeback_end_locked(struct page_source *src, uint64_t start,
                                              uint64_t end) {
     ASSERT_MUTEX_HELD(&src->tree->lock);
-    return restate_locked(src, start, end, VMPL_DIRTY_AWAITING_CLEAN, VMPL_DIRTY_CLEAN);
+    return restate_locked(src, start, end, false, PAGER_PAGE_AWAITING_CLEAN, PAGER_PAGE_CLEAN);
 }
 
 struct dirty_ctx {
@@ -493,11 +523,11 @@ static zx_status_t dirty_flush(struct dirty_ctx *d) {
 }
 
 static zx_status_t dirty_run(void *c, uint64_t start, uint64_t end, enum ps_kind kind,
-                             enum vmpl_dirty state, vm_page_t *page) {
+                             enum pager_page_state state, vm_page_t *page) {
     (void)page;
     struct dirty_ctx *d = c;
     bool dirty = kind != PS_MISSING &&
-                 (state == VMPL_DIRTY_DIRTY || state == VMPL_DIRTY_AWAITING_CLEAN);
+                 (state == PAGER_PAGE_DIRTY || state == PAGER_PAGE_AWAITING_CLEAN);
     uint64_t options = kind == PS_ZERO ? ZX_VMO_DIRTY_RANGE_IS_ZERO : 0;
     if (d->have && (!dirty || d->e != start || d->options != options)) {
         zx_status_t st = dirty_flush(d);
@@ -553,6 +583,7 @@ zx_status_t page_source_zero_locked(struct page_source *src, uint64_t start, uin
     st = vmpl_add_zero_interval(pl, start, end, VMPL_DIRTY_DIRTY);
     // Only the End and Start around the range can need nodes, and clearing kept them.
     ASSERT_MSG(st == ZX_OK, "page_source_zero_locked: %d", st);
+    check_root_list_locked(src);
     src->modified = true;
     return ZX_OK;
 }
@@ -565,6 +596,7 @@ zx_status_t page_source_resized_locked(struct page_source *src, uint64_t old_siz
             vmpl_add_zero_interval(&src->root->pages, old_size, new_size, VMPL_DIRTY_DIRTY);
         if (st != ZX_OK)
             return st;
+        check_root_list_locked(src);
     } else {
         list_for_each_safe(&src->requests, it, tmp) {
             struct page_request *r = containerof(it, struct page_request, node);

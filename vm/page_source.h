@@ -8,12 +8,13 @@
 //   a page                      supplied content; its state (Clean, Dirty, AwaitingClean) is in
 //                               vm_page_t.flags (PAGER_PAGE_STATE_MASK)
 //   a zero interval             zero content, with the interval's state: Clean (supplied as
-//                               zeros, or written back), Dirty (grown, ZEROed, never written
-//                               back) or AwaitingClean (writeback began and nothing wrote since)
-// Jasper keeps an AwaitingClean zero range as an interval of its own state (VMPL_DIRTY_AWAITING_
-// CLEAN) rather than Zircon's AwaitingClean length inside a Dirty interval: the interval's extent
-// is that length, and a write splitting it leaves both sides awaiting clean, exactly as Zircon's
-// trimmed length would.
+//                               zeros, or written back) or Dirty (grown, ZEROed, never written
+//                               back); a Dirty interval's AwaitingClean length (vm/page_list.h)
+//                               says how much of it, from its Start, awaits clean (writeback
+//                               began and nothing wrote since)
+// WRITEBACK_BEGIN from the middle of a Dirty zero interval whose prefix is still Dirty splits it
+// there, so that the length can start at the range (Zircon leaves such an interval Dirty; the ABI
+// promises that BEGIN then END cleans the range unless written in between: docs/pager.md).
 //
 // Requests. An access to missing pages creates one READ request per maximal missing run that no
 // outstanding request covers (offsets already in an outstanding request are never asked for
@@ -102,12 +103,15 @@ void page_source_init(struct page_source *src, struct cow_tree *tree, struct cow
 
 // Makes [start, end) (root offsets, page-aligned, within the root's size) ready for an access:
 // every page supplied, and for a write (`write`) to a TRAP_DIRTY source, every page and zero
-// range Dirty. ZX_OK: go ahead (under the same lock hold). ZX_ERR_SHOULD_WAIT: *out_wait holds a
-// reference on a request to wait on with page_request_wait (after dropping the tree lock), then
-// look again. ZX_ERR_BAD_STATE: detached and something is missing (or would need a DIRTY
-// request). ZX_ERR_NO_MEMORY: a request could not be allocated.
+// range Dirty. Asks for every missing run of the range at once (one READ request each). *io_wait
+// is NULL, or a request the caller already holds a reference on (from an earlier call for another
+// range of the same access): no second reference is taken then. ZX_OK: go ahead (under the same
+// lock hold; *io_wait unchanged). ZX_ERR_SHOULD_WAIT: *io_wait holds a reference on a request to
+// wait on with page_request_wait (after dropping the tree lock), then look again.
+// ZX_ERR_BAD_STATE: detached and something is missing (or would need a DIRTY request).
+// ZX_ERR_NO_MEMORY: a request could not be allocated (and *io_wait was NULL).
 zx_status_t page_source_prepare_locked(struct page_source *src, uint64_t start, uint64_t end,
-                                       bool write, struct page_request **out_wait)
+                                       bool write, struct page_request **io_wait)
     REQUIRES(src->tree->lock) MUST_USE;
 // A write reached page `p` of the root (vmo_write, a write fault, a zeroed partial page): it is
 // Dirty and the VMO modified.

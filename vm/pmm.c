@@ -11,6 +11,7 @@
 #include "kernel/printf.h"
 #include "kernel/spinlock.h"
 #include "kernel/string.h"
+#include "kernel/thread.h"
 #include "vm/page_queues.h"
 #include "vm/physmap.h"
 
@@ -22,7 +23,9 @@ static struct {
     size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
     size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
-    size_t reserve GUARDED_BY(lock);    // free pages VMO allocations may not take
+    size_t reserve GUARDED_BY(lock);    // free pages ordinary VMO allocations may not take
+    size_t critical_reserve GUARDED_BY(lock);  // ... critical ones may not take (<= reserve)
+    size_t critical_allocs GUARDED_BY(lock);  // VMO pages taken from the reserve's upper half
     size_t rover GUARDED_BY(lock);      // where the next run search starts (next fit)
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
@@ -106,12 +109,27 @@ static void take_free_page_locked(vm_page_t *p, enum page_state state) REQUIRES(
     pmm.counts[state]++;
 }
 
+// Whether a VMO page may be taken now: above the reserve anyone may; above the critical reserve
+// only a critical caller (the kernel's threads, the root job's processes); below both, only the
+// other states (compressed storage, the heap, page tables), which take every free page.
+static bool vmo_page_allowed_locked(void) REQUIRES(pmm.lock) {
+    ASSERT_HELD(&pmm.lock);
+    size_t free = pmm.counts[PAGE_STATE_FREE];
+    if (free > pmm.reserve)
+        return true;
+    if (free > pmm.critical_reserve && thread_current_alloc_critical()) {
+        pmm.critical_allocs++;
+        return true;
+    }
+    return false;
+}
+
 vm_page_t *pmm_alloc_page(enum page_state state) {
     ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     vm_page_t *p = NULL;
     if (!injected_failure_locked() && !list_is_empty(&pmm.free_list) &&
-        (state != PAGE_STATE_VMO || pmm.counts[PAGE_STATE_FREE] > pmm.reserve)) {
+        (state != PAGE_STATE_VMO || vmo_page_allowed_locked())) {
         p = containerof(pmm.free_list.next, vm_page_t, node);
         take_free_page_locked(p, state);
     }
@@ -136,10 +154,19 @@ static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
     list_add_head(&pmm.free_list, &p->node);
 }
 
-void pmm_set_reserve(size_t pages) {
+void pmm_set_reserve(size_t pages, size_t critical_pages) {
+    ASSERT(critical_pages <= pages);
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     pmm.reserve = pages;
+    pmm.critical_reserve = critical_pages;
     spin_unlock_irqrestore(&pmm.lock, s);
+}
+
+size_t pmm_critical_allocs(void) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    size_t n = pmm.critical_allocs;
+    spin_unlock_irqrestore(&pmm.lock, s);
+    return n;
 }
 
 void pmm_free_page(vm_page_t *page) {

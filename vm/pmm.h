@@ -21,9 +21,16 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) MUST_USE;
 // Allocates one page and puts it in `state` (not FREE). Its contents are undefined.
 // Returns NULL when no page is free (or an injected failure fires).
 vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
-// Keeps `pages` free pages back from VMO allocations (pmm_alloc_page(PAGE_STATE_VMO) fails when
-// no more than that many are free), for what reclaim itself needs (vm/reclaim.h). 0 at boot.
-void pmm_set_reserve(size_t pages);
+// Keeps free pages back from VMO allocations, for what reclaim and the system's own processes
+// need when user memory runs out (vm/reclaim.h; both 0 at boot). pmm_alloc_page(PAGE_STATE_VMO)
+// fails when no more than `pages` are free for an ordinary caller (a thread of a process in a
+// job below the root job: kernel/thread.h alloc_ordinary), and when no more than `critical_pages`
+// (<= pages) are free for a critical one (a kernel thread, or a process of the root job: userboot
+// and the programs it starts), so that these are not the first to fail. Other states take every
+// free page (the reclaim path's compressed storage, the heap, page tables).
+void pmm_set_reserve(size_t pages, size_t critical_pages);
+// VMO pages handed to critical callers from the upper half of the reserve, since boot.
+size_t pmm_critical_allocs(void);
 // Returns a page (in any state but FREE or RESERVED) to the free list. A VMO page must be off
 // every page queue (its owner pq_remove()s it first; asserted).
 void pmm_free_page(vm_page_t *page);

@@ -168,8 +168,9 @@ NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {
 // statuses: page_source_prepare_locked's and page_request_wait's.
 static zx_status_t vmo_pager_prepare_locked(struct vmo *v, uint64_t offset, uint64_t len,
                                             bool write) REQUIRES(VMO_TREE_LOCK(v));
-// A clone's runs of the pager root (cow_pager_reach_locked): each is asked for; the first that
-// needs a wait stops the walk with its request.
+// A clone's runs of the pager root (cow_pager_reach_locked): every missing run of every one is
+// asked for in the same walk, as the root's own accesses do; the access then waits for the first
+// request (c->wait holds the one reference) and looks again.
 struct clone_prepare {
     struct page_source *src;
     struct page_request *wait;
@@ -178,7 +179,8 @@ struct clone_prepare {
 static zx_status_t clone_prepare_run(void *ctx, uint64_t rs, uint64_t re) {
     struct clone_prepare *c = ctx;
     page_source_assert_held(c->src);
-    return page_source_prepare_locked(c->src, rs, re, false, &c->wait);
+    zx_status_t st = page_source_prepare_locked(c->src, rs, re, false, &c->wait);
+    return st == ZX_ERR_SHOULD_WAIT ? ZX_OK : st;
 }
 
 // page_source_prepare_locked for [start, end) of v's node (page-aligned node offsets): the
@@ -190,11 +192,20 @@ static zx_status_t vmo_pager_request_locked(struct vmo *v, uint64_t start, uint6
     REQUIRES(VMO_TREE_LOCK(v)) {
     struct page_source *src = v->tree->source;
     page_source_assert_held(src);
-    if (v->cow == src->root)
-        return page_source_prepare_locked(src, start, end, write, out_wait);
-    struct clone_prepare c = {src, NULL};
-    zx_status_t st = cow_pager_reach_locked(v->cow, start, end, clone_prepare_run, &c);
-    *out_wait = c.wait;
+    struct page_request *wait = NULL;
+    zx_status_t st;
+    if (v->cow == src->root) {
+        st = page_source_prepare_locked(src, start, end, write, &wait);
+    } else {
+        struct clone_prepare c = {src, NULL};
+        st = cow_pager_reach_locked(v->cow, start, end, clone_prepare_run, &c);
+        wait = c.wait;
+        // Something was asked for: wait for it first, whatever a later run said (as the root's
+        // own accesses do).
+        if (wait)
+            st = ZX_ERR_SHOULD_WAIT;
+    }
+    *out_wait = wait;
     return st;
 }
 

@@ -201,6 +201,16 @@ static zx_status_t op_merge_offset(struct scene *s) {
     return vmpl_merge_onto(&s->a, &s->b, 5 * PG, 290 * PG, NULL, drop, NULL);
 }
 
+static void build_dirty_interval(struct scene *s) {
+    zx_status_t st = vmpl_add_zero_interval(&s->a, 0, 64 * PG, VMPL_DIRTY_DIRTY);
+    ASSERT(st == ZX_OK);
+}
+
+// From the middle of a Dirty interval: split there (both neighbours' nodes), then the length.
+static zx_status_t op_awaiting_from_middle(struct scene *s) {
+    return vmpl_set_interval_awaiting_clean(&s->a, 32 * PG, 40 * PG);
+}
+
 KTEST(vmpl_host, out_of_memory_at_every_allocation_point) {
     static const struct {
         const char *name;
@@ -219,6 +229,7 @@ KTEST(vmpl_host, out_of_memory_at_every_allocation_point) {
         {"take", build_big_interval, op_take, 2},
         {"merge_onto", build_merge, op_merge, 4},
         {"merge_onto at an offset", build_merge_offset, op_merge_offset, 2},
+        {"set_interval_awaiting_clean", build_dirty_interval, op_awaiting_from_middle, 2},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         size_t f = oom_every_point(cases[i].build, cases[i].op);
@@ -228,6 +239,76 @@ KTEST(vmpl_host, out_of_memory_at_every_allocation_point) {
             break;
         }
     }
+}
+
+static uint64_t awaiting_at(struct vmpl *pl, uint64_t off) {
+    vmpl_slot_t v = vmpl_get(pl, off);
+    return vmpl_slot_is_interval(v) ? vmpl_slot_awaiting_len(v) : ~0ull;
+}
+
+// The AwaitingClean length (page_list.h) through the operations that cut and join intervals.
+KTEST(vmpl_host, awaiting_clean_lengths) {
+    static struct vmpl pl;
+    vmpl_init(&pl);
+    // A Dirty interval [16, 48) over three nodes, its first 20 pages awaiting clean.
+    EXPECT_OK(vmpl_add_zero_interval(&pl, 16 * PG, 48 * PG, VMPL_DIRTY_DIRTY));
+    EXPECT_OK(vmpl_set_interval_awaiting_clean(&pl, 16 * PG, 36 * PG));
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 20 * PG);
+    EXPECT_EQ(vmpl_node_count(&pl), 2);  // still one interval: the length only
+    // A page at 30 splits it: each side keeps its part (14 pages left, 5 right).
+    vmpl_slot_t *slot;
+    EXPECT_OK(vmpl_lookup_or_alloc(&pl, 30 * PG, VMPL_SPLIT_INTERVAL, &slot, NULL));
+    EXPECT_EQ(vmpl_slot_awaiting_len(*slot), PG);
+    *slot = vmpl_slot_from_page(&fake[0]);
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 14 * PG);
+    EXPECT_EQ(awaiting_at(&pl, 31 * PG), 5 * PG);
+    EXPECT_TRUE(vmpl_check(&pl));
+    // Clipping takes the clipped pages' share.
+    EXPECT_OK(vmpl_clip_interval_start(&pl, 31 * PG, 2 * PG));
+    EXPECT_EQ(awaiting_at(&pl, 33 * PG), 3 * PG);
+    EXPECT_OK(vmpl_clip_interval_end(&pl, 29 * PG, 8 * PG));
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 6 * PG);
+    // [16, 22) awaits, [22, 30) would be Dirty: a new Dirty interval after it joins; one
+    // that begins AwaitingClean after a Dirty part cannot.
+    EXPECT_OK(vmpl_set_interval_dirty(&pl, 16 * PG, 22 * PG, VMPL_DIRTY_DIRTY));
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 0);
+    EXPECT_OK(vmpl_set_interval_awaiting_clean(&pl, 18 * PG, 20 * PG));  // from the middle
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 0);
+    EXPECT_EQ(awaiting_at(&pl, 18 * PG), 2 * PG);  // an interval of its own
+    EXPECT_TRUE(vmpl_slot_is_interval_end(vmpl_get(&pl, 17 * PG)));
+    EXPECT_OK(vmpl_set_interval_awaiting_clean(&pl, 16 * PG, 18 * PG));  // its prefix too: one again
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 4 * PG);
+    EXPECT_FALSE(vmpl_slot_is_interval(vmpl_get(&pl, 18 * PG)));
+    EXPECT_TRUE(vmpl_check(&pl));
+    // The splice reports the length page by page.
+    static struct vmpl_splice sp;
+    EXPECT_OK(vmpl_take(&pl, 19 * PG, 3 * PG, &sp));
+    EXPECT_EQ(vmpl_slot_awaiting_len(vmpl_splice_pop(&sp)), PG);
+    EXPECT_EQ(vmpl_slot_awaiting_len(vmpl_splice_pop(&sp)), 0);
+    EXPECT_EQ(vmpl_slot_awaiting_len(vmpl_splice_pop(&sp)), 0);
+    vmpl_splice_destroy(&sp, drop, NULL);
+    EXPECT_EQ(awaiting_at(&pl, 16 * PG), 3 * PG);
+    EXPECT_TRUE(vmpl_check(&pl));
+    // The checker refuses lengths that say too much.
+    kprintf("    (deliberate vmpl_check complaints follow)\n");
+    vmpl_slot_t *start = vmpl_lookup(&pl, 16 * PG);
+    vmpl_slot_t good = *start;
+    *start = (good & ~VMPL_AWAITING_MASK) | (4 * PG);  // past the End at 18
+    EXPECT_FALSE(vmpl_check(&pl));
+    *start = good;
+    vmpl_slot_t *end = vmpl_lookup(&pl, 18 * PG);
+    *end |= PG;  // on an End
+    EXPECT_FALSE(vmpl_check(&pl));
+    *end &= ~VMPL_AWAITING_MASK;
+    EXPECT_OK(vmpl_set_interval_dirty(&pl, 16 * PG, 19 * PG, VMPL_DIRTY_CLEAN));
+    start = vmpl_lookup(&pl, 16 * PG);
+    *start |= PG;  // on a Clean interval
+    EXPECT_FALSE(vmpl_check(&pl));
+    *start &= ~VMPL_AWAITING_MASK;
+    EXPECT_TRUE(vmpl_check(&pl));
+    vmpl_remove_all(&pl, drop, NULL);
+    vmpl_destroy(&pl);
+    EXPECT_EQ(vmpl_nodes_live(), 0);
 }
 
 KTEST(vmpl_host, random_operations_against_the_model) {

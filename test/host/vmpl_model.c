@@ -2,10 +2,13 @@
 //
 // Modelled offsets: 256 pages from 0 (the "low" region, 16 nodes) and the 64 pages just below
 // VMPL_MAX_SIZE (the "high" region). Each list's model is an array over those 320 positions; a
-// page of a zero interval is stored as vmpl_slot_interval(SLOT, dirty), so the model holds
-// exactly what vmpl_splice_pop reports. The expected raw slot of a position follows from the
-// model: a zero-interval page is a Start, End, Slot or Empty interior depending on whether its
-// neighbours belong to the same interval (same dirty state).
+// page of a zero interval is stored as vmpl_slot_interval(SLOT, dirty) with an AwaitingClean
+// length of PAGE if that page awaits clean (else 0), so the model holds exactly what
+// vmpl_splice_pop reports. The expected raw slot of a position follows from the model: a
+// zero-interval page is a Start, End, Slot or Empty interior depending on whether its neighbours
+// belong to the same interval (same dirty state, and no AwaitingClean page right after a Dirty
+// one: page_list.h's lengths rule), and a Start or Slot carries the count of its interval's
+// AwaitingClean pages as the length.
 #include "test/host/vmpl_model.h"
 
 #include <stdio.h>
@@ -83,8 +86,25 @@ static bool is_zi(vmpl_slot_t v) {
     return vmpl_slot_is_interval(v);
 }
 
+static bool awaits(vmpl_slot_t v) {
+    return vmpl_slot_awaiting_len(v) != 0;
+}
+
+// Whether interval pages a (before) and b (right after it) belong to one interval.
 static bool same_zi(vmpl_slot_t a, vmpl_slot_t b) {
-    return is_zi(a) && a == b;
+    return is_zi(a) && is_zi(b) && vmpl_slot_dirty(a) == vmpl_slot_dirty(b) &&
+           (!awaits(b) || awaits(a));
+}
+
+// The zero interval containing p, as positions [*s, *e).
+static void zi_run(const struct mlist *L, unsigned p, unsigned *s, unsigned *e) {
+    unsigned a = p, b = p + 1;
+    while (a > region_lo(p) && same_zi(L->m[a - 1], L->m[a]))
+        a--;
+    while (b < region_hi(p) && same_zi(L->m[b - 1], L->m[b]))
+        b++;
+    *s = a;
+    *e = b;
 }
 
 // The raw slot the list should hold at position p.
@@ -93,26 +113,19 @@ static vmpl_slot_t model_raw(const struct mlist *L, unsigned p) {
     if (!is_zi(v))
         return v;
     bool prev = p > region_lo(p) && same_zi(L->m[p - 1], v);
-    bool next = p + 1 < region_hi(p) && same_zi(L->m[p + 1], v);
+    bool next = p + 1 < region_hi(p) && same_zi(v, L->m[p + 1]);
     enum vmpl_dirty d = vmpl_slot_dirty(v);
     if (prev && next)
         return VMPL_SLOT_EMPTY;
     if (prev)
         return vmpl_slot_interval(VMPL_SENTINEL_END, d);
-    if (next)
-        return vmpl_slot_interval(VMPL_SENTINEL_START, d);
-    return vmpl_slot_interval(VMPL_SENTINEL_SLOT, d);
-}
-
-// The zero interval containing p, as positions [*s, *e).
-static void zi_run(const struct mlist *L, unsigned p, unsigned *s, unsigned *e) {
-    unsigned a = p, b = p + 1;
-    while (a > region_lo(p) && same_zi(L->m[a - 1], L->m[p]))
-        a--;
-    while (b < region_hi(p) && same_zi(L->m[b], L->m[p]))
-        b++;
-    *s = a;
-    *e = b;
+    unsigned s, e;
+    uint64_t len = 0;
+    zi_run(L, p, &s, &e);
+    for (unsigned q = s; q < e; q++)
+        len += vmpl_slot_awaiting_len(L->m[q]);
+    return vmpl_slot_with_awaiting_len(
+        vmpl_slot_interval(next ? VMPL_SENTINEL_START : VMPL_SENTINEL_SLOT, d), len);
 }
 
 static vmpl_slot_t new_page(void) {
@@ -289,7 +302,9 @@ static void op_set(void) {
         return;
     CHECK(inside == zi, "in_interval %d, model %d", inside, zi);
     if (zi)
-        CHECK(vmpl_slot_is_interval_slot(*slot), "split slot is %#llx", (unsigned long long)*slot);
+        CHECK(vmpl_slot_is_interval_slot(*slot) && *slot == L->m[p],
+              "split slot is %#llx, model %#llx", (unsigned long long)*slot,
+              (unsigned long long)L->m[p]);
     else
         CHECK(*slot == L->m[p], "slot %#llx, model %#llx", (unsigned long long)*slot,
               (unsigned long long)L->m[p]);
@@ -410,8 +425,9 @@ static void op_populate(void) {
     // Every offset is now a Slot. Fill the chosen ones first, then hand back the rest.
     for (unsigned q = a; q < b; q++) {
         vmpl_slot_t *slot = vmpl_lookup(&L->pl, pos_offset(q));
-        CHECK(slot && vmpl_slot_is_interval_slot(*slot), "populated offset %#llx holds %#llx",
-              (unsigned long long)pos_offset(q), slot ? (unsigned long long)*slot : 0ull);
+        CHECK(slot && vmpl_slot_is_interval_slot(*slot) && *slot == L->m[q],
+              "populated offset %#llx holds %#llx, model %#llx", (unsigned long long)pos_offset(q),
+              slot ? (unsigned long long)*slot : 0ull, (unsigned long long)L->m[q]);
         if ((pattern >> (q % 8)) & 1) {
             vmpl_slot_t v = decode_content(u8());
             *slot = v;
@@ -423,6 +439,38 @@ static void op_populate(void) {
         if (is_zi(L->m[q]))
             vmpl_return_interval_slot(&L->pl, pos_offset(q));
     }
+}
+
+// A piece of one interval takes a new state: Untracked, Clean, Dirty or AwaitingClean (the last
+// only inside a Dirty interval).
+static void op_set_state(void) {
+    struct mlist *L = decode_list(NULL);
+    unsigned p = decode_pos(), x = u8(), y = u8(), k = u8();
+    if (!is_zi(L->m[p]))
+        return;
+    unsigned s, e;
+    zi_run(L, p, &s, &e);
+    unsigned a = s + ((k & 4) ? 0 : x % (e - s));  // often from the interval's start
+    unsigned b = a + 1 + y % (e - a);
+    bool awaiting = (k & 3) == 3;
+    if (awaiting && vmpl_slot_dirty(L->m[p]) != VMPL_DIRTY_DIRTY)
+        awaiting = false;
+    enum vmpl_dirty d = awaiting ? VMPL_DIRTY_DIRTY : (enum vmpl_dirty)(k & 3) % 3;
+    if (verbose)
+        printf("set_state [%#llx, %#llx) of [%#llx, %#llx) to %s\n",
+               (unsigned long long)pos_offset(a), (unsigned long long)pos_offset(b - 1) + P,
+               (unsigned long long)pos_offset(s), (unsigned long long)pos_offset(e - 1) + P,
+               awaiting ? "awaiting clean" : d == VMPL_DIRTY_DIRTY ? "dirty" : "clean/untracked");
+    maybe_arm();
+    uint64_t lo = pos_offset(a), hi = pos_offset(b - 1) + P;
+    zx_status_t st = awaiting ? vmpl_set_interval_awaiting_clean(&L->pl, lo, hi)
+                              : vmpl_set_interval_dirty(&L->pl, lo, hi, d);
+    disarm();
+    if (!handle_status(st, "set_state"))
+        return;
+    for (unsigned q = a; q < b; q++)
+        L->m[q] = vmpl_slot_with_awaiting_len(vmpl_slot_interval(VMPL_SENTINEL_SLOT, d),
+                                              awaiting ? P : 0);
 }
 
 struct remove_pages_ctx {
@@ -894,7 +942,7 @@ static void op_remove_all_or_query(void) {
         op_query();
 }
 
-// The operations: an op byte modulo the weights' sum (20) selects one; see test/model_op.h. Each
+// The operations: an op byte modulo the weights' sum (23) selects one; see test/model_op.h. Each
 // decodes its operands from the input, applies itself to a list and to its model, and checks what
 // it can see; check_all runs after every one.
 struct vmpl_op {
@@ -919,6 +967,7 @@ static const struct vmpl_op vmpl_ops[] = {
     {"take", 1, op_take},
     {"remove_all/query", 1, op_remove_all_or_query},
     {"skew", 1, op_skew},
+    {"set_state", 3, op_set_state},
 };
 
 void vmpl_model_run(const uint8_t *data, size_t size, bool verbose_flag,

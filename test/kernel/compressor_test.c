@@ -46,6 +46,10 @@ KTEST(compressor, config_keys_are_read_and_clamped) {
     compressor_config_from_cmdline(&cl, &c);
     EXPECT_EQ(c.threshold_pct, 50);
     EXPECT_EQ(c.depth, 3);
+    EXPECT_FALSE(c.off);
+    cmdline_parse("compress=0", &cl);
+    compressor_config_from_cmdline(&cl, &c);
+    EXPECT_TRUE(c.off);
     cmdline_parse("compress.threshold=99", &cl);
     compressor_config_from_cmdline(&cl, &c);
     EXPECT_EQ(c.depth, COMPRESSOR_DEPTH_DEFAULT);

@@ -667,6 +667,88 @@ TEST(resize_grows_dirty_zeros) {
     pf_close(&f);
 }
 
+// Expects the dirty ranges of [0, size) to be exactly `want` (n of them; offsets and lengths in
+// pages, each with its options).
+static bool dirty_ranges_are(struct pf *f, uint64_t size, const uint64_t (*want)[3], size_t n) {
+    zx_vmo_dirty_range_t r[8];
+    size_t got = dirty_ranges(f, size, r, 8);
+    bool ok = EXPECT_EQ(got, n);
+    for (size_t i = 0; ok && i < n; i++)
+        ok = range_is(&r[i], want[i][0] * PAGE, want[i][1] * PAGE, want[i][2]);
+    return ok;
+}
+
+static zx_status_t writeback(struct pf *f, uint32_t op, uint64_t page, uint64_t pages) {
+    return zx_pager_op_range(f->pager, op, f->vmo, page * PAGE, pages * PAGE, 0);
+}
+
+#define Z ZX_VMO_DIRTY_RANGE_IS_ZERO
+#define BEGIN ZX_PAGER_OP_WRITEBACK_BEGIN
+#define END ZX_PAGER_OP_WRITEBACK_END
+
+// Dirty zero ranges in writeback: the AwaitingClean length of a Dirty zero interval
+// (docs/pager.md). Each step's END must clean exactly what its BEGIN covered and nothing wrote.
+TEST(writeback_of_dirty_zero_ranges) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 2 * PAGE);
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0));
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 16 * PAGE));  // one Dirty zero interval [2, 16)
+    // From the interval's start, partway in: a length, the rest stays Dirty.
+    EXPECT_OK(writeback(&f, BEGIN, 2, 3));
+    EXPECT_OK(writeback(&f, END, 2, 3));
+    dirty_ranges_are(&f, 16 * PAGE, (const uint64_t[][3]){{5, 11, Z}}, 1);
+    // From the middle, with a Dirty prefix: the range still cleans (Zircon would leave it Dirty).
+    EXPECT_OK(writeback(&f, BEGIN, 7, 2));
+    EXPECT_OK(writeback(&f, END, 7, 2));
+    dirty_ranges_are(&f, 16 * PAGE, (const uint64_t[][3]){{5, 2, Z}, {9, 7, Z}}, 2);
+    // A write splits an AwaitingClean range: each side keeps its own part of the length, so an
+    // END over the right side alone cleans it, and one over the left side cleans that.
+    EXPECT_OK(writeback(&f, BEGIN, 9, 7));
+    EXPECT_OK(zx_vmo_write(f.vmo, "w", 11 * PAGE, 1));
+    EXPECT_OK(writeback(&f, END, 12, 4));
+    dirty_ranges_are(&f, 16 * PAGE,
+                     (const uint64_t[][3]){{5, 2, Z}, {9, 2, Z}, {11, 1, 0}}, 3);
+    EXPECT_OK(writeback(&f, END, 9, 2));
+    dirty_ranges_are(&f, 16 * PAGE, (const uint64_t[][3]){{5, 2, Z}, {11, 1, 0}}, 2);
+    // BEGIN over part of a range, then past its end: the length grows from the start.
+    EXPECT_OK(writeback(&f, BEGIN, 5, 1));
+    EXPECT_OK(writeback(&f, BEGIN, 5, 2));
+    EXPECT_OK(writeback(&f, END, 6, 1));  // the length's second page alone
+    dirty_ranges_are(&f, 16 * PAGE, (const uint64_t[][3]){{5, 1, Z}, {11, 1, 0}}, 2);
+    EXPECT_OK(writeback(&f, END, 0, 16));
+    dirty_ranges_are(&f, 16 * PAGE, (const uint64_t[][3]){{11, 1, 0}}, 1);
+    pf_close(&f);
+}
+
+// What writes, OP_DIRTY, ZERO and resizes do to a zero range in writeback.
+TEST(writeback_of_zero_ranges_meets_changes) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE, 0);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 12 * PAGE));  // Dirty zeros [0, 12)
+    EXPECT_OK(writeback(&f, BEGIN, 0, 12));
+    // OP_DIRTY over [2, 4) takes that part out of writeback; ZERO over [6, 7) too.
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, 2 * PAGE, 2 * PAGE, 0));
+    EXPECT_OK(zx_vmo_op_range(f.vmo, ZX_VMO_OP_ZERO, 6 * PAGE, PAGE, NULL, 0));
+    // Shrinking cuts the length; growing again adds Dirty zeros after it.
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 10 * PAGE));
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 14 * PAGE));
+    EXPECT_OK(writeback(&f, END, 0, 14));
+    dirty_ranges_are(&f, 14 * PAGE, (const uint64_t[][3]){{2, 2, Z}, {6, 1, Z}, {10, 4, Z}}, 3);
+    // A write into every piece, then BEGIN/END over all: only the written pages stay dirty.
+    EXPECT_OK(writeback(&f, BEGIN, 0, 14));
+    EXPECT_OK(zx_vmo_write(f.vmo, "a", 2 * PAGE, 1));
+    EXPECT_OK(zx_vmo_write(f.vmo, "b", 13 * PAGE, 1));
+    EXPECT_OK(writeback(&f, END, 0, 14));
+    dirty_ranges_are(&f, 14 * PAGE, (const uint64_t[][3]){{2, 1, 0}, {13, 1, 0}}, 2);
+    EXPECT_EQ(ut_vmo_byte(f.vmo, 3 * PAGE), 0);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
+#undef Z
+#undef BEGIN
+#undef END
+
 TEST(zero_makes_dirty_zero_ranges) {
     struct pf f;
     pf_make(&f, 0, 4 * PAGE);
@@ -788,6 +870,39 @@ TEST(clone_reads_ask_the_pager_through_the_parent) {
     EXPECT_TRUE(ut_thread_join(&t, 10000));
     EXPECT_STATUS(a.status, ZX_ERR_IO);
     ut_unmap(addr, 4 * PAGE);
+    zx_handle_close(c);
+    pf_close(&f);
+}
+
+// A clone's access over several missing runs asks for all of them at once, as the pager VMO's own
+// accesses do: one request per missing run, every one sent before the first supply.
+TEST(clone_asks_for_every_missing_run_at_once) {
+    struct pf f;
+    pf_make(&f, 0, 8 * PAGE);
+    EXPECT_OK(supply(&f, 2 * PAGE, PAGE, 0x30));
+    zx_handle_t c = ut_child(f.vmo, ALOW, 0, 8 * PAGE);
+    REQUIRE_TRUE(c != ZX_HANDLE_INVALID);
+    // The clone's own zero page 5 hides the root there: the clone reaches root [0, 5) and [6, 8),
+    // of which [0, 2), [3, 5) and [6, 8) are missing.
+    EXPECT_OK(zx_vmo_op_range(c, ZX_VMO_OP_ZERO, 5 * PAGE, PAGE, NULL, 0));
+    expect_no_packet(&f);
+    struct access a = {.vmo = c, .offset = 0, .len = 8 * PAGE};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_READ, 0, 2 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 3 * PAGE, 2 * PAGE, 5000);
+    expect_request(&f, ZX_PAGER_VMO_READ, 6 * PAGE, 2 * PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(supply(&f, 6 * PAGE, 2 * PAGE, 0x30));
+    EXPECT_OK(supply(&f, 3 * PAGE, 2 * PAGE, 0x30));
+    EXPECT_FALSE(access_done(&a));  // waits for the first run still
+    EXPECT_OK(supply(&f, 0, 2 * PAGE, 0x30));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_EQ(a.byte, 0x30);
+    EXPECT_EQ(ut_vmo_byte(c, 5 * PAGE), 0);
+    EXPECT_EQ(ut_vmo_byte(c, 7 * PAGE), 0x37);
+    expect_no_packet(&f);  // nothing asked for twice
     zx_handle_close(c);
     pf_close(&f);
 }

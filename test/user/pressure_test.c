@@ -240,6 +240,27 @@ TEST(zero_pages_become_markers_under_pressure) {
     ut_unmap((uintptr_t)buf, BATCH * P);
 }
 
+// Uses a few MiB and checks every byte: memory is back after an OOM.
+static bool use_a_few_mib(void) {
+    const uint64_t size = 1024 * P;
+    zx_handle_t vmo;
+    EXPECT_OK(zx_vmo_create(size, 0, &vmo));
+    uintptr_t base = ut_map(vmo, 0, size, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
+    bool ok = base != 0;
+    for (uint64_t off = 0; ok && off < size; off += P)
+        fill_random((uint64_t *)(base + off), off);
+    uint64_t *page = buffer_map(P);
+    for (uint64_t off = 0; ok && page && off < size; off += P) {
+        fill_random(page, off);
+        ok = memcmp(page, (void *)(base + off), P) == 0;
+    }
+    ut_unmap((uintptr_t)page, P);
+    if (base)
+        EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), base, size));
+    zx_handle_close(vmo);
+    return ok && page;
+}
+
 // A kill-on-OOM job whose process allocates without bound dies with ZX_TASK_RETCODE_OOM_KILL; a
 // smaller marked job and everything unmarked (this process) go on, and their memory is intact.
 TEST(oom_kill_takes_the_largest_marked_job) {
@@ -261,22 +282,7 @@ TEST(oom_kill_takes_the_largest_marked_job) {
     EXPECT_STATUS(zx_object_wait_one(small, ZX_PROCESS_TERMINATED, 0, &seen), ZX_ERR_TIMED_OUT);
     EXPECT_FALSE(job_return_code(small_job, &exited) != 0 || exited);
     // Memory is back: this (unmarked) process can take and use a few MiB.
-    const uint64_t size = 1024 * P;
-    zx_handle_t vmo;
-    EXPECT_OK(zx_vmo_create(size, 0, &vmo));
-    uintptr_t base = ut_map(vmo, 0, size, ZX_VM_PERM_READ | ZX_VM_PERM_WRITE);
-    bool ok = base != 0;
-    for (uint64_t off = 0; ok && off < size; off += P)
-        fill_random((uint64_t *)(base + off), off);
-    uint64_t *page = buffer_map(P);
-    for (uint64_t off = 0; ok && page && off < size; off += P) {
-        fill_random(page, off);
-        ok = memcmp(page, (void *)(base + off), P) == 0;
-    }
-    EXPECT_TRUE(ok && page);
-    ut_unmap((uintptr_t)page, P);
-    EXPECT_OK(zx_vmar_unmap(zx_vmar_root_self(), base, size));
-    zx_handle_close(vmo);
+    EXPECT_TRUE(use_a_few_mib());
 
     EXPECT_OK(zx_task_kill(small));
     EXPECT_EQ(ut_wait_process(small, 30), ZX_TASK_RETCODE_SYSCALL_KILL);
@@ -284,6 +290,36 @@ TEST(oom_kill_takes_the_largest_marked_job) {
     zx_handle_close(small);
     zx_handle_close(hog_job);
     zx_handle_close(small_job);
+    EXPECT_LE(ut_vmo_content_bytes(), before + ZERO_PAGE_SLACK);
+}
+
+// With no kill-on-OOM job, the process that allocates without bound (in a job of its own) fails
+// to get a page, dies of its fault (ZX_TASK_RETCODE_EXCEPTION_KILL) and gives its memory back;
+// the root job's processes (this one, a checker beside it, userboot) take their pages from a
+// reserve the hog may not touch, so they go on with their memory intact and the machine stays
+// up. Shown to fail with reclaim.critical_reserve=0 (scripts/test): the checker or this
+// process faults for want of a page too.
+TEST(oom_without_a_marked_job_fails_the_hog_alone) {
+    uint64_t before = ut_vmo_content_bytes();
+    zx_handle_t small = ut_start_child_in(zx_job_default(), "small", NULL);
+    zx_nanosleep(ut_deadline_after(200000000));  // let it commit its pages
+    zx_handle_t hog_job = ZX_HANDLE_INVALID;
+    EXPECT_OK(zx_job_create(zx_job_default(), 0, &hog_job));
+    zx_handle_t hog = ut_start_child_in(hog_job, "hog", NULL);
+    REQUIRE_TRUE(hog != ZX_HANDLE_INVALID && small != ZX_HANDLE_INVALID);
+    EXPECT_EQ(ut_wait_process(hog, 240), ZX_TASK_RETCODE_EXCEPTION_KILL);
+    bool exited = true;
+    EXPECT_EQ(job_return_code(hog_job, &exited), 0);  // nobody killed the job
+    EXPECT_FALSE(exited);
+    // The checker is still running, its memory checked all along.
+    zx_signals_t seen = 0;
+    EXPECT_STATUS(zx_object_wait_one(small, ZX_PROCESS_TERMINATED, 0, &seen), ZX_ERR_TIMED_OUT);
+    EXPECT_TRUE(use_a_few_mib());
+    EXPECT_OK(zx_task_kill(small));
+    EXPECT_EQ(ut_wait_process(small, 30), ZX_TASK_RETCODE_SYSCALL_KILL);
+    zx_handle_close(hog);
+    zx_handle_close(small);
+    zx_handle_close(hog_job);
     EXPECT_LE(ut_vmo_content_bytes(), before + ZERO_PAGE_SLACK);
 }
 
