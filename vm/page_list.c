@@ -291,7 +291,8 @@ bool vmpl_interval_start_of(const struct vmpl *pl, uint64_t offset, uint64_t *ou
         *out_sentinel = s;
         return true;
     }
-    if (!vmpl_slot_is_interval_end(s) && !(vmpl_slot_is_empty(s) && vmpl_in_interval(pl, offset, NULL)))
+    if (!vmpl_slot_is_interval_end(s) &&
+        !(vmpl_slot_is_empty(s) && vmpl_in_interval(pl, offset, NULL)))
         return false;
     // An End, or inside: the nearest content before is the interval's Start.
     bool found = prev_content(pl, offset, out_start, out_sentinel);
@@ -908,8 +909,8 @@ zx_status_t vmpl_add_zero_interval(struct vmpl *pl, uint64_t start, uint64_t end
     // The new piece awaits nothing: it can follow any interval, and precede only one that begins
     // Dirty.
     bool merge_right = r && vmpl_slot_is_interval(*r) &&
-                       vmpl_slot_sentinel(*r) != VMPL_SENTINEL_END && vmpl_slot_dirty(*r) == dirty &&
-                       vmpl_slot_awaiting_len(*r) == 0;
+                       vmpl_slot_sentinel(*r) != VMPL_SENTINEL_END &&
+                       vmpl_slot_dirty(*r) == dirty && vmpl_slot_awaiting_len(*r) == 0;
     // Allocate first: a node for the new Start (unless merging left) and one for the new End
     // (unless merging right).
     struct vmpl_node *ns = NULL, *ne = NULL;

@@ -15,4 +15,9 @@ size_t host_alloc_count(void);
 // Objects currently allocated through kmalloc/kzalloc/kcache_alloc (to check for leaks).
 size_t host_alloc_live(void);
 
+// host_objects.c's stand-in pager: when set, a thread that must wait for a page request calls it
+// (no lock held) to have every request answered (test/host/cow_pager_model.c).
+struct page_source;
+extern void (*host_pager_serve)(struct page_source *src);
+
 #endif  // TEST_HOST_HOST_ENV_H

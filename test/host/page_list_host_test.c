@@ -276,7 +276,8 @@ KTEST(vmpl_host, awaiting_clean_lengths) {
     EXPECT_EQ(awaiting_at(&pl, 16 * PG), 0);
     EXPECT_EQ(awaiting_at(&pl, 18 * PG), 2 * PG);  // an interval of its own
     EXPECT_TRUE(vmpl_slot_is_interval_end(vmpl_get(&pl, 17 * PG)));
-    EXPECT_OK(vmpl_set_interval_awaiting_clean(&pl, 16 * PG, 18 * PG));  // its prefix too: one again
+    // Its prefix too: one interval again.
+    EXPECT_OK(vmpl_set_interval_awaiting_clean(&pl, 16 * PG, 18 * PG));
     EXPECT_EQ(awaiting_at(&pl, 16 * PG), 4 * PG);
     EXPECT_FALSE(vmpl_slot_is_interval(vmpl_get(&pl, 18 * PG)));
     EXPECT_TRUE(vmpl_check(&pl));

@@ -745,6 +745,27 @@ TEST(writeback_of_zero_ranges_meets_changes) {
     pf_close(&f);
 }
 
+// TRAP_DIRTY: a write into a zero range in writeback asks DIRTY for its page only; OP_DIRTY then
+// cuts that page out of the AwaitingClean length, and END cleans the rest.
+TEST(trap_dirty_write_into_a_zero_range_in_writeback) {
+    struct pf f;
+    pf_make(&f, ZX_VMO_RESIZABLE | ZX_VMO_TRAP_DIRTY, 0);
+    EXPECT_OK(zx_vmo_set_size(f.vmo, 6 * PAGE));  // Dirty zeros [0, 6)
+    EXPECT_OK(writeback(&f, BEGIN, 0, 6));
+    struct access a = {.vmo = f.vmo, .offset = 2 * PAGE, .len = 1, .write = true};
+    struct ut_thread t;
+    REQUIRE_TRUE(spawn_access(&t, &a, 0));
+    expect_request(&f, ZX_PAGER_VMO_DIRTY, 2 * PAGE, PAGE, 5000);
+    EXPECT_FALSE(access_done(&a));
+    EXPECT_OK(zx_pager_op_range(f.pager, ZX_PAGER_OP_DIRTY, f.vmo, 2 * PAGE, PAGE, 0));
+    EXPECT_TRUE(ut_thread_join(&t, 10000));
+    EXPECT_OK(a.status);
+    EXPECT_OK(writeback(&f, END, 0, 6));
+    dirty_ranges_are(&f, 6 * PAGE, (const uint64_t[][3]){{2, 1, 0}}, 1);
+    expect_no_packet(&f);
+    pf_close(&f);
+}
+
 #undef Z
 #undef BEGIN
 #undef END
