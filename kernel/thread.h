@@ -64,7 +64,7 @@ struct thread {
     void *on_reaped_arg;
     bool interruptible;          // blocked in a wait that thread_interrupt may cut short
     bool interrupted;            // thread_interrupt was called (sticky)
-    // Its VMO page allocations may not dip into the critical half of the pmm's reserve (vm/pmm.h):
+    // Its VMO page allocations may not take the critical band above the pmm's reserve (vm/pmm.h):
     // set for the threads of processes in jobs below the root job; the kernel's own threads and
     // the root job's processes (userboot and the programs it starts) keep it false.
     bool alloc_ordinary;
@@ -123,7 +123,7 @@ void thread_retain(struct thread *t);
 void thread_release(struct thread *t);
 
 struct thread *thread_current(void);
-// Whether the current thread may take VMO pages from the critical half of the pmm's reserve
+// Whether the current thread may take VMO pages from the critical band above the pmm's reserve
 // (!alloc_ordinary; also true before the scheduler runs). For vm/pmm.c.
 bool thread_current_alloc_critical(void);
 // Gives the CPU to the next ready thread, if any.

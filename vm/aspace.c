@@ -33,8 +33,7 @@ struct vm_fault_stats vm_fault_stats;
 static struct mutex aspace_list_lock = MUTEX_INIT(aspace_list_lock, "aspace_list");
 static struct list_node aspace_list GUARDED_BY(aspace_list_lock) = LIST_INITIAL(aspace_list);
 
-// Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot.
-static struct vm_aspace *active_aspace[SMP_MAX_CPUS];
+struct vm_aspace *vm_aspace_active_cpu[SMP_MAX_CPUS];
 
 zx_status_t vm_aspace_create(const char *name, struct vm_aspace **out) {
     ASSERT(aslr_initialized());  // kmain (or the host test environment) calls aslr_init first
@@ -130,12 +129,8 @@ void vm_aspace_destroy(struct vm_aspace *as) {
 }
 
 void vm_aspace_activate(struct vm_aspace *as) {
-    active_aspace[smp_cpu_num()] = as;
+    vm_aspace_active_cpu[smp_cpu_num()] = as;
     arch_aspace_activate(as ? &as->arch : NULL);
-}
-
-struct vm_aspace *vm_aspace_active(void) {
-    return active_aspace[smp_cpu_num()];
 }
 
 struct vmar *vm_aspace_root_vmar(struct vm_aspace *as) {
@@ -271,7 +266,8 @@ restart:;
     } else {
         uint64_t offset = m->vmo_offset + (page - vm_region_base(&m->r));
         paddr_t pa = 0;
-        uint64_t decompressed = compressor_decompression_count();
+        // Only a read fault may fault around (below): a write does not need the count.
+        uint64_t decompressed = (flags & VM_FAULT_WRITE) ? 0 : compressor_decompression_count();
         for (;;) {
             // A plain read: the check below, under pt_lock, is the one that counts.
             uint64_t seq = __atomic_load_n(&as->pt_seq, __ATOMIC_ACQUIRE);

@@ -22,6 +22,7 @@
 #include <zircon/types.h>
 
 #include "arch/x86_64/arch_aspace.h"
+#include "arch/x86_64/smp.h"
 #include "kernel/list.h"
 #include "kernel/mutex.h"
 #include "kernel/types.h"
@@ -73,8 +74,13 @@ size_t vm_aspace_harvest(void (*fn)(void *ctx, paddr_t pa), void *ctx);
 
 // Switches the CPU to `as` (NULL: the kernel's address space only).
 void vm_aspace_activate(struct vm_aspace *as);
+// Per CPU: the address space in its CR3 (NULL: the kernel's). Each CPU writes only its own slot
+// (vm_aspace_activate); read inline below (every fault asks).
+extern struct vm_aspace *vm_aspace_active_cpu[SMP_MAX_CPUS];
 // The address space in CR3 (set by vm_aspace_activate), NULL for the kernel's.
-struct vm_aspace *vm_aspace_active(void);
+static inline struct vm_aspace *vm_aspace_active(void) {
+    return vm_aspace_active_cpu[smp_cpu_num()];
+}
 
 // The root VMAR (a kernel object, ZX_OBJ_TYPE_VMAR); the caller gets a new reference.
 struct vmar *vm_aspace_root_vmar(struct vm_aspace *as);

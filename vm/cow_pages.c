@@ -29,7 +29,9 @@ vm_page_t *cow_page_alloc(struct cow_tree *t) {
     return p;
 }
 
-void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
+// Inline into cow_page_place (a fault's page passes here); cow_page_set_backlink for the others.
+static ALWAYS_INLINE void set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset)
+    REQUIRES(n->tree->lock) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
     // p->queue changes only under the queue lock, and only while p is on a queue: a page off
     // every queue (new, or back from compression) reads PQ_NONE here without a race.
@@ -42,12 +44,16 @@ void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
     pq_add(p, n->tree->source ? PQ_CLASS_PAGER : PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
 }
 
+void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
+    set_backlink(n, p, offset);
+}
+
 // Puts page `p` (fresh, or taken from another list of the tree) into `slot` of `n` at `offset`
 // with effective count `eff`.
 static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset, vm_page_t *p,
                            uint32_t eff) REQUIRES(n->tree->lock) {
     p->vmo.share_count = eff - n->base;
-    cow_page_set_backlink(n, p, offset);
+    set_backlink(n, p, offset);
     *slot = vmpl_slot_from_page(p);
 }
 

@@ -24,7 +24,8 @@ vmpl_slot_t *cow_find_above_locked(struct cow_node *n, uint64_t o, struct cow_no
 // The content `n` sees at `offset`, starting at n itself or (skip_self) at its parent: the slot
 // holding a page or reference, with its owner and the owner's offset; NULL for zero content.
 // Inline: the fault path's usual case is n's own list, or one step along n's skip.
-static inline vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset, bool skip_self,
+static ALWAYS_INLINE vmpl_slot_t *cow_find_locked(struct cow_node *n, uint64_t offset,
+                                                   bool skip_self,
                                            struct cow_node **out_owner, uint64_t *out_offset)
     REQUIRES(n->tree->lock) {
     ASSERT_MUTEX_HELD(&n->tree->lock);

@@ -172,8 +172,10 @@ static inline void hc_insert_until(struct hc_state *s, size_t p) {
 }
 
 // The longest match for position p among up to `depth` chain candidates: its length (0 if none
-// of at least 4 bytes) and the candidate's position in *out_ref.
-static size_t hc_find_best(struct hc_state *s, size_t p, size_t *out_ref) {
+// of at least 4 bytes) and the candidate's position in *out_ref. Inlined into its two calls: it
+// runs at almost every position of a page, and a call's saves and restores were 15% of it.
+static inline __attribute__((always_inline)) size_t hc_find_best(struct hc_state *s, size_t p,
+                                                                 size_t *out_ref) {
     hc_insert_until(s, p);
     const uint8_t *src = s->src;
     const uint8_t *ip = src + p;

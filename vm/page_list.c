@@ -71,12 +71,14 @@ bool vmpl_node_is_empty(const struct vmpl_node *n) {
 }
 
 struct vmpl_node *vmpl_node_find(const struct vmpl *pl, uint64_t base) {
+    if (pl->last && pl->last->tree.key == base)
+        return pl->last;
     return vmpl_to_node(wavl_find(&pl->nodes, base));
 }
 
 void vmpl_node_free_if_empty(struct vmpl *pl, struct vmpl_node *n) {
     if (n && vmpl_node_is_empty(n)) {
-        wavl_erase(&pl->nodes, &n->tree);
+        vmpl_node_unlink(pl, n);
         vmpl_node_free(n);
     }
 }
@@ -108,6 +110,7 @@ vmpl_slot_t *vmpl_slot_ptr(const struct vmpl *pl, uint64_t offset, struct vmpl_n
 void vmpl_init(struct vmpl *pl) {
     wavl_init(&pl->nodes);
     pl->skew = 0;
+    pl->last = NULL;
 }
 
 static void free_node_cb(struct wavl_node *w, void *ctx) {
@@ -118,6 +121,7 @@ static void free_node_cb(struct wavl_node *w, void *ctx) {
 
 void vmpl_destroy(struct vmpl *pl) {
     ASSERT_MSG(vmpl_has_no_page_or_ref(pl), "list %p still owns pages or references", (void *)pl);
+    pl->last = NULL;
     wavl_clear(&pl->nodes, free_node_cb, NULL);
 }
 
@@ -135,11 +139,19 @@ bool vmpl_has_no_page_or_ref(const struct vmpl *pl) {
     return vmpl_walk((struct vmpl *)pl, 0, VMPL_MAX_SIZE, find_page_or_ref, NULL, false) == ZX_OK;
 }
 
-vmpl_slot_t *vmpl_lookup(struct vmpl *pl, uint64_t offset) {
+vmpl_slot_t *vmpl_lookup_slow(struct vmpl *pl, uint64_t offset) {
     DEBUG_ASSERT(IS_ALIGNED(offset, P));
     if (offset >= VMPL_MAX_SIZE)
         return NULL;
-    return vmpl_slot_ptr(pl, offset, NULL);
+    struct vmpl_node *n;
+    vmpl_slot_t *s = vmpl_slot_ptr(pl, offset, &n);
+    if (n)
+        pl->last = n;
+    return s;
+}
+
+bool vmpl_last_ok(const struct vmpl *pl) {
+    return !pl->last || wavl_find(&pl->nodes, pl->last->tree.key) == &pl->last->tree;
 }
 
 vmpl_slot_t vmpl_get(const struct vmpl *pl, uint64_t offset) {
@@ -474,6 +486,7 @@ zx_status_t vmpl_lookup_or_alloc(struct vmpl *pl, uint64_t offset, enum vmpl_int
             zx_status_t st = wavl_insert(&pl->nodes, &n->tree);
             ASSERT(st == ZX_OK);
         }
+        pl->last = n;  // the next fault's node, most likely
         *out_slot = &n->slots[idx];
         if (out_in_interval)
             *out_in_interval = false;
@@ -545,6 +558,7 @@ static void remove_all_node(struct wavl_node *w, void *c) {
 
 void vmpl_remove_all(struct vmpl *pl, vmpl_release_fn release, void *ctx) {
     struct remove_all_ctx r = {pl, release, ctx};
+    pl->last = NULL;
     wavl_clear(&pl->nodes, remove_all_node, &r);
 }
 

@@ -228,7 +228,7 @@ zx_status_t vmpl_merge_onto(struct vmpl *src, struct vmpl *dst, uint64_t offset,
     struct wavl_node *w;
     while ((w = wavl_min(&src->nodes)) != NULL) {
         struct vmpl_node *n = vmpl_to_node(w);
-        wavl_erase(&src->nodes, w);
+        vmpl_node_unlink(src, n);
         DEBUG_ASSERT(n->tree.key >= shift);
         uint64_t key = n->tree.key - shift;
         struct vmpl_node *t = vmpl_node_find(dst, key);
@@ -283,7 +283,7 @@ zx_status_t vmpl_take(struct vmpl *pl, uint64_t offset, uint64_t len, struct vmp
     struct vmpl_node *n;
     while ((n = vmpl_to_node(wavl_lower_bound(&pl->nodes, first_full))) != NULL &&
            n->tree.key < tail_base) {
-        wavl_erase(&pl->nodes, &n->tree);
+        vmpl_node_unlink(pl, n);
         zx_status_t st = wavl_insert(&out->middle, &n->tree);
         ASSERT(st == ZX_OK);
     }
@@ -392,6 +392,8 @@ static bool check_fail(const struct vmpl *pl, uint64_t offset, const char *what)
 bool vmpl_check(const struct vmpl *pl) {
     if (!wavl_check(&pl->nodes))
         return false;
+    if (!vmpl_last_ok(pl))
+        return check_fail(pl, 0, "last node not in the tree");
     if (pl->skew >= SPAN || !IS_ALIGNED(pl->skew, P))
         return check_fail(pl, pl->skew, "bad skew");
     bool inside = false;        // between a Start and its End

@@ -35,6 +35,12 @@ struct vmpl_node *vmpl_node_alloc(uint64_t key);
 void vmpl_node_free(struct vmpl_node *n);
 bool vmpl_node_is_empty(const struct vmpl_node *n);
 struct vmpl_node *vmpl_node_find(const struct vmpl *pl, uint64_t base);
+// Takes `n` out of pl's tree (the one way to: it keeps pl->last right).
+static inline void vmpl_node_unlink(struct vmpl *pl, struct vmpl_node *n) {
+    if (pl->last == n)
+        pl->last = NULL;
+    wavl_erase(&pl->nodes, &n->tree);
+}
 // Unlinks and frees `n` if it holds nothing.
 void vmpl_node_free_if_empty(struct vmpl *pl, struct vmpl_node *n);
 

@@ -17,20 +17,19 @@
 
 static struct {
     struct spinlock lock;
-    vm_page_t *pages;  // the page array, indexed by frame number
-    size_t len;        // frames described
     struct list_node free_list GUARDED_BY(lock);
     size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
     size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted
     size_t reserve GUARDED_BY(lock);    // free pages ordinary VMO allocations may not take
     size_t critical_reserve GUARDED_BY(lock);  // ... critical ones may not take (<= reserve)
-    size_t critical_allocs GUARDED_BY(lock);  // VMO pages taken from the reserve's upper half
+    size_t critical_allocs GUARDED_BY(lock);  // VMO pages taken from the critical band
     size_t rover GUARDED_BY(lock);      // where the next run search starts (next fit)
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
 
-vm_page_t *pmm_page_array;  // pmm.pages, for the inline vm_page_paddr (pmm.h)
+vm_page_t *pmm_page_array;     // indexed by frame number
+size_t pmm_page_array_frames;  // frames described
 
 const char *page_state_name(enum page_state state) {
     static const char *const names[PAGE_STATE_COUNT] = {
@@ -62,17 +61,16 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
     if (!array_pa)
         return ZX_ERR_NO_MEMORY;
 
-    pmm.pages = paddr_to_kva(array_pa);
-    pmm_page_array = pmm.pages;
-    pmm.len = len;
+    pmm_page_array = paddr_to_kva(array_pa);
+    pmm_page_array_frames = len;
     list_init(&pmm.free_list);
     pmm.rover = 0;
     memset(pmm.counts, 0, sizeof(pmm.counts));
-    memset(pmm.pages, 0, len * sizeof(vm_page_t));
+    memset(pmm_page_array, 0, len * sizeof(vm_page_t));
     size_t array_first = (size_t)(array_pa >> PAGE_SHIFT);
     size_t array_end = array_first + array_bytes / PAGE_SIZE;
     for (size_t pfn = 0; pfn < len; pfn++) {
-        vm_page_t *p = &pmm.pages[pfn];
+        vm_page_t *p = &pmm_page_array[pfn];
         paddr_t pa = (paddr_t)pfn << PAGE_SHIFT;
         // A page is usable only if the whole page is available RAM (ranges may be unaligned).
         const struct phys_range *r = phys_ranges_find(ranges, pa);
@@ -87,8 +85,8 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
     }
     // Build the free list in descending order so that low frames are handed out first.
     for (size_t pfn = len; pfn-- > 0;) {
-        if (pmm.pages[pfn].state == PAGE_STATE_FREE)
-            list_add_head(&pmm.free_list, &pmm.pages[pfn].node);
+        if (pmm_page_array[pfn].state == PAGE_STATE_FREE)
+            list_add_head(&pmm.free_list, &pmm_page_array[pfn].node);
     }
     return ZX_OK;
 }
@@ -103,7 +101,7 @@ static void take_free_page_locked(vm_page_t *p, enum page_state state) REQUIRES(
     ASSERT_HELD(&pmm.lock);
     DEBUG_ASSERT(p->state == PAGE_STATE_FREE);
     list_delete(&p->node);
-    memset(p, 0, sizeof(*p));
+    __builtin_memset(p, 0, sizeof(*p));  // a few stores, not a call (-fno-builtin)
     p->state = (uint8_t)state;
     pmm.counts[PAGE_STATE_FREE]--;
     pmm.counts[state]++;
@@ -149,7 +147,7 @@ static void free_page_locked(vm_page_t *p) REQUIRES(pmm.lock) {
                (unsigned)p->queue);
     pmm.counts[p->state]--;
     pmm.counts[PAGE_STATE_FREE]++;
-    memset(p, 0, sizeof(*p));
+    __builtin_memset(p, 0, sizeof(*p));
     p->state = PAGE_STATE_FREE;
     list_add_head(&pmm.free_list, &p->node);
 }
@@ -181,7 +179,7 @@ static size_t find_run_locked(size_t from, size_t to, size_t count, size_t align
     size_t pfn = ROUNDUP(from, align);
     while (pfn + count <= to) {
         size_t run = 0;
-        while (run < count && pmm.pages[pfn + run].state == PAGE_STATE_FREE)
+        while (run < count && pmm_page_array[pfn + run].state == PAGE_STATE_FREE)
             run++;
         pmm.examined += run + 1;
         if (run == count)
@@ -200,11 +198,12 @@ vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_stat
     vm_page_t *first = NULL;
     if (!injected_failure_locked() && pmm.counts[PAGE_STATE_FREE] >= count) {
         // Next fit: from the rover to the end, then from the start up to the rover's runs.
-        size_t pfn = find_run_locked(pmm.rover, pmm.len, count, align_pages);
+        size_t pfn = find_run_locked(pmm.rover, pmm_page_array_frames, count, align_pages);
         if (pfn == SIZE_MAX)
-            pfn = find_run_locked(0, MIN(pmm.len, pmm.rover + count), count, align_pages);
+            pfn = find_run_locked(0, MIN(pmm_page_array_frames, pmm.rover + count), count,
+                                  align_pages);
         if (pfn != SIZE_MAX) {
-            first = &pmm.pages[pfn];
+            first = &pmm_page_array[pfn];
             pmm.rover = pfn + count;
             for (size_t i = 0; i < count; i++)
                 take_free_page_locked(first + i, state);
@@ -231,19 +230,6 @@ void pmm_set_state(vm_page_t *page, enum page_state state) {
     spin_unlock_irqrestore(&pmm.lock, s);
 }
 
-vm_page_t *pmm_page_from_paddr(paddr_t pa) {
-    size_t pfn = (size_t)(pa >> PAGE_SHIFT);
-    return pfn < pmm.len ? &pmm.pages[pfn] : NULL;
-}
-
-void *vm_page_kva(const vm_page_t *page) {
-    return paddr_to_kva(vm_page_paddr(page));
-}
-
-vm_page_t *pmm_page_from_kva(const void *kva) {
-    return pmm_page_from_paddr(physmap_kva_to_paddr(kva));
-}
-
 size_t pmm_count(enum page_state state) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     size_t n = pmm.counts[state];
@@ -263,7 +249,7 @@ uint64_t pmm_managed_bytes(void) {
 }
 
 size_t pmm_page_array_len(void) {
-    return pmm.len;
+    return pmm_page_array_frames;
 }
 
 size_t pmm_frames_examined(void) {
@@ -289,8 +275,8 @@ bool pmm_check(void) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     size_t counts[PAGE_STATE_COUNT] = {0};
     bool ok = true;
-    for (size_t pfn = 0; pfn < pmm.len; pfn++) {
-        uint8_t st = pmm.pages[pfn].state;
+    for (size_t pfn = 0; pfn < pmm_page_array_frames; pfn++) {
+        uint8_t st = pmm_page_array[pfn].state;
         if (st >= PAGE_STATE_COUNT) {
             kprintf("pmm_check: page %zu has state %u\n", pfn, st);
             ok = false;
@@ -314,7 +300,7 @@ bool pmm_check(void) {
             ok = false;
             break;
         }
-        if (++listed > pmm.len)
+        if (++listed > pmm_page_array_frames)
             break;
     }
     if (ok && listed != counts[PAGE_STATE_FREE]) {

@@ -12,6 +12,7 @@
 #include "kernel/types.h"
 #include "vm/page.h"
 #include "vm/phys_ranges.h"
+#include "vm/physmap.h"
 
 // Builds the page array from `ranges` (MEM_AVAILABLE pages become FREE, all else RESERVED), placing
 // the array itself in available memory (those pages become WIRED). The physmap must already map
@@ -29,7 +30,7 @@ vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 // and the programs it starts), so that these are not the first to fail. Other states take every
 // free page (the reclaim path's compressed storage, the heap, page tables).
 void pmm_set_reserve(size_t pages, size_t critical_pages);
-// VMO pages handed to critical callers from the upper half of the reserve, since boot.
+// VMO pages handed to critical callers from the band only they may take, since boot.
 size_t pmm_critical_allocs(void);
 // Returns a page (in any state but FREE or RESERVED) to the free list. A VMO page must be off
 // every page queue (its owner pq_remove()s it first; asserted).
@@ -45,18 +46,27 @@ void pmm_free_contiguous(vm_page_t *first, size_t count);
 // Moves an allocated page to another allocated state (counts follow).
 void pmm_set_state(vm_page_t *page, enum page_state state);
 
-// The page array (frame number = index), set once by pmm_init: for the inline look-ups below.
+// The page array and the frames it describes, set once by pmm_init: read only by the inline
+// conversions below (a fault makes four or five of them; each was a call).
 extern vm_page_t *pmm_page_array;
-// Inline: MAP_RANGE and fault-around take the address of every page they map.
+extern size_t pmm_page_array_frames;
+
 static inline paddr_t vm_page_paddr(const vm_page_t *page) {
     return (paddr_t)(page - pmm_page_array) << PAGE_SHIFT;
 }
 // The page at `pa`, or NULL if pa is beyond the page array.
-vm_page_t *pmm_page_from_paddr(paddr_t pa);
+static inline vm_page_t *pmm_page_from_paddr(paddr_t pa) {
+    size_t pfn = (size_t)(pa >> PAGE_SHIFT);
+    return pfn < pmm_page_array_frames ? &pmm_page_array[pfn] : NULL;
+}
 // The physmap address of a page's contents.
-void *vm_page_kva(const vm_page_t *page);
+static inline void *vm_page_kva(const vm_page_t *page) {
+    return paddr_to_kva(vm_page_paddr(page));
+}
 // The page whose physmap address is `kva`.
-vm_page_t *pmm_page_from_kva(const void *kva);
+static inline vm_page_t *pmm_page_from_kva(const void *kva) {
+    return pmm_page_from_paddr(physmap_kva_to_paddr(kva));
+}
 
 size_t pmm_count(enum page_state state);
 // Bytes of every page the allocator manages (all states but RESERVED): constant after boot.

@@ -219,12 +219,12 @@ void reclaim_init(const struct cmdline *cl) {
         .critical = total / 32,
         .oom = total / 64,
         .hysteresis = total / 128,
-        .reserve = MAX(total / 256, (size_t)64),
+        .critical_reserve = total / 256,
     };
-    wm.critical_reserve = cmdline_get(cl, "reclaim.critical_reserve") &&
-                                  !cmdline_get_bool(cl, "reclaim.critical_reserve")
-                              ? wm.reserve
-                              : wm.reserve / 2;
+    // Ordinary callers stop a band above what the system's own processes may take.
+    bool band = !cmdline_get(cl, "reclaim.critical_reserve") ||
+                cmdline_get_bool(cl, "reclaim.critical_reserve");
+    wm.reserve = wm.critical_reserve + (band ? MAX(total / 512, (size_t)32) : 0);
     pmm_set_reserve(wm.reserve, wm.critical_reserve);
     rotate_period = (zx_time_t)cmdline_get_u64(cl, "pq.rotate_ms", 5000) * MS;
     if (rotate_period < tick)

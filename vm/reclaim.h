@@ -3,12 +3,12 @@
 //
 // Levels, from the free pages (pmm_count(PAGE_STATE_FREE)) against watermarks scaled to RAM:
 // NORMAL above RAM/16, WARNING below it, CRITICAL below RAM/32, OOM below RAM/64. A level is left
-// upwards only once free memory is RAM/128 above its watermark (hysteresis). RAM/256 pages (at
-// least 64) are a reserve that VMO pages of ordinary processes may not take, the lower half of it
-// one that even the kernel's threads and the root job's processes (userboot and the programs it
-// starts) may not take (pmm_set_reserve): compressed storage and page-list nodes can still be had
-// while reclaim runs, and when user memory runs out the system's own processes are not the first
-// to fail. Test-only key reclaim.critical_reserve=0: no half for them (they fail like the rest).
+// upwards only once free memory is RAM/128 above its watermark (hysteresis). RAM/256 pages are a
+// reserve that no VMO page may take (pmm_set_reserve), so that compressed storage and page-list
+// nodes can still be had while reclaim runs; RAM/512 pages (at least 32) above it are a band
+// that only the kernel's threads and the root job's processes (userboot and the programs it
+// starts) may take, so that when user memory runs out the system's own processes are not the
+// first to fail. Test-only key reclaim.critical_reserve=0: no band (they fail like the rest).
 //
 // Locking: one mutex serialises reclaimers (the thread and faulting threads); under it a
 // reclaimer takes a clone tree's lock, never while holding any other VM lock.
@@ -29,7 +29,9 @@ enum reclaim_level {
 };
 
 struct reclaim_watermarks {
-    size_t warning, critical, oom, hysteresis, reserve, critical_reserve;  // pages
+    // pages; VMO pages of ordinary callers stop at `reserve`, critical callers' at
+    // `critical_reserve` (<= reserve)
+    size_t warning, critical, oom, hysteresis, reserve, critical_reserve;
 };
 
 // Sets the watermarks from the pmm's managed memory and starts the aging and reclaim thread.

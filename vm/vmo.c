@@ -152,7 +152,8 @@ static inline void vmo_tree_locked(struct vmo *v, struct cow_tree *t) {
 NO_THREAD_SAFETY_ANALYSIS static void vmo_lock(struct vmo *v) {
     mutex_acquire(&v->tree->lock);
     DEBUG_ASSERT(v->cow->tree == v->tree);
-    cow_tree_retry_merges_locked(v->tree);
+    if (unlikely(v->tree->pending_merges != 0))  // a test, not a call, on every fault
+        cow_tree_retry_merges_locked(v->tree);
 }
 
 NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {

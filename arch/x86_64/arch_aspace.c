@@ -203,16 +203,40 @@ zx_status_t arch_aspace_map_contiguous(struct arch_aspace *as, vaddr_t va, paddr
     return map(as, va, NULL, pa, count, mmu_flags);
 }
 
+// flags_to_pte of every combination of ARCH_MMU_FLAGS_ALL, for a user [0] and the kernel [1]
+// space; 0 where flags_to_pte refuses (no READ; USER in the kernel's space). A load, not a dozen
+// tests, on every fault.
+#define FLAGS_PTE(f, k)                                                                    \
+    (!((f) & ARCH_MMU_FLAG_READ) || ((k) && ((f) & ARCH_MMU_FLAG_USER))                    \
+         ? 0                                                                               \
+         : PTE_P | ((f) & ARCH_MMU_FLAG_WRITE ? PTE_W : 0) |                               \
+               ((f) & ARCH_MMU_FLAG_USER ? PTE_U : 0) |                                    \
+               ((f) & ARCH_MMU_FLAG_EXECUTE ? 0 : PTE_NX) | ((k) ? PTE_G : 0))
+#define FLAGS_PTE4(f, k) FLAGS_PTE(f, k), FLAGS_PTE((f) + 1, k), FLAGS_PTE((f) + 2, k), \
+                         FLAGS_PTE((f) + 3, k)
+_Static_assert(ARCH_MMU_FLAGS_ALL == 15, "flags_pte covers every combination");
+static const pte_t flags_pte[2][16] = {
+    {FLAGS_PTE4(0, 0), FLAGS_PTE4(4, 0), FLAGS_PTE4(8, 0), FLAGS_PTE4(12, 0)},
+    {FLAGS_PTE4(0, 1), FLAGS_PTE4(4, 1), FLAGS_PTE4(8, 1), FLAGS_PTE4(12, 1)},
+};
+
+// The table agrees with flags_to_pte (debug builds check every use).
+static UNUSED bool table_matches(const struct arch_aspace *as, uint32_t mmu_flags, pte_t perm) {
+    pte_t slow;
+    return flags_to_pte(as, mmu_flags, &slow) == ZX_OK && slow == perm;
+}
+
 zx_status_t arch_aspace_remap_page(struct arch_aspace *as, vaddr_t va, paddr_t pa,
                                    uint32_t mmu_flags) {
-    pte_t perm;
-    zx_status_t st = flags_to_pte(as, mmu_flags, &perm);
-    if (st != ZX_OK)
-        return st;
-    if (!in_space(as, va, 1) || (pa & ~PTE_ADDR_MASK))
+    pte_t perm = mmu_flags <= ARCH_MMU_FLAGS_ALL ? flags_pte[as->is_kernel][mmu_flags] : 0;
+    if (!perm)
         return ZX_ERR_INVALID_ARGS;
-    // One walk on the fault path's hot spot: no iterator to position before or after.
-    return pt_map_page(root_of(as), va, pa, perm);
+    DEBUG_ASSERT(table_matches(as, mmu_flags, perm));
+    if (!in_space(as, va, 1) || (pa & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK)))
+        return ZX_ERR_INVALID_ARGS;
+    // One walk on the fault path's hot spot: no iterator to position before or after, and no
+    // second round of the checks above (flags_to_pte's perm is right for the space's half).
+    return pt_map_page_checked(root_of(as), va, pa, perm);
 }
 
 void arch_aspace_batch_init(struct tlb_batch *b) {

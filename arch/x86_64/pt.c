@@ -195,14 +195,30 @@ zx_status_t pt_map_page(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) {
     if (!va_is_canonical(va) || ((va | pa) & (PAGE_SIZE - 1)) || (pa & ~PTE_ADDR_MASK) ||
         !perm_ok(va, perm))
         return ZX_ERR_INVALID_ARGS;
-    // The walk, unrolled by the compiler: no path to record, nothing to allocate.
-    pte_t *table = root;
-    for (int level = PT_ROOT_LEVEL; level > 0; level--) {
-        pte_t e = table[pte_index(va, level)];
-        if (!pte_present(e) || pte_is_leaf(e, level))
-            return pt_map_entry(root, va, pa, perm, 0);  // tables to add, or a large page to split
-        table = pte_table(e);
-    }
+    return pt_map_page_checked(root, va, pa, perm);
+}
+
+// A present entry that links to a table (not a large page), in one test.
+static inline bool links_table(pte_t e) {
+    return (e & (PTE_P | PTE_PS)) == PTE_P;
+}
+
+zx_status_t pt_map_page_checked(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) {
+    DEBUG_ASSERT(va_is_canonical(va) && !((va | pa) & (PAGE_SIZE - 1)) &&
+                 !(pa & ~PTE_ADDR_MASK) && perm_ok(va, perm));
+    _Static_assert(PT_ROOT_LEVEL == 3, "the walk below has four levels");
+    // The walk written out: no path to record, nothing to allocate, no level counter. A PML4
+    // entry is never a leaf (PS is reserved there); a PDPT or PD entry may be a large page.
+    pte_t e = root[pte_index(va, 3)];
+    if (!pte_present(e))
+        return pt_map_entry(root, va, pa, perm, 0);  // tables to add
+    e = pte_table(e)[pte_index(va, 2)];
+    if (!links_table(e))
+        return pt_map_entry(root, va, pa, perm, 0);  // tables to add, or a large page to split
+    e = pte_table(e)[pte_index(va, 1)];
+    if (!links_table(e))
+        return pt_map_entry(root, va, pa, perm, 0);
+    pte_t *table = pte_table(e);
     pte_t *entry = &table[pte_index(va, 0)];
     pte_t old = *entry;
     if (!pte_present(old))

@@ -161,6 +161,9 @@ zx_status_t pt_map_entry(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm, int ta
 // pt_map_entry(root, va, pa, perm, 0), with a walk of its own for the fault path's common case
 // (the tables down to the leaf exist); anything else is left to pt_map_entry.
 zx_status_t pt_map_page(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) MUST_USE;
+// pt_map_page for a caller that has checked what pt_map_page would (arch_aspace_remap_page): the
+// checks are DEBUG_ASSERTs here.
+zx_status_t pt_map_page_checked(pte_t *root, vaddr_t va, paddr_t pa, pte_t perm) MUST_USE;
 
 // --- Checks --------------------------------------------------------------------------------
 

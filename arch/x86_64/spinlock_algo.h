@@ -1,7 +1,7 @@
 // Spin-lock algorithms alone (no interrupts, no holder check, no lockdep): the test-and-test-and-set
-// lock that arch/x86_64/spinlock.c builds the kernel's spinlocks on, and the ticket and MCS locks
-// the contention benchmark (test/kernel/bench_spinlock.c) measures it against. docs/smp.md
-// ("Locks") has the figures and why test-and-test-and-set won.
+// lock the kernel's spinlocks are built on (spinlock_arch.h, kernel/spinlock.h), and the ticket and
+// MCS locks the contention benchmark (test/kernel/bench_spinlock.c) measures it against.
+// docs/smp.md ("Locks") has the figures and why test-and-test-and-set won.
 #ifndef ARCH_X86_64_SPINLOCK_ALGO_H
 #define ARCH_X86_64_SPINLOCK_ALGO_H
 

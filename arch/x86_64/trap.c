@@ -108,17 +108,7 @@ static void kernel_exception(struct trap_frame *tf) {
     qemu_exit(false);
 }
 
-static void handle_trap(struct trap_frame *tf) {
-    if (tf->vector >= TRAP_IRQ_BASE) {
-        irq_handler_fn fn = irq_handlers[tf->vector];
-        if (fn)
-            fn(tf);
-        return;
-    }
-    if (tf->vector == TRAP_NMI && ipi_handle_nmi(tf))
-        return;  // (a stop never returns)
-    if (tf->vector == TRAP_PF && trap_page_fault_hook && trap_page_fault_hook(tf))
-        return;
+void trap_exception(struct trap_frame *tf) {
     if ((tf->cs & 3) && trap_user_exception_hook && trap_user_exception_hook(tf))
         return;
     if (tf->cs & 3) {
@@ -130,6 +120,20 @@ static void handle_trap(struct trap_frame *tf) {
         qemu_exit(false);
     }
     kernel_exception(tf);
+}
+
+static void handle_trap(struct trap_frame *tf) {
+    if (tf->vector >= TRAP_IRQ_BASE) {
+        irq_handler_fn fn = irq_handlers[tf->vector];
+        if (fn)
+            fn(tf);
+        return;
+    }
+    if (tf->vector == TRAP_NMI && ipi_handle_nmi(tf))
+        return;  // (a stop never returns)
+    if (tf->vector == TRAP_PF && trap_page_fault_hook && trap_page_fault_hook(tf))
+        return;
+    trap_exception(tf);
 }
 
 void trap_dispatch(struct trap_frame *tf) {

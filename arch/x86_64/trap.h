@@ -42,8 +42,16 @@ zx_status_t arch_descriptors_prepare(unsigned cpu) MUST_USE;
 // On CPU `cpu`: loads its GDT and TSS and the shared IDT.
 void arch_descriptors_load(unsigned cpu);
 
-// Called by traps.S for every trap.
+// Called by traps.S for every trap but a #PF from user mode.
 void trap_dispatch(struct trap_frame *tf);
+// Called by traps.S for a #PF from user mode (arch/x86_64/faults.c): resolves it as
+// arch_page_fault would, hands it to trap_exception if that fails, then runs the user-return hook.
+// Not through trap_page_fault_hook: tests stand in for that one for kernel faults only, and the
+// generic dispatch cost every fault a compare chain and a load.
+void trap_user_page_fault(struct trap_frame *tf);
+// What trap_dispatch does with an exception nothing resolved: the process layer's user exception
+// hook, a user-copy fixup, or a kernel bug's report.
+void trap_exception(struct trap_frame *tf);
 
 // Prints the vector, error code, CR2, every register and a backtrace.
 void trap_report(const struct trap_frame *tf);
@@ -57,7 +65,8 @@ void trap_set_irq_handler(unsigned vector, irq_handler_fn fn);
 
 // A hook returns true if it handled the trap (the faulting code may resume).
 typedef bool (*trap_hook_fn)(struct trap_frame *tf);
-// Tried first for every #PF: arch_page_fault (arch/x86_64/faults.h) unless a test stands in.
+// Tried first for every #PF from kernel mode: arch_page_fault (arch/x86_64/faults.h) unless a
+// test stands in. (A #PF from user mode goes to trap_user_page_fault directly.)
 extern trap_hook_fn trap_page_fault_hook;
 // Tried for exceptions from user mode the page-fault hook did not handle (kills the process).
 extern trap_hook_fn trap_user_exception_hook;

@@ -1,6 +1,10 @@
 // Trap entry stubs: every vector pushes an error code (a zero where the CPU pushes none) and its
 // number, then trap_common saves the general registers as a struct trap_frame (trap.h), calls
 // trap_dispatch(frame) and returns with iretq. swapgs runs when the trap came from user mode.
+//
+// A #PF from user mode has its own way in and out (page_fault_entry): the same frame, but a
+// direct call of trap_user_page_fault instead of the generic dispatch, and a return that knows
+// it goes to user mode. It is the most frequent trap by far (every demand fault).
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/frame.S.h"
 
@@ -19,7 +23,11 @@ trap_stubs:
     pushq $0
     .endif
     pushq $vec
+    .if vec == 14
+    jmp page_fault_entry
+    .else
     jmp trap_common
+    .endif
     .set vec, vec + 1
     .endr
 
@@ -46,4 +54,21 @@ trap_return:
     jz 2f
     swapgs
 2:  iretq
+
+// Vector 14 (the CPU pushed the error code, the stub the vector). A fault in kernel mode (a user
+// copy, or a kernel bug) takes the generic path. From user mode there is no frame link to push:
+// backtraces end at trap_user_page_fault (the frame holds the user rip), as at syscall_dispatch.
+page_fault_entry:
+    testb $3, 24(%rsp)
+    jz trap_common
+    swapgs
+    PUSH_GPRS
+    cld
+    movq %rsp, %rdi
+    xorl %ebp, %ebp
+    call trap_user_page_fault
+    POP_GPRS
+    addq $16, %rsp                      // vector and error code
+    swapgs
+    iretq
 

@@ -21,11 +21,11 @@ static uint64_t vmb_now(void) {
 #include "test/bench/vmbench_common.h"
 #include "test/bench/zbench_common.h"
 #include "ulib/ulib_priv.h"
+#include <jasper/bootstrap.h>
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 
-static uint8_t *elf;
-static size_t elf_len;
+static struct zb_files files;
 
 static bool stats(zx_info_kmem_stats_compression_t *s) {
     return !check(zx_object_get_info(zx_job_default(), ZX_INFO_KMEM_STATS_COMPRESSION, s,
@@ -33,19 +33,38 @@ static bool stats(zx_info_kmem_stats_compression_t *s) {
                   "get_info KMEM_STATS_COMPRESSION");
 }
 
-// This program's own ELF file: the "ELF" pages of the mix (Linux reads the same file).
-static bool load_elf(void) {
-    zx_handle_t exec = ulib_executable_vmo();
+// A whole VMO read into a fresh buffer.
+static bool read_vmo(zx_handle_t vmo, uint8_t **out, size_t *out_len) {
     uint64_t size;
+    if (check(zx_vmo_get_size(vmo, &size), "vmo_get_size"))
+        return false;
+    uint8_t *p = malloc(size);
+    if (!p)
+        return !check(ZX_ERR_NO_MEMORY, "malloc");
+    *out = p;
+    *out_len = size;
+    return !check(zx_vmo_read(vmo, p, 0, size), "vmo_read");
+}
+
+// The ELF pages: this program's own file (Linux reads the same file). The text pages: the boot
+// module named ZB_TEXT_FILE (scripts/bench-vs-linux passes it; Linux reads the same file).
+static bool load_files(void) {
+    zx_handle_t exec = ulib_executable_vmo();
     if (exec == ZX_HANDLE_INVALID)
         return !check(ZX_ERR_BAD_STATE, "no executable VMO");
-    if (check(zx_vmo_get_size(exec, &size), "vmo_get_size"))
+    if (!read_vmo(exec, (uint8_t **)&files.elf, &files.elf_len))
         return false;
-    elf = malloc(size);
-    if (!elf)
-        return !check(ZX_ERR_NO_MEMORY, "malloc");
-    elf_len = size;
-    return !check(zx_vmo_read(exec, elf, 0, size), "vmo_read executable");
+    zx_handle_t mods[16];
+    size_t n = ulib_startup_handles(JASPER_HANDLE_VMO_MODULE, mods, 16);
+    for (size_t i = 0; i < n && i < 16; i++) {
+        char name[ZX_MAX_NAME_LEN] = {0};
+        if (zx_object_get_property(mods[i], ZX_PROP_NAME, name, sizeof(name)) == ZX_OK &&
+            strcmp(name, ZB_TEXT_FILE) == 0)
+            return read_vmo(mods[i], (uint8_t **)&files.text, &files.text_len);
+    }
+    printf("bench: error: no boot module %s (scripts/bench-vs-linux --zram passes it)\n",
+           ZB_TEXT_FILE);
+    return false;
 }
 
 static void bench_kind(enum zb_kind k) {
@@ -62,7 +81,7 @@ static void bench_kind(enum zb_kind k) {
             return;
         }
         uint8_t *p = (uint8_t *)addr;
-        zb_fill_region(k, p, elf, elf_len);
+        zb_fill_region(k, p, &files);
         if (!stats(&s0))
             break;
         uint64_t t0 = vmb_now();
@@ -75,7 +94,7 @@ static void bench_kind(enum zb_kind k) {
         in[r] = vmb_now() - t0;
         if (!stats(&s2))
             break;
-        size_t bad = zb_verify_region(k, p, elf, elf_len);
+        size_t bad = zb_verify_region(k, p, &files);
         if (bad != SIZE_MAX) {
             printf("bench: error: %s page %zu changed\n", zb_kind_names[k], bad);
             failed = 1;
@@ -112,7 +131,7 @@ static void bench_kind(enum zb_kind k) {
 }
 
 int main(int argc, char **argv) {
-    if (!load_elf())
+    if (!load_files())
         return 1;
     int any_failed = 0;
     for (int k = 0; k < ZB_KINDS; k++) {

@@ -3,7 +3,7 @@
 // their contents (the very same bytes on both systems), the sizes and the report lines.
 //
 // Each workload fills a private anonymous region with ZB_PAGES pages of one kind (or the mix: ELF,
-// text and sparse heap, ZB_PAGES of each), pushes every page out (Jasper: ZX_VMO_OP_DONT_NEED
+// real text and sparse heap, ZB_PAGES of each), pushes every page out (Jasper: ZX_VMO_OP_DONT_NEED
 // with the boot key reclaim.eager_dont_need=1, which reclaims at once through the memory-pressure
 // path; Linux: MADV_PAGEOUT into zram swap with lz4), reads one byte of each page back (one fault
 // per page: a decompression), and checks every byte. Lines:
@@ -31,26 +31,41 @@ static inline size_t zb_pages(enum zb_kind k) {
     return k == ZB_MIX ? 3 * ZB_PAGES : ZB_PAGES;
 }
 
-// Page i of kind k. ELF pages are the pages of the file `elf` (Jasper's own zbench.elf on both
-// systems), cycled, the last one zero-padded; text and sparse come from test/kernel/page_mix.c
-// with seed i + 1. The mix is ZB_PAGES ELF pages, then text, then sparse.
-static inline void zb_fill(enum zb_kind k, size_t i, uint8_t *p, const uint8_t *elf,
-                           size_t elf_len) {
+// The files whose bytes are pages of the mix, the same on both systems: `elf`, Jasper's own
+// zbench.elf; `text`, real prose that ships on Debian and with Jasper (scripts/bench-vs-linux
+// --zram makes it: /usr/share/common-licenses' license texts, then Jasper's docs/*.md).
+struct zb_files {
+    const uint8_t *elf;
+    size_t elf_len;
+    const uint8_t *text;
+    size_t text_len;
+};
+
+#define ZB_TEXT_FILE "zbench-text.txt"  // its name on Linux's initramfs and as Jasper's boot module
+
+// Page i of a file's pages, cycled, the last one zero-padded.
+static inline void zb_file_page(const uint8_t *data, size_t len, size_t i, uint8_t *p) {
+    size_t file_pages = (len + ZB_PAGE - 1) / ZB_PAGE;
+    size_t off = (i % file_pages) * ZB_PAGE;
+    size_t n = len - off < ZB_PAGE ? len - off : ZB_PAGE;
+    memcpy(p, data + off, n);
+    memset(p + n, 0, ZB_PAGE - n);
+}
+
+// Page i of kind k. ELF and text pages are the pages of their files (struct zb_files), cycled;
+// sparse and random come from test/kernel/page_mix.c with seed i + 1. The mix is ZB_PAGES ELF
+// pages, then text, then sparse.
+static inline void zb_fill(enum zb_kind k, size_t i, uint8_t *p, const struct zb_files *f) {
     if (k == ZB_MIX) {
         k = (enum zb_kind)(i / ZB_PAGES);
         i %= ZB_PAGES;
     }
     switch (k) {
-    case ZB_ELF: {
-        size_t elf_pages = (elf_len + ZB_PAGE - 1) / ZB_PAGE;
-        size_t off = (i % elf_pages) * ZB_PAGE;
-        size_t n = elf_len - off < ZB_PAGE ? elf_len - off : ZB_PAGE;
-        memcpy(p, elf + off, n);
-        memset(p + n, 0, ZB_PAGE - n);
+    case ZB_ELF:
+        zb_file_page(f->elf, f->elf_len, i, p);
         break;
-    }
     case ZB_TEXT:
-        page_mix_fill(PAGE_KIND_TEXT, i + 1, p, ZB_PAGE);
+        zb_file_page(f->text, f->text_len, i, p);
         break;
     case ZB_SPARSE:
         page_mix_fill(PAGE_KIND_SPARSE, i + 1, p, ZB_PAGE);
@@ -62,18 +77,17 @@ static inline void zb_fill(enum zb_kind k, size_t i, uint8_t *p, const uint8_t *
 }
 
 // Fills region [p, p + pages) of kind k.
-static inline void zb_fill_region(enum zb_kind k, uint8_t *p, const uint8_t *elf, size_t elf_len) {
+static inline void zb_fill_region(enum zb_kind k, uint8_t *p, const struct zb_files *f) {
     for (size_t i = 0; i < zb_pages(k); i++)
-        zb_fill(k, i, p + i * ZB_PAGE, elf, elf_len);
+        zb_fill(k, i, p + i * ZB_PAGE, f);
 }
 
 // Returns the index of the first page of the region that differs from what zb_fill put there, or
 // SIZE_MAX.
-static inline size_t zb_verify_region(enum zb_kind k, const uint8_t *p, const uint8_t *elf,
-                                      size_t elf_len) {
+static inline size_t zb_verify_region(enum zb_kind k, const uint8_t *p, const struct zb_files *f) {
     static uint8_t want[ZB_PAGE];
     for (size_t i = 0; i < zb_pages(k); i++) {
-        zb_fill(k, i, want, elf, elf_len);
+        zb_fill(k, i, want, f);
         if (memcmp(want, p + i * ZB_PAGE, ZB_PAGE) != 0)
             return i;
     }

@@ -5,7 +5,7 @@
 // no readahead, no swap cache for a page only this process maps). The storage figures are deltas
 // of /sys/block/zram0/mm_stat; /proc/vmstat's pswpout / pswpin say how many pages really went out
 // and came back. Built static by scripts/bench-vs-linux; /zbench.elf is Jasper's zbench.elf, the
-// ELF pages of the mix. Exits 1 on any failure.
+// ELF pages of the mix, and /zbench-text.txt its text pages. Exits 1 on any failure.
 #define _GNU_SOURCE
 #include <stdbool.h>
 #include <stddef.h>
@@ -30,8 +30,7 @@ static uint64_t vmb_now(void) {
 #include "../vmbench_common.h"
 #include "../zbench_common.h"
 
-static uint8_t *elf;
-static size_t elf_len;
+static struct zb_files files;
 
 static void fail(const char *what) {
     perror(what);
@@ -71,17 +70,20 @@ static void read_stats(struct zstat *s) {
     s->pswpin = vmstat("pswpin");
 }
 
-static void load_elf(void) {
-    FILE *f = fopen("/zbench.elf", "rb");
+// A whole file read into a fresh buffer.
+static void load_file(const char *path, const uint8_t **out, size_t *out_len) {
+    FILE *f = fopen(path, "rb");
     if (!f)
-        fail("/zbench.elf");
+        fail(path);
     fseek(f, 0, SEEK_END);
-    elf_len = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    elf = malloc(elf_len);
-    if (!elf || fread(elf, 1, elf_len, f) != elf_len)
-        fail("read /zbench.elf");
+    size_t len = (size_t)ftell(f);
+    rewind(f);
+    uint8_t *p = malloc(len);
+    if (!p || fread(p, 1, len, f) != len)
+        fail(path);
     fclose(f);
+    *out = p;
+    *out_len = len;
 }
 
 static void bench_kind(enum zb_kind k) {
@@ -94,7 +96,7 @@ static void bench_kind(enum zb_kind k) {
             fail("mmap");
         if (madvise(p, bytes, MADV_NOHUGEPAGE) != 0)
             fail("madvise NOHUGEPAGE");
-        zb_fill_region(k, p, elf, elf_len);
+        zb_fill_region(k, p, &files);
         read_stats(&s0);
         uint64_t t0 = vmb_now();
         if (madvise(p, bytes, MADV_PAGEOUT) != 0)
@@ -105,7 +107,7 @@ static void bench_kind(enum zb_kind k) {
         (void)vmb_touch_read((volatile char *)p, bytes);
         in[r] = vmb_now() - t0;
         read_stats(&s2);
-        size_t bad = zb_verify_region(k, p, elf, elf_len);
+        size_t bad = zb_verify_region(k, p, &files);
         if (bad != SIZE_MAX) {
             printf("bench: error: %s page %zu changed\n", zb_kind_names[k], bad);
             exit(1);
@@ -130,7 +132,8 @@ static void bench_kind(enum zb_kind k) {
 }
 
 int main(int argc, char **argv) {
-    load_elf();
+    load_file("/zbench.elf", &files.elf, &files.elf_len);
+    load_file("/" ZB_TEXT_FILE, &files.text, &files.text_len);
     for (int k = 0; k < ZB_KINDS; k++) {
         bool run = argc < 2;
         for (int a = 1; a < argc && !run; a++)

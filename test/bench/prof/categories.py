@@ -18,7 +18,7 @@ CATEGORIES = [
     ('user loop', r'^user:'),
     ('zeroing / copying the page', r'^(page_zero|page_copy|clear_page\w*|__memcpy|memcpy|copy_page)$'),
     ('trap entry and exit',
-     r'^(arch_page_fault|vm_fault|trap_|process_user_return|vm_aspace_active|error_entry|exc_page_fault|asm_exc|'
+     r'^(arch_page_fault|arch_user_page_fault|page_fault_entry|vm_fault|trap_|process_user_return|vm_aspace_active|error_entry|exc_page_fault|asm_exc|'
      r'sync_regs|irqentry|swapgs|exit_to_user|fpregs_assert|restore_regs|entry_|syscall_)'),
     ('locks',
      r'^(mutex_|wait_queue|spin_|sched_|thread_current|down_read|up_read|_raw_spin|__rcu_read|'
