@@ -325,10 +325,10 @@ restart:;
             // were most likely compressed with it, and fault-around maps only present pages: the
             // walk over them cost ~2,500 instructions per fault for nothing). A decompression
             // on another CPU meanwhile only skips one fault-around.
-            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE) &&
-                compressor_decompression_count() == decompressed) {
+            if (vm_fault_around_pages > 1 && !(flags & VM_FAULT_WRITE)) {
                 vm_page_t *p = pmm_page_from_paddr(pa);
-                if (p && p->state != PAGE_STATE_ZERO) {
+                if (p && p->state != PAGE_STATE_ZERO &&
+                    compressor_decompression_count() == decompressed) {
                     vm_mapping_assert_locked(m);
                     fault_around_locked(m, page);
                 }

@@ -5,6 +5,7 @@
 #include "kernel/object.h"
 #include "kernel/port.h"
 #include "kernel/string.h"
+#include "kernel/thread.h"
 #include "vm/page_queues.h"
 #include "vm/pager.h"
 #include "vm/pmm.h"
@@ -64,6 +65,50 @@ KTEST(reclaim, harvest_runs_and_queues_stay_valid) {
     struct reclaim_watermarks w;
     reclaim_get_watermarks(&w);
     EXPECT_TRUE(w.oom < w.critical && w.critical < w.warning && w.reserve < w.oom);
+}
+
+// Takes VMO pages until the pmm refuses one (at most `max`), threading them through their own
+// contents; returns how many it got.
+static size_t take_vmo_pages(vm_page_t **list, size_t max) {
+    size_t n = 0;
+    while (n < max) {
+        vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
+        if (!p)
+            break;
+        list[n++] = p;
+    }
+    return n;
+}
+
+// The reserve's floors: an ordinary caller (a thread of a process below the root job) stops at
+// the reserve, a critical one (a kernel thread, the root job's processes) takes the band above
+// the critical reserve too, and other states take the rest. Fails with the band ignored (the
+// ordinary caller would take 8).
+KTEST(reclaim, ordinary_callers_leave_the_band_to_critical_ones) {
+    struct reclaim_watermarks w;
+    reclaim_get_watermarks(&w);
+    EXPECT_LT(w.critical_reserve, w.reserve);
+    static vm_page_t *pages[16];
+    size_t free0 = pmm_count(PAGE_STATE_FREE), given0 = pmm_critical_allocs();
+    REQUIRE_TRUE(free0 > 64);
+    pmm_set_reserve(free0 - 4, free0 - 8);  // 4 pages for anyone, 4 more for critical callers
+    struct thread *self = thread_current();
+    self->alloc_ordinary = true;
+    size_t ordinary = take_vmo_pages(pages, 16);
+    self->alloc_ordinary = false;
+    size_t critical = take_vmo_pages(pages + ordinary, 16 - ordinary);
+    vm_page_t *heap = pmm_alloc_page(PAGE_STATE_HEAP);  // below both floors: still served
+    pmm_set_reserve(w.reserve, w.critical_reserve);
+    EXPECT_EQ(ordinary, 4);
+    EXPECT_EQ(critical, 4);
+    EXPECT_EQ(pmm_critical_allocs() - given0, critical);
+    EXPECT_TRUE(heap != NULL);
+    if (heap)
+        pmm_free_page(heap);
+    for (size_t i = 0; i < ordinary + critical; i++)
+        pmm_free_page(pages[i]);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
 }
 
 // Clean pager-backed pages are evicted (a later access asks the pager again); a dirty one stays.
