@@ -152,7 +152,8 @@ static void unmap_everywhere_locked(struct cow_node *owner, uint64_t offset)
 }
 
 // Replaces what `slot` of `n` holds at `offset` (a page or a reference, already taken care of by
-// the caller) with zero content: a marker where an ancestor shows content, else nothing.
+// the caller) with zero content: a marker where an ancestor shows content or n sees a pager root
+// (whose missing page the pager may supply later), else nothing.
 static void slot_make_zero_locked(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset)
     REQUIRES(n->tree->lock) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
@@ -176,8 +177,9 @@ static bool page_is_zero(const void *kva) {
 zx_status_t cow_compress_begin_locked(struct cow_node *n, uint64_t offset, struct cow_inflight *f) {
     struct cow_tree *t = n->tree;
     ASSERT_MUTEX_HELD(&t->lock);
-    // A pager VMO's pages are evicted, never compressed: their dirty state lives in the page.
-    if (t->source)
+    // A pager VMO's own pages are evicted, never compressed: their dirty state lives in the
+    // page. Its clones' pages are anonymous memory (docs/pager.md, "Memory").
+    if (n->pager_root)
         return ZX_ERR_NOT_SUPPORTED;
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
     if (!slot || !vmpl_slot_is_page(*slot))
@@ -312,7 +314,7 @@ zx_status_t cow_dedup_zero_page_locked(struct cow_node *n, uint64_t offset, bool
     struct cow_tree *t = n->tree;
     ASSERT_MUTEX_HELD(&t->lock);
     *out_deduped = false;
-    if (t->source)
+    if (n->pager_root)
         return ZX_OK;  // a pager VMO's zero page may be Dirty: it must stay a page
     vmpl_slot_t *slot = vmpl_lookup(&n->pages, offset);
     if (!slot || !vmpl_slot_is_page(*slot))

@@ -40,8 +40,9 @@ static ALWAYS_INLINE void set_backlink(struct cow_node *n, vm_page_t *p, uint64_
         return;
     }
     vm_page_set_backlink(p, n->id, offset);
-    // A pager VMO's pages (vm/page_source.h) are evicted when clean, never compressed.
-    pq_add(p, n->tree->source ? PQ_CLASS_PAGER : PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
+    // A pager VMO's own pages (vm/page_source.h) are evicted when clean, never compressed; its
+    // clones' pages (and their hidden nodes') are anonymous memory, compressed like any other.
+    pq_add(p, n->pager_root ? PQ_CLASS_PAGER : PQ_CLASS_ANON, offset < VM_PAGE_BACKLINK_LIMIT);
 }
 
 void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
@@ -239,12 +240,6 @@ bool cow_peek_locked(struct cow_node *n, uint64_t offset, void *buf) {
     return true;
 }
 
-bool cow_ancestors_show_content_locked(struct cow_node *n, uint64_t offset) {
-    ASSERT_MUTEX_HELD(&n->tree->lock);
-    struct cow_node *owner;
-    uint64_t ooff;
-    return cow_find_locked(n, offset, true, &owner, &ooff) != NULL;
-}
 
 zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_page_t **out,
                                        bool *out_own) {
@@ -267,12 +262,19 @@ zx_status_t cow_lookup_resident_locked(struct cow_node *n, uint64_t offset, vm_p
 
 // --- Pager roots ---
 
-// True if `n` sees its pager root at `offset`: nothing of n or of a node on the way (content,
-// marker, interval) hides it, and every window contains it. *out_ro: the root offset.
-static bool cow_reaches_root(struct cow_node *n, uint64_t offset, uint64_t *out_ro)
+// True if `n` sees its pager root at `offset`: nothing of n (unless skip_self) or of a node on
+// the way (content, marker, interval) hides it, and every window contains it. *out_ro: the root
+// offset.
+static bool cow_reaches_root(struct cow_node *n, uint64_t offset, bool skip_self, uint64_t *out_ro)
     REQUIRES(n->tree->lock) {
     struct cow_node *cur = n;
     uint64_t o = offset;
+    if (skip_self) {
+        if (!n->parent || o >= n->parent_limit)
+            return false;
+        o += n->parent_offset;
+        cur = n->parent;
+    }
     for (;;) {
         if (cur->pager_root) {
             *out_ro = o;
@@ -290,6 +292,17 @@ static bool cow_reaches_root(struct cow_node *n, uint64_t offset, uint64_t *out_
     }
 }
 
+bool cow_ancestors_show_content_locked(struct cow_node *n, uint64_t offset) {
+    ASSERT_MUTEX_HELD(&n->tree->lock);
+    struct cow_node *owner;
+    uint64_t ooff, ro;
+    if (cow_find_locked(n, offset, true, &owner, &ooff))
+        return true;
+    // A pager root's Empty slot is missing, not zero, and its zero interval may be written: the
+    // pager may supply content there later, which n must not see in place of its own zeros.
+    return cow_reaches_root(n, offset, true, &ro);
+}
+
 zx_status_t cow_pager_reach_locked(struct cow_node *n, uint64_t start, uint64_t end,
                                    cow_root_run_fn fn, void *ctx) {
     ASSERT_MUTEX_HELD(&n->tree->lock);
@@ -298,7 +311,7 @@ zx_status_t cow_pager_reach_locked(struct cow_node *n, uint64_t start, uint64_t 
     uint64_t rs = 0, re = 0;
     for (uint64_t o = start; o < end; o += P) {
         uint64_t ro;
-        bool reach = cow_reaches_root(n, o, &ro);
+        bool reach = cow_reaches_root(n, o, false, &ro);
         if (reach && open && ro == re) {
             re += P;
             continue;
@@ -1213,13 +1226,15 @@ static zx_status_t check_page_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) 
                    c->node->id->tree == c->tree &&
                    (offset >= VM_PAGE_BACKLINK_LIMIT ? p->queue == PQ_UNRECLAIMABLE
                                                      : vm_page_backlink_offset(p) == offset);
-    if (p->state != PAGE_STATE_VMO || !link_ok || p->queue == PQ_NONE ||
+    // A pager root's pages are of the pager class (evicted), every other node's anonymous.
+    bool class_ok = pq_is_pager_page(p) == c->node->pager_root;
+    if (p->state != PAGE_STATE_VMO || !link_ok || p->queue == PQ_NONE || !class_ok ||
         (p->flags & SEEN_FLAG)) {
         kprintf("cow_check_tree: page %p at %#llx of node %p: state %u backlink %p+%#llx "
-                "queue %u seen %d\n",
+                "queue %u pager class %d seen %d\n",
                 (void *)p, (unsigned long long)offset, (void *)c->node, p->state,
                 (void *)p->vmo.owner, (unsigned long long)vm_page_backlink_offset(p), p->queue,
-                !!(p->flags & SEEN_FLAG));
+                pq_is_pager_page(p), !!(p->flags & SEEN_FLAG));
         c->ok = false;
         return ZX_ERR_STOP;
     }

@@ -188,7 +188,8 @@ bool cow_has_content_locked(struct cow_node *n, uint64_t offset) REQUIRES(n->tre
 // compressed page stays compressed); false (buf untouched) for zero content. For tests.
 bool cow_peek_locked(struct cow_node *n, uint64_t offset, void *buf) REQUIRES(n->tree->lock);
 // True if an ancestor of `n` shows a page or a compressed page to n at `offset` (n's own list
-// aside). O(depth log n).
+// aside), or n sees a pager root there (Empty is missing, not zero, below a pager root; a root's
+// zero interval may be written): content n must hide with a marker to read zero. O(depth log n).
 bool cow_ancestors_show_content_locked(struct cow_node *n, uint64_t offset) REQUIRES(n->tree->lock);
 // As cow_lookup_locked, but a compressed page found (in n or an ancestor) is decompressed in place
 // first: its owner's slot gets a page with the same content and share count. *out is NULL for

@@ -21,7 +21,8 @@ static struct cow_node *node_of_id(struct cow_tree *t, const struct cow_list_id 
 }
 
 // The user pager's eviction step: drop a clean page of a pager-backed VMO (a later access asks
-// the pager again); dirty and AwaitingClean pages stay, and so does any page outside the root.
+// the pager again); dirty and AwaitingClean pages stay. Only the root's pages are of the pager
+// class: its clones' are anonymous and compressed (docs/pager.md, "Memory").
 static zx_status_t reclaim_pager_page_locked(struct cow_node *n, uint64_t off, vm_page_t *p)
     REQUIRES(n->tree->lock) {
     (void)p;

@@ -6,8 +6,8 @@
 //   DONT_NEED      the first to go (ZX_VMO_OP_DONT_NEED); an access puts the page back in the LRU
 //   FAILED         anonymous pages that did not compress (or, before compression, were not zero);
 //                  an access or a write puts them back in the LRU
-//   ANON[i]        anonymous pages, in PQ_LRU_BUCKETS LRU buckets
-//   PAGER[i]       pages of pager-backed VMOs (evicted before any anonymous page is compressed),
+//   ANON[i]        anonymous pages (clones of pager VMOs too), in PQ_LRU_BUCKETS LRU buckets
+//   PAGER[i]       a pager VMO's own pages (evicted before any anonymous page is compressed),
 //                  in buckets that age together with the anonymous ones
 //
 // The buckets form a ring: one is the newest, the next one round is the oldest. pq_rotate makes

@@ -12,8 +12,10 @@
 // cow_check_tree_locked and page_source_check_locked, the root's committed bytes equal its present
 // pages, and no request is left outstanding. Every 16 steps every VMO is read whole and compared
 // (which supplies whatever is missing). Eviction of a root page must succeed exactly when the
-// model says the page is present, Clean and not zero. At the end every page and heap object is
-// back.
+// model says the page is present, Clean and not zero. A clone's own pages (zero pages written
+// as such among them) are compressed by a stand-in codec, which changes no content: a zero page
+// must stay a marker that hides the root, whose page may be missing then and supplied later with
+// content; the root's pages must refuse. At the end every page and heap object is back.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +24,7 @@
 #include "kernel/ktest.h"
 #include "kernel/object.h"
 #include "test/host/host_env.h"
+#include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
 #include "vm/page_list.h"
 #include "vm/page_source.h"
@@ -63,6 +66,7 @@ struct pmodel {
     uint64_t slice_pages;
     uint64_t requests, supplied_pages, evicted;
     uint64_t clamped_reads;  // clone reads past a clamped window where the root has content
+    uint64_t compressed, zeroed;  // clone pages compressed, and clone zero pages made markers
 };
 
 static struct pmodel pm;
@@ -362,7 +366,7 @@ static void op_clone_write(void) {
         st = vmo_op_range(c->v, ZX_VMO_OP_ZERO, q * P, P);
     } else {
         static uint8_t page[PAGE_SIZE];
-        b = (uint8_t)(0x80 + rnd(0x7f));
+        b = rnd(4) ? (uint8_t)(0x80 + rnd(0x7f)) : 0;  // 0: a page of zeros, written
         fill_page(page, b);
         st = vmo_write(c->v, page, q * P, P);  // asks for a missing page it reads through
     }
@@ -381,6 +385,61 @@ static void op_clone_read(void) {
     pm.clamped_reads += !c->own[q] && q >= c->window && c->off + q < pm.pages &&
                         root_byte(c->off + q) != 0;
     expect_page(c->v, q, want, "clone read");
+}
+
+// --- A stand-in codec: a copy on the heap; zero pages are reported as such ---
+
+static zx_status_t copy_compress(const void *page, zref_t *ref, bool *is_zero) {
+    const uint8_t *b = page;
+    bool zero = true;
+    for (size_t i = 0; i < PAGE_SIZE && zero; i++)
+        zero = b[i] == 0;
+    *is_zero = zero;
+    if (zero)
+        return ZX_OK;
+    void *copy = kmalloc(PAGE_SIZE);
+    if (!copy)
+        return ZX_ERR_NO_MEMORY;
+    memcpy(copy, page, PAGE_SIZE);
+    *ref = (zref_t)(uintptr_t)copy;
+    return ZX_OK;
+}
+
+static zx_status_t copy_decompress(zref_t ref, void *page) {
+    memcpy(page, (void *)(uintptr_t)ref, PAGE_SIZE);
+    return ZX_OK;
+}
+
+static void copy_free(zref_t ref) {
+    kfree((void *)(uintptr_t)ref);
+}
+
+static const struct cow_codec copy_codec = {copy_compress, copy_decompress, copy_free};
+
+// Compresses a page of a clone's own (NOT_FOUND where it has none), or asks to compress a page of
+// the root (always NOT_SUPPORTED: evicted, never compressed). No content changes.
+NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
+    struct pclone *c = rnd(4) ? pick_clone() : NULL;
+    struct cow_node *n = c ? vmo_cow_node(c->v) : vmo_cow_node(pm.root);
+    uint64_t q = rnd((uint32_t)(c ? c->pages : pm.pages));
+    mutex_acquire(&n->tree->lock);
+    vmpl_slot_t *slot = vmpl_lookup(&n->pages, q * P);
+    bool page = slot && vmpl_slot_is_page(*slot);
+    enum cow_compress_result res = 0;
+    zx_status_t st = cow_compress_page_locked(n, q * P, &res);
+    mutex_release(&n->tree->lock);
+    zx_status_t want = !c ? ZX_ERR_NOT_SUPPORTED : page ? ZX_OK : ZX_ERR_NOT_FOUND;
+    if (st != want)
+        PFAIL("compress %s page %llu: %d, want %d", c ? "clone" : "root", (unsigned long long)q,
+              st, want);
+    if (st == ZX_OK) {
+        enum cow_compress_result r = c->byte[q] ? COW_COMPRESS_STORED : COW_COMPRESS_ZERO;
+        if (!c->own[q] || res != r)
+            PFAIL("compress clone page %llu: result %d, model %d (own %d)",
+                  (unsigned long long)q, res, r, c->own[q]);
+        pm.compressed += res == COW_COMPRESS_STORED;
+        pm.zeroed += res == COW_COMPRESS_ZERO;
+    }
 }
 
 static void op_slice(void) {
@@ -414,6 +473,7 @@ static const struct pop pops[] = {
     {"clone_create", 1, op_clone_create}, {"clone_write", 3, op_clone_write},
     {"clone_read", 3, op_clone_read}, {"slice", 1, op_slice},
     {"read_all", 1, op_read_all}, {"writeback", 3, op_writeback},
+    {"compress", 3, op_compress},
 };
 
 static void pager_model_run(uint64_t seed, int steps, bool resizable) {
@@ -430,6 +490,7 @@ static void pager_model_run(uint64_t seed, int steps, bool resizable) {
                                              pm.src, &pm.root);
     ASSERT(st == ZX_OK);
     host_pager_serve = serve;
+    cow_compress_set_codec(&copy_codec);
     unsigned total = 0;
     for (size_t k = 0; k < sizeof(pops) / sizeof(pops[0]); k++)
         total += pops[k].weight;
@@ -451,24 +512,30 @@ static void pager_model_run(uint64_t seed, int steps, bool resizable) {
     }
     kobject_release(vmo_object(pm.root));  // the last clone gone: the source goes with it
     host_pager_serve = NULL;
+    cow_compress_set_codec(NULL);
     if (pmm_count(PAGE_STATE_VMO) != base_vmo || host_alloc_live() != base_heap)
         PFAIL("seed %llu: pages %zu/%zu heap %zu/%zu not back", (unsigned long long)seed,
               pmm_count(PAGE_STATE_VMO), base_vmo, host_alloc_live(), base_heap);
 }
 
 KTEST(cow_pager_model, random_operations_on_a_pager_root_and_its_clones) {
-    uint64_t requests = 0, supplied = 0, evicted = 0, clamped = 0;
+    uint64_t requests = 0, supplied = 0, evicted = 0, clamped = 0, compressed = 0, zeroed = 0;
     for (uint64_t seed = 1; seed <= 40; seed++) {
         pager_model_run(seed * 0x9e3779b97f4a7c15ull, 400, seed % 2 == 1);
         requests += pm.requests;
         supplied += pm.supplied_pages;
         evicted += pm.evicted;
         clamped += pm.clamped_reads;
+        compressed += pm.compressed;
+        zeroed += pm.zeroed;
     }
     printf("    %llu waits answered, %llu pages supplied, %llu evicted, %llu clone reads past a "
-           "clamped window\n",
+           "clamped window, %llu clone pages compressed, %llu clone zero pages made markers\n",
            (unsigned long long)requests, (unsigned long long)supplied,
-           (unsigned long long)evicted, (unsigned long long)clamped);
+           (unsigned long long)evicted, (unsigned long long)clamped,
+           (unsigned long long)compressed, (unsigned long long)zeroed);
     EXPECT_GT(requests, 100u);
     EXPECT_GT(evicted, 100u);
+    EXPECT_GT(compressed, 100u);
+    EXPECT_GT(zeroed, 20u);
 }

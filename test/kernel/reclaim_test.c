@@ -4,8 +4,10 @@
 #include "kernel/ktest.h"
 #include "kernel/object.h"
 #include "kernel/port.h"
+#include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/thread.h"
+#include "vm/compressor.h"
 #include "vm/page_queues.h"
 #include "vm/pager.h"
 #include "vm/pmm.h"
@@ -190,7 +192,8 @@ KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
     EXPECT_EQ(buf[0], 0x41);  // the pager VMO's page, through c
     REQUIRE_OK(vmo_read(g, buf, 0, P));
     EXPECT_EQ(buf[0], 0xc0);  // c's copy
-    // Every page of v is Clean: all evicted; the clones' copies are not the pager's to evict.
+    // Every page of v is Clean: all evicted, before any anonymous page (the clones' copies are
+    // anonymous: pager_clone_pages_compress_and_zeros_keep_hiding_the_root).
     size_t freed = reclaim_run(pmm_count(PAGE_STATE_FREE) + NP, 0);
     EXPECT_TRUE(freed >= NP);
     EXPECT_EQ(committed(v), 0u);
@@ -221,6 +224,126 @@ KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
     kobject_release(port);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
     EXPECT_TRUE(pq_check());
+}
+
+static uint64_t populated(struct vmo *v) {
+    zx_info_vmo_t i;
+    vmo_get_info(v, &i);
+    return i.populated_bytes;
+}
+
+// What a clone of the pager VMO in the test below wrote at page i (0: zeros).
+static uint8_t clone_byte(int i, size_t j) {
+    return (uint8_t)("a clone's own page, compressible "[j % 33] + i);
+}
+
+// Checks page i of `v` against `want` (0: zero, 1: clone_byte(i, .), else memset(want + i)).
+static bool page_reads(struct vmo *v, int i, int want) {
+    static uint8_t buf[PAGE_SIZE];
+    if (vmo_read(v, buf, (uint64_t)i * P, P) != ZX_OK)
+        return false;
+    for (size_t j = 0; j < P; j++) {
+        uint8_t w = want == 0 ? 0 : want == 1 ? clone_byte(i, j) : (uint8_t)(want + i);
+        if (buf[j] != w) {
+            kprintf("page %d byte %zu: %#x, want %#x\n", i, j, buf[j], w);
+            return false;
+        }
+    }
+    return true;
+}
+
+// The clones' own pages of a pager VMO are anonymous memory: they compress, and their zero pages
+// become markers that keep hiding the pager VMO's page (evicted at the time: missing, not zero),
+// which the pager supplies again later with content. Pages of c: 0-15 text and 16-23 zeros
+// (moved into a hidden node shared with g), 24-31 text and 32-35 zeros of c's own; g's own 36-39
+// zeros; everything else is the pager VMO's (0x40 + i).
+KTEST(reclaim, pager_clone_pages_compress_and_zeros_keep_hiding_the_root) {
+    size_t vmo0 = pmm_count(PAGE_STATE_VMO);
+    struct compressor_stats s0, s1;
+    compressor_stats(&s0);
+    struct kobject *port, *pgobj;
+    REQUIRE_OK(port_create(&port));
+    REQUIRE_OK(pager_create(&pgobj));
+    struct pager *pg = pager_from_object(pgobj);
+    struct vmo *v, *aux, *c, *g;
+    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
+    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    static uint8_t buf[PAGE_SIZE];
+    for (int i = 0; i < NP; i++) {
+        memset(buf, 0x40 + i, P);
+        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
+    }
+    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
+    REQUIRE_OK(vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &c));
+    int want_c[NP], want_g[NP];
+    for (int i = 0; i < NP; i++)
+        want_c[i] = want_g[i] = 0x40;
+    for (int i = 0; i < 36; i++) {
+        if (i == 24) {  // c's pages so far go into a hidden node that g shares
+            REQUIRE_OK(vmo_create_child(c, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &g));
+            EXPECT_TRUE(vmo_check_tree(v));
+        }
+        bool text = i < 16 || (i >= 24 && i < 32);
+        for (size_t j = 0; j < P; j++)
+            buf[j] = text ? clone_byte(i, j) : 0;
+        REQUIRE_OK(vmo_write(c, buf, (uint64_t)i * P, P));
+        want_c[i] = text ? 1 : 0;
+        if (i < 24)
+            want_g[i] = want_c[i];
+    }
+    memset(buf, 0, P);
+    for (int i = 36; i < 40; i++) {
+        REQUIRE_OK(vmo_write(g, buf, (uint64_t)i * P, P));
+        want_g[i] = 0;
+    }
+    EXPECT_TRUE(vmo_check_tree(v));
+    EXPECT_TRUE(pq_check());
+    EXPECT_EQ(committed(v), (uint64_t)NP * P);
+    uint64_t clones = committed(c) + committed(g);
+    EXPECT_EQ(clones, 64 * P);  // 24 shared (each counts them), 12 of c's, 4 of g's
+    EXPECT_EQ(populated(c) + populated(g), clones);
+    // Everything goes: the pager VMO's clean pages are evicted first (its slots are missing
+    // again), then the clones' pages compress, and their zero pages become markers.
+    size_t freed = reclaim_run(pmm_count(PAGE_STATE_FREE) + 4 * NP, 0);
+    EXPECT_GE(freed, (size_t)NP + 40);
+    EXPECT_TRUE(vmo_check_tree(v));
+    EXPECT_TRUE(pq_check());
+    EXPECT_TRUE(compressor_check());
+    EXPECT_EQ(committed(v), 0u);
+    EXPECT_EQ(committed(c) + committed(g), 0u);
+    EXPECT_EQ(populated(c) + populated(g), 40 * P);  // the text pages, compressed (16 shared)
+    compressor_stats(&s1);
+    EXPECT_EQ(s1.uncompressed_storage_bytes, s0.uncompressed_storage_bytes + 24 * P);
+    // The pager supplies every page again: the clones' zeros must not turn into its content.
+    for (int i = 0; i < NP; i++) {
+        memset(buf, 0x40 + i, P);
+        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
+    }
+    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
+    EXPECT_TRUE(vmo_check_tree(v));
+    for (int i = 0; i < NP; i++) {
+        EXPECT_TRUE(page_reads(c, i, want_c[i]));
+        EXPECT_TRUE(page_reads(g, i, want_g[i]));
+    }
+    EXPECT_TRUE(vmo_check_tree(v));
+    EXPECT_TRUE(pq_check());
+    EXPECT_EQ(committed(v), (uint64_t)NP * P);
+    EXPECT_EQ(committed(c) + committed(g), 40 * P);  // read back: decompressed in place
+    kobject_release(vmo_object(g));
+    EXPECT_TRUE(vmo_check_tree(v));
+    for (int i = 0; i < NP; i++)
+        EXPECT_TRUE(page_reads(c, i, want_c[i]));
+    kobject_release(vmo_object(c));
+    REQUIRE_OK(pager_detach_vmo(pg, v));
+    kobject_release(vmo_object(v));
+    kobject_release(vmo_object(aux));
+    kobject_release(pgobj);
+    kobject_release(port);
+    EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
+    EXPECT_TRUE(pq_check());
+    compressor_stats(&s1);
+    EXPECT_EQ(s1.uncompressed_storage_bytes, s0.uncompressed_storage_bytes);
+    EXPECT_EQ(s1.compressed_storage_bytes, s0.compressed_storage_bytes);
 }
 
 // A pager VMO that shrinks clamps its clones' windows: what it holds later past the new end must
