@@ -44,10 +44,9 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     __atomic_fetch_add(&live_objects, 1, __ATOMIC_RELAXED);
 }
 
-void kobject_retain(struct kobject *obj) {
-    uint32_t old = __atomic_fetch_add(&obj->refs, 1, __ATOMIC_RELAXED);
-    ASSERT_MSG(old > 0, "koid %llu type %u: retained after its last release",
-               (unsigned long long)obj->koid, obj->type);
+void kobject_retain_dead(struct kobject *obj) {
+    panic("kobject_retain: koid %llu type %u: retained after its last release",
+          (unsigned long long)obj->koid, obj->type);
 }
 
 bool kobject_try_retain(struct kobject *obj) {
@@ -60,24 +59,9 @@ bool kobject_try_retain(struct kobject *obj) {
     return false;
 }
 
-// The scheduler lock is taken on some paths only (channels always; others for the last
-// reference), which the analysis cannot follow.
-void kobject_release(struct kobject *obj) NO_THREAD_SAFETY_ANALYSIS {
-    bool locked = obj->type == ZX_OBJ_TYPE_CHANNEL;  // see the file comment
-    uint64_t s = locked ? sched_lock_irqsave() : 0;
-    // Release: this holder's writes to the object come before its destruction; acquire (on the
-    // last): the destroyer sees every other holder's.
-    uint32_t old = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
-    ASSERT_MSG(old > 0, "koid %llu type %u", (unsigned long long)obj->koid, obj->type);
-    if (old != 1) {
-        if (locked) {
-            gc_request_locked(obj);
-            sched_unlock_irqrestore(s);
-        }
-        return;
-    }
-    if (!locked)
-        s = sched_lock_irqsave();
+// The last reference is gone (refs reached zero in the caller); takes the scheduler lock for
+// the checks and unlocks it, then destroys the object.
+static void destroy_last(struct kobject *obj, uint64_t s) NO_THREAD_SAFETY_ANALYSIS {
     ASSERT(list_is_empty(&obj->waiters.waiters));  // a waiter holds a reference
     // An observer lives only while the handle it came through is in a table, and a handle holds
     // a reference.
@@ -88,6 +72,26 @@ void kobject_release(struct kobject *obj) NO_THREAD_SAFETY_ANALYSIS {
     sched_unlock_irqrestore(s);
     __atomic_fetch_sub(&live_objects, 1, __ATOMIC_RELAXED);
     obj->ops->destroy(obj);
+}
+
+void kobject_release_last(struct kobject *obj, uint32_t old) NO_THREAD_SAFETY_ANALYSIS {
+    ASSERT_MSG(old == 1, "koid %llu type %u: released with refs %u", (unsigned long long)obj->koid,
+               obj->type, old);
+    destroy_last(obj, sched_lock_irqsave());
+}
+
+// Channel endpoints: the decrement and the collector's check under the scheduler lock (see the
+// file comment).
+void kobject_release_channel(struct kobject *obj) NO_THREAD_SAFETY_ANALYSIS {
+    uint64_t s = sched_lock_irqsave();
+    uint32_t old = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
+    ASSERT_MSG(old > 0, "koid %llu type %u", (unsigned long long)obj->koid, obj->type);
+    if (old != 1) {
+        gc_request_locked(obj);
+        sched_unlock_irqrestore(s);
+        return;
+    }
+    destroy_last(obj, s);
 }
 
 void kobject_inflight_add(struct kobject *obj, int delta) {

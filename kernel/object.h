@@ -71,12 +71,36 @@ struct handle_wait {
 
 // Sets up `obj` with one reference (the caller's) and a fresh koid.
 void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_ops *ops);
-void kobject_retain(struct kobject *obj);
+// The out-of-line halves of kobject_retain and kobject_release (object.c).
+NORETURN void kobject_retain_dead(struct kobject *obj);
+void kobject_release_last(struct kobject *obj, uint32_t old);
+void kobject_release_channel(struct kobject *obj);
+
+// Takes a reference; the caller already holds one (a handle, a pointer kept with a reference).
+// Inline: every syscall that names an object retains and releases it.
+static inline void kobject_retain(struct kobject *obj) {
+    uint32_t old = __atomic_fetch_add(&obj->refs, 1, __ATOMIC_RELAXED);
+    if (old == 0)
+        kobject_retain_dead(obj);  // retained after its last release: a kernel bug
+}
 // Takes a reference unless the object is already on its way to destruction (refs reached zero:
 // its destroy may be about to run); returns whether it did. For pointers kept without a reference.
 bool kobject_try_retain(struct kobject *obj) MUST_USE;
-// Drops a reference; the last one destroys the object.
-void kobject_release(struct kobject *obj);
+// Drops a reference; the last one destroys the object. A reference that is not the last is one
+// atomic, inline; the last one, and every release of a channel endpoint (object.c's file
+// comment), go out of line.
+static inline void kobject_release(struct kobject *obj) {
+    if (obj->type == ZX_OBJ_TYPE_CHANNEL) {
+        kobject_release_channel(obj);
+        return;
+    }
+    // Release: this holder's writes to the object come before its destruction; acquire (on the
+    // last): the destroyer sees every other holder's.
+    uint32_t old = __atomic_fetch_sub(&obj->refs, 1, __ATOMIC_ACQ_REL);
+    if (old != 1 && old != 0)
+        return;
+    kobject_release_last(obj, old);
+}
 // Clears then sets signal bits and wakes every waiter if the set changed.
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set);
 zx_signals_t kobject_signals(struct kobject *obj);

@@ -108,7 +108,16 @@ void vm_aspace_destroy(struct vm_aspace *as) {
         vmar_assert_locked(root);
         vmar_destroy_locked(root, &releases, &frees);
     }
+    // With root gone nothing joins the spare mapping records any more (vmar_finish_deferred).
+    struct vm_mapping *spares = as->spare_mappings;
+    as->spare_mappings = NULL;
+    as->num_spare_mappings = 0;
     mutex_release(&as->lock);
+    while (spares) {
+        struct vm_mapping *m = spares;
+        spares = m->free_next;
+        kfree(m);
+    }
     // Every mapping has left its VMO: nothing calls vm_mapping_range_change on this space now.
     vmar_finish_deferred(releases, frees);
     mutex_acquire(&as->pt_lock);

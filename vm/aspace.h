@@ -34,6 +34,8 @@ struct vmar;
 #define USER_ASPACE_BASE 0x200000ull
 #define USER_ASPACE_END 0x7ffffffff000ull
 
+struct vm_mapping;
+
 struct vm_aspace {
     struct mutex lock;            // the aspace lock (see the top of this file)
     struct mutex pt_lock;         // the page-table lock
@@ -43,9 +45,15 @@ struct vm_aspace {
     uint32_t refs;                // atomic: the owner (until vm_aspace_destroy) + every struct vmar
     struct aslr_prng prng;        // aspace lock
     bool aslr;                    // randomised placement (fixed at creation)
+    // Aspace lock: mapping records freed by unmaps, kept for the next map (vm/vmar.c), linked by
+    // free_next; at most VM_ASPACE_SPARE_MAPPINGS, none once `root` is NULL.
+    struct vm_mapping *spare_mappings;
+    uint32_t num_spare_mappings;
     char name[ZX_MAX_NAME_LEN];
     struct list_node all_link;    // in the list of every live address space (vm_aspace_harvest)
 };
+
+#define VM_ASPACE_SPARE_MAPPINGS 8
 
 // Creates an address space whose root VMAR covers [USER_ASPACE_BASE, USER_ASPACE_END) with every
 // CAN_MAP_* capability. `name` (may be NULL) labels it in ZX_INFO_PROCESS_MAPS. ZX_ERR_NO_MEMORY.

@@ -455,7 +455,8 @@ struct walk_state {
     struct cow_node *start;
     struct cow_node *cur;
     bool include_own;
-    cow_visit_fn fn;
+    cow_visit_fn fn;       // one of the two
+    cow_span_fn span_fn;
     void *ctx;
     bool stop;
     zx_status_t status;
@@ -477,6 +478,18 @@ static zx_status_t walk_slot_cb(vmpl_slot_t *slot, uint64_t offset, void *ctx) {
     return ZX_ERR_STOP;
 }
 
+static zx_status_t walk_span_cb(vmpl_slot_t *slots, size_t n, uint64_t offset, void *ctx) {
+    struct walk_state *w = ctx;
+    if (w->cur == w->start && !w->include_own)
+        return ZX_ERR_NEXT;
+    zx_status_t st = w->span_fn(w->ctx, w->cur, offset, slots, n, offset - w->cur->w_delta);
+    if (st == ZX_ERR_NEXT)
+        return ZX_ERR_NEXT;
+    w->stop = true;
+    w->status = st == ZX_ERR_STOP ? ZX_OK : st;
+    return ZX_ERR_STOP;
+}
+
 static zx_status_t walk_gap_cb(uint64_t start, uint64_t end, void *ctx) {
     struct walk_state *w = ctx;
     w->gap = true;
@@ -489,13 +502,12 @@ static zx_status_t walk_gap_cb(uint64_t start, uint64_t end, void *ctx) {
 // keeps the range it still has to visit (w_cur, w_end) and the child the walk came from; a gap
 // in a node sends the walk to its parent for that gap (clipped to the window), and when the
 // parent's range is done the walk resumes in the child after the gap. Visits come out in offset
-// order. Slots may be emptied by fn (the scan of a node restarts from w_cur each time).
-zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
-                            cow_visit_fn fn, void *ctx) {
-    ASSERT_MUTEX_HELD(&start->tree->lock);
+// order. Slots may be emptied by fn (the scan of a node restarts from w_cur each time), not by
+// span_fn.
+static zx_status_t walk_locked(struct walk_state *w, uint64_t s, uint64_t e) {
+    struct cow_node *start = w->start;
     if (s >= e)
         return ZX_OK;
-    struct walk_state w = {.start = start, .include_own = include_own, .fn = fn, .ctx = ctx};
     struct cow_node *n = start;
     n->w_cur = s;
     n->w_end = e;
@@ -508,20 +520,26 @@ zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool
             n = n->w_from;
             continue;
         }
-        w.cur = n;
-        w.gap = false;
-        (void)vmpl_remove_range_and_gaps(&n->pages, n->w_cur, n->w_end, walk_slot_cb, walk_gap_cb,
-                                         &w);
-        if (w.stop)
-            return w.status;
-        if (!w.gap) {
+        w->cur = n;
+        w->gap = false;
+        if (w->span_fn && (!n->parent || n->w_cur >= n->parent_limit))
+            (void)vmpl_for_each_node_span(&n->pages, n->w_cur, n->w_end, walk_span_cb, w);
+        else if (w->span_fn)
+            (void)vmpl_for_each_span_and_gap(&n->pages, n->w_cur, n->w_end, walk_span_cb,
+                                             walk_gap_cb, w);
+        else
+            (void)vmpl_remove_range_and_gaps(&n->pages, n->w_cur, n->w_end, walk_slot_cb,
+                                             walk_gap_cb, w);
+        if (w->stop)
+            return w->status;
+        if (!w->gap) {
             n->w_cur = n->w_end;
             continue;
         }
-        n->w_cur = w.gap_e;
-        if (n->parent && w.gap_s < n->parent_limit) {
+        n->w_cur = w->gap_e;
+        if (n->parent && w->gap_s < n->parent_limit) {
             struct cow_node *p = n->parent;
-            uint64_t gs = w.gap_s, ge = MIN(w.gap_e, n->parent_limit), d = n->parent_offset;
+            uint64_t gs = w->gap_s, ge = MIN(w->gap_e, n->parent_limit), d = n->parent_offset;
             if (n->skip_gen == n->tree->skip_gen) {
                 // The part of the gap in n's skip goes straight to its target; the part before
                 // it goes up one level. Either way n resumes after that part.
@@ -542,6 +560,20 @@ zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool
             n = p;
         }
     }
+}
+
+zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
+                            cow_visit_fn fn, void *ctx) {
+    ASSERT_MUTEX_HELD(&start->tree->lock);
+    struct walk_state w = {.start = start, .include_own = include_own, .fn = fn, .ctx = ctx};
+    return walk_locked(&w, s, e);
+}
+
+zx_status_t cow_walk_spans_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
+                                  cow_span_fn fn, void *ctx) {
+    ASSERT_MUTEX_HELD(&start->tree->lock);
+    struct walk_state w = {.start = start, .include_own = include_own, .span_fn = fn, .ctx = ctx};
+    return walk_locked(&w, s, e);
 }
 
 static zx_status_t find_any_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,

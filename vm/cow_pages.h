@@ -255,6 +255,17 @@ typedef zx_status_t (*cow_visit_fn)(void *ctx, struct cow_node *owner, uint64_t 
 // Iterative; O(depth + slots and gaps visited, times log n).
 zx_status_t cow_walk_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
                             cow_visit_fn fn, void *ctx) REQUIRES(start->tree->lock) MUST_USE;
+// Called with `n` consecutive slots `owner` holds, the first at `owner_offset` (and at `offset`
+// in the walk's start node's offsets), of any kind (pages, references, markers, interval
+// sentinels, and Empty ones where the walk has no ancestor to look in: the callee picks what it
+// wants). Must not empty a slot. Returns as cow_visit_fn.
+typedef zx_status_t (*cow_span_fn)(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                                   vmpl_slot_t *slots, size_t n, uint64_t offset);
+// cow_walk_locked handing out the slots a stretch at a time (vmpl_for_each_span_and_gap): the
+// same slots in the same order, for walks over many pages that take none (MAP_RANGE,
+// fault-around).
+zx_status_t cow_walk_spans_locked(struct cow_node *start, uint64_t s, uint64_t e, bool include_own,
+                                  cow_span_fn fn, void *ctx) REQUIRES(start->tree->lock) MUST_USE;
 
 // The stored share count of a page or reference (a compressed page's descriptor carries one
 // as a page does).

@@ -664,6 +664,76 @@ zx_status_t vmpl_remove_range_and_gaps(struct vmpl *pl, uint64_t start, uint64_t
     return walk_with_gaps(pl, start, end, fn, gap_fn, ctx, true);
 }
 
+zx_status_t vmpl_for_each_node_span(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_span_fn fn,
+                                    void *ctx) {
+    if (end > VMPL_MAX_SIZE)
+        end = VMPL_MAX_SIZE;
+    if (start >= end)
+        return ZX_OK;
+    uint64_t ss = start + pl->skew, se = end + pl->skew;
+    for (struct vmpl_node *n = vmpl_to_node(wavl_lower_bound(&pl->nodes, vmpl_node_base(ss)));
+         n && n->tree.key < se; n = vmpl_node_next(n)) {
+        uint64_t key = n->tree.key;
+        unsigned i0 = key < ss ? vmpl_node_index(ss) : 0;
+        unsigned i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+        zx_status_t st = fn(&n->slots[i0], i1 - i0, key + i0 * P - pl->skew, ctx);
+        if (st != ZX_ERR_NEXT)
+            return st == ZX_ERR_STOP ? ZX_OK : st;
+    }
+    return ZX_OK;
+}
+
+// The same rules as walk_with_gaps (a jump to an interval's End is not a gap; the tail is a gap
+// unless inside an interval), applied once per stretch: offsets inside a stretch are consecutive.
+zx_status_t vmpl_for_each_span_and_gap(struct vmpl *pl, uint64_t start, uint64_t end,
+                                       vmpl_span_fn fn, vmpl_gap_fn gap_fn, void *ctx) {
+    if (end > VMPL_MAX_SIZE)
+        end = VMPL_MAX_SIZE;
+    if (start >= end)
+        return ZX_OK;
+    uint64_t expected = start;
+    bool in_interval = false;  // saw a Start and not yet its End
+    uint64_t ss = start + pl->skew, se = end + pl->skew;
+    for (struct vmpl_node *n = vmpl_to_node(wavl_lower_bound(&pl->nodes, vmpl_node_base(ss)));
+         n && n->tree.key < se; n = vmpl_node_next(n)) {
+        uint64_t key = n->tree.key;
+        unsigned i = key < ss ? vmpl_node_index(ss) : 0;
+        unsigned i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+        while (i < i1) {
+            if (vmpl_slot_is_empty(n->slots[i])) {
+                i++;
+                continue;
+            }
+            uint64_t offset = key + i * P - pl->skew;
+            zx_status_t st;
+            if (offset != expected && !vmpl_slot_is_interval_end(n->slots[i])) {
+                st = gap_fn(expected, offset, ctx);
+                if (st != ZX_ERR_NEXT)
+                    return st == ZX_ERR_STOP ? ZX_OK : st;
+            }
+            unsigned j = i;
+            for (; j < i1 && !vmpl_slot_is_empty(n->slots[j]); j++) {
+                if (vmpl_slot_is_interval_start(n->slots[j]))
+                    in_interval = true;
+                else if (vmpl_slot_is_interval_end(n->slots[j]))
+                    in_interval = false;
+            }
+            st = fn(&n->slots[i], j - i, offset, ctx);
+            DEBUG_ASSERT(!vmpl_slot_is_empty(n->slots[i]) && !vmpl_slot_is_empty(n->slots[j - 1]));
+            if (st != ZX_ERR_NEXT)
+                return st == ZX_ERR_STOP ? ZX_OK : st;
+            expected = offset + (j - i) * P;
+            i = j;
+        }
+    }
+    if (expected == end)
+        return ZX_OK;
+    if (in_interval || (expected == start && vmpl_in_interval(pl, start, NULL)))
+        return ZX_OK;
+    zx_status_t st = gap_fn(expected, end, ctx);
+    return st == ZX_ERR_NEXT || st == ZX_ERR_STOP ? ZX_OK : st;
+}
+
 // Contiguous runs, on top of the slot-and-gap walk.
 struct run_walk {
     struct vmpl *pl;

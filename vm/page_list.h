@@ -378,6 +378,21 @@ void vmpl_return_empty_slot(struct vmpl *pl, uint64_t offset);
 // stop the walk; no gap is reported after a stop.
 zx_status_t vmpl_for_each_and_gap(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_slot_fn fn,
                                   vmpl_gap_fn gap_fn, void *ctx);
+// Called with `n` (>= 1) consecutive slots of one node, the first at `offset` (non-Empty ones
+// unless the walk says otherwise). May change the kind of non-interval content but must not empty
+// a slot.
+typedef zx_status_t (*vmpl_span_fn)(vmpl_slot_t *slots, size_t n, uint64_t offset, void *ctx);
+// vmpl_for_each_and_gap with the slots handed out a stretch at a time (each maximal run of
+// consecutive non-Empty slots within one node, at most VMPL_FANOUT): one call per stretch instead
+// of one per slot, for walks that look at many slots (MAP_RANGE, fault-around). Gaps and stops as
+// there; fn's ZX_ERR_STOP ends the walk after its whole stretch.
+zx_status_t vmpl_for_each_span_and_gap(struct vmpl *pl, uint64_t start, uint64_t end,
+                                       vmpl_span_fn fn, vmpl_gap_fn gap_fn, void *ctx);
+// The slots of [start, end) a node at a time, Empty ones included (fn skips what it does not
+// want; nodes that do not exist are not reported): for walks that need no gaps. fn's stops as in
+// vmpl_for_each.
+zx_status_t vmpl_for_each_node_span(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_span_fn fn,
+                                    void *ctx);
 // Contiguous runs in [start, end): consecutive non-interval slots for which cmp holds form runs
 // (ended by a gap, an interval, or a slot failing cmp); fn is called on each slot passing cmp
 // (and on interval sentinels passing cmp) before its run is reported. Each zero interval (clipped

@@ -116,12 +116,55 @@ static void defer_free(struct vm_mapping **frees, struct vm_mapping *m) {
     *frees = m;
 }
 
+// A mapping record for a map: a spare of the address space (what an unmap freed; *out_spare
+// true), or a new one. Zeroed. NULL if there is no memory.
+static struct vm_mapping *mapping_alloc_locked(struct vm_aspace *as, bool *out_spare)
+    REQUIRES(as->lock) {
+    ASSERT_MUTEX_HELD(&as->lock);
+    struct vm_mapping *m = as->spare_mappings;
+    *out_spare = m != NULL;
+    if (!m)
+        return kzalloc(sizeof(*m));
+    as->spare_mappings = m->free_next;
+    as->num_spare_mappings--;
+    memset(m, 0, sizeof(*m));
+    return m;
+}
+
+// Gives back a record mapping_alloc_locked took from the spares (a map that failed).
+static void mapping_unalloc_spare_locked(struct vm_aspace *as, struct vm_mapping *m)
+    REQUIRES(as->lock) {
+    ASSERT_MUTEX_HELD(&as->lock);
+    m->free_next = as->spare_mappings;
+    as->spare_mappings = m;
+    as->num_spare_mappings++;
+}
+
 void vmar_finish_deferred(struct vmar *releases, struct vm_mapping *frees) {
-    while (frees) {
-        struct vm_mapping *m = frees;
-        frees = m->free_next;
-        kobject_release(vmo_object(m->vmo));
-        kfree(m);
+    if (frees) {
+        // Every record of one list comes from one address space; its VMO references go first,
+        // outside the aspace lock, then the records join the space's spares (a map + unmap
+        // pair then needs no heap), or the heap once there are enough or the space is gone.
+        struct vm_aspace *as = frees->aspace;
+        for (struct vm_mapping *m = frees; m; m = m->free_next) {
+            ASSERT_MSG(m->aspace == as, "deferred frees of two address spaces (%p, %p)",
+                       (void *)as, (void *)m->aspace);
+            kobject_release(vmo_object(m->vmo));
+        }
+        mutex_acquire(&as->lock);
+        while (frees && as->root && as->num_spare_mappings < VM_ASPACE_SPARE_MAPPINGS) {
+            struct vm_mapping *m = frees;
+            frees = m->free_next;
+            m->free_next = as->spare_mappings;
+            as->spare_mappings = m;
+            as->num_spare_mappings++;
+        }
+        mutex_release(&as->lock);
+        while (frees) {
+            struct vm_mapping *m = frees;
+            frees = m->free_next;
+            kfree(m);
+        }
     }
     while (releases) {
         struct vmar *v = releases;
@@ -186,12 +229,19 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
 }
 
 // Takes `m` out of its VMAR and its VMO (its PTEs are already gone); frees it later.
-static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees)
-    REQUIRES(m->aspace->lock) {
+// Takes `m` out of its VMAR and its VMO; the caller frees it (and its VMO reference) once the
+// aspace lock is released.
+static void mapping_unlink_locked(struct vm_mapping *m) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
     vmar_tree_remove(&m->r.parent->children, &m->r.node);
     m->r.parent = NULL;
     vmo_remove_mapping(m->vmo, m);
+}
+
+static void mapping_remove_locked(struct vm_mapping *m, struct vm_mapping **frees)
+    REQUIRES(m->aspace->lock) {
+    ASSERT_MUTEX_HELD(&m->aspace->lock);
+    mapping_unlink_locked(m);
     defer_free(frees, m);
 }
 
@@ -623,6 +673,7 @@ struct map_plan {
     bool replace;             // an overwrite: unmap [base, base + len) first
     struct spares spares;     // for the split that unmapping makes, if any
     struct vm_mapping *m;     // the new mapping's memory
+    bool m_spare;             // m came from the address space's spares
 };
 
 // Check phase: the VMAR's state, its capabilities, the placement, what an overwrite would replace
@@ -647,7 +698,7 @@ static zx_status_t map_check_locked(struct vmar *vmar, const struct map_args *a,
     }
     if (st != ZX_OK)
         return st;
-    if (!(out->m = kzalloc(sizeof(*out->m)))) {
+    if (!(out->m = mapping_alloc_locked(vmar->aspace, &out->m_spare))) {
         spares_release(&out->spares);
         return ZX_ERR_NO_MEMORY;
     }
@@ -689,7 +740,7 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
     struct vmar *releases = NULL;
     struct vm_mapping *frees = NULL;
     struct map_plan plan;
-    struct vm_mapping *m;
+    struct vm_mapping *m, *failed = NULL;
     mutex_acquire(&as->lock);
     vmar_assert_locked(vmar);
     st = map_check_locked(vmar, &a, &plan);
@@ -703,13 +754,21 @@ zx_status_t vmar_map(struct vmar *vmar, uint32_t options, uint64_t vmar_offset, 
         vm_mapping_assert_locked(m);
         st = vm_mapping_map_present_locked(m, plan.base, a.len);
         if (st != ZX_OK) {
+            // Memory as it was: the record goes back where it came from, and its VMO reference
+            // is not the last (the caller holds one).
             pt_unmap(as, plan.base, a.len);
-            mapping_remove_locked(m, &frees);
+            mapping_unlink_locked(m);
+            kobject_release(vmo_object(vmo));
+            if (plan.m_spare)
+                mapping_unalloc_spare_locked(as, m);
+            else
+                failed = m;
         }
     }
 unlock:
     mutex_release(&as->lock);
     vmar_finish_deferred(releases, frees);
+    kfree(failed);
     if (st == ZX_OK)
         *out_addr = plan.base;
     return st;

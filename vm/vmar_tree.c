@@ -19,8 +19,9 @@ static inline uint64_t max_gap(const struct vmar_tree_node *n) {
     return n ? n->max_gap : 0;
 }
 
-// Recomputes n's height and max_gap from its children (which must be up to date).
-static void update(struct vmar_tree_node *n) {
+// Recomputes n's height and max_gap from its children (which must be up to date). Inline: the
+// walks up call it at every level.
+static inline __attribute__((always_inline)) void update(struct vmar_tree_node *n) {
     int32_t hl = height(n->left), hr = height(n->right);
     n->height = 1 + (hl > hr ? hl : hr);
     uint64_t g = n->gap;
@@ -75,21 +76,36 @@ static struct vmar_tree_node *rotate_right(struct vmar_tree *t, struct vmar_tree
     return l;
 }
 
-// Walks from `n` to the root recomputing heights and gaps and restoring the AVL balance.
-// O(log n): at most two rotations per level, and the tree is balanced below `n`.
-static void rebalance_up(struct vmar_tree *t, struct vmar_tree_node *n) {
+// Walks from `n` up recomputing heights and gaps and restoring the AVL balance. `n` itself always
+// counts as changed; above it the walk stops at the first node whose height and max_gap come out
+// as they were (nothing above it can change then), but not below `must`, a node on the way up
+// whose own gap changed (NULL: none). O(log n): at most two rotations per level, and the tree is
+// balanced below `n`; usually a level or two.
+static void rebalance_up(struct vmar_tree *t, struct vmar_tree_node *n,
+                         const struct vmar_tree_node *must) {
+    bool first = true;
     while (n) {
+        int32_t old_height = n->height;
+        uint64_t old_max_gap = n->max_gap;
+        if (n == must)
+            must = NULL;
         update(n);
         int32_t bf = height(n->left) - height(n->right);
+        bool rotated = false;
         if (bf > 1) {
             if (height(n->left->left) < height(n->left->right))
                 rotate_left(t, n->left);
             n = rotate_right(t, n);
+            rotated = true;
         } else if (bf < -1) {
             if (height(n->right->right) < height(n->right->left))
                 rotate_right(t, n->right);
             n = rotate_left(t, n);
+            rotated = true;
         }
+        if (!first && !rotated && !must && n->height == old_height && n->max_gap == old_max_gap)
+            return;
+        first = false;
         n = n->parent;
     }
 }
@@ -147,30 +163,42 @@ static uint64_t prev_end(const struct vmar_tree *t, const struct vmar_tree_node 
 }
 
 void vmar_tree_insert(struct vmar_tree *t, struct vmar_tree_node *n) {
-    ASSERT_MSG(vmar_tree_range_free(t, n->base, n->size), "[%#llx, +%#llx) is not free",
-               (unsigned long long)n->base, (unsigned long long)n->size);
-    struct vmar_tree_node **link = &t->root, *parent = NULL;
+    ASSERT_MSG(n->size > 0 && n->base >= t->lo && n->base < t->hi && n->size <= t->hi - n->base,
+               "[%#llx, +%#llx) is outside the tree's range", (unsigned long long)n->base,
+               (unsigned long long)n->size);
+    // A new leaf's in-order neighbours are its ancestors: the last node the descent left to the
+    // right (prev) and to the left (next).
+    struct vmar_tree_node **link = &t->root, *parent = NULL, *prev = NULL, *next = NULL;
     while (*link) {
         parent = *link;
-        link = n->base < parent->base ? &parent->left : &parent->right;
+        if (n->base < parent->base) {
+            next = parent;
+            link = &parent->left;
+        } else {
+            prev = parent;
+            link = &parent->right;
+        }
     }
     n->parent = parent;
     n->left = n->right = NULL;
     n->height = 1;
     *link = n;
     t->count++;
-    // A new leaf's neighbours are its ancestors, so one walk up fixes every gap it changed.
-    struct vmar_tree_node *prev = vmar_tree_prev(n), *next = vmar_tree_next(n);
+    // Free means: clear of both in-order neighbours (they bound every other node).
+    ASSERT_MSG(prev_end(t, prev) <= n->base && (!next || node_end(n) <= next->base),
+               "[%#llx, +%#llx) is not free", (unsigned long long)n->base,
+               (unsigned long long)n->size);
     n->gap = n->base - prev_end(t, prev);
     if (next)
         next->gap = next->base - node_end(n);
-    rebalance_up(t, n);
+    rebalance_up(t, n, next);  // one walk up fixes every gap the leaf changed
 }
 
 void vmar_tree_remove(struct vmar_tree *t, struct vmar_tree_node *n) {
     struct vmar_tree_node *prev = vmar_tree_prev(n), *next = vmar_tree_next(n);
     struct vmar_tree_node *fix;  // the lowest node whose subtree changed shape
-    if (n->left && n->right) {
+    bool n_had_two = n->left && n->right;
+    if (n_had_two) {
         // The successor (leftmost of the right subtree, no left child) takes n's place.
         struct vmar_tree_node *s = next;
         if (s->parent == n) {
@@ -184,18 +212,22 @@ void vmar_tree_remove(struct vmar_tree *t, struct vmar_tree_node *n) {
         s->left = n->left;
         n->left->parent = s;
         replace_child(t, n->parent, n, s);
+        // What n's parent last saw of n: the walk up compares s against it.
         s->height = n->height;
+        s->max_gap = n->max_gap;
     } else {
         fix = n->parent;
         replace_child(t, n->parent, n, n->left ? n->left : n->right);
     }
     n->parent = n->left = n->right = NULL;
     t->count--;
+    // The successor that took n's place (two children) is above fix; its own gap changed, so
+    // it gets a walk of its own, as does a successor that did not move.
     if (fix)
-        rebalance_up(t, fix);
+        rebalance_up(t, fix, n_had_two ? next : NULL);
     if (next) {
         next->gap = next->base - prev_end(t, prev);
-        rebalance_up(t, next);
+        rebalance_up(t, next, NULL);
     }
 }
 
@@ -208,10 +240,10 @@ void vmar_tree_update(struct vmar_tree *t, struct vmar_tree_node *n, uint64_t ba
     n->base = base;
     n->size = size;
     n->gap = base - prev_end(t, prev);
-    rebalance_up(t, n);
+    rebalance_up(t, n, NULL);
     if (next) {
         next->gap = next->base - (base + size);
-        rebalance_up(t, next);
+        rebalance_up(t, next, NULL);
     }
 }
 

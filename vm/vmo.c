@@ -1130,18 +1130,9 @@ static zx_status_t runs_flush(struct runs_ctx *c) {
     return n ? c->run(c->ctx, c->start, c->pas, n, c->writable) : ZX_OK;
 }
 
-static zx_status_t runs_visit(void *ctx, struct cow_node *owner, uint64_t owner_offset,
-                              vmpl_slot_t *slot, uint64_t offset) {
-    struct runs_ctx *c = ctx;
-    if (!vmpl_slot_is_page(*slot))
-        return ZX_ERR_NEXT;
-    struct vmo *v = c->v;
-    vm_page_t *p = vmpl_slot_page(*slot);
-    bool own = owner == v->cow;
-    if (!own)
-        v->cow->maps_foreign = true;
-    bool writable = own && vmo_page_map_writable_locked(v, p);
-    uint64_t o = offset - v->cow_offset;
+// Appends the page at VMO offset `o` to the run being collected, or flushes the run and starts
+// the next with it.
+static zx_status_t runs_add(struct runs_ctx *c, uint64_t o, paddr_t pa, bool writable) {
     if (c->n && (c->n == VMO_RUN_MAX || o != c->start + c->n * P || writable != c->writable)) {
         zx_status_t st = runs_flush(c);
         if (st != ZX_OK)
@@ -1151,7 +1142,52 @@ static zx_status_t runs_visit(void *ctx, struct cow_node *owner, uint64_t owner_
         c->start = o;
         c->writable = writable;
     }
-    c->pas[c->n++] = vm_page_paddr(p);
+    c->pas[c->n++] = pa;
+    return ZX_OK;
+}
+
+// A stretch of slots: its pages join the run being collected (or start the next ones). Pages
+// whose writability does not depend on the page (all but a pager root's own) are copied in a
+// tight loop, a sequence of consecutive page slots at a time.
+static zx_status_t runs_span(void *ctx, struct cow_node *owner, uint64_t owner_offset,
+                             vmpl_slot_t *slots, size_t n, uint64_t offset) {
+    struct runs_ctx *c = ctx;
+    struct vmo *v = c->v;
+    bool own = owner == v->cow;
+    struct page_source *src = v->tree->source;
+    bool per_page = own && src && v->cow == src->root;  // Dirty or not decides
+    uint64_t base = offset - v->cow_offset;
+    size_t i = 0;
+    while (i < n) {
+        if (!vmpl_slot_is_page(slots[i])) {
+            i++;
+            continue;
+        }
+        if (!own)
+            v->cow->maps_foreign = true;
+        uint64_t o = base + i * P;
+        zx_status_t st;
+        if (per_page) {
+            vm_page_t *p = vmpl_slot_page(slots[i]);
+            st = runs_add(c, o, vm_page_paddr(p), page_source_page_writable(p));
+            if (st != ZX_OK)
+                return st;
+            i++;
+            continue;
+        }
+        // The first page through runs_add (which flushes a run it does not continue), the
+        // following ones straight into the run while they are pages and it has room.
+        st = runs_add(c, o, vm_page_paddr(vmpl_slot_page(slots[i])), own);
+        if (st != ZX_OK)
+            return st;
+        i++;
+        size_t room = VMO_RUN_MAX - c->n;
+        paddr_t *dst = &c->pas[c->n];
+        size_t k = 0;
+        for (; k < room && i < n && vmpl_slot_is_page(slots[i]); k++, i++)
+            dst[k] = vm_page_paddr(vmpl_slot_page(slots[i]));
+        c->n += k;
+    }
     return ZX_ERR_NEXT;
 }
 
@@ -1161,8 +1197,12 @@ zx_status_t vmo_lookup_page_runs(struct vmo *v, uint64_t offset, uint64_t len, v
     zx_status_t st = ZX_OK;
     uint64_t s, e;
     if (vmo_lookup_range_locked(v, offset, len, &s, &e)) {
-        struct runs_ctx c = {.v = v, .run = run, .ctx = ctx};
-        st = cow_walk_locked(v->cow, s, e, true, runs_visit, &c);
+        struct runs_ctx c;  // not zeroed: pas[] is written before it is read
+        c.v = v;
+        c.run = run;
+        c.ctx = ctx;
+        c.n = 0;
+        st = cow_walk_spans_locked(v->cow, s, e, true, runs_span, &c);
         if (st == ZX_OK)
             st = runs_flush(&c);
     }

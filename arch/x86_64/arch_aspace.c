@@ -184,10 +184,12 @@ zx_status_t arch_aspace_map_absent(struct arch_aspace *as, vaddr_t va, const pad
         return st;
     if (!pas || !in_space(as, va, count))
         return ZX_ERR_INVALID_ARGS;
-    for (size_t i = 0; i < count; i++) {
-        if (pas[i] & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK))
-            return ZX_ERR_INVALID_ARGS;
-    }
+    // The bits no address may have, of all of them at once (two instructions a page).
+    paddr_t any = 0;
+    for (size_t i = 0; i < count; i++)
+        any |= pas[i];
+    if (any & ((PAGE_SIZE - 1) | ~PTE_ADDR_MASK))
+        return ZX_ERR_INVALID_ARGS;
     if (count == 0)
         return ZX_OK;
     return pt_range_map_absent(root_of(as), va, pas, count, perm, out_mapped);

@@ -263,16 +263,15 @@ static int cut_large_page(struct pt_path *p, vaddr_t x) {
     return level;
 }
 
-static int plan_splits(pte_t *root, vaddr_t va, size_t count) {
-    struct split s[4];
+// The large pages to split (into s[], at most 4); one path serves both ends, so the second
+// end's walk usually climbs no higher than a table the first one found.
+static int plan_splits(struct pt_path *p, vaddr_t va, size_t count, struct split s[4]) {
     int n = 0;
     vaddr_t ends[2];
     int nends = range_ends(va, count, ends);
     for (int i = 0; i < nends; i++) {
         vaddr_t x = ends[i];
-        struct pt_path p;
-        pt_path_init(&p, root);
-        int level = cut_large_page(&p, x);
+        int level = cut_large_page(p, x);
         if (level == 0)
             continue;
         n = add_split(s, n, level, ROUNDDOWN(x, pte_span(level)));
@@ -298,15 +297,29 @@ static void do_splits(pte_t *root, vaddr_t va, size_t count, struct pt_pool *poo
     ASSERT_MSG(pool->count == 0, "%d split tables left over", pool->count);
 }
 
-// Splits the straddling large pages, then walks the range with `op`, collecting into `b`.
+// Splits the straddling large pages, then walks the range with `op`, collecting into `b`. The
+// usual range cuts no large page: then nothing is allocated and the ends are not walked again.
+// A range that was never touched (one hole above the leaves covers all of it) is done at once.
 static zx_status_t split_and_walk(pte_t *root, vaddr_t va, size_t count, enum walk_op op,
                                   pte_t bits, struct tlb_batch *b) {
+    struct pt_path p;
+    pt_path_init(&p, root);
+    pte_t *first = pt_walk(&p, va, 0);
+    if (p.level > 0 && !pte_present(*first) && count <= pages_to_entry_end(va, p.level)) {
+        tlb_batch_add_tree(b, pt_table_paddr(root));
+        return ZX_OK;
+    }
+    struct split s[4];
+    int nsplits = plan_splits(&p, va, count, s);
     struct pt_pool pool;
-    zx_status_t st = pt_pool_fill(&pool, plan_splits(root, va, count));
-    if (st != ZX_OK)
-        return st;
+    if (nsplits > 0) {
+        zx_status_t st = pt_pool_fill(&pool, nsplits);
+        if (st != ZX_OK)
+            return st;
+    }
     tlb_batch_add_tree(b, pt_table_paddr(root));
-    do_splits(root, va, count, &pool, b);
+    if (nsplits > 0)
+        do_splits(root, va, count, &pool, b);
     walk_range(root, va, count, op, bits, b);
     return ZX_OK;
 }

@@ -17,17 +17,21 @@ void kobject_init(struct kobject *obj, zx_obj_type_t type, const struct kobject_
     live_objects++;
 }
 
-void kobject_retain(struct kobject *obj) {
-    ASSERT(obj->refs > 0);
-    obj->refs++;
+// kobject_retain and kobject_release are inline (object.h); their out-of-line halves:
+void kobject_retain_dead(struct kobject *obj) {
+    panic("kobject_retain: koid %llu retained after its last release",
+          (unsigned long long)obj->koid);
 }
 
-void kobject_release(struct kobject *obj) {
-    ASSERT(obj->refs > 0);
-    if (--obj->refs == 0) {
-        live_objects--;
-        obj->ops->destroy(obj);
-    }
+void kobject_release_last(struct kobject *obj, uint32_t old) {
+    ASSERT(old == 1);
+    live_objects--;
+    obj->ops->destroy(obj);
+}
+
+void kobject_release_channel(struct kobject *obj) {
+    panic("kobject_release_channel: koid %llu: no channels on the host",
+          (unsigned long long)obj->koid);
 }
 
 void kobject_signal(struct kobject *obj, zx_signals_t clear, zx_signals_t set) {

@@ -580,6 +580,45 @@ static zx_status_t event_gap(uint64_t start, uint64_t end, void *c) {
     return ZX_ERR_NEXT;
 }
 
+// The span walks hand the same slots out a stretch at a time (node spans with the Empty ones
+// among them, which are not events); the model sees one event per slot either way.
+static bool span_empty_ok;
+
+static zx_status_t event_span(vmpl_slot_t *slots, size_t n, uint64_t offset, void *c) {
+    CHECK(n >= 1 && n <= VMPL_FANOUT, "span of %zu slots", n);
+    for (size_t i = 0; i < n; i++) {
+        if (slots[i] == VMPL_SLOT_EMPTY) {
+            CHECK(span_empty_ok, "Empty slot at %#llx in a span",
+                  (unsigned long long)(offset + i * P));
+            continue;
+        }
+        zx_status_t st = event_slot(&slots[i], offset + i * P, c);
+        if (st != ZX_ERR_NEXT)
+            return st;
+    }
+    return ZX_ERR_NEXT;
+}
+
+static void check_events(const char *what, zx_status_t st, const struct event_rec *got,
+                         const struct event_rec *want) {
+    unsigned expect_n = want->n;
+    zx_status_t expect_st = ZX_OK;
+    if (got->limit && got->limit <= want->n) {
+        expect_n = got->limit;
+        expect_st = got->error ? ZX_ERR_INTERNAL : ZX_OK;
+    }
+    CHECK(st == expect_st, "%s status %d, want %d", what, st, expect_st);
+    CHECK(got->n == expect_n, "%s saw %u events, want %u", what, got->n, expect_n);
+    for (unsigned i = 0; i < got->n; i++) {
+        CHECK(got->ev[i].gap == want->ev[i].gap && got->ev[i].a == want->ev[i].a &&
+                  got->ev[i].b == want->ev[i].b,
+              "%s event %u: got %s %#llx %#llx, want %s %#llx %#llx", what, i,
+              got->ev[i].gap ? "gap" : "slot", (unsigned long long)got->ev[i].a,
+              (unsigned long long)got->ev[i].b, want->ev[i].gap ? "gap" : "slot",
+              (unsigned long long)want->ev[i].a, (unsigned long long)want->ev[i].b);
+    }
+}
+
 static void op_walk(bool gaps) {
     struct mlist *L = decode_list(NULL);
     unsigned a, b;
@@ -616,26 +655,21 @@ static void op_walk(bool gaps) {
         printf("walk%s [%#llx, %#llx) limit %u\n", gaps ? "_and_gap" : "",
                (unsigned long long)pos_offset(a), (unsigned long long)pos_offset(b - 1) + P,
                got.limit);
-    zx_status_t st = gaps ? vmpl_for_each_and_gap(&L->pl, pos_offset(a), pos_offset(b - 1) + P,
-                                                  event_slot, event_gap, &got)
-                          : vmpl_for_each(&L->pl, pos_offset(a), pos_offset(b - 1) + P,
-                                          event_slot, &got);
-    unsigned expect_n = want.n;
-    zx_status_t expect_st = ZX_OK;
-    if (got.limit && got.limit <= want.n) {
-        expect_n = got.limit;
-        expect_st = got.error ? ZX_ERR_INTERNAL : ZX_OK;
-    }
-    CHECK(st == expect_st, "walk status %d, want %d", st, expect_st);
-    CHECK(got.n == expect_n, "walk saw %u events, want %u", got.n, expect_n);
-    for (unsigned i = 0; i < got.n; i++) {
-        CHECK(got.ev[i].gap == want.ev[i].gap && got.ev[i].a == want.ev[i].a &&
-                  got.ev[i].b == want.ev[i].b,
-              "walk event %u: got %s %#llx %#llx, want %s %#llx %#llx", i,
-              got.ev[i].gap ? "gap" : "slot", (unsigned long long)got.ev[i].a,
-              (unsigned long long)got.ev[i].b, want.ev[i].gap ? "gap" : "slot",
-              (unsigned long long)want.ev[i].a, (unsigned long long)want.ev[i].b);
-    }
+    uint64_t s = pos_offset(a), e = pos_offset(b - 1) + P;
+    zx_status_t st = gaps ? vmpl_for_each_and_gap(&L->pl, s, e, event_slot, event_gap, &got)
+                          : vmpl_for_each(&L->pl, s, e, event_slot, &got);
+    check_events("walk", st, &got, &want);
+    // The same walk a span at a time: with gaps (vmpl_for_each_span_and_gap), or a node at a time
+    // with the Empty slots (vmpl_for_each_node_span).
+    unsigned limit = got.limit;
+    bool error = got.error;
+    got.n = 0;
+    got.limit = limit;
+    got.error = error;
+    span_empty_ok = !gaps;
+    st = gaps ? vmpl_for_each_span_and_gap(&L->pl, s, e, event_span, event_gap, &got)
+              : vmpl_for_each_node_span(&L->pl, s, e, event_span, &got);
+    check_events("span walk", st, &got, &want);
 }
 
 // Contiguous runs.

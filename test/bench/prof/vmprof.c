@@ -5,7 +5,8 @@
 // scripts/cc-user, test/kernel/page_mix.c after this file (so that prof_begin and prof_end keep
 // their addresses). zfault: read faults on compressed pages (page_mix.c's text, pushed out with
 // DONT_NEED; the run script boots with reclaim.eager_dont_need=1). map_range: a ZX_VM_MAP_RANGE
-// map of the committed VMO.
+// map of the committed VMO. fault_around: one byte read per page through a fresh mapping of the
+// committed VMO (each fault maps its window of neighbours).
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +94,13 @@ int main(int argc, char **argv) {
                         0, vmo, 0, SZ, &a);
             prof_end();
             zx_vmar_unmap(zx_vmar_root_self(), a, SZ);
+        } else if (!strcmp(w, "fault_around")) {
+            vmb_stosq(p, 0x5a5a5a5a5a5a5a5aull, SZ / 8);
+            char *q = map(vmo);
+            prof_begin();
+            (void)vmb_touch_read(q, SZ);
+            prof_end();
+            zx_vmar_unmap(zx_vmar_root_self(), (zx_vaddr_t)q, SZ);
         } else if (!strcmp(w, "zfault")) {
             for (size_t off = 0; off < SZ; off += 4096)
                 page_mix_fill(PAGE_KIND_TEXT, off / 4096 + 1, (uint8_t *)p + off, 4096);
