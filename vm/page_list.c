@@ -562,18 +562,34 @@ void vmpl_remove_all(struct vmpl *pl, vmpl_release_fn release, void *ctx) {
     wavl_clear(&pl->nodes, remove_all_node, &r);
 }
 
+// A walk of [start, *end) clamps *end to the list's reach and works in skewed offsets [*ss, *se);
+// false when nothing is left to walk.
+static inline bool walk_bounds(const struct vmpl *pl, uint64_t start, uint64_t *end, uint64_t *ss,
+                               uint64_t *se) {
+    if (*end > VMPL_MAX_SIZE)
+        *end = VMPL_MAX_SIZE;
+    *ss = start + pl->skew;
+    *se = *end + pl->skew;
+    return start < *end;
+}
+
+// The slots [*i0, *i1) of the node at skewed offset key that fall inside [ss, se).
+static inline void node_slot_range(uint64_t key, uint64_t ss, uint64_t se, unsigned *i0,
+                                   unsigned *i1) {
+    *i0 = key < ss ? vmpl_node_index(ss) : 0;
+    *i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+}
+
 zx_status_t vmpl_walk(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_slot_fn fn, void *ctx,
                       bool cleanup) {
-    if (end > VMPL_MAX_SIZE)
-        end = VMPL_MAX_SIZE;
-    if (start >= end)
+    uint64_t ss, se;
+    if (!walk_bounds(pl, start, &end, &ss, &se))
         return ZX_OK;
-    uint64_t ss = start + pl->skew, se = end + pl->skew;
     struct vmpl_node *n = vmpl_to_node(wavl_lower_bound(&pl->nodes, vmpl_node_base(ss)));
     while (n && n->tree.key < se) {
         uint64_t key = n->tree.key;
-        unsigned i0 = key < ss ? vmpl_node_index(ss) : 0;
-        unsigned i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+        unsigned i0, i1;
+        node_slot_range(key, ss, se, &i0, &i1);
         zx_status_t st = ZX_ERR_NEXT;
         for (unsigned i = i0; i < i1; i++) {
             if (vmpl_slot_is_empty(n->slots[i]))
@@ -666,16 +682,14 @@ zx_status_t vmpl_remove_range_and_gaps(struct vmpl *pl, uint64_t start, uint64_t
 
 zx_status_t vmpl_for_each_node_span(struct vmpl *pl, uint64_t start, uint64_t end, vmpl_span_fn fn,
                                     void *ctx) {
-    if (end > VMPL_MAX_SIZE)
-        end = VMPL_MAX_SIZE;
-    if (start >= end)
+    uint64_t ss, se;
+    if (!walk_bounds(pl, start, &end, &ss, &se))
         return ZX_OK;
-    uint64_t ss = start + pl->skew, se = end + pl->skew;
     for (struct vmpl_node *n = vmpl_to_node(wavl_lower_bound(&pl->nodes, vmpl_node_base(ss)));
          n && n->tree.key < se; n = vmpl_node_next(n)) {
         uint64_t key = n->tree.key;
-        unsigned i0 = key < ss ? vmpl_node_index(ss) : 0;
-        unsigned i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+        unsigned i0, i1;
+        node_slot_range(key, ss, se, &i0, &i1);
         zx_status_t st = fn(&n->slots[i0], i1 - i0, key + i0 * P - pl->skew, ctx);
         if (st != ZX_ERR_NEXT)
             return st == ZX_ERR_STOP ? ZX_OK : st;
@@ -687,18 +701,16 @@ zx_status_t vmpl_for_each_node_span(struct vmpl *pl, uint64_t start, uint64_t en
 // unless inside an interval), applied once per stretch: offsets inside a stretch are consecutive.
 zx_status_t vmpl_for_each_span_and_gap(struct vmpl *pl, uint64_t start, uint64_t end,
                                        vmpl_span_fn fn, vmpl_gap_fn gap_fn, void *ctx) {
-    if (end > VMPL_MAX_SIZE)
-        end = VMPL_MAX_SIZE;
-    if (start >= end)
+    uint64_t ss, se;
+    if (!walk_bounds(pl, start, &end, &ss, &se))
         return ZX_OK;
     uint64_t expected = start;
     bool in_interval = false;  // saw a Start and not yet its End
-    uint64_t ss = start + pl->skew, se = end + pl->skew;
     for (struct vmpl_node *n = vmpl_to_node(wavl_lower_bound(&pl->nodes, vmpl_node_base(ss)));
          n && n->tree.key < se; n = vmpl_node_next(n)) {
         uint64_t key = n->tree.key;
-        unsigned i = key < ss ? vmpl_node_index(ss) : 0;
-        unsigned i1 = se - key >= SPAN ? VMPL_FANOUT : (unsigned)((se - key) >> PAGE_SHIFT);
+        unsigned i, i1;
+        node_slot_range(key, ss, se, &i, &i1);
         while (i < i1) {
             if (vmpl_slot_is_empty(n->slots[i])) {
                 i++;

@@ -261,6 +261,17 @@ static bool use_a_few_mib(void) {
     return ok && page;
 }
 
+// A checker that an OOM spared is still running; memory is back, so this process can take and
+// use a few MiB; then the checker is stopped and its handle closed.
+static void spared_checker_goes_on_then_stop(zx_handle_t checker) {
+    zx_signals_t seen = 0;
+    EXPECT_STATUS(zx_object_wait_one(checker, ZX_PROCESS_TERMINATED, 0, &seen), ZX_ERR_TIMED_OUT);
+    EXPECT_TRUE(use_a_few_mib());
+    EXPECT_OK(zx_task_kill(checker));
+    EXPECT_EQ(ut_wait_process(checker, 30), ZX_TASK_RETCODE_SYSCALL_KILL);
+    zx_handle_close(checker);
+}
+
 // A kill-on-OOM job whose process allocates without bound dies with ZX_TASK_RETCODE_OOM_KILL; a
 // smaller marked job and everything unmarked (this process) go on, and their memory is intact.
 TEST(oom_kill_takes_the_largest_marked_job) {
@@ -278,16 +289,9 @@ TEST(oom_kill_takes_the_largest_marked_job) {
     EXPECT_OK(zx_object_wait_one(hog_job, ZX_TASK_TERMINATED, ut_deadline_after(1000000000), NULL));
 
     // The smaller marked job was spared: still running, its memory checked all along.
-    zx_signals_t seen = 0;
-    EXPECT_STATUS(zx_object_wait_one(small, ZX_PROCESS_TERMINATED, 0, &seen), ZX_ERR_TIMED_OUT);
     EXPECT_FALSE(job_return_code(small_job, &exited) != 0 || exited);
-    // Memory is back: this (unmarked) process can take and use a few MiB.
-    EXPECT_TRUE(use_a_few_mib());
-
-    EXPECT_OK(zx_task_kill(small));
-    EXPECT_EQ(ut_wait_process(small, 30), ZX_TASK_RETCODE_SYSCALL_KILL);
+    spared_checker_goes_on_then_stop(small);
     zx_handle_close(hog);
-    zx_handle_close(small);
     zx_handle_close(hog_job);
     zx_handle_close(small_job);
     EXPECT_LE(ut_vmo_content_bytes(), before + ZERO_PAGE_SLACK);
@@ -312,13 +316,8 @@ TEST(oom_without_a_marked_job_fails_the_hog_alone) {
     EXPECT_EQ(job_return_code(hog_job, &exited), 0);  // nobody killed the job
     EXPECT_FALSE(exited);
     // The checker is still running, its memory checked all along.
-    zx_signals_t seen = 0;
-    EXPECT_STATUS(zx_object_wait_one(small, ZX_PROCESS_TERMINATED, 0, &seen), ZX_ERR_TIMED_OUT);
-    EXPECT_TRUE(use_a_few_mib());
-    EXPECT_OK(zx_task_kill(small));
-    EXPECT_EQ(ut_wait_process(small, 30), ZX_TASK_RETCODE_SYSCALL_KILL);
+    spared_checker_goes_on_then_stop(small);
     zx_handle_close(hog);
-    zx_handle_close(small);
     zx_handle_close(hog_job);
     EXPECT_LE(ut_vmo_content_bytes(), before + ZERO_PAGE_SLACK);
 }
