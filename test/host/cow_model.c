@@ -7,6 +7,7 @@
 
 #include "kernel/assert.h"
 #include "kernel/object.h"
+#include "test/host/fake_codec.h"
 #include "test/host/host_env.h"
 #include "test/model_op.h"
 #include "vm/cow_compress.h"
@@ -56,68 +57,6 @@ struct model {
 static struct model model;
 static uint8_t scratch[MAX_BYTES + 2 * PAGE_SIZE];
 static uint8_t scratch2[MAX_BYTES + 2 * PAGE_SIZE];
-
-// --- A stand-in compressor ---
-// Stores a copy of each page in libc memory (outside the kernel heap the model counts), answers
-// "does not shrink" for about a quarter of the pages (by a hash of three bytes), finds zero pages, and fails with NO_MEMORY when armed. Every reference must be
-// freed by the end of a run.
-#define FAKE_MAGIC 0x5a9e0000u
-
-struct fake_ref {
-    uint32_t magic;
-    uint8_t bytes[PAGE_SIZE];
-};
-
-static size_t fake_live;
-static int fake_fail_next;  // the next compression answers NO_MEMORY
-
-static zx_status_t fake_compress(const void *page, zref_t *ref, bool *is_zero) {
-    const uint8_t *b = page;
-    bool zero = true;
-    for (size_t i = 0; i < PAGE_SIZE && zero; i++)
-        zero = b[i] == 0;
-    *ref = ZREF_NONE;
-    *is_zero = zero;
-    if (zero)
-        return ZX_OK;
-    if (fake_fail_next) {
-        fake_fail_next = 0;
-        return ZX_ERR_NO_MEMORY;
-    }
-    if ((b[0] + b[5] + b[77]) % 4 == 0)
-        return ZX_ERR_OUT_OF_RANGE;
-    struct fake_ref *r = malloc(sizeof(*r));
-    if (!r)
-        abort();
-    r->magic = FAKE_MAGIC;
-    memcpy(r->bytes, page, PAGE_SIZE);
-    fake_live++;
-    *ref = (zref_t)(uintptr_t)r >> 3;  // below 2^61, never 0
-    return ZX_OK;
-}
-
-static struct fake_ref *fake_get(zref_t ref) {
-    struct fake_ref *r = (struct fake_ref *)(uintptr_t)(ref << 3);
-    if (ref == ZREF_NONE || r->magic != FAKE_MAGIC)
-        panic("fake compressor: bad reference %#llx", (unsigned long long)ref);
-    return r;
-}
-
-static zx_status_t fake_decompress(zref_t ref, void *page) {
-    memcpy(page, fake_get(ref)->bytes, PAGE_SIZE);
-    return ZX_OK;
-}
-
-static void fake_free(zref_t ref) {
-    if (ref == ZREF_NONE)
-        return;
-    struct fake_ref *r = fake_get(ref);
-    r->magic = 0;
-    free(r);
-    fake_live--;
-}
-
-static const struct cow_codec fake_codec = {fake_compress, fake_decompress, fake_free};
 
 // Compressions the model started and has not finished (at most two at a time).
 #define MAX_INFLIGHT 2
@@ -755,13 +694,13 @@ NO_THREAD_SAFETY_ANALYSIS static void op_compress(struct model *m, bool injected
     vmpl_slot_t *slot;
     if (pick_content(m, s, r, false, &n, &off, &slot)) {
         bool codec_fail = (f & 0xc0) == 0xc0;
-        fake_fail_next = codec_fail;
+        fake_codec_fail_next = codec_fail;
         if (m->verbose)
             printf("compress node %p offset %#llx%s\n", (void *)n, (unsigned long long)off,
                    codec_fail ? " (no storage)" : "");
         enum cow_compress_result res = 0;
         zx_status_t st = cow_compress_page_locked(n, off, &res);
-        fake_fail_next = 0;
+        fake_codec_fail_next = 0;
         if (st == ZX_OK)
             count_result(m, res);
         else
@@ -804,9 +743,9 @@ NO_THREAD_SAFETY_ANALYSIS static void finish_inflight(struct model *m, int k, bo
                                                       bool injected) {
     struct cow_inflight *f = &inflight[k];
     struct cow_tree *t = f->tree;
-    fake_fail_next = codec_fail;
+    fake_codec_fail_next = codec_fail;
     cow_compress_run(f);
-    fake_fail_next = 0;
+    fake_codec_fail_next = 0;
     mutex_acquire(&t->lock);
     enum cow_compress_result res = 0;
     zx_status_t st = cow_compress_finish_locked(f, &res);
@@ -941,6 +880,7 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
     m->base_zero = pmm_count(PAGE_STATE_ZERO);
     m->base_nodes = vmpl_nodes_live();
     m->base_heap = host_alloc_live();
+    fake_codec_refuse_some = true;
     cow_compress_set_codec(&fake_codec);
     bool armed = false;
     while (more(m)) {
@@ -978,8 +918,8 @@ void cow_model_run(const uint8_t *data, size_t size, bool verbose, struct cow_mo
             finish_inflight(m, k, false, false);
     }
     cow_compress_set_codec(NULL);
-    if (fake_live != 0)
-        FAIL("%zu compressed references not freed", fake_live);
+    if (fake_codec_live() != 0)
+        FAIL("%zu compressed references not freed", fake_codec_live());
     if (pmm_count(PAGE_STATE_VMO) != m->base_vmo_pages ||
         pmm_count(PAGE_STATE_FREE) != m->base_free || pmm_count(PAGE_STATE_ZERO) != m->base_zero)
         FAIL("pages not back: vmo %zu/%zu free %zu/%zu zero %zu/%zu", pmm_count(PAGE_STATE_VMO),

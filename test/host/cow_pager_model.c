@@ -23,6 +23,7 @@
 #include "kernel/heap.h"
 #include "kernel/ktest.h"
 #include "kernel/object.h"
+#include "test/host/fake_codec.h"
 #include "test/host/host_env.h"
 #include "vm/cow_compress.h"
 #include "vm/cow_pages.h"
@@ -387,35 +388,6 @@ static void op_clone_read(void) {
     expect_page(c->v, q, want, "clone read");
 }
 
-// --- A stand-in codec: a copy on the heap; zero pages are reported as such ---
-
-static zx_status_t copy_compress(const void *page, zref_t *ref, bool *is_zero) {
-    const uint8_t *b = page;
-    bool zero = true;
-    for (size_t i = 0; i < PAGE_SIZE && zero; i++)
-        zero = b[i] == 0;
-    *is_zero = zero;
-    if (zero)
-        return ZX_OK;
-    void *copy = kmalloc(PAGE_SIZE);
-    if (!copy)
-        return ZX_ERR_NO_MEMORY;
-    memcpy(copy, page, PAGE_SIZE);
-    *ref = (zref_t)(uintptr_t)copy;
-    return ZX_OK;
-}
-
-static zx_status_t copy_decompress(zref_t ref, void *page) {
-    memcpy(page, (void *)(uintptr_t)ref, PAGE_SIZE);
-    return ZX_OK;
-}
-
-static void copy_free(zref_t ref) {
-    kfree((void *)(uintptr_t)ref);
-}
-
-static const struct cow_codec copy_codec = {copy_compress, copy_decompress, copy_free};
-
 // Compresses a page of a clone's own (NOT_FOUND where it has none), or asks to compress a page of
 // the root (always NOT_SUPPORTED: evicted, never compressed). No content changes.
 NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
@@ -490,7 +462,8 @@ static void pager_model_run(uint64_t seed, int steps, bool resizable) {
                                              pm.src, &pm.root);
     ASSERT(st == ZX_OK);
     host_pager_serve = serve;
-    cow_compress_set_codec(&copy_codec);
+    fake_codec_refuse_some = false;  // every page of a clone's own compresses
+    cow_compress_set_codec(&fake_codec);
     unsigned total = 0;
     for (size_t k = 0; k < sizeof(pops) / sizeof(pops[0]); k++)
         total += pops[k].weight;
@@ -513,6 +486,9 @@ static void pager_model_run(uint64_t seed, int steps, bool resizable) {
     kobject_release(vmo_object(pm.root));  // the last clone gone: the source goes with it
     host_pager_serve = NULL;
     cow_compress_set_codec(NULL);
+    if (fake_codec_live() != 0)
+        PFAIL("seed %llu: %zu compressed references not freed", (unsigned long long)seed,
+              fake_codec_live());
     if (pmm_count(PAGE_STATE_VMO) != base_vmo || host_alloc_live() != base_heap)
         PFAIL("seed %llu: pages %zu/%zu heap %zu/%zu not back", (unsigned long long)seed,
               pmm_count(PAGE_STATE_VMO), base_vmo, host_alloc_live(), base_heap);

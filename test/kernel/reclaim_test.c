@@ -113,22 +113,54 @@ KTEST(reclaim, ordinary_callers_leave_the_band_to_critical_ones) {
     EXPECT_TRUE(pmm_check());
 }
 
+// A pager, its port, a pager VMO of NP pages, and the aux VMO its content comes through; the
+// pager VMO is supplied with 0x40 + i in every byte of page i.
+struct supplied_pager_vmo {
+    struct kobject *port, *pgobj;
+    struct pager *pg;
+    struct vmo *v, *aux;
+};
+
+// (Again) supplies every page of f's pager VMO with 0x40 + i in page i.
+static zx_status_t supply_every_page(struct supplied_pager_vmo *f) {
+    static uint8_t page[PAGE_SIZE];
+    for (int i = 0; i < NP; i++) {
+        memset(page, 0x40 + i, P);
+        zx_status_t st = vmo_write(f->aux, page, (uint64_t)i * P, P);
+        if (st != ZX_OK)
+            return st;
+    }
+    return pager_supply_pages(f->pg, f->v, 0, NP * P, f->aux, 0);
+}
+
+static zx_status_t supplied_pager_vmo_create(struct supplied_pager_vmo *f) {
+    zx_status_t st = port_create(&f->port);
+    if (st == ZX_OK)
+        st = pager_create(&f->pgobj);
+    if (st != ZX_OK)
+        return st;
+    f->pg = pager_from_object(f->pgobj);
+    st = pager_create_vmo(f->pg, 0, f->port, 1, NP * P, &f->v);
+    if (st == ZX_OK)
+        st = vmo_create(NP * P, 0, &f->aux);
+    return st == ZX_OK ? supply_every_page(f) : st;
+}
+
+// Releases what the fixture holds besides the pager VMO (which its test releases, in its order).
+static void supplied_pager_vmo_release(struct supplied_pager_vmo *f) {
+    kobject_release(vmo_object(f->aux));
+    kobject_release(f->pgobj);
+    kobject_release(f->port);
+}
+
 // Clean pager-backed pages are evicted (a later access asks the pager again); a dirty one stays.
 KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
     size_t vmo0 = pmm_count(PAGE_STATE_VMO);
-    struct kobject *port, *pgobj;
-    REQUIRE_OK(port_create(&port));
-    REQUIRE_OK(pager_create(&pgobj));
-    struct pager *pg = pager_from_object(pgobj);
-    struct vmo *v, *aux;
-    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
-    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    struct supplied_pager_vmo f;
+    REQUIRE_OK(supplied_pager_vmo_create(&f));
+    struct pager *pg = f.pg;
+    struct vmo *v = f.v, *aux = f.aux;
     static uint8_t buf[PAGE_SIZE];
-    for (int i = 0; i < NP; i++) {
-        memset(buf, 0x40 + i, P);
-        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
-    }
-    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
     memset(buf, 0xd1, P);
     REQUIRE_OK(vmo_write(v, buf, 0, P));  // page 0 is Dirty now
     EXPECT_EQ(committed(v), (uint64_t)NP * P);
@@ -150,9 +182,7 @@ KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
     EXPECT_EQ(committed(v), 2 * P);
     REQUIRE_OK(pager_detach_vmo(pg, v));
     kobject_release(vmo_object(v));
-    kobject_release(vmo_object(aux));
-    kobject_release(pgobj);
-    kobject_release(port);
+    supplied_pager_vmo_release(&f);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
     EXPECT_TRUE(pq_check());
 }
@@ -162,19 +192,11 @@ KTEST(reclaim, clean_pager_pages_are_evicted_dirty_ones_stay) {
 // checker accepts the pager root with children after every step.
 KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
     size_t vmo0 = pmm_count(PAGE_STATE_VMO);
-    struct kobject *port, *pgobj;
-    REQUIRE_OK(port_create(&port));
-    REQUIRE_OK(pager_create(&pgobj));
-    struct pager *pg = pager_from_object(pgobj);
-    struct vmo *v, *aux, *c, *g;
-    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
-    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    struct supplied_pager_vmo f;
+    REQUIRE_OK(supplied_pager_vmo_create(&f));
+    struct pager *pg = f.pg;
+    struct vmo *v = f.v, *aux = f.aux, *c, *g;
     static uint8_t buf[PAGE_SIZE];
-    for (int i = 0; i < NP; i++) {
-        memset(buf, 0x40 + i, P);
-        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
-    }
-    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
     REQUIRE_OK(vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &c));
     EXPECT_TRUE(vmo_check_tree(v));
     memset(buf, 0xc0, P);
@@ -219,9 +241,7 @@ KTEST(reclaim, pager_clones_copy_and_leave_clean_pages_evictable) {
     EXPECT_TRUE(vmo_check_tree(g));
     REQUIRE_OK(pager_detach_vmo(pg, v));
     kobject_release(vmo_object(g));
-    kobject_release(vmo_object(aux));
-    kobject_release(pgobj);
-    kobject_release(port);
+    supplied_pager_vmo_release(&f);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
     EXPECT_TRUE(pq_check());
 }
@@ -261,19 +281,11 @@ KTEST(reclaim, pager_clone_pages_compress_and_zeros_keep_hiding_the_root) {
     size_t vmo0 = pmm_count(PAGE_STATE_VMO);
     struct compressor_stats s0, s1;
     compressor_stats(&s0);
-    struct kobject *port, *pgobj;
-    REQUIRE_OK(port_create(&port));
-    REQUIRE_OK(pager_create(&pgobj));
-    struct pager *pg = pager_from_object(pgobj);
-    struct vmo *v, *aux, *c, *g;
-    REQUIRE_OK(pager_create_vmo(pg, 0, port, 1, NP * P, &v));
-    REQUIRE_OK(vmo_create(NP * P, 0, &aux));
+    struct supplied_pager_vmo f;
+    REQUIRE_OK(supplied_pager_vmo_create(&f));
+    struct pager *pg = f.pg;
+    struct vmo *v = f.v, *c, *g;
     static uint8_t buf[PAGE_SIZE];
-    for (int i = 0; i < NP; i++) {
-        memset(buf, 0x40 + i, P);
-        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
-    }
-    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
     REQUIRE_OK(vmo_create_child(v, ZX_VMO_CHILD_SNAPSHOT_AT_LEAST_ON_WRITE, 0, NP * P, &c));
     int want_c[NP], want_g[NP];
     for (int i = 0; i < NP; i++)
@@ -315,11 +327,7 @@ KTEST(reclaim, pager_clone_pages_compress_and_zeros_keep_hiding_the_root) {
     compressor_stats(&s1);
     EXPECT_EQ(s1.uncompressed_storage_bytes, s0.uncompressed_storage_bytes + 24 * P);
     // The pager supplies every page again: the clones' zeros must not turn into its content.
-    for (int i = 0; i < NP; i++) {
-        memset(buf, 0x40 + i, P);
-        REQUIRE_OK(vmo_write(aux, buf, (uint64_t)i * P, P));
-    }
-    REQUIRE_OK(pager_supply_pages(pg, v, 0, NP * P, aux, 0));
+    REQUIRE_OK(supply_every_page(&f));
     EXPECT_TRUE(vmo_check_tree(v));
     for (int i = 0; i < NP; i++) {
         EXPECT_TRUE(page_reads(c, i, want_c[i]));
@@ -336,9 +344,7 @@ KTEST(reclaim, pager_clone_pages_compress_and_zeros_keep_hiding_the_root) {
     kobject_release(vmo_object(c));
     REQUIRE_OK(pager_detach_vmo(pg, v));
     kobject_release(vmo_object(v));
-    kobject_release(vmo_object(aux));
-    kobject_release(pgobj);
-    kobject_release(port);
+    supplied_pager_vmo_release(&f);
     EXPECT_EQ(pmm_count(PAGE_STATE_VMO), vmo0);
     EXPECT_TRUE(pq_check());
     compressor_stats(&s1);
