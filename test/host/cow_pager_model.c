@@ -15,7 +15,9 @@
 // model says the page is present, Clean and not zero. A clone's own pages (zero pages written
 // as such among them) are compressed by a stand-in codec, which changes no content: a zero page
 // must stay a marker that hides the root, whose page may be missing then and supplied later with
-// content; the root's pages must refuse. At the end every page and heap object is back.
+// content; the root's pages must refuse. The zero-page scanner's step (cow_dedup_zero_page_locked)
+// must do the same to a clone's zero pages and leave the root's alone. At the end every page and
+// heap object is back.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,7 @@ struct pmodel {
     uint64_t requests, supplied_pages, evicted;
     uint64_t clamped_reads;  // clone reads past a clamped window where the root has content
     uint64_t compressed, zeroed;  // clone pages compressed, and clone zero pages made markers
+    uint64_t deduped;             // clone zero pages the scanner's step made markers
 };
 
 static struct pmodel pm;
@@ -414,6 +417,29 @@ NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
     }
 }
 
+// The zero-page scanner's step on a page of a clone's own (NOT_FOUND where it has no page, e.g.
+// compressed) or of the root (left alone: a pager VMO's zero page may be Dirty). A clone's zero
+// page must become a marker that hides the root, as in op_compress; no content changes.
+NO_THREAD_SAFETY_ANALYSIS static void op_dedup(void) {
+    struct pclone *c = rnd(4) ? pick_clone() : NULL;
+    struct cow_node *n = c ? vmo_cow_node(c->v) : vmo_cow_node(pm.root);
+    uint64_t q = rnd((uint32_t)(c ? c->pages : pm.pages));
+    mutex_acquire(&n->tree->lock);
+    vmpl_slot_t *slot = vmpl_lookup(&n->pages, q * P);
+    bool page = slot && vmpl_slot_is_page(*slot);
+    bool deduped = false;
+    zx_status_t st = cow_dedup_zero_page_locked(n, q * P, &deduped);
+    mutex_release(&n->tree->lock);
+    zx_status_t want = !c || page ? ZX_OK : ZX_ERR_NOT_FOUND;
+    bool want_deduped = c && page && c->byte[q] == 0;
+    if (st != want || deduped != want_deduped)
+        PFAIL("dedup %s page %llu: %d (deduped %d), want %d (%d)", c ? "clone" : "root",
+              (unsigned long long)q, st, deduped, want, want_deduped);
+    if (deduped && !c->own[q])
+        PFAIL("dedup clone page %llu: not its own in the model", (unsigned long long)q);
+    pm.deduped += deduped;
+}
+
 static void op_slice(void) {
     if (pm.resizable)
         return;  // no slices of resizable VMOs
@@ -445,7 +471,7 @@ static const struct pop pops[] = {
     {"clone_create", 1, op_clone_create}, {"clone_write", 3, op_clone_write},
     {"clone_read", 3, op_clone_read}, {"slice", 1, op_slice},
     {"read_all", 1, op_read_all}, {"writeback", 3, op_writeback},
-    {"compress", 3, op_compress},
+    {"compress", 3, op_compress}, {"dedup", 2, op_dedup},
 };
 
 static void pager_model_run(uint64_t seed, int steps, bool resizable) {
@@ -495,7 +521,8 @@ static void pager_model_run(uint64_t seed, int steps, bool resizable) {
 }
 
 KTEST(cow_pager_model, random_operations_on_a_pager_root_and_its_clones) {
-    uint64_t requests = 0, supplied = 0, evicted = 0, clamped = 0, compressed = 0, zeroed = 0;
+    uint64_t requests = 0, supplied = 0, evicted = 0, clamped = 0, compressed = 0, zeroed = 0,
+             deduped = 0;
     for (uint64_t seed = 1; seed <= 40; seed++) {
         pager_model_run(seed * 0x9e3779b97f4a7c15ull, 400, seed % 2 == 1);
         requests += pm.requests;
@@ -504,12 +531,15 @@ KTEST(cow_pager_model, random_operations_on_a_pager_root_and_its_clones) {
         clamped += pm.clamped_reads;
         compressed += pm.compressed;
         zeroed += pm.zeroed;
+        deduped += pm.deduped;
     }
     printf("    %llu waits answered, %llu pages supplied, %llu evicted, %llu clone reads past a "
-           "clamped window, %llu clone pages compressed, %llu clone zero pages made markers\n",
+           "clamped window, %llu clone pages compressed, %llu clone zero pages made markers, %llu "
+           "deduplicated by the scanner's step\n",
            (unsigned long long)requests, (unsigned long long)supplied,
            (unsigned long long)evicted, (unsigned long long)clamped,
-           (unsigned long long)compressed, (unsigned long long)zeroed);
+           (unsigned long long)compressed, (unsigned long long)zeroed,
+           (unsigned long long)deduped);
     EXPECT_GT(requests, 100u);
     EXPECT_GT(evicted, 100u);
     EXPECT_GT(compressed, 100u);
