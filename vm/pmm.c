@@ -217,6 +217,11 @@ void pmm_free_contiguous(vm_page_t *first, size_t count) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     for (size_t i = 0; i < count; i++)
         free_page_locked(first + i);
+    // The next search starts at the run just freed: a run of its size fits there at once, where
+    // next fit would go on past it into whatever fragments lie beyond.
+    size_t pfn = (size_t)(first - pmm_page_array);
+    if (pfn < pmm.rover)
+        pmm.rover = pfn;
     spin_unlock_irqrestore(&pmm.lock, s);
 }
 
