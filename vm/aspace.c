@@ -220,13 +220,18 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
     ASSERT_MUTEX_HELD(&as->lock);
+    struct vm_mapping *last = as->last_found;
+    if (last && va >= vm_region_base(&last->r) && va < vm_region_end(&last->r))
+        return last;
     struct vmar *v = as->root;
     while (v) {
         struct vm_region *r = vm_region_from_node(vmar_tree_find(&v->children, va));
         if (!r)
             return NULL;
-        if (r->kind == VM_REGION_MAPPING)
-            return vm_region_mapping(r);
+        if (r->kind == VM_REGION_MAPPING) {
+            as->last_found = vm_region_mapping(r);
+            return as->last_found;
+        }
         v = vm_region_vmar(r);
     }
     return NULL;

@@ -49,6 +49,9 @@ struct vm_aspace {
     // free_next; at most VM_ASPACE_SPARE_MAPPINGS, none once `root` is NULL.
     struct vm_mapping *spare_mappings;
     uint32_t num_spare_mappings;
+    // Aspace lock: the mapping the last look-up found (faults come in runs over one mapping);
+    // cleared when that mapping leaves its VMAR (vm/vmar.c), so it is always a live mapping.
+    struct vm_mapping *last_found;
     char name[ZX_MAX_NAME_LEN];
     struct list_node all_link;    // in the list of every live address space (vm_aspace_harvest)
 };

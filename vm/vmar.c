@@ -228,11 +228,12 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
     return m2;
 }
 
-// Takes `m` out of its VMAR and its VMO (its PTEs are already gone); frees it later.
 // Takes `m` out of its VMAR and its VMO; the caller frees it (and its VMO reference) once the
 // aspace lock is released.
 static void mapping_unlink_locked(struct vm_mapping *m) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
+    if (m->aspace->last_found == m)
+        m->aspace->last_found = NULL;
     vmar_tree_remove(&m->r.parent->children, &m->r.node);
     m->r.parent = NULL;
     vmo_remove_mapping(m->vmo, m);
@@ -1066,6 +1067,7 @@ bool vmar_check_locked(struct vm_aspace *as) {
     if (!check_vmar(as, root))
         return false;
     size_t depth;
+    bool seen_last_found = false;
     for (struct vm_region *r = vmar_walk_first(root, &depth); r;
          r = vmar_walk_next(root, r, &depth)) {
         struct vmar *parent = r->parent;
@@ -1094,7 +1096,10 @@ bool vmar_check_locked(struct vm_aspace *as) {
             return check_fail("write or execute without read", r);
         if (m->vmo_offset > UINT64_MAX - vm_region_size(r) || !IS_ALIGNED(m->vmo_offset, PAGE_SIZE))
             return check_fail("VMO offset", r);
+        seen_last_found |= m == as->last_found;
     }
+    if (as->last_found && !seen_last_found)
+        return check_fail("the last mapping found is not in the tree", &as->last_found->r);
     return true;
 }
 
