@@ -228,14 +228,23 @@ static struct vm_mapping *mapping_split_locked(struct vm_mapping *m, vaddr_t at,
     return m2;
 }
 
+// Takes `m` out of its VMAR's tree, and out of the address space's memory of the last mapping
+// found: every removal of a mapping goes through here.
+static void mapping_leave_tree_locked(struct vm_aspace *as, struct vm_mapping *m)
+    REQUIRES(as->lock) {
+    ASSERT_MUTEX_HELD(&as->lock);
+    DEBUG_ASSERT(m->aspace == as);
+    if (as->last_found == m)
+        as->last_found = NULL;
+    vmar_tree_remove(&m->r.parent->children, &m->r.node);
+    m->r.parent = NULL;
+}
+
 // Takes `m` out of its VMAR and its VMO; the caller frees it (and its VMO reference) once the
 // aspace lock is released.
 static void mapping_unlink_locked(struct vm_mapping *m) REQUIRES(m->aspace->lock) {
     ASSERT_MUTEX_HELD(&m->aspace->lock);
-    if (m->aspace->last_found == m)
-        m->aspace->last_found = NULL;
-    vmar_tree_remove(&m->r.parent->children, &m->r.node);
-    m->r.parent = NULL;
+    mapping_leave_tree_locked(m->aspace, m);
     vmo_remove_mapping(m->vmo, m);
 }
 
@@ -796,8 +805,7 @@ static void merge_locked(struct vm_mapping *a, struct vm_mapping *b, struct vm_m
     ASSERT_MUTEX_HELD(&a->aspace->lock);
     struct vm_aspace *as = a->aspace;
     mutex_acquire(&as->pt_lock);
-    vmar_tree_remove(&b->r.parent->children, &b->r.node);
-    b->r.parent = NULL;
+    mapping_leave_tree_locked(a->aspace, b);
     vmar_tree_update(&a->r.parent->children, &a->r.node, vm_region_base(&a->r),
                      vm_region_size(&a->r) + vm_region_size(&b->r));
     mutex_release(&as->pt_lock);
