@@ -391,15 +391,33 @@ static void op_clone_read(void) {
     expect_page(c->v, q, want, "clone read");
 }
 
+// A page for reclaim to try: of a clone (3 times in 4) or of the root, at a random offset; with
+// the node's tree lock held on return, and whether the node holds a page of its own there.
+struct reclaim_target {
+    struct pclone *c;  // NULL: the root
+    struct cow_node *n;
+    uint64_t q;
+    bool page;
+};
+
+NO_THREAD_SAFETY_ANALYSIS static struct reclaim_target pick_reclaim_target(void) {
+    struct reclaim_target t = {.c = rnd(4) ? pick_clone() : NULL};
+    t.n = t.c ? vmo_cow_node(t.c->v) : vmo_cow_node(pm.root);
+    t.q = rnd((uint32_t)(t.c ? t.c->pages : pm.pages));
+    mutex_acquire(&t.n->tree->lock);
+    vmpl_slot_t *slot = vmpl_lookup(&t.n->pages, t.q * P);
+    t.page = slot && vmpl_slot_is_page(*slot);
+    return t;
+}
+
 // Compresses a page of a clone's own (NOT_FOUND where it has none), or asks to compress a page of
 // the root (always NOT_SUPPORTED: evicted, never compressed). No content changes.
 NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
-    struct pclone *c = rnd(4) ? pick_clone() : NULL;
-    struct cow_node *n = c ? vmo_cow_node(c->v) : vmo_cow_node(pm.root);
-    uint64_t q = rnd((uint32_t)(c ? c->pages : pm.pages));
-    mutex_acquire(&n->tree->lock);
-    vmpl_slot_t *slot = vmpl_lookup(&n->pages, q * P);
-    bool page = slot && vmpl_slot_is_page(*slot);
+    struct reclaim_target t = pick_reclaim_target();
+    struct pclone *c = t.c;
+    struct cow_node *n = t.n;
+    uint64_t q = t.q;
+    bool page = t.page;
     enum cow_compress_result res = 0;
     zx_status_t st = cow_compress_page_locked(n, q * P, &res);
     mutex_release(&n->tree->lock);
@@ -421,12 +439,11 @@ NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
 // compressed) or of the root (left alone: a pager VMO's zero page may be Dirty). A clone's zero
 // page must become a marker that hides the root, as in op_compress; no content changes.
 NO_THREAD_SAFETY_ANALYSIS static void op_dedup(void) {
-    struct pclone *c = rnd(4) ? pick_clone() : NULL;
-    struct cow_node *n = c ? vmo_cow_node(c->v) : vmo_cow_node(pm.root);
-    uint64_t q = rnd((uint32_t)(c ? c->pages : pm.pages));
-    mutex_acquire(&n->tree->lock);
-    vmpl_slot_t *slot = vmpl_lookup(&n->pages, q * P);
-    bool page = slot && vmpl_slot_is_page(*slot);
+    struct reclaim_target t = pick_reclaim_target();
+    struct pclone *c = t.c;
+    struct cow_node *n = t.n;
+    uint64_t q = t.q;
+    bool page = t.page;
     bool deduped = false;
     zx_status_t st = cow_dedup_zero_page_locked(n, q * P, &deduped);
     mutex_release(&n->tree->lock);
