@@ -12,7 +12,7 @@ JASPER_PACKAGES=(
     "meson:meson" "ninja:ninja-build" "gcc:gcc" "g++:g++" "python3:python3"
     "qemu-system-x86_64:qemu-system-x86" "grub-mkrescue:grub-common" "xorriso:xorriso"
     "mformat:mtools" "/usr/lib/grub/i386-pc/modinfo.sh:grub-pc-bin" "timeout:coreutils"
-    "nm:binutils" "/usr/include/lz4.h:liblz4-dev"
+    "nm:binutils" "/usr/include/lz4.h:liblz4-dev" "/usr/include/zlib.h:zlib1g-dev"
 )
 
 # Installs the missing packages from $@ ("probe:package" pairs) with apt-get when root, or
@@ -60,6 +60,20 @@ jasper_bench_build() {
         JASPER_MESON_OPTIONS=(-Dlockdep=false)
     fi
     export JASPER_BUILD  # for scripts/run-user, which the benchmark scripts call
+}
+
+# jasper_zbench_text OUT: the text pages of the compressed-memory mix (test/bench/zbench_common.h;
+# scripts/bench-vs-linux --zram gives the same file to both systems, scripts/ratio-ceiling reads
+# it): real prose that ships on every Debian (base-files' license texts, in this order), then
+# Jasper's own docs (docs/*.md, sorted). About 580 KiB: 141 pages, cycled.
+jasper_zbench_text() {
+    local lic=/usr/share/common-licenses l
+    : >"$1"
+    for l in Apache-2.0 Artistic BSD CC0-1.0 GFDL-1.2 GFDL-1.3 GPL-1 GPL-2 GPL-3 LGPL-2 LGPL-2.1 \
+        LGPL-3 MPL-1.1 MPL-2.0; do
+        cat "$lic/$l" >>"$1" || return 1
+    done
+    LC_ALL=C cat "$JASPER_ROOT"/docs/*.md >>"$1"
 }
 
 # Configures (once) and builds the tree.
