@@ -65,7 +65,7 @@ jasper_bench_build() {
 # jasper_zbench_text OUT: the text pages of the compressed-memory mix (test/bench/zbench_common.h;
 # scripts/bench-vs-linux --zram gives the same file to both systems, scripts/ratio-ceiling reads
 # it): real prose that ships on every Debian (base-files' license texts, in this order), then
-# Jasper's own docs (docs/*.md, sorted). About 580 KiB: 141 pages, cycled.
+# Jasper's own docs (docs/*.md, sorted); it grows with the docs (599 KiB, 147 pages on 2026-12-04).
 jasper_zbench_text() {
     local lic=/usr/share/common-licenses l
     : >"$1"
