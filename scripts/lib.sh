@@ -4,7 +4,7 @@
 JASPER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JASPER_BUILD_GIVEN=${JASPER_BUILD:+1}
 JASPER_BUILD=${JASPER_BUILD:-$JASPER_ROOT/build}
-JASPER_MESON_OPTIONS=()  # extra `meson setup` options for a new build directory
+JASPER_MESON_OPTIONS=()  # extra `meson setup` options of the build directory (applied to an existing one too)
 
 # Debian packages the scripts need, keyed by a command each provides (or a file, for packages
 # that ship no command).
@@ -50,11 +50,11 @@ jasper_need_base() {
 # For benchmark scripts: figures are taken without the lock-order checker (kernel/lockdep.h, ~400
 # instructions per fault), in build-bench/ unless JASPER_BUILD names a directory.
 # JASPER_BENCH_RELEASE=1: the release build instead (README: -Ddebug_checks=false, no debug-only
-# checks at all), in build-release/.
+# checks at all, and the kernel linked with link-time optimisation), in build-release/.
 jasper_bench_build() {
     if [[ ${JASPER_BENCH_RELEASE:-0} == 1 ]]; then
         [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-release
-        JASPER_MESON_OPTIONS=(-Ddebug_checks=false -Dlockdep=false)
+        JASPER_MESON_OPTIONS=(-Ddebug_checks=false -Dlockdep=false -Dkernel_lto=true)
     else
         [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-bench
         JASPER_MESON_OPTIONS=(-Dlockdep=false)
@@ -82,6 +82,10 @@ jasper_build() {
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
             "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
+    elif [[ ${#JASPER_MESON_OPTIONS[@]} -gt 0 ]]; then
+        # A directory configured before an option was added to its kind of build gets it too.
+        meson configure "$JASPER_BUILD" "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 ||
+            { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
     ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
         grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2
