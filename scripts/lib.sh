@@ -62,17 +62,18 @@ jasper_bench_build() {
     export JASPER_BUILD  # for scripts/run-user, which the benchmark scripts call
 }
 
-# Configures (once) and builds the tree.
+# Configures (once, and again when its kind of build gains options) and builds the tree.
 jasper_build() {
     mkdir -p "$JASPER_BUILD"
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
             "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
-    elif [[ ${#JASPER_MESON_OPTIONS[@]} -gt 0 ]]; then
+    elif [[ "${JASPER_MESON_OPTIONS[*]}" != "$(cat "$JASPER_BUILD/jasper-options.txt" 2>/dev/null)" ]]; then
         # A directory configured before an option was added to its kind of build gets it too.
-        meson configure "$JASPER_BUILD" "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 ||
-            { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
+        meson setup --reconfigure "$JASPER_BUILD" "$JASPER_ROOT" "${JASPER_MESON_OPTIONS[@]}" \
+            >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
+    echo "${JASPER_MESON_OPTIONS[*]}" >"$JASPER_BUILD/jasper-options.txt"
     ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
         grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2
         return 1
