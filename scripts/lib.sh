@@ -65,7 +65,7 @@ jasper_bench_build() {
 # jasper_zbench_text OUT: the text pages of the compressed-memory mix (test/bench/zbench_common.h;
 # scripts/bench-vs-linux --zram gives the same file to both systems, scripts/ratio-ceiling reads
 # it): real prose that ships on every Debian (base-files' license texts, in this order), then
-# Jasper's own docs (docs/*.md, sorted); it grows with the docs (599 KiB, 147 pages on 2026-12-04).
+# Jasper's own docs (docs/*.md, sorted); it grows with the docs (606 KiB, 148 pages on 2026-12-04).
 jasper_zbench_text() {
     local lic=/usr/share/common-licenses l
     : >"$1"
@@ -76,17 +76,18 @@ jasper_zbench_text() {
     LC_ALL=C cat "$JASPER_ROOT"/docs/*.md >>"$1"
 }
 
-# Configures (once) and builds the tree.
+# Configures (once, and again when its kind of build gains options) and builds the tree.
 jasper_build() {
     mkdir -p "$JASPER_BUILD"
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
             "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
-    elif [[ ${#JASPER_MESON_OPTIONS[@]} -gt 0 ]]; then
+    elif [[ "${JASPER_MESON_OPTIONS[*]}" != "$(cat "$JASPER_BUILD/jasper-options.txt" 2>/dev/null)" ]]; then
         # A directory configured before an option was added to its kind of build gets it too.
-        meson configure "$JASPER_BUILD" "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 ||
-            { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
+        meson setup --reconfigure "$JASPER_BUILD" "$JASPER_ROOT" "${JASPER_MESON_OPTIONS[@]}" \
+            >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
+    echo "${JASPER_MESON_OPTIONS[*]}" >"$JASPER_BUILD/jasper-options.txt"
     ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
         grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2
         return 1
