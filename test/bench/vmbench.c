@@ -64,6 +64,7 @@ static uint64_t vmb_now(void) {
 #include "test/bench/bench_check.h"
 #include "ulib/ulib_priv.h"
 #include "test/bench/vmbench_common.h"
+#include "test/bench/pager_bench.h"
 
 #define RW (ZX_VM_PERM_READ | ZX_VM_PERM_WRITE)
 
@@ -278,73 +279,21 @@ static void bench_async_roundtrip(void) {
     zx_handle_close(port);
 }
 
-// The pager workloads: a pager thread answers each READ request with `batch` pages from the
-// faulting offset (clipped to the VMO), written into the aux VMO first (the copy UFFDIO_COPY makes
-// on Linux), then supplied.
-struct pager_bench {
-    zx_handle_t pager, port, aux;
-    volatile zx_handle_t vmo;
-    unsigned batch;
-    zx_status_t status;
-};
-static char pager_src[VMB_PAGER_BATCH * VMB_PAGE];
-
-static void pager_bench_thread(uintptr_t a1, uintptr_t a2) {
-    struct pager_bench *b = (struct pager_bench *)a1;
-    (void)a2;
-    for (;;) {
-        zx_port_packet_t pkt;
-        zx_status_t st = zx_port_wait(b->port, ZX_TIME_INFINITE, &pkt);
-        if (st != ZX_OK || pkt.type != ZX_PKT_TYPE_PAGE_REQUEST) {
-            b->status = st;
-            break;  // a user packet: stop
-        }
-        if (pkt.page_request.command != ZX_PAGER_VMO_READ)
-            continue;  // COMPLETE of the last run's VMO
-        uint64_t off = pkt.page_request.offset;
-        uint64_t len = (uint64_t)b->batch * VMB_PAGE;
-        if (off + len > (uint64_t)VMB_PAGER_PAGES * VMB_PAGE)
-            len = (uint64_t)VMB_PAGER_PAGES * VMB_PAGE - off;
-        st = zx_vmo_write(b->aux, pager_src, 0, len);
-        if (st == ZX_OK)
-            st = zx_pager_supply_pages(b->pager, b->vmo, off, len, b->aux, 0);
-        if (st != ZX_OK) {
-            b->status = st;
-            break;
-        }
-    }
-    zx_thread_exit();
-}
-
+// The pager workloads: test/bench/pager_bench.h's pager thread supplies `batch` pages per request;
+// each sample reads one byte per page of a fresh pager VMO.
 static void bench_pager(const char *name, unsigned batch) {
     uint64_t s[VMB_RUNS];
-    const size_t bytes = (size_t)VMB_PAGER_PAGES * VMB_PAGE, stack_size = 64 * 1024;
-    struct pager_bench b = {.batch = batch};
-    zx_handle_t thread = ZX_HANDLE_INVALID, stack_vmo = ZX_HANDLE_INVALID;
-    zx_vaddr_t stack = 0;
-    if (check(zx_pager_create(0, &b.pager), "pager_create") ||
-        check(zx_port_create(0, &b.port), "port_create") ||
-        check(zx_vmo_create(VMB_PAGER_BATCH * VMB_PAGE, 0, &b.aux), "vmo_create") ||
-        check(zx_vmo_create(stack_size, 0, &stack_vmo), "vmo_create") ||
-        check(zx_vmar_map(zx_vmar_root_self(), RW, 0, stack_vmo, 0, stack_size, &stack),
-              "vmar_map") ||
-        check(zx_thread_create(zx_process_self(), "pager", 5, 0, &thread), "thread_create") ||
-        check(zx_thread_start(thread, (zx_vaddr_t)pager_bench_thread, stack + stack_size - 8,
-                              (uintptr_t)&b, 0),
-              "thread_start"))
-        goto out;
-    vmb_stosq(pager_src, 0x5a5a5a5a5a5a5a5aull, sizeof(pager_src) / 8);
+    const size_t bytes = (size_t)VMB_PAGER_PAGES * VMB_PAGE;
+    struct pager_bench b;
+    if (check(pager_bench_start(&b, batch), "pager_bench_start")) {
+        (void)pager_bench_stop(&b);
+        return;
+    }
     for (int r = 0; r < VMB_RUNS && !failed; r++) {
         zx_handle_t vmo;
         zx_vaddr_t addr;
-        if (check(zx_pager_create_vmo(b.pager, 0, b.port, 1, bytes, &vmo), "pager_create_vmo"))
+        if (check(pager_bench_vmo_new(&b, &vmo, &addr), "pager_bench_vmo_new"))
             break;
-        b.vmo = vmo;
-        if (check(zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ, 0, vmo, 0, bytes, &addr),
-                  "vmar_map")) {
-            zx_handle_close(vmo);
-            break;
-        }
         uint64_t t0 = vmb_now();
         unsigned sum = vmb_touch_read((const char *)addr, bytes);
         s[r] = vmb_now() - t0;
@@ -355,22 +304,7 @@ static void bench_pager(const char *name, unsigned batch) {
     }
     if (!failed)
         vmb_report(name, VMB_PAGER_PAGES, s, VMB_RUNS);
-out:
-    if (thread != ZX_HANDLE_INVALID) {
-        zx_port_packet_t stop = {.key = 0};
-        check(zx_port_queue(b.port, &stop), "port_queue");
-        check(zx_object_wait_one(thread, ZX_THREAD_TERMINATED, ZX_TIME_INFINITE, NULL),
-              "wait thread");
-        if (b.status != ZX_OK)
-            check(b.status, "pager thread");
-        zx_handle_close(thread);
-    }
-    if (stack)
-        zx_vmar_unmap(zx_vmar_root_self(), stack, stack_size);
-    zx_handle_close(stack_vmo);
-    zx_handle_close(b.aux);
-    zx_handle_close(b.port);
-    zx_handle_close(b.pager);
+    check(pager_bench_stop(&b), "pager thread");
 }
 
 static void bench_pager_fault(void) {

@@ -16,7 +16,9 @@ import sys
 
 CATEGORIES = [
     ('user loop', r'^user:'),
-    ('zeroing / copying the page', r'^(page_zero|page_copy|clear_page\w*|__memcpy|memcpy|copy_page)$'),
+    # arch_user_copy_nofault*: zx_vmo_write's copy of whole pages from the user buffer (the pager's).
+    ('zeroing / copying the page',
+     r'^(page_zero|page_copy|clear_page\w*|__memcpy|memcpy|copy_page|arch_user_copy_nofault\w*)$'),
     ('trap entry and exit',
      r'^(arch_page_fault|arch_user_page_fault|page_fault_entry|vm_fault|trap_|process_user_return|vm_aspace_active|error_entry|exc_page_fault|asm_exc|'
      r'sync_regs|irqentry|swapgs|exit_to_user|fpregs_assert|restore_regs|entry_|syscall_)'),
@@ -30,6 +32,14 @@ CATEGORIES = [
     ('page-table walks and updates',
      r'^(vmiter_|map_at_level|pt_|walk_range|flags_to_pte|arch_aspace_|pmm_page_from|vm_page_paddr|'
      r'vm_page_kva|pmd_|pud_|pte_|pfn_pte|p4d_|set_pte|ptep|flush_tlb|native_flush|__flush|pgd_)'),
+    # The pager's round trip (thread switches, the packet, the blocked fault): kernel/port.c,
+    # kernel/thread.c's scheduler, vm/pager.c, vm/page_source.c.
+    ('ports and scheduling',
+     r'^(port_|sys_port_|send_packet|packet_release|schedule_locked|make_ready_locked|enqueue_locked|'
+     r'dequeue_locked|arch_context_switch|process_switch_hook|wait_locked|thread_|idle_loop)'),
+    ('pager requests and supply',
+     r'^(pager_|sys_pager_|page_source_|page_request_|request_|vmo_pager_|owned_source|prepare_run|'
+     r'first_missing_run|ps_walk)'),
     ('VM look-ups and bookkeeping', r'.'),
 ]
 

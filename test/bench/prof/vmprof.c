@@ -1,24 +1,28 @@
 // Jasper driver for test/bench/prof/run: one workload per argument (zero_fill, zero_read, cow,
-// snapshot, snapshot_unmapped, syscall, zfault, map_range, map_unmap) over 16 MiB (4,096 pages or
-// calls, or 4,096 one-page map + unmap pairs), the measured part between prof_begin() and
-// prof_end(), the profiler's window markers. Built with
-// scripts/cc-user, test/kernel/page_mix.c after this file (so that prof_begin and prof_end keep
-// their addresses). zfault: read faults on compressed pages (page_mix.c's text, pushed out with
+// snapshot, snapshot_unmapped, syscall, zfault, map_range, map_unmap, pager, pager_64) over
+// 16 MiB (4,096 pages or calls, or 4,096 one-page map + unmap pairs), the measured part between
+// prof_begin() and prof_end(), the profiler's window markers. Built with scripts/cc-user,
+// test/kernel/page_mix.c after this file (so that prof_begin and prof_end keep their addresses).
+// zfault: read faults on compressed pages (page_mix.c's text, pushed out with
 // DONT_NEED; the run script boots with reclaim.eager_dont_need=1). map_range: a ZX_VM_MAP_RANGE
 // map of the committed VMO. fault_around: one byte read per page through a fresh mapping of the
-// committed VMO (each fault maps its window of neighbours).
+// committed VMO (each fault maps its window of neighbours). pager, pager_64: one byte read per
+// page of a fresh 4 MiB pager VMO (VMB_PAGER_PAGES pages), a pager thread of this process
+// supplying 1 or 64 pages per request (test/bench/pager_bench.h, vmbench's pager_fault loop).
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <zircon/process.h>
 #include <zircon/syscalls.h>
+#include <zircon/syscalls/port.h>
 
 __attribute__((unused)) static uint64_t vmb_now(void) {
     return (uint64_t)zx_clock_get_monotonic();
 }
 
 #include "test/bench/vmbench_common.h"
+#include "test/bench/pager_bench.h"
 #include "test/kernel/page_mix.h"
 
 #ifndef SZ
@@ -39,6 +43,28 @@ static char *map(zx_handle_t vmo) {
     if (zx_vmar_map(zx_vmar_root_self(), ZX_VM_PERM_READ | ZX_VM_PERM_WRITE, 0, vmo, 0, SZ, &a))
         printf("vmprof: map failed\n");
     return (char *)a;
+}
+
+// The pager workload: faults in one fresh pager VMO, `batch` pages per request, in the window.
+static void prof_pager(unsigned batch) {
+    struct pager_bench b;
+    zx_handle_t vmo;
+    zx_vaddr_t addr;
+    zx_status_t st = pager_bench_start(&b, batch);
+    if (st == ZX_OK)
+        st = pager_bench_vmo_new(&b, &vmo, &addr);
+    if (st == ZX_OK) {
+        prof_begin();
+        unsigned sum = vmb_touch_read((const char *)addr, (size_t)VMB_PAGER_PAGES * VMB_PAGE);
+        prof_end();
+        if (sum != VMB_PAGER_PAGES * 0x5au)
+            printf("vmprof: pager content wrong\n");
+        zx_vmar_unmap(zx_vmar_root_self(), addr, (size_t)VMB_PAGER_PAGES * VMB_PAGE);
+        zx_handle_close(vmo);
+    }
+    zx_status_t stop = pager_bench_stop(&b);
+    if (st != ZX_OK || stop != ZX_OK)
+        printf("vmprof: pager failed: %d %d\n", st, stop);
 }
 
 int main(int argc, char **argv) {
@@ -108,6 +134,8 @@ int main(int argc, char **argv) {
             prof_begin();
             (void)vmb_touch_read(p, SZ);
             prof_end();
+        } else if (!strcmp(w, "pager") || !strcmp(w, "pager_64")) {
+            prof_pager(!strcmp(w, "pager") ? 1 : VMB_PAGER_BATCH);
         } else if (!strcmp(w, "syscall")) {
             prof_begin();
             for (int k = 0; k < 4096; k++)
