@@ -1,8 +1,19 @@
 // Page queues (contract in vm/page_queues.h). Each queue is a list of pages through vm_page_t.node,
 // oldest at the head; the LRU buckets of a class are a ring of PQ_LRU_BUCKETS queues of which
-// `newest` is the newest.
+// `newest` is the newest. Each CPU's batch is two more such lists (one per class), which stand for
+// the tail of the newest buckets.
+//
+// Where a page is, and who may move it (docs/memory-pressure.md, "Per-CPU batches"):
+//   PQ_NONE       its owner (who holds its clone tree's lock) may pq_add it;
+//   batched (c)   under batch c's lock: pq_remove and pq_relink take that lock alone and recheck
+//                 `queue` under it; a page leaves the batch for a queue only under the global lock
+//                 and batch c's (flush_batch_locked, settle_locked);
+//   on a queue    under the global lock, as before batching.
+// So under the global lock a batched page can only leave its batch by pq_remove (which a
+// settle_locked recheck under the batch lock sees), and a page on a queue stays on one.
 #include "vm/page_queues.h"
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/list.h"
 #include "kernel/printf.h"
@@ -24,6 +35,23 @@ static struct {
     uint64_t rotations GUARDED_BY(lock);
 } pq = {.lock = SPINLOCK_INIT("page_queues")};
 
+// A CPU's batch: the pages pq_add put there since its last flush, oldest first, one list per
+// class (enum pq_class). Its own cache line: the other CPUs take it only to remove, relink or
+// flush.
+struct ALIGNED(64) pq_batch {
+    struct spinlock lock;
+    struct list_node lists[2] GUARDED_BY(lock);  // set up on first use (next == NULL before)
+    unsigned pages GUARDED_BY(lock);             // on both lists
+};
+
+// (__extension__: a range of array elements in an initializer is GNU C.)
+__extension__ static struct pq_batch batches[SMP_MAX_CPUS] = {
+    [0 ... SMP_MAX_CPUS - 1] = {.lock = SPINLOCK_INIT("pq_batch")},
+};
+
+_Static_assert(PQ_BATCHED_FIRST + SMP_MAX_CPUS <= 256, "a batched page's queue is a byte");
+_Static_assert(PQ_CLASS_ANON == 0 && PQ_CLASS_PAGER == 1, "pq_batch.lists is indexed by class");
+
 // Inline: a fault's page enters a queue under it (a call cost a third of pq_add).
 static ALWAYS_INLINE irqstate_t pq_lock(void) ACQUIRE(pq.lock) {
     irqstate_t s = spin_lock_irqsave(&pq.lock);
@@ -37,6 +65,29 @@ static ALWAYS_INLINE irqstate_t pq_lock(void) ACQUIRE(pq.lock) {
 
 static ALWAYS_INLINE void pq_unlock(irqstate_t s) RELEASE(pq.lock) {
     spin_unlock_irqrestore(&pq.lock, s);
+}
+
+static ALWAYS_INLINE irqstate_t batch_lock(struct pq_batch *b) ACQUIRE(b->lock) {
+    irqstate_t s = spin_lock_irqsave(&b->lock);
+    if (unlikely(!b->lists[0].next)) {
+        list_init(&b->lists[PQ_CLASS_ANON]);
+        list_init(&b->lists[PQ_CLASS_PAGER]);
+    }
+    return s;
+}
+
+static ALWAYS_INLINE void batch_unlock(struct pq_batch *b, irqstate_t s) RELEASE(b->lock) {
+    spin_unlock_irqrestore(&b->lock, s);
+}
+
+// The batch a batched `queue` value names.
+static struct pq_batch *batch_of(unsigned q) {
+    return &batches[q - PQ_BATCHED_FIRST];
+}
+
+// A racy look at a page's `queue` (to choose which lock to take; rechecked under it).
+NO_THREAD_SAFETY_ANALYSIS static unsigned queue_hint(const vm_page_t *p) {
+    return __atomic_load_n(&p->queue, __ATOMIC_RELAXED);
 }
 
 static bool is_lru(unsigned q) {
@@ -71,18 +122,144 @@ static void move_locked(vm_page_t *p, unsigned q) REQUIRES(pq.lock) {
         p->queue_flags &= (uint8_t)~PQF_HINTED;
 }
 
-void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
+// Moves every node of the non-empty list `from` to follow `pos`, in order; `from` ends empty.
+static void splice_after(struct list_node *from, struct list_node *pos) {
+    struct list_node *first = from->next, *last = from->prev;
+    last->next = pos->next;
+    pos->next->prev = last;
+    pos->next = first;
+    first->prev = pos;
+    list_init(from);
+}
+
+// Moves b's pages to the tail of their class's newest bucket: they are the newest pages.
+static void flush_batch_locked(struct pq_batch *b) REQUIRES(pq.lock, b->lock) {
+    ASSERT_HELD(&pq.lock);
+    ASSERT_HELD(&b->lock);
+    for (unsigned cls = PQ_CLASS_ANON; cls <= PQ_CLASS_PAGER; cls++) {
+        struct list_node *head = &b->lists[cls];
+        if (list_is_empty(head))
+            continue;
+        unsigned q = lru_queue(cls == PQ_CLASS_PAGER ? PQF_PAGER : 0, pq.newest);
+        size_t n = 0;
+        list_for_each(head, it) {
+            // pq_remove and pq_relink look at it before they take a lock.
+            __atomic_store_n(&containerof(it, vm_page_t, node)->queue, (uint8_t)q,
+                             __ATOMIC_RELAXED);
+            n++;
+        }
+        splice_after(head, pq.lists[q].prev);
+        pq.counts[q] += n;
+        pq.total += n;
+    }
+    b->pages = 0;
+}
+
+// A look without b's lock at whether b has pages. One that pq_add puts there after the look was
+// added after the caller's flush began: as if it came right after it.
+NO_THREAD_SAFETY_ANALYSIS static bool batch_looks_empty(const struct pq_batch *b) {
+    return __atomic_load_n(&b->pages, __ATOMIC_RELAXED) == 0;
+}
+
+// Flushes every CPU's batch (only CPUs that are online can have added pages).
+static void flush_all_locked(void) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    for (unsigned c = 0; c < smp_cpus_online(); c++) {
+        struct pq_batch *b = &batches[c];
+        if (batch_looks_empty(b))
+            continue;
+        irqstate_t s = batch_lock(b);
+        flush_batch_locked(b);
+        batch_unlock(b, s);
+    }
+}
+
+// If p is batched, moves it to the tail of its class's newest bucket (where its batch stands):
+// the operations that move one page between queues call this first. Afterwards p is on a queue,
+// or on none if a pq_remove took it out of its batch meanwhile (its owner's pq_add may batch it
+// again, but only after that).
+static void settle_locked(vm_page_t *p) REQUIRES(pq.lock) {
+    ASSERT_HELD(&pq.lock);
+    unsigned q = queue_hint(p);
+    if (!pq_queue_is_batched(q))
+        return;  // not batched, and a page on a queue or on none is not batched by a flush
+    struct pq_batch *b = batch_of(q);
+    irqstate_t s = batch_lock(b);
+    if (p->queue == q) {  // else pq_remove took it out
+        list_delete(&p->node);
+        b->pages--;
+        enqueue_locked(p, lru_queue(p->queue_flags, pq.newest));
+        pq.total++;
+    }
+    batch_unlock(b, s);
+}
+
+// pq_add when the calling CPU's batch b is full: flushes it and puts p straight on its bucket.
+static NOINLINE void add_flushing(vm_page_t *p, uint8_t flags, struct pq_batch *b) {
     irqstate_t s = pq_lock();
-    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
-    ASSERT(p->state == PAGE_STATE_VMO);
-    p->queue_flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
-    enqueue_locked(p, backlink_ok ? lru_queue(p->queue_flags, pq.newest) : PQ_UNRECLAIMABLE);
+    irqstate_t bs = batch_lock(b);
+    flush_batch_locked(b);
+    batch_unlock(b, bs);
+    p->queue_flags = flags;
+    enqueue_locked(p, lru_queue(flags, pq.newest));
     pq.total++;
     pq_unlock(s);
 }
 
-void pq_remove(vm_page_t *p) {
+static NOINLINE void add_unreclaimable(vm_page_t *p, uint8_t flags) {
     irqstate_t s = pq_lock();
+    p->queue_flags = flags;
+    enqueue_locked(p, PQ_UNRECLAIMABLE);
+    pq.total++;
+    pq_unlock(s);
+}
+
+void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
+    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
+    ASSERT(p->state == PAGE_STATE_VMO);
+    uint8_t flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
+    if (unlikely(!backlink_ok)) {
+        add_unreclaimable(p, flags);
+        return;
+    }
+    // A thread that moves to another CPU after this look fills the batch it looked at (its lock
+    // is what counts, not whose CPU it is).
+    struct pq_batch *b = &batches[smp_cpu_num()];
+    irqstate_t s = batch_lock(b);
+    if (unlikely(b->pages >= PQ_BATCH_PAGES)) {
+        batch_unlock(b, s);
+        add_flushing(p, flags, b);
+        return;
+    }
+    p->queue_flags = flags;
+    list_add_tail(&b->lists[cls], &p->node);
+    __atomic_store_n(&p->queue, (uint8_t)(PQ_BATCHED_FIRST + (b - batches)), __ATOMIC_RELAXED);
+    b->pages++;
+    batch_unlock(b, s);
+}
+
+// Takes p out of the batch its queue value q names, if it is still there (false: a flush moved it
+// to a queue meanwhile).
+static bool remove_from_batch(vm_page_t *p, unsigned q) {
+    struct pq_batch *b = batch_of(q);
+    irqstate_t s = batch_lock(b);
+    bool there = p->queue == q;
+    if (there) {
+        list_delete(&p->node);
+        b->pages--;
+        p->queue = PQ_NONE;
+        p->queue_flags = 0;
+    }
+    batch_unlock(b, s);
+    return there;
+}
+
+void pq_remove(vm_page_t *p) {
+    unsigned q = queue_hint(p);
+    if (pq_queue_is_batched(q) && remove_from_batch(p, q))
+        return;
+    irqstate_t s = pq_lock();
+    settle_locked(p);
     if (p->queue != PQ_NONE) {
         dequeue_locked(p);
         pq.total--;
@@ -91,12 +268,21 @@ void pq_remove(vm_page_t *p) {
     pq_unlock(s);
 }
 
+void pq_flush(void) {
+    irqstate_t s = pq_lock();
+    flush_all_locked();
+    pq_unlock(s);
+}
+
 // Moves p to its class's newest bucket if it is in a bucket, DONT_NEED or FAILED; for a harvested
 // A bit, not a page that was hinted DONT_NEED since the last harvest (PQF_HINTED).
 static void touch(vm_page_t *p, bool harvested) {
     irqstate_t s = pq_lock();
     unsigned q = p->queue;
-    if (harvested && q == PQ_DONT_NEED && (p->queue_flags & PQF_HINTED)) {
+    if (pq_queue_is_batched(q)) {
+        // Its batch stands for the newest bucket: nothing to do (and only pq_remove could take
+        // it out of the batch while we hold the queue lock).
+    } else if (harvested && q == PQ_DONT_NEED && (p->queue_flags & PQF_HINTED)) {
         p->queue_flags &= (uint8_t)~PQF_HINTED;
     } else if (is_lru(q) || q == PQ_DONT_NEED || q == PQ_FAILED) {
         unsigned newest = lru_queue(p->queue_flags, pq.newest);
@@ -113,6 +299,8 @@ static void touch(vm_page_t *p, bool harvested) {
 NO_THREAD_SAFETY_ANALYSIS void pq_mark_accessed(vm_page_t *p) {
     unsigned q = __atomic_load_n(&p->queue, __ATOMIC_RELAXED);
     uint8_t flags = __atomic_load_n(&p->queue_flags, __ATOMIC_RELAXED);
+    if (pq_queue_is_batched(q))
+        return;  // its batch stands for the newest bucket
     if (is_lru(q) && q == lru_queue(flags, __atomic_load_n(&pq.newest, __ATOMIC_RELAXED)))
         return;
     touch(p, true);
@@ -122,7 +310,22 @@ void pq_mark_written(vm_page_t *p) {
     touch(p, false);
 }
 
+// Sets a batched page's backlink under its batch's lock if it is still there (false: flushed).
+static bool relink_in_batch(vm_page_t *p, unsigned q, struct cow_list_id *owner, uint64_t offset) {
+    struct pq_batch *b = batch_of(q);
+    irqstate_t s = batch_lock(b);
+    bool there = p->queue == q;
+    if (there)
+        vm_page_set_backlink(p, owner, offset);
+    batch_unlock(b, s);
+    return there;
+}
+
 void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
+    unsigned q = queue_hint(p);
+    if (pq_queue_is_batched(q) && relink_in_batch(p, q, owner, offset))
+        return;
+    // On a queue (or batched again by its owner since: no flush can pick it while we hold this).
     irqstate_t s = pq_lock();
     vm_page_set_backlink(p, owner, offset);
     pq_unlock(s);
@@ -134,6 +337,7 @@ bool pq_is_pager_page(const vm_page_t *p) {
 
 void pq_set_dont_need(vm_page_t *p) {
     irqstate_t s = pq_lock();
+    settle_locked(p);
     if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE) {
         if (p->queue != PQ_DONT_NEED)
             move_locked(p, PQ_DONT_NEED);
@@ -144,6 +348,7 @@ void pq_set_dont_need(vm_page_t *p) {
 
 void pq_set_always_need(vm_page_t *p) {
     irqstate_t s = pq_lock();
+    settle_locked(p);
     if (p->queue != PQ_NONE && p->queue != PQ_UNRECLAIMABLE)
         move_locked(p, PQ_UNRECLAIMABLE);
     pq_unlock(s);
@@ -151,6 +356,8 @@ void pq_set_always_need(vm_page_t *p) {
 
 void pq_mark_failed(vm_page_t *p) {
     irqstate_t s = pq_lock();
+    if (!(p->queue_flags & PQF_PAGER))
+        settle_locked(p);  // a batched page is in an LRU bucket: it goes
     if ((is_lru(p->queue) || p->queue == PQ_DONT_NEED) && !(p->queue_flags & PQF_PAGER))
         move_locked(p, PQ_FAILED);
     pq_unlock(s);
@@ -178,6 +385,7 @@ static void merge_into_locked(unsigned from, unsigned to) REQUIRES(pq.lock) {
 
 void pq_rotate(void) {
     irqstate_t s = pq_lock();
+    flush_all_locked();  // the batched pages are as old as the newest bucket's
     unsigned oldest = (pq.newest + 1) % PQ_LRU_BUCKETS;
     unsigned next = (pq.newest + 2) % PQ_LRU_BUCKETS;
     merge_into_locked(PQ_ANON_FIRST + oldest, PQ_ANON_FIRST + next);
@@ -207,6 +415,7 @@ static vm_page_t *pick_from_locked(unsigned q, size_t *offers, pq_pick_fn fn, vo
 
 vm_page_t *pq_pick(unsigned keep_newest, size_t max_offers, pq_pick_fn fn, void *ctx) {
     irqstate_t s = pq_lock();
+    flush_all_locked();  // the newest bucket may be offered
     size_t offers = max_offers;
     vm_page_t *p = pick_from_locked(PQ_DONT_NEED, &offers, fn, ctx);
     for (unsigned base = PQ_PAGER_FIRST;; base = PQ_ANON_FIRST) {
@@ -232,6 +441,7 @@ static size_t ages_locked(unsigned base, unsigned lo, unsigned hi) REQUIRES(pq.l
 
 void pq_get_counts(struct pq_counts *out) {
     irqstate_t s = pq_lock();
+    flush_all_locked();
     for (int q = 0; q < PQ_COUNT; q++)
         out->pages[q] = pq.counts[q];
     out->anon_newest = ages_locked(PQ_ANON_FIRST, 0, 1);
@@ -248,7 +458,9 @@ void pq_get_counts(struct pq_counts *out) {
 int pq_page_age(const vm_page_t *p) {
     irqstate_t s = pq_lock();
     int age = -1;
-    if (is_lru(p->queue)) {
+    if (pq_queue_is_batched(p->queue)) {
+        age = 0;
+    } else if (is_lru(p->queue)) {
         unsigned slot = (p->queue - PQ_ANON_FIRST) % PQ_LRU_BUCKETS;
         age = (int)((pq.newest + PQ_LRU_BUCKETS - slot) % PQ_LRU_BUCKETS);
     }
@@ -259,8 +471,44 @@ int pq_page_age(const vm_page_t *p) {
 size_t pq_total_pages(void) {
     irqstate_t s = pq_lock();
     size_t n = pq.total;
+    for (unsigned c = 0; c < smp_cpus_online(); c++) {
+        irqstate_t bs = batch_lock(&batches[c]);
+        n += batches[c].pages;
+        batch_unlock(&batches[c], bs);
+    }
     pq_unlock(s);
     return n;
+}
+
+// Batch c's lists against its count: every page says it is in batch c, is a VMO page of the
+// list's class and unhinted; only online CPUs' batches hold pages.
+static bool check_batch_locked(struct pq_batch *b, unsigned c) REQUIRES(b->lock) {
+    ASSERT_HELD(&b->lock);
+    size_t n = 0;
+    for (unsigned cls = PQ_CLASS_ANON; cls <= PQ_CLASS_PAGER; cls++) {
+        struct list_node *prev = &b->lists[cls];
+        list_for_each(&b->lists[cls], it) {
+            vm_page_t *p = containerof(it, vm_page_t, node);
+            bool pager = (p->queue_flags & PQF_PAGER) != 0;
+            if (it->prev != prev || p->queue != PQ_BATCHED_FIRST + c ||
+                p->state != PAGE_STATE_VMO || pager != (cls == PQ_CLASS_PAGER) ||
+                (p->queue_flags & PQF_HINTED)) {
+                kprintf("pq_check: batch %u: page %p has queue %u, state %u, flags %#x%s\n", c,
+                        (void *)p, p->queue, p->state, p->queue_flags,
+                        it->prev != prev ? " (bad link)" : "");
+                return false;
+            }
+            prev = it;
+            if (++n > b->pages)
+                break;
+        }
+    }
+    if (n != b->pages || (n > 0 && c >= smp_cpus_online()) || b->pages > PQ_BATCH_PAGES) {
+        kprintf("pq_check: batch %u holds %zu pages, its count says %u (%u CPUs online)\n", c, n,
+                b->pages, smp_cpus_online());
+        return false;
+    }
+    return true;
 }
 
 bool pq_check(void) {
@@ -300,6 +548,12 @@ bool pq_check(void) {
     if (ok && total != pq.total) {
         kprintf("pq_check: %zu pages on queues, total says %zu\n", total, pq.total);
         ok = false;
+    }
+    for (unsigned c = 0; ok && c < SMP_MAX_CPUS; c++) {
+        struct pq_batch *b = &batches[c];
+        irqstate_t bs = batch_lock(b);
+        ok = check_batch_locked(b, c);
+        batch_unlock(b, bs);
     }
     pq_unlock(s);
     return ok;

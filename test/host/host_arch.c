@@ -16,15 +16,6 @@ void tlb_hw_load_root(paddr_t root_pa) {
     (void)root_pa;
 }
 
-// One CPU on the host.
-unsigned smp_cpu_num(void) {
-    return 0;
-}
-
-unsigned smp_cpus_online(void) {
-    return 1;
-}
-
 // One CPU: a batch reaches this CPU's (absent) TLB only if it holds the tree.
 void tlb_hw_sync_batch(const struct tlb_batch *b) {
     if (tlb_batch_holders(b) & 1)

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/mutex.h"
@@ -121,6 +122,15 @@ void kcache_free(struct kcache *cache, void *obj) {
 
 void heap_get_stats(struct heap_stats *out) {
     *out = (struct heap_stats){0, 0, alloc_live};
+}
+
+// One CPU on the host (arch/x86_64/smp.h; the page queues' per-CPU batches ask).
+unsigned smp_cpu_num(void) {
+    return 0;
+}
+
+unsigned smp_cpus_online(void) {
+    return 1;
 }
 
 // One CPU (number 0, so holder 1) and no interrupts on the host: locks only check their own use.

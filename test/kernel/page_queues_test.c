@@ -20,6 +20,7 @@ struct mpage {
     uint64_t t;    // enqueue order
     bool accept;   // what the pick callback answers for it
     bool hinted;   // DONT_NEED since the hint, no harvest since (pq_mark_accessed leaves it)
+    bool batched;  // LRU: in a CPU's batch (pq_add), so newest, its place in the bucket not yet set
 };
 
 static struct {
@@ -41,8 +42,42 @@ static unsigned age_of(const struct mpage *mp) {
 static void enqueue(struct mpage *mp, enum mkind kind) {
     mp->kind = kind;
     mp->hinted = false;
+    mp->batched = false;
     mp->gen = m.rot;
     mp->t = ++m.tick;
+}
+
+// The CPU whose batch holds a batched model page.
+static unsigned batch_cpu(const struct mpage *mp) {
+    return mp->p->queue - PQ_BATCHED_FIRST;
+}
+
+// Batched pages join the tail of the newest bucket, CPU by CPU, each batch in the order it was
+// filled (t holds the order of adding meanwhile). Only the pages `still_batched` says.
+static void model_flush(bool (*still_batched)(const struct mpage *mp)) {
+    for (;;) {
+        struct mpage *first = NULL;
+        for (int i = 0; i < NPAGES; i++) {
+            struct mpage *mp = &m.pages[i];
+            if (mp->batched && still_batched(mp) &&
+                (!first || batch_cpu(mp) < batch_cpu(first) ||
+                 (batch_cpu(mp) == batch_cpu(first) && mp->t < first->t)))
+                first = mp;
+        }
+        if (!first)
+            return;
+        enqueue(first, M_LRU);
+    }
+}
+
+static bool any_page(const struct mpage *mp) {
+    (void)mp;
+    return true;
+}
+
+// A full batch was flushed by pq_add: its pages are on a queue now.
+static bool flushed_meanwhile(const struct mpage *mp) {
+    return !pq_queue_is_batched(mp->p->queue);
 }
 
 static bool mine_accept(vm_page_t *p, void *ctx) {
@@ -64,6 +99,7 @@ static bool before(const struct mpage *a, const struct mpage *b) {
 
 // The page pq_pick must return, or -1.
 static int model_pick(unsigned keep) {
+    model_flush(any_page);
     int best = -1;
     for (int i = 0; i < NPAGES; i++) {
         struct mpage *mp = &m.pages[i];
@@ -100,6 +136,10 @@ static bool compare(void) {
         case M_DONT_NEED: ok = q == PQ_DONT_NEED; break;
         case M_FAILED: ok = q == PQ_FAILED; break;
         default:
+            if (mp->batched) {
+                ok = pq_queue_is_batched(q) && pq_page_age(mp->p) == 0;
+                break;
+            }
             ok = q >= (mp->pager ? PQ_PAGER_FIRST : PQ_ANON_FIRST) &&
                  q < (mp->pager ? PQ_COUNT : PQ_PAGER_FIRST) &&
                  pq_page_age(mp->p) == (int)age_of(mp);
@@ -131,7 +171,10 @@ KTEST(page_queues, model) {
                 mp->pager = rnd(3) == 0;
                 bool ok = rnd(8) != 0;
                 pq_add(mp->p, mp->pager ? PQ_CLASS_PAGER : PQ_CLASS_ANON, ok);
+                if (ok && !pq_queue_is_batched(mp->p->queue))
+                    model_flush(flushed_meanwhile);  // its batch was full
                 enqueue(mp, ok ? M_LRU : M_UNRECL);
+                mp->batched = pq_queue_is_batched(mp->p->queue);
                 mine++;
             }
             break;
@@ -140,6 +183,7 @@ KTEST(page_queues, model) {
             if (mp->kind != M_NONE)
                 mine--;
             mp->kind = M_NONE;
+            mp->batched = false;
             break;
         case 3: {  // accessed (or written)
             bool harvested = rnd(2);
@@ -151,7 +195,7 @@ KTEST(page_queues, model) {
                 mp->hinted = false;  // the A bit may be from before the hint
             else if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
                      mp->kind == M_FAILED)
-                enqueue(mp, M_LRU);
+                enqueue(mp, M_LRU);  // (a batched page is in the newest bucket already)
             break;
         }
         case 4:
@@ -175,6 +219,7 @@ KTEST(page_queues, model) {
                 enqueue(mp, M_FAILED);
             break;
         case 7:
+            model_flush(any_page);
             pq_rotate();
             m.rot++;
             break;
