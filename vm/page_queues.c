@@ -1,16 +1,18 @@
 // Page queues (contract in vm/page_queues.h). Each queue is a list of pages through vm_page_t.node,
 // oldest at the head; the LRU buckets of a class are a ring of PQ_LRU_BUCKETS queues of which
 // `newest` is the newest. Each CPU's batch is two more such lists (one per class), which stand for
-// the tail of the newest buckets.
+// the tail of the newest buckets (docs/memory-pressure.md, "Per-CPU batches").
 //
-// Where a page is, and who may move it (docs/memory-pressure.md, "Per-CPU batches"):
+// Where a page is, and who may move it:
 //   PQ_NONE       its owner (who holds its clone tree's lock) may pq_add it;
-//   batched (c)   under batch c's lock: pq_remove and pq_relink take that lock alone and recheck
-//                 `queue` under it; a page leaves the batch for a queue only under the global lock
-//                 and batch c's (flush_batch_locked, settle_locked);
+//   batched (c)   `queue`, `node` and batch c's lists and count belong to batch c's lock word:
+//                 pq_add and pq_remove take it alone (pq_remove rechecks `queue` under it); a page
+//                 leaves the batch for a queue only under the global lock and batch c's
+//                 (flush_batch_locked, settle_locked);
 //   on a queue    under the global lock, as before batching.
-// So under the global lock a batched page can only leave its batch by pq_remove (which a
-// settle_locked recheck under the batch lock sees), and a page on a queue stays on one.
+// So under the global lock a batched page can only leave its batch by pq_remove (settle_locked
+// rechecks under the batch's lock), and a page on a queue stays on one. Lock order: the global
+// lock, then one batch lock; a batch lock alone never waits for the global one.
 #include "vm/page_queues.h"
 
 #include "arch/x86_64/smp.h"
@@ -19,7 +21,6 @@
 #include "kernel/printf.h"
 #include "kernel/spinlock.h"
 
-#define PQF_PAGER 0x01  // queue_flags: the page is of PQ_CLASS_PAGER
 // queue_flags: on DONT_NEED since the hint, and no harvest has looked at it since. Its A bit may
 // be from before the hint (a buffer is usually written just before it is let go), so the first
 // harvest only clears the flag; an access seen after that takes the page back to the LRU.
@@ -35,21 +36,8 @@ static struct {
     uint64_t rotations GUARDED_BY(lock);
 } pq = {.lock = SPINLOCK_INIT("page_queues")};
 
-// A CPU's batch: the pages pq_add put there since its last flush, oldest first, one list per
-// class (enum pq_class). Its own cache line: the other CPUs take it only to remove, relink or
-// flush.
-struct ALIGNED(64) pq_batch {
-    struct spinlock lock;
-    struct list_node lists[2] GUARDED_BY(lock);  // set up on first use (next == NULL before)
-    unsigned pages GUARDED_BY(lock);             // on both lists
-};
+struct pq_batch pq_batches[SMP_MAX_CPUS];  // (vm/page_queues.h)
 
-// (__extension__: a range of array elements in an initializer is GNU C.)
-__extension__ static struct pq_batch batches[SMP_MAX_CPUS] = {
-    [0 ... SMP_MAX_CPUS - 1] = {.lock = SPINLOCK_INIT("pq_batch")},
-};
-
-_Static_assert(PQ_BATCHED_FIRST + SMP_MAX_CPUS <= 256, "a batched page's queue is a byte");
 _Static_assert(PQ_CLASS_ANON == 0 && PQ_CLASS_PAGER == 1, "pq_batch.lists is indexed by class");
 
 // Inline: a fault's page enters a queue under it (a call cost a third of pq_add).
@@ -67,22 +55,40 @@ static ALWAYS_INLINE void pq_unlock(irqstate_t s) RELEASE(pq.lock) {
     spin_unlock_irqrestore(&pq.lock, s);
 }
 
-static ALWAYS_INLINE irqstate_t batch_lock(struct pq_batch *b) ACQUIRE(b->lock) {
-    irqstate_t s = spin_lock_irqsave(&b->lock);
-    if (unlikely(!b->lists[0].next)) {
-        list_init(&b->lists[PQ_CLASS_ANON]);
-        list_init(&b->lists[PQ_CLASS_PAGER]);
-    }
+static ALWAYS_INLINE irqstate_t batch_lock(struct pq_batch *b) {
+    irqstate_t s = irq_save_local();
+    spin_word_acquire(&b->locked);
     return s;
 }
 
-static ALWAYS_INLINE void batch_unlock(struct pq_batch *b, irqstate_t s) RELEASE(b->lock) {
-    spin_unlock_irqrestore(&b->lock, s);
+static ALWAYS_INLINE void batch_unlock(struct pq_batch *b, irqstate_t s) {
+    spin_word_release(&b->locked);
+    irq_restore_local(s);
+}
+
+// What the *_locked functions assert: someone holds the batch (a bare word knows no holder).
+static bool batch_held(const struct pq_batch *b) {
+    return __atomic_load_n(&b->locked, __ATOMIC_RELAXED) != 0;
+}
+
+// Sets up a batch never used yet (its lists), held.
+static void batch_ready(struct pq_batch *b) {
+    DEBUG_ASSERT(batch_held(b));
+    if (!b->lists[PQ_CLASS_ANON].next) {
+        list_init(&b->lists[PQ_CLASS_ANON]);
+        list_init(&b->lists[PQ_CLASS_PAGER]);
+        b->room = PQ_BATCH_PAGES;
+    }
+}
+
+// Pages batched in b, held.
+static unsigned batch_pages(const struct pq_batch *b) {
+    return b->lists[PQ_CLASS_ANON].next ? PQ_BATCH_PAGES - b->room : 0;
 }
 
 // The batch a batched `queue` value names.
 static struct pq_batch *batch_of(unsigned q) {
-    return &batches[q - PQ_BATCHED_FIRST];
+    return &pq_batches[q - PQ_BATCHED_FIRST];
 }
 
 // A racy look at a page's `queue` (to choose which lock to take; rechecked under it).
@@ -133,9 +139,10 @@ static void splice_after(struct list_node *from, struct list_node *pos) {
 }
 
 // Moves b's pages to the tail of their class's newest bucket: they are the newest pages.
-static void flush_batch_locked(struct pq_batch *b) REQUIRES(pq.lock, b->lock) {
+static void flush_batch_locked(struct pq_batch *b) REQUIRES(pq.lock) {
     ASSERT_HELD(&pq.lock);
-    ASSERT_HELD(&b->lock);
+    DEBUG_ASSERT(batch_held(b));
+    batch_ready(b);
     for (unsigned cls = PQ_CLASS_ANON; cls <= PQ_CLASS_PAGER; cls++) {
         struct list_node *head = &b->lists[cls];
         if (list_is_empty(head))
@@ -143,7 +150,7 @@ static void flush_batch_locked(struct pq_batch *b) REQUIRES(pq.lock, b->lock) {
         unsigned q = lru_queue(cls == PQ_CLASS_PAGER ? PQF_PAGER : 0, pq.newest);
         size_t n = 0;
         list_for_each(head, it) {
-            // pq_remove and pq_relink look at it before they take a lock.
+            // pq_remove looks at it before it takes a lock.
             __atomic_store_n(&containerof(it, vm_page_t, node)->queue, (uint8_t)q,
                              __ATOMIC_RELAXED);
             n++;
@@ -152,20 +159,20 @@ static void flush_batch_locked(struct pq_batch *b) REQUIRES(pq.lock, b->lock) {
         pq.counts[q] += n;
         pq.total += n;
     }
-    b->pages = 0;
+    b->room = PQ_BATCH_PAGES;
 }
 
 // A look without b's lock at whether b has pages. One that pq_add puts there after the look was
 // added after the caller's flush began: as if it came right after it.
-NO_THREAD_SAFETY_ANALYSIS static bool batch_looks_empty(const struct pq_batch *b) {
-    return __atomic_load_n(&b->pages, __ATOMIC_RELAXED) == 0;
+static bool batch_looks_empty(const struct pq_batch *b) {
+    return __atomic_load_n(&b->room, __ATOMIC_RELAXED) == PQ_BATCH_PAGES;
 }
 
 // Flushes every CPU's batch (only CPUs that are online can have added pages).
 static void flush_all_locked(void) REQUIRES(pq.lock) {
     ASSERT_HELD(&pq.lock);
     for (unsigned c = 0; c < smp_cpus_online(); c++) {
-        struct pq_batch *b = &batches[c];
+        struct pq_batch *b = &pq_batches[c];
         if (batch_looks_empty(b))
             continue;
         irqstate_t s = batch_lock(b);
@@ -187,55 +194,25 @@ static void settle_locked(vm_page_t *p) REQUIRES(pq.lock) {
     irqstate_t s = batch_lock(b);
     if (p->queue == q) {  // else pq_remove took it out
         list_delete(&p->node);
-        b->pages--;
+        b->room++;
         enqueue_locked(p, lru_queue(p->queue_flags, pq.newest));
         pq.total++;
     }
     batch_unlock(b, s);
 }
 
-// pq_add when the calling CPU's batch b is full: flushes it and puts p straight on its bucket.
-static NOINLINE void add_flushing(vm_page_t *p, uint8_t flags, struct pq_batch *b) {
+// A full (or never used) batch b is flushed (and set up), and p goes straight to its bucket. b is
+// not held (lock order: the global lock first).
+void pq_add_slow(vm_page_t *p, struct pq_batch *b, bool backlink_ok) {
     irqstate_t s = pq_lock();
-    irqstate_t bs = batch_lock(b);
-    flush_batch_locked(b);
-    batch_unlock(b, bs);
-    p->queue_flags = flags;
-    enqueue_locked(p, lru_queue(flags, pq.newest));
+    if (backlink_ok) {
+        irqstate_t bs = batch_lock(b);
+        flush_batch_locked(b);
+        batch_unlock(b, bs);
+    }
+    enqueue_locked(p, backlink_ok ? lru_queue(p->queue_flags, pq.newest) : PQ_UNRECLAIMABLE);
     pq.total++;
     pq_unlock(s);
-}
-
-static NOINLINE void add_unreclaimable(vm_page_t *p, uint8_t flags) {
-    irqstate_t s = pq_lock();
-    p->queue_flags = flags;
-    enqueue_locked(p, PQ_UNRECLAIMABLE);
-    pq.total++;
-    pq_unlock(s);
-}
-
-void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
-    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
-    ASSERT(p->state == PAGE_STATE_VMO);
-    uint8_t flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
-    if (unlikely(!backlink_ok)) {
-        add_unreclaimable(p, flags);
-        return;
-    }
-    // A thread that moves to another CPU after this look fills the batch it looked at (its lock
-    // is what counts, not whose CPU it is).
-    struct pq_batch *b = &batches[smp_cpu_num()];
-    irqstate_t s = batch_lock(b);
-    if (unlikely(b->pages >= PQ_BATCH_PAGES)) {
-        batch_unlock(b, s);
-        add_flushing(p, flags, b);
-        return;
-    }
-    p->queue_flags = flags;
-    list_add_tail(&b->lists[cls], &p->node);
-    __atomic_store_n(&p->queue, (uint8_t)(PQ_BATCHED_FIRST + (b - batches)), __ATOMIC_RELAXED);
-    b->pages++;
-    batch_unlock(b, s);
 }
 
 // Takes p out of the batch its queue value q names, if it is still there (false: a flush moved it
@@ -246,7 +223,7 @@ static bool remove_from_batch(vm_page_t *p, unsigned q) {
     bool there = p->queue == q;
     if (there) {
         list_delete(&p->node);
-        b->pages--;
+        b->room++;
         p->queue = PQ_NONE;
         p->queue_flags = 0;
     }
@@ -310,22 +287,9 @@ void pq_mark_written(vm_page_t *p) {
     touch(p, false);
 }
 
-// Sets a batched page's backlink under its batch's lock if it is still there (false: flushed).
-static bool relink_in_batch(vm_page_t *p, unsigned q, struct cow_list_id *owner, uint64_t offset) {
-    struct pq_batch *b = batch_of(q);
-    irqstate_t s = batch_lock(b);
-    bool there = p->queue == q;
-    if (there)
-        vm_page_set_backlink(p, owner, offset);
-    batch_unlock(b, s);
-    return there;
-}
-
 void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset) {
-    unsigned q = queue_hint(p);
-    if (pq_queue_is_batched(q) && relink_in_batch(p, q, owner, offset))
-        return;
-    // On a queue (or batched again by its owner since: no flush can pick it while we hold this).
+    // Under the global lock whether p is on a queue or batched: a flush, which makes a batched
+    // page visible to pq_pick, needs it too.
     irqstate_t s = pq_lock();
     vm_page_set_backlink(p, owner, offset);
     pq_unlock(s);
@@ -472,18 +436,20 @@ size_t pq_total_pages(void) {
     irqstate_t s = pq_lock();
     size_t n = pq.total;
     for (unsigned c = 0; c < smp_cpus_online(); c++) {
-        irqstate_t bs = batch_lock(&batches[c]);
-        n += batches[c].pages;
-        batch_unlock(&batches[c], bs);
+        irqstate_t bs = batch_lock(&pq_batches[c]);
+        n += batch_pages(&pq_batches[c]);
+        batch_unlock(&pq_batches[c], bs);
     }
     pq_unlock(s);
     return n;
 }
 
 // Batch c's lists against its count: every page says it is in batch c, is a VMO page of the
-// list's class and unhinted; only online CPUs' batches hold pages.
-static bool check_batch_locked(struct pq_batch *b, unsigned c) REQUIRES(b->lock) {
-    ASSERT_HELD(&b->lock);
+// list's class with no other flag (not hinted); only online CPUs' batches hold pages.
+static bool check_batch_locked(struct pq_batch *b, unsigned c) {
+    DEBUG_ASSERT(batch_held(b));
+    if (!b->lists[PQ_CLASS_ANON].next)
+        return b->room == 0;  // never used
     size_t n = 0;
     for (unsigned cls = PQ_CLASS_ANON; cls <= PQ_CLASS_PAGER; cls++) {
         struct list_node *prev = &b->lists[cls];
@@ -492,20 +458,20 @@ static bool check_batch_locked(struct pq_batch *b, unsigned c) REQUIRES(b->lock)
             bool pager = (p->queue_flags & PQF_PAGER) != 0;
             if (it->prev != prev || p->queue != PQ_BATCHED_FIRST + c ||
                 p->state != PAGE_STATE_VMO || pager != (cls == PQ_CLASS_PAGER) ||
-                (p->queue_flags & PQF_HINTED)) {
+                (p->queue_flags & ~PQF_PAGER)) {
                 kprintf("pq_check: batch %u: page %p has queue %u, state %u, flags %#x%s\n", c,
                         (void *)p, p->queue, p->state, p->queue_flags,
                         it->prev != prev ? " (bad link)" : "");
                 return false;
             }
             prev = it;
-            if (++n > b->pages)
+            if (++n > batch_pages(b))
                 break;
         }
     }
-    if (n != b->pages || (n > 0 && c >= smp_cpus_online()) || b->pages > PQ_BATCH_PAGES) {
+    if (n != batch_pages(b) || (n > 0 && c >= smp_cpus_online()) || b->room > PQ_BATCH_PAGES) {
         kprintf("pq_check: batch %u holds %zu pages, its count says %u (%u CPUs online)\n", c, n,
-                b->pages, smp_cpus_online());
+                batch_pages(b), smp_cpus_online());
         return false;
     }
     return true;
@@ -550,7 +516,7 @@ bool pq_check(void) {
         ok = false;
     }
     for (unsigned c = 0; ok && c < SMP_MAX_CPUS; c++) {
-        struct pq_batch *b = &batches[c];
+        struct pq_batch *b = &pq_batches[c];
         irqstate_t bs = batch_lock(b);
         ok = check_batch_locked(b, c);
         batch_unlock(b, bs);

@@ -39,6 +39,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arch/x86_64/smp.h"
+#include "kernel/assert.h"
+#include "kernel/compiler.h"
+#include "kernel/list.h"
+#include "kernel/spinlock.h"
 #include "kernel/types.h"
 #include "vm/page.h"
 
@@ -72,8 +77,9 @@ enum pq_class {
 
 // Puts a page not on any queue (PQ_NONE), its backlink set, into the newest bucket of its class
 // through the calling CPU's batch (UNRECLAIMABLE, directly, if `backlink_ok` is false: its offset
-// has no backlink). Interrupts off and the batch's lock only, unless the batch is full.
-void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
+// has no backlink). Interrupts off and the batch's lock only, unless the batch is full. Inline
+// (below): every fault's new page comes here.
+static ALWAYS_INLINE void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
 // Takes a page off its queue or out of its batch, whichever CPU's (a no-op for PQ_NONE).
 void pq_remove(vm_page_t *p);
 // Moves every CPU's batched pages to the tail of their class's newest bucket.
@@ -139,5 +145,50 @@ size_t pq_total_pages(void);
 // Checks the lists and the batches against their counts and every page's queue id (O(pages on
 // queues)); prints the first violation and returns false.
 bool pq_check(void);
+
+// --- pq_add's fast path: private to vm/page_queues.c but for this ---
+
+#define PQF_PAGER 0x01  // queue_flags: the page is of PQ_CLASS_PAGER
+
+// A CPU's batch: the pages pq_add put there since its last flush, oldest first, one list per
+// class. Its own cache line: the other CPUs take it only to remove a page or to flush. The lock is
+// a bare word, not a struct spinlock: the fast path of every fault takes it, and a spinlock's
+// holder checks cost as much as taking the global lock did. Always taken with interrupts off, so
+// its holder is never preempted; the global lock is never taken while it is held.
+struct ALIGNED(64) pq_batch {
+    uint32_t locked;  // 1 while held
+    // Pages the lists may still take. 0 in a batch never used (zero-initialised, lists not set
+    // up), so that its first pq_add takes the slow path, which sets it up.
+    unsigned room;
+    struct list_node lists[2];  // by enum pq_class
+};
+extern struct pq_batch pq_batches[SMP_MAX_CPUS];
+
+// pq_add's slow path (interrupts off): the page's offset has no backlink, or this CPU's batch is
+// full or unused.
+void pq_add_slow(vm_page_t *p, struct pq_batch *b, bool backlink_ok);
+
+static ALWAYS_INLINE void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
+    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
+    ASSERT(p->state == PAGE_STATE_VMO);
+    p->queue_flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
+    // Interrupts off first: then this thread stays on this CPU, and no other thread runs here,
+    // while it holds its batch.
+    irqstate_t s = irq_save_local();
+    unsigned c = smp_cpu_num();
+    struct pq_batch *b = &pq_batches[c];
+    spin_word_acquire(&b->locked);
+    if (likely(backlink_ok && b->room > 0)) {
+        list_add_tail(&b->lists[cls], &p->node);
+        // pq_remove looks at `queue` before it takes a lock.
+        __atomic_store_n(&p->queue, (uint8_t)(PQ_BATCHED_FIRST + c), __ATOMIC_RELAXED);
+        b->room--;
+        spin_word_release(&b->locked);
+    } else {
+        spin_word_release(&b->locked);
+        pq_add_slow(p, b, backlink_ok);
+    }
+    irq_restore_local(s);
+}
 
 #endif  // VM_PAGE_QUEUES_H

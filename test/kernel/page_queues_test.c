@@ -164,7 +164,14 @@ KTEST(page_queues, model) {
     size_t mine = 0;
     for (int step = 0; step < 4000 && !ktest_failed(); step++) {
         struct mpage *mp = &m.pages[rnd(NPAGES)];
-        switch (rnd(10)) {
+        unsigned op = rnd(10);
+        // The second half mostly adds and removes and rarely rotates or picks, so that batches
+        // fill up (then pq_add flushes them) and hold stale entries (removed, added again).
+        if (step >= 2000 && op >= 7 && rnd(400))
+            op = rnd(7);
+        if (step >= 2000 && op >= 3 && rnd(2))
+            op = rnd(3);
+        switch (op) {
         case 0:
         case 1:  // add
             if (mp->kind == M_NONE) {
@@ -251,11 +258,19 @@ KTEST(page_queues, model) {
     EXPECT_TRUE(pq_check());
 }
 
-// The checker notices a count that disagrees with the lists.
+// The checker notices a page whose queue disagrees with the lists, and a batched page with flags a
+// batched page cannot have.
 KTEST(page_queues, checker_catches_corruption) {
     vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
     REQUIRE_TRUE(p != NULL);
+    pq_flush();  // (a batch never used takes no page: its first pq_add sets it up)
     pq_add(p, PQ_CLASS_ANON, true);
+    EXPECT_TRUE(pq_queue_is_batched(p->queue));
+    EXPECT_TRUE(pq_check());
+    p->queue_flags |= 0x80;  // no such flag
+    EXPECT_FALSE(pq_check());
+    p->queue_flags &= 0x7f;
+    pq_flush();
     EXPECT_TRUE(pq_check());
     uint8_t q = p->queue;
     p->queue = PQ_FAILED;  // lie about the queue
