@@ -20,19 +20,20 @@
 // too, so it never sees them.
 //
 // Per-CPU batches: pq_add puts a new page of an LRU class on its CPU's batch (a short list per
-// class under a per-CPU spinlock; the page's `queue` is PQ_BATCHED_FIRST + that CPU's number), not
-// on its bucket, so a fault never takes the global lock. A batch stands for the tail of its class's
-// newest bucket: a full batch, pq_rotate, pq_pick, pq_get_counts and pq_flush move every batched
-// page there (in one locked operation per batch), and an operation that moves one page between
-// queues takes it out of its batch first. So the scans, ages and counts see every page where it
-// would have been without batching, give or take its order within the newest bucket.
+// class under a per-CPU lock word, interrupts off; the page's `queue` is PQ_BATCHED_FIRST + that
+// CPU's number), not on its bucket, so a fault never takes the global lock. A batch stands for the
+// tail of its class's newest bucket: a full batch, pq_rotate, pq_pick, pq_get_counts and pq_flush
+// move every batched page there (one locked splice per batch), an operation that moves one page
+// between queues takes it out of its batch first, and pq_remove takes it out of its batch under
+// that batch's lock alone. So the scans, ages and counts see every page where it would have been
+// without batching, give or take its order within the newest bucket.
 //
 // Locking: one global spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an address
 // space's page-table lock); the pmm's lock is never taken while it is held. A CPU's batch lock is
-// a leaf too, taken alone (pq_add, pq_remove and pq_relink of a batched page) or inside the global
-// one, never the other way round. A page's `queue`, `queue_flags` and `node` belong to the global
-// lock while the page is on a queue, to its batch's lock while it is batched; a page leaves a batch
-// for a queue only under both.
+// a leaf too, taken alone (pq_add, pq_remove) or inside the global one, never the other way round.
+// A page's `queue`, `queue_flags` and `node` belong to the global lock while the page is on a
+// queue, to its batch's lock while it is batched; a page leaves a batch for a queue only under
+// both, so under the global lock a batched page can only be removed, and a queued one stays queued.
 #ifndef VM_PAGE_QUEUES_H
 #define VM_PAGE_QUEUES_H
 
