@@ -28,9 +28,10 @@
 // that batch's lock alone. So the scans, ages and counts see every page where it would have been
 // without batching, give or take its order within the newest bucket.
 //
-// Locking: one global spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an address
-// space's page-table lock); the pmm's lock is never taken while it is held. A CPU's batch lock is
-// a leaf too, taken alone (pq_add, pq_remove) or inside the global one, never the other way round.
+// Locking: one global spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an
+// address space's page-table lock); the pmm's lock is never taken while it is held. A CPU's batch
+// lock is a leaf too, taken alone (pq_add, pq_remove) or inside the global one, never the other
+// way round.
 // A page's `queue`, `queue_flags` and `node` belong to the global lock while the page is on a
 // queue, to its batch's lock while it is batched; a page leaves a batch for a queue only under
 // both, so under the global lock a batched page can only be removed, and a queued one stays queued.
