@@ -1,6 +1,8 @@
 // Page queues against a model: seeded random add / remove / access / write / DONT_NEED /
 // ALWAYS_NEED / failed / rotate / pick, with pq_check and every page's queue and age compared to
-// the model after each step. Runs at boot (other pages may be on the queues: the model only looks
+// the model after each step. The model knows the per-CPU batches: a page added waits in its CPU's
+// batch (newest, its place in the bucket not yet set) until a rotation, a pick, a full batch or a
+// hint moves it. Runs at boot (other pages may be on the queues: the model only looks
 // at its own) and on the host over simulated RAM.
 #include "kernel/ktest.h"
 #include "kernel/printf.h"
