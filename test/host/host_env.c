@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/mutex.h"
@@ -168,6 +169,15 @@ void mutex_release(struct mutex *m) {
 
 bool mutex_held(const struct mutex *m) {
     return m->state != 0;
+}
+
+// One CPU on the host (the pmm's caches, the page-table layer's CPU masks).
+unsigned smp_cpu_num(void) {
+    return 0;
+}
+
+unsigned smp_cpus_online(void) {
+    return 1;
 }
 
 // Host tests run as if on a kernel thread: critical for the pmm's reserve (kernel/thread.h).
