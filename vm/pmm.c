@@ -441,6 +441,13 @@ void pmm_set_reserve(size_t pages, size_t critical_pages) {
     spin_unlock_irqrestore(&pmm.lock, s);
 }
 
+void pmm_get_reserve(size_t *out_pages, size_t *out_critical_pages) {
+    irqstate_t s = spin_lock_irqsave(&pmm.lock);
+    *out_pages = pmm.reserve;
+    *out_critical_pages = pmm.critical_reserve;
+    spin_unlock_irqrestore(&pmm.lock, s);
+}
+
 size_t pmm_critical_allocs(void) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     size_t n = pmm.critical_allocs;

@@ -33,6 +33,8 @@ vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 // and the programs it starts), so that these are not the first to fail. Other states take every
 // free page (the reclaim path's compressed storage, the heap, page tables).
 void pmm_set_reserve(size_t pages, size_t critical_pages);
+// The reserve and critical reserve set last (for tests that change them and put them back).
+void pmm_get_reserve(size_t *out_pages, size_t *out_critical_pages);
 // VMO pages handed to critical callers from the band only they may take, since boot.
 size_t pmm_critical_allocs(void);
 // Returns a page (in any state but FREE or RESERVED) to the calling CPU's cache (or the free
