@@ -7,20 +7,23 @@
 #include "vm/pmm.h"
 
 #define SMP_THREADS 4
-#define SMP_ROUNDS 3000
+#define SMP_ROUNDS 1500
 #define SMP_HELD 48  // pages each thread holds at most
 
 static uint32_t smp_bad_checks;  // pmm_check failures seen by the workers
 static uint32_t smp_failed_allocs;
+static bool smp_stop;  // thread 0 is done checking: the others stop too
 
 // Allocates (single pages, some VMO, and now and then a three-page run) and frees at random,
-// holding up to SMP_HELD pages; thread 0 also runs the checker, which freezes every cache.
+// holding up to SMP_HELD pages. Thread 0 also runs the checker (which freezes every cache) every
+// 64 rounds; the others go on churning until it is done, so that every check runs against them.
 static int churn_worker(void *arg) {
     uintptr_t id = (uintptr_t)arg;
     vm_page_t *held[SMP_HELD] = {0};
     size_t runs[SMP_HELD] = {0};  // pages of held[i]: 1, or 3 for a run
     uint64_t rng = 77 + id;
-    for (int r = 0; r < SMP_ROUNDS; r++) {
+    for (int r = 0; id == 0 ? r < SMP_ROUNDS : !__atomic_load_n(&smp_stop, __ATOMIC_ACQUIRE);
+         r++) {
         size_t i = page_mix_rand(&rng) % SMP_HELD;
         if (held[i]) {
             if (runs[i] == 1)
@@ -36,9 +39,11 @@ static int churn_worker(void *arg) {
             if (!held[i])
                 __atomic_fetch_add(&smp_failed_allocs, 1, __ATOMIC_RELAXED);
         }
-        if (id == 0 && r % 256 == 0 && !pmm_check())
+        if (id == 0 && r % 64 == 0 && !pmm_check())
             __atomic_fetch_add(&smp_bad_checks, 1, __ATOMIC_RELAXED);
     }
+    if (id == 0)
+        __atomic_store_n(&smp_stop, true, __ATOMIC_RELEASE);
     for (size_t i = 0; i < SMP_HELD; i++) {
         if (held[i] && runs[i] == 1)
             pmm_free_page(held[i]);
@@ -70,6 +75,7 @@ KTEST(pmm_smp, every_cpu_allocates_and_frees_at_once) {
     for (int s = 0; s < PAGE_STATE_COUNT; s++)
         before[s] = pmm_count((enum page_state)s);
     smp_bad_checks = smp_failed_allocs = 0;
+    smp_stop = false;
     run_pinned(churn_worker, SMP_THREADS);
     EXPECT_EQ(smp_bad_checks, 0);
     EXPECT_EQ(smp_failed_allocs, 0);
