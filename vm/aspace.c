@@ -218,7 +218,9 @@ void vm_aspace_get_maps(struct vm_aspace *as, zx_info_maps_t *out, size_t max, s
 
 // --- Faults ---
 
-struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+// Inline into vm_fault: faults come in runs over one mapping, found by the first compare.
+static ALWAYS_INLINE struct vm_mapping *find_mapping_locked(struct vm_aspace *as, vaddr_t va)
+    REQUIRES(as->lock) {
     ASSERT_MUTEX_HELD(&as->lock);
     struct vm_mapping *last = as->last_found;
     if (last && va >= vm_region_base(&last->r) && va < vm_region_end(&last->r))
@@ -235,6 +237,10 @@ struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t v
         v = vm_region_vmar(r);
     }
     return NULL;
+}
+
+struct vm_mapping *vm_aspace_find_mapping_locked(struct vm_aspace *as, vaddr_t va) {
+    return find_mapping_locked(as, va);
 }
 
 // Maps the present pages of the fault-around window holding `page` (an aligned block of
@@ -258,7 +264,7 @@ zx_status_t vm_fault(struct vm_aspace *as, vaddr_t va, uint32_t flags, const cha
     zx_status_t st;
     mutex_acquire(&as->lock);
 restart:;
-    struct vm_mapping *m = vm_aspace_find_mapping_locked(as, va);
+    struct vm_mapping *m = find_mapping_locked(as, va);
     uint32_t need = (flags & VM_FAULT_WRITE)         ? ZX_VM_PERM_WRITE
                     : (flags & VM_FAULT_INSTRUCTION) ? ZX_VM_PERM_EXECUTE
                                                      : ZX_VM_PERM_READ;

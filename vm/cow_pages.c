@@ -50,8 +50,8 @@ void cow_page_set_backlink(struct cow_node *n, vm_page_t *p, uint64_t offset) {
 }
 
 // Puts page `p` (fresh, or taken from another list of the tree) into `slot` of `n` at `offset`
-// with effective count `eff`.
-static void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset, vm_page_t *p,
+// with effective count `eff`. Inline: every fault's new page passes here.
+static ALWAYS_INLINE void cow_page_place(struct cow_node *n, vmpl_slot_t *slot, uint64_t offset, vm_page_t *p,
                            uint32_t eff) REQUIRES(n->tree->lock) {
     p->vmo.share_count = eff - n->base;
     set_backlink(n, p, offset);

@@ -89,9 +89,16 @@ static ALWAYS_INLINE bool user_page_fault(struct trap_frame *tf) {
     return user_fault_unresolved(tf, as, va, flags, st, why);
 }
 
-void trap_user_page_fault(struct trap_frame *tf) {
+bool trap_user_page_fault(struct trap_frame *tf) {
     if (unlikely(!user_page_fault(tf)))
-        trap_exception(tf);
+        return false;  // an exception: its handlers need the whole frame (traps.S completes it)
+    if (trap_user_return_hook)
+        trap_user_return_hook(tf);
+    return true;
+}
+
+void trap_user_page_fault_exception(struct trap_frame *tf) {
+    trap_exception(tf);
     if (trap_user_return_hook)
         trap_user_return_hook(tf);
 }

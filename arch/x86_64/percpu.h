@@ -22,6 +22,8 @@ struct percpu {
 };
 _Static_assert(__builtin_offsetof(struct percpu, kernel_rsp) == 8, "syscall.S uses offset 8");
 _Static_assert(__builtin_offsetof(struct percpu, user_rsp_scratch) == 16, "syscall.S uses 16");
+_Static_assert(__builtin_offsetof(struct percpu, cpu_num) == SMP_PERCPU_CPU_NUM_OFFSET,
+               "smp_cpu_num reads it at this offset");
 
 // Every CPU's block, indexed by CPU number; entries past smp_cpus_online() are unused.
 extern struct percpu percpu_cpus[SMP_MAX_CPUS];
@@ -34,11 +36,7 @@ static inline struct percpu *percpu_get(void) {
 
 // The calling CPU's number. Callers that must stay on one CPU keep interrupts off (no migration).
 static inline uint32_t arch_cpu_num(void) {
-    uint32_t n;
-    __asm__ volatile("movl %%gs:%c1, %0"
-                     : "=r"(n)
-                     : "i"(__builtin_offsetof(struct percpu, cpu_num)));
-    return n;
+    return smp_cpu_num();
 }
 
 // The thread running on the calling CPU: one %gs-relative load, so a thread that migrates between

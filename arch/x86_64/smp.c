@@ -272,10 +272,6 @@ bool smp_check(void) {
     return true;
 }
 
-unsigned smp_cpu_num(void) {
-    return arch_cpu_num();
-}
-
 void smp_print_cpus(void) {
     for (unsigned i = 0; i < smp_cpus_online(); i++) {
         const struct percpu *p = &percpu_cpus[i];

@@ -28,9 +28,20 @@ void smp_start_aps(void);
 unsigned smp_cpus_online(void);
 // CPUs the MADT listed (1 without ACPI).
 unsigned smp_cpus_found(void);
-// The calling CPU's number (arch_cpu_num, as a function that host builds can supply too). The
-// caller keeps interrupts off or cannot migrate, or the answer may be stale.
+// The calling CPU's number (arch_cpu_num's answer; host builds supply a function). The caller
+// keeps interrupts off or cannot migrate, or the answer may be stale.
+#if JASPER_KERNEL
+// Offset of struct percpu's cpu_num (percpu.h checks it): one %gs load, no call, for the fault
+// path's look-up of the active address space.
+#define SMP_PERCPU_CPU_NUM_OFFSET 32
+static inline unsigned smp_cpu_num(void) {
+    unsigned n;
+    __asm__ volatile("movl %%gs:%c1, %0" : "=r"(n) : "i"(SMP_PERCPU_CPU_NUM_OFFSET));
+    return n;
+}
+#else
 unsigned smp_cpu_num(void);
+#endif
 
 // Checks the per-CPU invariants of every online CPU (numbers dense, GS blocks distinct and
 // self-pointing, local APIC ids distinct and matching the MADT). Returns true if they hold and

@@ -44,11 +44,15 @@ void arch_descriptors_load(unsigned cpu);
 
 // Called by traps.S for every trap but a #PF from user mode.
 void trap_dispatch(struct trap_frame *tf);
-// Called by traps.S for a #PF from user mode (arch/x86_64/faults.c): resolves it as
-// arch_page_fault would, hands it to trap_exception if that fails, then runs the user-return hook.
-// Not through trap_page_fault_hook: tests stand in for that one for kernel faults only, and the
-// generic dispatch cost every fault a compare chain and a load.
-void trap_user_page_fault(struct trap_frame *tf);
+// Called by traps.S for a #PF from user mode (arch/x86_64/faults.c) with only the caller-saved
+// registers (and the CPU's part) in `tf`: resolves it as arch_page_fault would and runs the
+// user-return hook, then returns true; returns false if it was not resolved, and the stub
+// completes the frame and calls trap_user_page_fault_exception. Not through
+// trap_page_fault_hook: tests stand in for that one for kernel faults only, and the generic
+// dispatch cost every fault a compare chain and a load.
+bool trap_user_page_fault(struct trap_frame *tf);
+// The unresolved user #PF, with the whole frame: trap_exception, then the user-return hook.
+void trap_user_page_fault_exception(struct trap_frame *tf);
 // What trap_dispatch does with an exception nothing resolved: the process layer's user exception
 // hook, a user-copy fixup, or a kernel bug's report.
 void trap_exception(struct trap_frame *tf);
@@ -72,7 +76,8 @@ extern trap_hook_fn trap_page_fault_hook;
 extern trap_hook_fn trap_user_exception_hook;
 
 // Runs before every return to user mode from a trap (the process layer ends threads of killed
-// processes here).
+// processes here). After a resolved user #PF the frame's callee-saved registers (rbx, rbp,
+// r12-r15) are not in it (traps.S): the hook must not read or change registers through `tf`.
 extern void (*trap_user_return_hook)(struct trap_frame *tf);
 
 // Sets the stack the calling CPU switches to on a trap from user mode (its TSS.rsp0).

@@ -2,9 +2,10 @@
 // number, then trap_common saves the general registers as a struct trap_frame (trap.h), calls
 // trap_dispatch(frame) and returns with iretq. swapgs runs when the trap came from user mode.
 //
-// A #PF from user mode has its own way in and out (page_fault_entry): the same frame, but a
-// direct call of trap_user_page_fault instead of the generic dispatch, and a return that knows
-// it goes to user mode. It is the most frequent trap by far (every demand fault).
+// A #PF from user mode has its own way in and out (page_fault_entry): a direct call of
+// trap_user_page_fault instead of the generic dispatch, only the caller-saved registers saved
+// while the fault resolves, and a return that knows it goes to user mode. It is the most frequent
+// trap by far (every demand fault).
 #include "arch/x86_64/asm.h"
 #include "arch/x86_64/frame.S.h"
 
@@ -56,17 +57,31 @@ trap_return:
 2:  iretq
 
 // Vector 14 (the CPU pushed the error code, the stub the vector). A fault in kernel mode (a user
-// copy, or a kernel bug) takes the generic path. From user mode there is no frame link to push:
-// backtraces end at trap_user_page_fault (the frame holds the user rip), as at syscall_dispatch.
+// copy, or a kernel bug) takes the generic path. From user mode, the fast path saves only the
+// registers C code may change: trap_user_page_fault preserves the others itself, and returns true
+// when the fault is resolved, so they never need to be in memory. An unresolved fault becomes an
+// exception, whose handlers read and write every register: then the frame is completed (the
+// callee-saved registers still hold the user's values) and trap_user_page_fault_exception runs,
+// with the generic way out. The user's rbp stays in rbp: backtraces stop at it (not a kernel
+// address), as at syscall_dispatch.
 page_fault_entry:
     testb $3, 24(%rsp)
     jz trap_common
     swapgs
-    PUSH_GPRS
+    FRAME_ALLOC
+    SAVE_CALLER_SAVED
     cld
     movq %rsp, %rdi
-    xorl %ebp, %ebp
     call trap_user_page_fault
+    testb %al, %al
+    jz 1f
+    RESTORE_CALLER_SAVED
+    addq $15*8+16, %rsp                 // the frame, vector and error code
+    swapgs
+    iretq
+1:  SAVE_CALLEE_SAVED
+    movq %rsp, %rdi
+    call trap_user_page_fault_exception
     POP_GPRS
     addq $16, %rsp                      // vector and error code
     swapgs
