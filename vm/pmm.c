@@ -8,28 +8,37 @@
 // instead of rescanning the fragmented low frames every time; only a fragmented machine scans far
 // (once around at most).
 //
-// Per-CPU caches. Each CPU keeps up to PMM_CACHE_PAGES free pages in an array under its own lock
-// (struct pmm_cache), which only that CPU takes on the single-page paths: uncontended, no cache
-// line shared with the other CPUs. An empty cache is refilled, and a full one drained, by
-// PMM_CACHE_BATCH pages under the global lock. Cached pages are FREE pages (with
-// PMM_PAGE_CACHED set, so that a run search tells them from listed ones); a page's move between
-// FREE and another state through a cache is counted in that cache's `delta`, so pmm_count(s) is
-// counts[s] plus every cache's delta[s], exact whenever no allocation is in flight.
+// Per-CPU caches. Each CPU keeps up to PMM_CACHE_PAGES free pages on a stack of its own (struct
+// pmm_cache, linked through the pages' node.next; node.prev is NULL, which tells a cached FREE
+// page from a listed one). pmm_alloc_page and pmm_free_page touch only the calling CPU's cache,
+// with interrupts off and its `busy` word set: no lock, no atomic read-modify-write, no cache line
+// shared with another CPU. An empty cache is refilled, and a full one drained, PMM_CACHE_BATCH
+// pages at a time under the global lock (a splice: one pass over the batch's links). Cached pages
+// are FREE pages; a page's move between FREE and another state through a cache is counted in that
+// cache's `delta`, so pmm_count(s) is counts[s] plus every cache's delta[s] (FREE: minus all of
+// them), exact whenever no allocation is in flight.
 //
-// The caches are switched off (pmm.cache_off, a bit per reason) and emptied back onto the list
-// when the single-page paths must see every free page under the global lock: near the reserve
-// bands (CACHES_OFF_BAND), while failure injection is armed (CACHES_OFF_FAIL), and — without
-// emptying them — while pmm_check counts (CACHES_OFF_CHECK). Switching them off sets the bit
-// under the global lock, then takes and releases every cache's lock: an allocation that held a
-// cache lock has finished, and every later one reads the bit under its cache lock and takes the
-// global lock instead.
+// A FREE page's descriptor is clear but for its links (pmm_check), so a cached page is handed out
+// with two stores.
+//
+// Other CPUs reach a cache only after freezing the caches (caches_freeze_locked, under the global
+// lock): set a bit of pmm.cache_off, then wait until no CPU is busy. A single-page path sets busy,
+// then (after a full fence) reads cache_off, and takes the global lock instead if it is set; the
+// freezer sets cache_off, then (after a full fence) reads each busy word. Of two such
+// store-fence-load sequences at least one sees the other's store, so a freezer never works on a
+// cache that its CPU is using. The caches are frozen (and emptied onto the list) near the
+// reserve bands (CACHES_OFF_BAND), while failure injection is armed (CACHES_OFF_FAIL), while a
+// run search takes back the cached pages (CACHES_OFF_DRAIN), and — without emptying them — while
+// pmm_check counts (CACHES_OFF_CHECK).
 //
 // Invariant (the reserve bands stay exact): while the caches are on, free_listed >= reserve.
 // A cached allocation then finds at least free_listed + 1 > reserve pages free (its own page is
 // not listed), so it is never one the band would refuse. A locked path that would take the list
-// below the reserve switches the caches off first (band_before_taking_locked).
+// below the reserve freezes and empties the caches first (band_before_taking_locked), and with
+// the caches off every allocation is checked under the global lock against the list, which then
+// holds every free page.
 //
-// Lock order: pmm.lock → a cache's lock (the single-page paths take their cache's lock alone).
+// Lock order: VM locks → pmm.lock (the single-page fast paths take no lock).
 #include "vm/pmm.h"
 
 #include "arch/x86_64/smp.h"
@@ -41,16 +50,15 @@
 #include "vm/page_queues.h"
 #include "vm/physmap.h"
 
-#define PMM_CACHE_PAGES 32  // free pages one CPU's cache holds at most
-#define PMM_CACHE_BATCH 16  // pages a refill or a drain moves between a cache and the list
-
-#define PMM_PAGE_CACHED 0x01  // vm_page_t.flags of a FREE page: in a cache, not on the list
+#define PMM_CACHE_PAGES 64  // free pages one CPU's cache holds at most
+#define PMM_CACHE_BATCH 32  // pages a refill or a drain moves between a cache and the list
 
 // Why the caches are off (bits of pmm.cache_off); 0: on.
 enum {
     CACHES_OFF_BAND = 1u << 0,   // the list is down to the reserve: bands are checked under the lock
     CACHES_OFF_FAIL = 1u << 1,   // failure injection armed: every attempt is counted under the lock
-    CACHES_OFF_CHECK = 1u << 2,  // pmm_check is counting (the caches keep their pages)
+    CACHES_OFF_DRAIN = 1u << 2,  // a run search is taking the cached pages back
+    CACHES_OFF_CHECK = 1u << 3,  // pmm_check is counting (the caches keep their pages)
 };
 
 static struct {
@@ -59,7 +67,7 @@ static struct {
     size_t free_listed GUARDED_BY(lock);  // pages on free_list (FREE pages not in a cache)
     // Pages per state, but for the moves through the caches since their last fold (their delta).
     size_t counts[PAGE_STATE_COUNT] GUARDED_BY(lock);
-    // CACHES_OFF_* bits; written under lock, read under a cache's lock by the single-page paths.
+    // CACHES_OFF_* bits; written under lock, read by the single-page paths (busy set).
     uint32_t cache_off GUARDED_BY(lock);
     size_t fail_at GUARDED_BY(lock);    // allocation number that starts failing; 0: off
     size_t alloc_seq GUARDED_BY(lock);  // allocations attempted (counted while the caches are off)
@@ -70,14 +78,15 @@ static struct {
     size_t examined GUARDED_BY(lock);   // frames looked at by run searches (for tests)
 } pmm = {.lock = SPINLOCK_INIT("pmm")};
 
-// One CPU's free pages. Its own CPU takes the lock on the single-page paths; others only to
-// drain it or to wait out an allocation in flight (under pmm.lock).
+// One CPU's free pages. Used by its own CPU with interrupts off: by the single-page paths with
+// `busy` set (caches on), or by its slow paths under pmm.lock; by another CPU only under
+// pmm.lock with the caches frozen (caches_freeze_locked).
 struct pmm_cache {
-    struct spinlock lock;
-    uint32_t count GUARDED_BY(lock);                    // pages[0, count) hold cached pages
-    vm_page_t *pages[PMM_CACHE_PAGES] GUARDED_BY(lock);  // the most recently freed last
-    // Pages moved into each state (out of it: negative) through this cache since its last fold
-    // into pmm.counts. Written under the lock, read without it by pmm_count (relaxed atomics).
+    uint32_t busy;   // 1 while a single-page path of this CPU uses the cache
+    uint32_t count;  // pages on the stack (read racily by pmm_cached_pages)
+    struct list_node *head;  // the stack, newest first, linked through node.next (NULL ends it)
+    // Pages moved into each state but FREE (out of it: negative) through this cache since its
+    // last fold into pmm.counts; FREE moves by minus their sum. Read racily by pmm_count.
     long delta[PAGE_STATE_COUNT];
 } ALIGNED(64);
 
@@ -122,8 +131,6 @@ zx_status_t pmm_init(const struct phys_ranges *ranges) {
     pmm.rover = 0;
     pmm.cache_off = 0;
     memset(pmm_caches, 0, sizeof(pmm_caches));
-    for (size_t cpu = 0; cpu < SMP_MAX_CPUS; cpu++)
-        pmm_caches[cpu].lock = (struct spinlock)SPINLOCK_INIT("pmm_cache");
     memset(pmm.counts, 0, sizeof(pmm.counts));
     memset(pmm_page_array, 0, len * sizeof(vm_page_t));
     size_t array_first = (size_t)(array_pa >> PAGE_SHIFT);
@@ -176,9 +183,14 @@ static inline void assert_freeable(const vm_page_t *p) {
                (unsigned)p->queue);
 }
 
+// A FREE page is listed (on pmm.free_list) rather than cached.
+static inline bool page_listed(const vm_page_t *p) {
+    return p->node.prev != NULL;
+}
+
 static void take_free_page_locked(vm_page_t *p, enum page_state state) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
-    DEBUG_ASSERT(p->state == PAGE_STATE_FREE && !(p->flags & PMM_PAGE_CACHED));
+    DEBUG_ASSERT(p->state == PAGE_STATE_FREE && page_listed(p));
     list_delete(&p->node);
     page_hand_out(p, state);
     pmm.free_listed--;
@@ -216,114 +228,143 @@ static bool vmo_page_allowed_locked(void) REQUIRES(pmm.lock) {
 
 // ---- The caches ----
 
-// The calling CPU's cache. Interrupts may still be on: the caller takes its lock, which is what
-// makes it safe to use even if the thread has moved to another CPU meanwhile.
-static inline struct pmm_cache *this_cpu_cache(void) {
-    return &pmm_caches[smp_cpu_num()];
-}
-
 static inline uint32_t caches_off(void) {
     return __atomic_load_n(&pmm.cache_off, __ATOMIC_RELAXED);
 }
 
-// Counts one page moving from state `from` to `to` through cache `c` (its owner, under its lock).
-static inline void cache_count_move_locked(struct pmm_cache *c, enum page_state from,
-                                           enum page_state to) REQUIRES(c->lock) {
-    __atomic_store_n(&c->delta[from], c->delta[from] - 1, __ATOMIC_RELAXED);
-    __atomic_store_n(&c->delta[to], c->delta[to] + 1, __ATOMIC_RELAXED);
+// Interrupts off, this CPU's cache marked busy; returns the cache. Then the caller reads
+// caches_off(): if it is 0, no other CPU touches the cache until cache_leave.
+static ALWAYS_INLINE struct pmm_cache *cache_enter(irqstate_t *out_irq) {
+    *out_irq = irq_save_local();
+    struct pmm_cache *c = &pmm_caches[smp_cpu_num()];
+    __atomic_store_n(&c->busy, 1, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);  // busy, then cache_off: see caches_freeze_locked
+    return c;
 }
 
-// Takes the most recently cached page of `c` (not empty) and puts it in `state`.
-static inline vm_page_t *cache_take_locked(struct pmm_cache *c, enum page_state state)
-    REQUIRES(c->lock) {
-    ASSERT_HELD(&c->lock);
-    vm_page_t *p = c->pages[--c->count];
-    DEBUG_ASSERT(p->state == PAGE_STATE_FREE && (p->flags & PMM_PAGE_CACHED));
-    cache_count_move_locked(c, PAGE_STATE_FREE, state);
-    page_hand_out(p, state);
+static ALWAYS_INLINE void cache_leave(struct pmm_cache *c, irqstate_t irq) {
+    __atomic_store_n(&c->busy, 0, __ATOMIC_RELEASE);
+    irq_restore_local(irq);
+}
+
+static inline void cache_set_count(struct pmm_cache *c, uint32_t n) {
+    __atomic_store_n(&c->count, n, __ATOMIC_RELAXED);
+}
+
+// Counts one page moving into (+1) or out of (-1) `state` (not FREE) through `c`.
+static inline void cache_count_move(struct pmm_cache *c, enum page_state state, long d) {
+    __atomic_store_n(&c->delta[state], c->delta[state] + d, __ATOMIC_RELAXED);
+}
+
+// Takes the newest page of `c` (not empty) and puts it in `state`. The caller uses c as its CPU
+// (busy, or under pmm.lock with interrupts off).
+static ALWAYS_INLINE vm_page_t *cache_pop(struct pmm_cache *c, enum page_state state) {
+    vm_page_t *p = containerof(c->head, vm_page_t, node);
+    DEBUG_ASSERT(p->state == PAGE_STATE_FREE && !page_listed(p));
+    c->head = p->node.next;
+    cache_set_count(c, c->count - 1);
+    cache_count_move(c, state, +1);
+    p->node.next = NULL;  // the rest of a FREE page's descriptor is clear
+    p->state = (uint8_t)state;
     return p;
 }
 
-// Frees allocated page `p` into `c` (not full).
-static inline void cache_put_locked(struct pmm_cache *c, vm_page_t *p) REQUIRES(c->lock) {
-    ASSERT_HELD(&c->lock);
-    cache_count_move_locked(c, (enum page_state)p->state, PAGE_STATE_FREE);
-    __builtin_memset(p, 0, sizeof(*p));
-    p->state = PAGE_STATE_FREE;
-    p->flags = PMM_PAGE_CACHED;
-    c->pages[c->count++] = p;
+// Frees allocated page `p` onto `c` (not full), as cache_pop's caller.
+static ALWAYS_INLINE void cache_push(struct pmm_cache *c, vm_page_t *p) {
+    cache_count_move(c, (enum page_state)p->state, -1);
+    __builtin_memset(p, 0, sizeof(*p));  // FREE, node.prev NULL: cached
+    p->node.next = c->head;
+    c->head = &p->node;
+    cache_set_count(c, c->count + 1);
 }
 
-// Adds c's deltas into pmm.counts (both locks held), so that they stay small.
-static void cache_fold_locked(struct pmm_cache *c) REQUIRES(pmm.lock) REQUIRES(c->lock) {
+// Adds c's deltas into pmm.counts (c not in use by a single-page path), so that they stay small.
+static void cache_fold_locked(struct pmm_cache *c) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
-    ASSERT_HELD(&c->lock);
     for (int st = 0; st < PAGE_STATE_COUNT; st++) {
-        pmm.counts[st] = (size_t)((long)pmm.counts[st] + c->delta[st]);
+        long d = c->delta[st];
+        pmm.counts[st] = (size_t)((long)pmm.counts[st] + d);
+        pmm.counts[PAGE_STATE_FREE] = (size_t)((long)pmm.counts[PAGE_STATE_FREE] - d);
         __atomic_store_n(&c->delta[st], 0, __ATOMIC_RELAXED);
     }
 }
 
-// Moves the `n` oldest cached pages of `c` onto the free list.
-static void cache_drain_locked(struct pmm_cache *c, uint32_t n) REQUIRES(pmm.lock)
-    REQUIRES(c->lock) {
+// Moves the `n` newest cached pages of `c` (not in use by a single-page path) to the head of
+// the free list.
+static void cache_drain_locked(struct pmm_cache *c, uint32_t n) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
-    ASSERT_HELD(&c->lock);
     ASSERT(n <= c->count);
+    if (n == 0)
+        return;
+    struct list_node *first = c->head, *last = &pmm.free_list, *it = first;
     for (uint32_t i = 0; i < n; i++) {
-        vm_page_t *p = c->pages[i];
-        p->flags = 0;
-        list_add_head(&pmm.free_list, &p->node);
+        it->prev = last;  // listed from now on
+        last = it;
+        it = it->next;
     }
-    c->count -= n;
-    memmove(c->pages, c->pages + n, c->count * sizeof(c->pages[0]));
+    c->head = it;
+    last->next = pmm.free_list.next;
+    pmm.free_list.next->prev = last;
+    pmm.free_list.next = first;
+    cache_set_count(c, c->count - n);
     pmm.free_listed += n;
     cache_fold_locked(c);
 }
 
-// Moves up to PMM_CACHE_BATCH listed pages into `c` (empty), leaving at least the reserve on the
-// list (the invariant at the top). Returns the pages moved.
-static uint32_t cache_refill_locked(struct pmm_cache *c) REQUIRES(pmm.lock) REQUIRES(c->lock) {
+// Moves up to PMM_CACHE_BATCH listed pages onto `c` (this CPU's, empty), leaving at least the
+// reserve on the list (the invariant at the top). Returns the pages moved.
+static uint32_t cache_refill_locked(struct pmm_cache *c) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
-    ASSERT_HELD(&c->lock);
-    DEBUG_ASSERT(c->count == 0 && pmm.free_listed >= pmm.reserve);
+    DEBUG_ASSERT(c->count == 0 && c->head == NULL && pmm.free_listed >= pmm.reserve);
     uint32_t n = (uint32_t)MIN((size_t)PMM_CACHE_BATCH, pmm.free_listed - pmm.reserve);
+    if (n == 0)
+        return 0;
+    struct list_node *first = pmm.free_list.next, *last = NULL, *it = first;
     for (uint32_t i = 0; i < n; i++) {
-        vm_page_t *p = containerof(list_remove_head(&pmm.free_list), vm_page_t, node);
-        DEBUG_ASSERT(p->state == PAGE_STATE_FREE);
-        p->flags = PMM_PAGE_CACHED;
-        c->pages[n - 1 - i] = p;  // the list's head is taken first
+        last = it;
+        it = it->next;
+        last->prev = NULL;  // cached from now on
     }
-    c->count = n;
+    pmm.free_list.next = it;
+    it->prev = &pmm.free_list;
+    last->next = NULL;
+    c->head = first;
+    cache_set_count(c, n);
     pmm.free_listed -= n;
     cache_fold_locked(c);
     return n;
 }
 
-// Waits out every single-page operation in flight on any CPU (each holds its cache's lock) and,
-// if `drain`, moves every cached page onto the list. Called after setting a cache_off bit: the
-// caches then stay as they are until the bits are cleared.
-static void caches_sync_locked(bool drain) REQUIRES(pmm.lock) {
+// Sets `reason` in pmm.cache_off and waits until no CPU is in a single-page path: from then on
+// until the bits are cleared, every cache stays as it is and only pmm.lock's holder touches it.
+static void caches_freeze_locked(uint32_t reason) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
+    __atomic_store_n(&pmm.cache_off, pmm.cache_off | reason, __ATOMIC_RELAXED);
+    __atomic_thread_fence(__ATOMIC_SEQ_CST);  // cache_off, then busy: see cache_enter
     for (size_t cpu = 0; cpu < SMP_MAX_CPUS; cpu++) {
-        struct pmm_cache *c = &pmm_caches[cpu];
-        irqstate_t s = spin_lock_irqsave(&c->lock);
-        if (drain)
-            cache_drain_locked(c, c->count);
-        spin_unlock_irqrestore(&c->lock, s);
+        while (__atomic_load_n(&pmm_caches[cpu].busy, __ATOMIC_ACQUIRE))
+            __builtin_ia32_pause();
     }
+}
+
+// Empties every cache onto the list (frozen).
+static void caches_drain_all_locked(void) REQUIRES(pmm.lock) {
+    ASSERT_HELD(&pmm.lock);
+    DEBUG_ASSERT(pmm.cache_off != 0);
+    for (size_t cpu = 0; cpu < SMP_MAX_CPUS; cpu++)
+        cache_drain_locked(&pmm_caches[cpu], pmm_caches[cpu].count);
 }
 
 // Switches the caches off for `reason` and empties them onto the list.
 static void caches_off_locked(uint32_t reason) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     bool were_on = pmm.cache_off == 0;
-    __atomic_store_n(&pmm.cache_off, pmm.cache_off | reason, __ATOMIC_RELAXED);
+    caches_freeze_locked(reason);
     if (were_on)
-        caches_sync_locked(true);
+        caches_drain_all_locked();
 }
 
-// Clears `reason`; the caches come back on when no reason is left and the list holds more than
+// Clears `reason`; the caches come back on when no reason is left and the list holds at least
 // the reserve (else the band keeps them off).
 static void caches_clear_locked(uint32_t reason) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
@@ -341,8 +382,8 @@ static void band_before_taking_locked(size_t n) REQUIRES(pmm.lock) {
         caches_off_locked(CACHES_OFF_BAND);
 }
 
-// After a locked path: the band is left once the list is a full set of caches above the reserve
-// (so that refilling them does not bring it straight back).
+// After a locked path: the band is left once the list holds a full cache per CPU above the
+// reserve (so that refilling them does not bring it straight back).
 static void band_maybe_leave_locked(void) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     if ((pmm.cache_off & CACHES_OFF_BAND) &&
@@ -369,14 +410,12 @@ static NOINLINE vm_page_t *alloc_page_slow(enum page_state state) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     vm_page_t *p = NULL;
     if (pmm.cache_off == 0) {
-        // Interrupts are off: this CPU's cache stays ours (only pmm.lock's holders touch others).
-        struct pmm_cache *c = this_cpu_cache();
-        irqstate_t cs = spin_lock_irqsave(&c->lock);
+        // Interrupts are off and no freezer can run: this CPU's cache is ours.
+        struct pmm_cache *c = &pmm_caches[smp_cpu_num()];
         if (c->count > 0 || cache_refill_locked(c) > 0)
-            p = cache_take_locked(c, state);
-        spin_unlock_irqrestore(&c->lock, cs);
-        if (!p)
-            band_before_taking_locked(1);  // the list is at the reserve: always switches off
+            p = cache_pop(c, state);  // the invariant at the top holds: no band refuses it
+        else
+            band_before_taking_locked(1);  // the list is at the reserve: switches off
     }
     if (!p) {
         p = alloc_listed_locked(state);
@@ -388,15 +427,15 @@ static NOINLINE vm_page_t *alloc_page_slow(enum page_state state) {
 
 vm_page_t *pmm_alloc_page(enum page_state state) {
     ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
-    struct pmm_cache *c = this_cpu_cache();
-    irqstate_t s = spin_lock_irqsave(&c->lock);
-    if (likely(caches_off() == 0 && c->count > 0)) {
+    irqstate_t irq;
+    struct pmm_cache *c = cache_enter(&irq);
+    if (likely(caches_off() == 0 && c->head != NULL)) {
         // The invariant at the top: no band can refuse this page.
-        vm_page_t *p = cache_take_locked(c, state);
-        spin_unlock_irqrestore(&c->lock, s);
+        vm_page_t *p = cache_pop(c, state);
+        cache_leave(c, irq);
         return p;
     }
-    spin_unlock_irqrestore(&c->lock, s);
+    cache_leave(c, irq);
     return alloc_page_slow(state);
 }
 
@@ -405,12 +444,10 @@ vm_page_t *pmm_alloc_page(enum page_state state) {
 static NOINLINE void free_page_slow(vm_page_t *p) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     if (pmm.cache_off == 0) {
-        struct pmm_cache *c = this_cpu_cache();
-        irqstate_t cs = spin_lock_irqsave(&c->lock);
-        if (c->count == PMM_CACHE_PAGES)
+        struct pmm_cache *c = &pmm_caches[smp_cpu_num()];
+        if (c->count >= PMM_CACHE_PAGES)
             cache_drain_locked(c, PMM_CACHE_BATCH);
-        cache_put_locked(c, p);
-        spin_unlock_irqrestore(&c->lock, cs);
+        cache_push(c, p);
     } else {
         free_page_locked(p);
         band_maybe_leave_locked();
@@ -420,14 +457,14 @@ static NOINLINE void free_page_slow(vm_page_t *p) {
 
 void pmm_free_page(vm_page_t *page) {
     assert_freeable(page);
-    struct pmm_cache *c = this_cpu_cache();
-    irqstate_t s = spin_lock_irqsave(&c->lock);
+    irqstate_t irq;
+    struct pmm_cache *c = cache_enter(&irq);
     if (likely(caches_off() == 0 && c->count < PMM_CACHE_PAGES)) {
-        cache_put_locked(c, page);
-        spin_unlock_irqrestore(&c->lock, s);
+        cache_push(c, page);
+        cache_leave(c, irq);
         return;
     }
-    spin_unlock_irqrestore(&c->lock, s);
+    cache_leave(c, irq);
     free_page_slow(page);
 }
 
@@ -466,7 +503,7 @@ static size_t find_run_locked(size_t from, size_t to, size_t count, size_t align
     while (pfn + count <= to) {
         size_t run = 0;
         while (run < count && pmm_page_array[pfn + run].state == PAGE_STATE_FREE &&
-               !(pmm_page_array[pfn + run].flags & PMM_PAGE_CACHED))
+               page_listed(&pmm_page_array[pfn + run]))
             run++;
         pmm.examined += run + 1;
         if (run == count)
@@ -507,8 +544,12 @@ vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_stat
     if (!injected_failure_locked()) {
         size_t pfn = find_run_next_fit_locked(count, align_pages);
         if (pfn == SIZE_MAX && caches_hold_pages_locked()) {
-            // The run may need cached pages: give them all back to the list and look again.
-            caches_sync_locked(true);
+            // The run may need cached pages: take them all back onto the list and look again.
+            bool were_on = pmm.cache_off == 0;
+            caches_freeze_locked(CACHES_OFF_DRAIN);
+            if (were_on)
+                caches_drain_all_locked();
+            caches_clear_locked(CACHES_OFF_DRAIN);
             pfn = find_run_next_fit_locked(count, align_pages);
         }
         if (pfn != SIZE_MAX) {
@@ -554,8 +595,15 @@ void pmm_set_state(vm_page_t *page, enum page_state state) {
 static size_t count_locked(enum page_state state) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     long n = (long)pmm.counts[state];
-    for (size_t cpu = 0; cpu < SMP_MAX_CPUS; cpu++)
-        n += __atomic_load_n(&pmm_caches[cpu].delta[state], __ATOMIC_RELAXED);
+    for (size_t cpu = 0; cpu < SMP_MAX_CPUS; cpu++) {
+        const long *delta = pmm_caches[cpu].delta;
+        if (state != PAGE_STATE_FREE) {
+            n += __atomic_load_n(&delta[state], __ATOMIC_RELAXED);
+            continue;
+        }
+        for (int st = 0; st < PAGE_STATE_COUNT; st++)
+            n -= __atomic_load_n(&delta[st], __ATOMIC_RELAXED);
+    }
     return (size_t)n;
 }
 
@@ -604,45 +652,51 @@ void pmm_fail_disarm(void) {
     spin_unlock_irqrestore(&pmm.lock, s);
 }
 
-// Checks cache `c` (frozen): its pages are FREE, marked cached, and its count in range. Adds
-// its pages to *cached and its deltas to counts[].
+// Checks CPU `cpu`'s cache (frozen): its stack holds `count` FREE, unlisted pages, and none
+// while the caches are off for a reason other than the check. Adds its pages to *cached and its
+// deltas to counts[].
 static bool check_cache_locked(size_t cpu, long counts[PAGE_STATE_COUNT], size_t *cached)
     REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     const struct pmm_cache *c = &pmm_caches[cpu];
-    if (c->count > PMM_CACHE_PAGES) {
-        kprintf("pmm_check: cpu %zu caches %u pages\n", cpu, c->count);
+    if (c->count > PMM_CACHE_PAGES || ((pmm.cache_off & ~CACHES_OFF_CHECK) && c->count != 0)) {
+        kprintf("pmm_check: cpu %zu caches %u pages (caches off: %#x)\n", cpu, c->count,
+                pmm.cache_off);
         return false;
     }
-    if (pmm.cache_off & ~CACHES_OFF_CHECK && c->count != 0) {
-        kprintf("pmm_check: caches off (%#x), cpu %zu caches %u pages\n", pmm.cache_off, cpu,
-                c->count);
-        return false;
-    }
-    for (uint32_t i = 0; i < c->count; i++) {
-        const vm_page_t *p = c->pages[i];
-        if (p->state != PAGE_STATE_FREE || !(p->flags & PMM_PAGE_CACHED)) {
-            kprintf("pmm_check: page %#llx in cpu %zu's cache is %s (flags %#x)\n",
-                    (unsigned long long)vm_page_paddr(p), cpu, page_state_name(p->state),
-                    p->flags);
+    uint32_t n = 0;
+    for (const struct list_node *it = c->head; it; it = it->next) {
+        const vm_page_t *p = containerof(it, vm_page_t, node);
+        if (++n > c->count || p->state != PAGE_STATE_FREE || page_listed(p)) {
+            kprintf("pmm_check: page %#llx, number %u in cpu %zu's cache of %u, is %s%s\n",
+                    (unsigned long long)vm_page_paddr(p), n, cpu, c->count,
+                    page_state_name(p->state), page_listed(p) ? " and listed" : "");
             return false;
         }
     }
-    for (int st = 0; st < PAGE_STATE_COUNT; st++)
+    if (n != c->count) {
+        kprintf("pmm_check: cpu %zu's cache holds %u pages, counts %u\n", cpu, n, c->count);
+        return false;
+    }
+    long moved = 0;
+    for (int st = 0; st < PAGE_STATE_COUNT; st++) {
         counts[st] += c->delta[st];
-    *cached += c->count;
+        moved += c->delta[st];
+    }
+    counts[PAGE_STATE_FREE] -= moved;
+    *cached += n;
     return true;
 }
 
-// Checks the list: its pages are FREE and not marked cached; returns how many, or SIZE_MAX.
+// Checks the list: its pages are FREE; returns how many, or SIZE_MAX.
 static size_t check_list_locked(void) REQUIRES(pmm.lock) {
     ASSERT_HELD(&pmm.lock);
     size_t listed = 0;
     list_for_each(&pmm.free_list, it) {
         vm_page_t *p = containerof(it, vm_page_t, node);
-        if (p->state != PAGE_STATE_FREE || (p->flags & PMM_PAGE_CACHED)) {
-            kprintf("pmm_check: page %#llx on the free list is %s (flags %#x)\n",
-                    (unsigned long long)vm_page_paddr(p), page_state_name(p->state), p->flags);
+        if (p->state != PAGE_STATE_FREE) {
+            kprintf("pmm_check: page %#llx on the free list is %s\n",
+                    (unsigned long long)vm_page_paddr(p), page_state_name(p->state));
             return SIZE_MAX;
         }
         if (++listed > pmm_page_array_frames)
@@ -651,24 +705,32 @@ static size_t check_list_locked(void) REQUIRES(pmm.lock) {
     return listed;
 }
 
+// A FREE page's descriptor is clear but for its links (cache_pop relies on it).
+static bool free_page_clear(const vm_page_t *p) {
+    vm_page_t copy = *p;
+    copy.node = (struct list_node){NULL, NULL};
+    static const vm_page_t zero;
+    return memcmp(&copy, &zero, sizeof(copy)) == 0;
+}
+
 bool pmm_check(void) {
     irqstate_t s = spin_lock_irqsave(&pmm.lock);
     // Freeze the caches: every single-page operation now waits for pmm.lock.
     bool were_on = pmm.cache_off == 0;
-    __atomic_store_n(&pmm.cache_off, pmm.cache_off | CACHES_OFF_CHECK, __ATOMIC_RELAXED);
-    caches_sync_locked(false);
+    caches_freeze_locked(CACHES_OFF_CHECK);
 
-    size_t seen[PAGE_STATE_COUNT] = {0}, marked = 0;
+    size_t seen[PAGE_STATE_COUNT] = {0}, unlisted = 0;
     bool ok = true;
     for (size_t pfn = 0; pfn < pmm_page_array_frames; pfn++) {
         const vm_page_t *p = &pmm_page_array[pfn];
-        if (p->state >= PAGE_STATE_COUNT) {
-            kprintf("pmm_check: page %zu has state %u\n", pfn, p->state);
+        if (p->state >= PAGE_STATE_COUNT || (p->state == PAGE_STATE_FREE && !free_page_clear(p))) {
+            kprintf("pmm_check: page %zu has state %u (flags %#x, queue %u)\n", pfn, p->state,
+                    p->flags, p->queue);
             ok = false;
             break;
         }
         seen[p->state]++;
-        marked += p->state == PAGE_STATE_FREE && (p->flags & PMM_PAGE_CACHED);
+        unlisted += p->state == PAGE_STATE_FREE && !page_listed(p);
     }
     long counts[PAGE_STATE_COUNT];
     for (int st = 0; st < PAGE_STATE_COUNT; st++)
@@ -685,9 +747,9 @@ bool pmm_check(void) {
     }
     size_t listed = ok ? check_list_locked() : 0;
     if (ok && (listed == SIZE_MAX || listed != pmm.free_listed ||
-               listed + cached != seen[PAGE_STATE_FREE] || marked != cached)) {
-        kprintf("pmm_check: %zu listed (counter %zu), %zu cached (%zu marked), %zu free\n",
-                listed, pmm.free_listed, cached, marked, seen[PAGE_STATE_FREE]);
+               listed + cached != seen[PAGE_STATE_FREE] || unlisted != cached)) {
+        kprintf("pmm_check: %zu listed (counter %zu), %zu cached (%zu unlisted), %zu free\n",
+                listed, pmm.free_listed, cached, unlisted, seen[PAGE_STATE_FREE]);
         ok = false;
     }
     // The invariant at the top of this file.

@@ -143,6 +143,14 @@ bool spin_lock_held(const struct spinlock *lock) {
     return lock->holder == 1;
 }
 
+irqstate_t irq_save_local(void) {
+    return 0;
+}
+
+void irq_restore_local(irqstate_t state) {
+    (void)state;
+}
+
 void page_zero(void *page) {
     memset(page, 0, PAGE_SIZE);
 }
