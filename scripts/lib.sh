@@ -4,7 +4,7 @@
 JASPER_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JASPER_BUILD_GIVEN=${JASPER_BUILD:+1}
 JASPER_BUILD=${JASPER_BUILD:-$JASPER_ROOT/build}
-JASPER_MESON_OPTIONS=()  # extra `meson setup` options for a new build directory
+JASPER_MESON_OPTIONS=()  # extra `meson setup` options of the build directory (applied to an existing one too)
 
 # Debian packages the scripts need, keyed by a command each provides (or a file, for packages
 # that ship no command).
@@ -12,7 +12,7 @@ JASPER_PACKAGES=(
     "meson:meson" "ninja:ninja-build" "gcc:gcc" "g++:g++" "python3:python3"
     "qemu-system-x86_64:qemu-system-x86" "grub-mkrescue:grub-common" "xorriso:xorriso"
     "mformat:mtools" "/usr/lib/grub/i386-pc/modinfo.sh:grub-pc-bin" "timeout:coreutils"
-    "nm:binutils" "/usr/include/lz4.h:liblz4-dev"
+    "nm:binutils" "/usr/include/lz4.h:liblz4-dev" "/usr/include/zlib.h:zlib1g-dev"
 )
 
 # Installs the missing packages from $@ ("probe:package" pairs) with apt-get when root, or
@@ -50,11 +50,11 @@ jasper_need_base() {
 # For benchmark scripts: figures are taken without the lock-order checker (kernel/lockdep.h, ~400
 # instructions per fault), in build-bench/ unless JASPER_BUILD names a directory.
 # JASPER_BENCH_RELEASE=1: the release build instead (README: -Ddebug_checks=false, no debug-only
-# checks at all), in build-release/.
+# checks at all, and the kernel linked with link-time optimisation), in build-release/.
 jasper_bench_build() {
     if [[ ${JASPER_BENCH_RELEASE:-0} == 1 ]]; then
         [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-release
-        JASPER_MESON_OPTIONS=(-Ddebug_checks=false -Dlockdep=false)
+        JASPER_MESON_OPTIONS=(-Ddebug_checks=false -Dlockdep=false -Dkernel_lto=true)
     else
         [[ -n $JASPER_BUILD_GIVEN ]] || JASPER_BUILD=$JASPER_ROOT/build-bench
         JASPER_MESON_OPTIONS=(-Dlockdep=false)
@@ -62,13 +62,32 @@ jasper_bench_build() {
     export JASPER_BUILD  # for scripts/run-user, which the benchmark scripts call
 }
 
-# Configures (once) and builds the tree.
+# jasper_zbench_text OUT: the text pages of the compressed-memory mix (test/bench/zbench_common.h;
+# scripts/bench-vs-linux --zram gives the same file to both systems, scripts/ratio-ceiling reads
+# it): real prose that ships on every Debian (base-files' license texts, in this order), then
+# Jasper's own docs (docs/*.md, sorted); it grows with the docs (606 KiB, 148 pages on 2026-12-04).
+jasper_zbench_text() {
+    local lic=/usr/share/common-licenses l
+    : >"$1"
+    for l in Apache-2.0 Artistic BSD CC0-1.0 GFDL-1.2 GFDL-1.3 GPL-1 GPL-2 GPL-3 LGPL-2 LGPL-2.1 \
+        LGPL-3 MPL-1.1 MPL-2.0; do
+        cat "$lic/$l" >>"$1" || return 1
+    done
+    LC_ALL=C cat "$JASPER_ROOT"/docs/*.md >>"$1"
+}
+
+# Configures (once, and again when its kind of build gains options) and builds the tree.
 jasper_build() {
     mkdir -p "$JASPER_BUILD"
     if [[ ! -f $JASPER_BUILD/build.ninja ]]; then
         meson setup "$JASPER_BUILD" "$JASPER_ROOT" --cross-file "$JASPER_ROOT/arch/x86_64/cross.ini" \
             "${JASPER_MESON_OPTIONS[@]}" >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
+    elif [[ "${JASPER_MESON_OPTIONS[*]}" != "$(cat "$JASPER_BUILD/jasper-options.txt" 2>/dev/null)" ]]; then
+        # A directory configured before an option was added to its kind of build gets it too.
+        meson setup --reconfigure "$JASPER_BUILD" "$JASPER_ROOT" "${JASPER_MESON_OPTIONS[@]}" \
+            >"$JASPER_BUILD/jasper-setup.log" 2>&1 || { cat "$JASPER_BUILD/jasper-setup.log" >&2; return 1; }
     fi
+    echo "${JASPER_MESON_OPTIONS[*]}" >"$JASPER_BUILD/jasper-options.txt"
     ninja -C "$JASPER_BUILD" >"$JASPER_BUILD/jasper-build.log" 2>&1 || {
         grep -E -B2 -A12 'FAILED|error' "$JASPER_BUILD/jasper-build.log" | head -80 >&2
         return 1

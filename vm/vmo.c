@@ -141,22 +141,23 @@ void vmo_cow_range_change(struct cow_node *n, uint64_t offset, uint64_t len,
 // v->cow->tree->lock (the cow_*_locked functions name it through their node). Invariant: v->cow
 // is in v->tree (both set at creation, neither changes); vmo_lock checks it.
 #define VMO_TREE_LOCK(v) (v)->tree->lock, (v)->cow->tree->lock
-static void vmo_lock(struct vmo *v) ACQUIRE(VMO_TREE_LOCK(v));
-static void vmo_unlock(struct vmo *v) RELEASE(VMO_TREE_LOCK(v));
+static ALWAYS_INLINE void vmo_lock(struct vmo *v) ACQUIRE(VMO_TREE_LOCK(v));
+static ALWAYS_INLINE void vmo_unlock(struct vmo *v) RELEASE(VMO_TREE_LOCK(v));
 // After taking `t`'s lock by hand: it is v's tree lock, under both names (as vmo_lock).
 static inline void vmo_tree_locked(struct vmo *v, struct cow_tree *t) REQUIRES(t->lock)
     ASSERT_CAPABILITY(VMO_TREE_LOCK(v));
 static inline void vmo_tree_locked(struct vmo *v, struct cow_tree *t) {
     ASSERT(v->tree == t && v->cow->tree == t);
 }
-NO_THREAD_SAFETY_ANALYSIS static void vmo_lock(struct vmo *v) {
+// Always inline: every fault takes the tree lock here (out of line, a call and a frame each).
+NO_THREAD_SAFETY_ANALYSIS static ALWAYS_INLINE void vmo_lock(struct vmo *v) {
     mutex_acquire(&v->tree->lock);
     DEBUG_ASSERT(v->cow->tree == v->tree);
     if (unlikely(v->tree->pending_merges != 0))  // a test, not a call, on every fault
         cow_tree_retry_merges_locked(v->tree);
 }
 
-NO_THREAD_SAFETY_ANALYSIS static void vmo_unlock(struct vmo *v) {
+NO_THREAD_SAFETY_ANALYSIS static ALWAYS_INLINE void vmo_unlock(struct vmo *v) {
     mutex_release(&v->tree->lock);
 }
 
