@@ -4,7 +4,7 @@
 //
 // Invariant: every page is in exactly one state; pmm_count(s) equals the number of pages in state
 // s; the free list and the CPUs' caches together hold exactly the FREE pages. Lock order: the pmm
-// lock is taken after any VM lock, and before the caches' locks (vm/pmm.c).
+// lock is taken after any VM lock; the single-page paths take no lock (vm/pmm.c).
 #ifndef VM_PMM_H
 #define VM_PMM_H
 
