@@ -17,6 +17,7 @@ static bool smp_stop;  // thread 0 is done checking: the others stop too
 // Allocates (single pages, some VMO, and now and then a three-page run) and frees at random,
 // holding up to SMP_HELD pages. Thread 0 also runs the checker (which freezes every cache) every
 // 64 rounds; the others go on churning until it is done, so that every check runs against them.
+// Fails with the checker's freeze taken out (its counts then disagree with the moving caches).
 static int churn_worker(void *arg) {
     uintptr_t id = (uintptr_t)arg;
     vm_page_t *held[SMP_HELD] = {0};
