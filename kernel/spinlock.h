@@ -81,12 +81,12 @@ static inline bool spin_lock_held(const struct spinlock *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == arch_cpu_num() + 1;
 }
 
-// Interrupts off on this CPU and no lock: for per-CPU data that only its own CPU writes (the
-// thread cannot move to another CPU, nor another thread run here, until irq_restore_local).
+// Interrupts off on this CPU without a lock, for per-CPU data that only its CPU touches outside
+// some other synchronisation (vm/pmm.c's caches): the thread cannot move to another CPU until
+// irq_restore_local. Returns the state to hand back.
 static inline irqstate_t irq_save_local(void) {
     return arch_irq_save();
 }
-
 static inline void irq_restore_local(irqstate_t state) {
     arch_irq_restore(state);
 }

@@ -1,6 +1,5 @@
 // Host stand-ins for the page-table layer's hardware primitives (arch/x86_64/tlb_hw.h): there is
 // no TLB and no CR3 on the host. The layer counts what it asks for in tlb_stats, so tests check that.
-#include "arch/x86_64/smp.h"
 #include "arch/x86_64/tlb.h"
 #include "arch/x86_64/tlb_hw.h"
 

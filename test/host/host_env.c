@@ -124,15 +124,6 @@ void heap_get_stats(struct heap_stats *out) {
     *out = (struct heap_stats){0, 0, alloc_live};
 }
 
-// One CPU on the host (arch/x86_64/smp.h; the page queues' per-CPU batches ask).
-unsigned smp_cpu_num(void) {
-    return 0;
-}
-
-unsigned smp_cpus_online(void) {
-    return 1;
-}
-
 // One CPU (number 0, so holder 1) and no interrupts on the host: locks only check their own use.
 irqstate_t spin_lock_irqsave(struct spinlock *lock) {
     ASSERT_MSG(lock->holder != 1, "lock %s already held", lock->name);
@@ -197,6 +188,16 @@ void mutex_release(struct mutex *m) {
 
 bool mutex_held(const struct mutex *m) {
     return m->state != 0;
+}
+
+// One CPU on the host (the pmm's caches, the page queues' batches, the page-table layer's CPU
+// masks).
+unsigned smp_cpu_num(void) {
+    return 0;
+}
+
+unsigned smp_cpus_online(void) {
+    return 1;
 }
 
 // Host tests run as if on a kernel thread: critical for the pmm's reserve (kernel/thread.h).
