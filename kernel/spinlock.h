@@ -80,11 +80,36 @@ NO_THREAD_SAFETY_ANALYSIS static inline void spin_unlock_irqrestore(struct spinl
 static inline bool spin_lock_held(const struct spinlock *lock) {
     return __atomic_load_n(&lock->holder, __ATOMIC_RELAXED) == arch_cpu_num() + 1;
 }
+
+// Interrupts off on this CPU without a lock, for per-CPU data that only its CPU touches outside
+// some other synchronisation (vm/pmm.c's caches): the thread cannot move to another CPU until
+// irq_restore_local. Returns the state to hand back.
+static inline irqstate_t irq_save_local(void) {
+    return arch_irq_save();
+}
+static inline void irq_restore_local(irqstate_t state) {
+    arch_irq_restore(state);
+}
+
+// A bare lock word (test-and-test-and-set): no holder, no lock-order checking, interrupts left as
+// they are. For per-CPU data that its own CPU takes on a hot path and the others rarely (the page
+// queues' batches), with interrupts off (irq_save_local) around it. *word is 1 while held.
+static inline void spin_word_acquire(uint32_t *word) {
+    arch_spin_word_acquire(word);
+}
+
+static inline void spin_word_release(uint32_t *word) {
+    arch_spin_word_release(word);
+}
 #else
 // Host builds: test/host/host_env.c's checking versions (one CPU, no interrupts).
 irqstate_t spin_lock_irqsave(struct spinlock *lock) ACQUIRE(*lock);
 void spin_unlock_irqrestore(struct spinlock *lock, irqstate_t state) RELEASE(*lock);
 bool spin_lock_held(const struct spinlock *lock);
+irqstate_t irq_save_local(void);
+void irq_restore_local(irqstate_t state);
+void spin_word_acquire(uint32_t *word);
+void spin_word_release(uint32_t *word);
 #endif
 
 #define ASSERT_HELD(lock) DEBUG_ASSERT(spin_lock_held(lock))

@@ -50,7 +50,7 @@ zx_status_t cow_pages_reclaim_page_locked(struct cow_tree *t, vm_page_t *p, uint
     // p is n's page at off from here on.
     if (p->queue == PQ_UNRECLAIMABLE || p->queue == PQ_NONE)
         return ZX_ERR_NOT_SUPPORTED;
-    if (p->queue >= PQ_PAGER_FIRST || pq_is_pager_page(p))  // DONT_NEED holds both kinds
+    if (pq_is_pager_page(p))  // (a batched page's queue says its CPU, not its class)
         return (flags & COW_RECLAIM_ZERO_ONLY) ? ZX_ERR_NOT_SUPPORTED
                                                 : reclaim_pager_page_locked(n, off, p);
     if (flags & COW_RECLAIM_ZERO_ONLY) {

@@ -19,15 +19,33 @@
 // pages in use by a kernel copy are copied with their clone tree's lock held, which reclaim needs
 // too, so it never sees them.
 //
-// Locking: one spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an address
-// space's page-table lock); the pmm's lock is never taken while it is held. A page's `queue`,
-// `queue_flags` and `node` belong to this lock while the page is on a queue.
+// Per-CPU batches: pq_add puts a new page of an LRU class on its CPU's batch (a short list per
+// class under a per-CPU lock word, interrupts off; the page's `queue` is PQ_BATCHED_FIRST + that
+// CPU's number), not on its bucket, so a fault never takes the global lock. A batch stands for the
+// tail of its class's newest bucket: a full batch, pq_rotate, pq_pick, pq_get_counts and pq_flush
+// move every batched page there (one locked splice per batch), an operation that moves one page
+// between queues takes it out of its batch first, and pq_remove takes it out of its batch under
+// that batch's lock alone. So the scans, ages and counts see every page where it would have been
+// without batching, give or take its order within the newest bucket.
+//
+// Locking: one global spinlock (irqsave), a leaf taken under any VM lock (a clone tree's, an
+// address space's page-table lock); the pmm's lock is never taken while it is held. A CPU's batch
+// lock is a leaf too, taken alone (pq_add, pq_remove) or inside the global one, never the other
+// way round.
+// A page's `queue`, `queue_flags` and `node` belong to the global lock while the page is on a
+// queue, to its batch's lock while it is batched; a page leaves a batch for a queue only under
+// both, so under the global lock a batched page can only be removed, and a queued one stays queued.
 #ifndef VM_PAGE_QUEUES_H
 #define VM_PAGE_QUEUES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "arch/x86_64/smp.h"
+#include "kernel/assert.h"
+#include "kernel/compiler.h"
+#include "kernel/list.h"
+#include "kernel/spinlock.h"
 #include "kernel/types.h"
 #include "vm/page.h"
 
@@ -41,7 +59,17 @@ enum pq_queue {
     PQ_ANON_FIRST,                                 // ANON[i] = PQ_ANON_FIRST + i
     PQ_PAGER_FIRST = PQ_ANON_FIRST + PQ_LRU_BUCKETS,  // PAGER[i] = PQ_PAGER_FIRST + i
     PQ_COUNT = PQ_PAGER_FIRST + PQ_LRU_BUCKETS,
+    // Not a queue: `queue` values PQ_BATCHED_FIRST + c mean "in CPU c's batch" (see above).
+    PQ_BATCHED_FIRST = PQ_COUNT,
 };
+
+// Pages a CPU's batch holds before pq_add moves them to their bucket.
+#define PQ_BATCH_PAGES 32
+
+// Whether a `queue` value means a CPU's batch.
+static inline bool pq_queue_is_batched(unsigned q) {
+    return q >= PQ_BATCHED_FIRST;
+}
 
 // What kind of memory a page is: where it ages and how reclaim treats it.
 enum pq_class {
@@ -50,19 +78,24 @@ enum pq_class {
 };
 
 // Puts a page not on any queue (PQ_NONE), its backlink set, into the newest bucket of its class
-// (UNRECLAIMABLE if `backlink_ok` is false: its offset has no backlink).
-void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
-// Takes a page off its queue (a no-op for PQ_NONE).
+// through the calling CPU's batch (UNRECLAIMABLE, directly, if `backlink_ok` is false: its offset
+// has no backlink). Interrupts off and the batch's lock only, unless the batch is full. Inline
+// (below): every fault's new page comes here.
+static ALWAYS_INLINE void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok);
+// Takes a page off its queue or out of its batch, whichever CPU's (a no-op for PQ_NONE).
 void pq_remove(vm_page_t *p);
+// Moves every CPU's batched pages to the tail of their class's newest bucket.
+void pq_flush(void);
 // The hardware saw the page accessed: it moves to its class's newest bucket (from an LRU bucket,
 // DONT_NEED or FAILED); on UNRECLAIMABLE nothing changes. The first harvest after a DONT_NEED hint
 // does not count (the A bit may be from before the hint): the page stays on DONT_NEED.
 void pq_mark_accessed(vm_page_t *p);
 // The page was written (the same, for callers that know it was a write).
 void pq_mark_written(vm_page_t *p);
-// Changes the backlink of a page that is on a queue (it moved to another list of its tree). Under
-// the queue lock, so that pq_pick's callback may follow a queued page's backlink to its tree: the
-// list identity it reads is alive until the page leaves it, which needs this lock.
+// Changes the backlink of a page that is on a queue or batched (it moved to another list of its
+// tree). Under the queue lock (its batch's lock while batched: it joins a queue only under that
+// too), so that pq_pick's callback may follow a queued page's backlink to its tree: the list
+// identity it reads is alive until the page leaves it, which needs this lock.
 void pq_relink(vm_page_t *p, struct cow_list_id *owner, uint64_t offset);
 // A write to a page its VMO owns (the fault path: cheap unless the page is in FAILED). The
 // unlocked read may be stale; pq_mark_written rechecks under the lock.
@@ -103,14 +136,61 @@ struct pq_counts {
     size_t total;                       // every page on a queue
     uint64_t rotations;
 };
+// Flushes the batches first, so the counts are exact when no page is added meanwhile.
 void pq_get_counts(struct pq_counts *out);
-// The bucket index (0 = newest) of a page in an ANON or PAGER queue, else -1. For tests.
+// The bucket index (0 = newest) of a page in an ANON or PAGER queue or batched (0), else -1. For
+// tests.
 int pq_page_age(const vm_page_t *p);
-// Every page on a queue. O(1).
+// Every page on a queue or batched. O(CPUs).
 size_t pq_total_pages(void);
 
-// Checks the lists against the counts and every page's queue id (O(pages on queues)); prints the
-// first violation and returns false.
+// Checks the lists and the batches against their counts and every page's queue id (O(pages on
+// queues)); prints the first violation and returns false.
 bool pq_check(void);
+
+// --- pq_add's fast path: private to vm/page_queues.c but for this ---
+
+#define PQF_PAGER 0x01  // queue_flags: the page is of PQ_CLASS_PAGER
+
+// A CPU's batch: the pages pq_add put there since its last flush, oldest first, one list per
+// class. Its own cache line: the other CPUs take it only to remove a page or to flush. The lock is
+// a bare word, not a struct spinlock: the fast path of every fault takes it, and a spinlock's
+// holder checks cost as much as taking the global lock did. Always taken with interrupts off, so
+// its holder is never preempted; the global lock is never taken while it is held.
+struct ALIGNED(64) pq_batch {
+    uint32_t locked;  // 1 while held
+    // Pages the lists may still take. 0 in a batch never used (zero-initialised, lists not set
+    // up), so that its first pq_add takes the slow path, which sets it up.
+    unsigned room;
+    struct list_node lists[2];  // by enum pq_class
+};
+extern struct pq_batch pq_batches[SMP_MAX_CPUS];
+
+// pq_add's slow path (interrupts off): the page's offset has no backlink, or this CPU's batch is
+// full or unused.
+void pq_add_slow(vm_page_t *p, struct pq_batch *b, bool backlink_ok);
+
+static ALWAYS_INLINE void pq_add(vm_page_t *p, enum pq_class cls, bool backlink_ok) {
+    ASSERT_MSG(p->queue == PQ_NONE, "page %p already on queue %u", (void *)p, p->queue);
+    ASSERT(p->state == PAGE_STATE_VMO);
+    p->queue_flags = cls == PQ_CLASS_PAGER ? PQF_PAGER : 0;
+    // Interrupts off first: then this thread stays on this CPU, and no other thread runs here,
+    // while it holds its batch.
+    irqstate_t s = irq_save_local();
+    unsigned c = smp_cpu_num();
+    struct pq_batch *b = &pq_batches[c];
+    spin_word_acquire(&b->locked);
+    if (likely(backlink_ok && b->room > 0)) {
+        list_add_tail(&b->lists[cls], &p->node);
+        // pq_remove looks at `queue` before it takes a lock.
+        __atomic_store_n(&p->queue, (uint8_t)(PQ_BATCHED_FIRST + c), __ATOMIC_RELAXED);
+        b->room--;
+        spin_word_release(&b->locked);
+    } else {
+        spin_word_release(&b->locked);
+        pq_add_slow(p, b, backlink_ok);
+    }
+    irq_restore_local(s);
+}
 
 #endif  // VM_PAGE_QUEUES_H

@@ -1,9 +1,10 @@
 // The physical memory manager: a vm_page_t for every page below the top of usable RAM (one array,
-// indexed by page frame number), a free list, and exact per-state page counts. Pure code: host
-// tests run it over simulated RAM.
+// indexed by page frame number), a free list, a small cache of free pages per CPU, and exact
+// per-state page counts. Pure code: host tests run it over simulated RAM.
 //
-// Invariant: every page is in exactly one state; counts[s] equals the number of pages in state s;
-// the free list holds exactly the FREE pages. Lock order: the pmm lock is taken after any VM lock.
+// Invariant: every page is in exactly one state; pmm_count(s) equals the number of pages in state
+// s; the free list and the CPUs' caches together hold exactly the FREE pages. Lock order: the pmm
+// lock is taken after any VM lock; the single-page paths take no lock (vm/pmm.c).
 #ifndef VM_PMM_H
 #define VM_PMM_H
 
@@ -19,7 +20,9 @@
 // all of RAM. Returns ZX_ERR_NO_MEMORY if no available range can hold the array.
 zx_status_t pmm_init(const struct phys_ranges *ranges) MUST_USE;
 
-// Allocates one page and puts it in `state` (not FREE). Its contents are undefined.
+// Allocates one page and puts it in `state` (not FREE). Its contents are undefined. Usually from
+// the calling CPU's cache, without the global lock; never fails while a page is free anywhere
+// (other CPUs' caches are drained first), the reserve below permitting.
 // Returns NULL when no page is free (or an injected failure fires).
 vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 // Keeps free pages back from VMO allocations, for what reclaim and the system's own processes
@@ -30,15 +33,18 @@ vm_page_t *pmm_alloc_page(enum page_state state) MUST_USE;
 // and the programs it starts), so that these are not the first to fail. Other states take every
 // free page (the reclaim path's compressed storage, the heap, page tables).
 void pmm_set_reserve(size_t pages, size_t critical_pages);
+// The reserve and critical reserve set last (for tests that change them and put them back).
+void pmm_get_reserve(size_t *out_pages, size_t *out_critical_pages);
 // VMO pages handed to critical callers from the band only they may take, since boot.
 size_t pmm_critical_allocs(void);
-// Returns a page (in any state but FREE or RESERVED) to the free list. A VMO page must be off
-// every page queue (its owner pq_remove()s it first; asserted).
+// Returns a page (in any state but FREE or RESERVED) to the calling CPU's cache (or the free
+// list). A VMO page must be off every page queue (its owner pq_remove()s it first; asserted).
 void pmm_free_page(vm_page_t *page);
 
 // Allocates `count` physically contiguous pages whose first frame number is a multiple of
 // `align_pages` (a power of two). Returns the first page, or NULL. One unaligned page is
-// pmm_alloc_page; longer runs are found next-fit (see pmm.c).
+// pmm_alloc_page; longer runs are found next-fit (see pmm.c), among the CPUs' cached pages too
+// (they are drained onto the list when a first search fails).
 vm_page_t *pmm_alloc_contiguous(size_t count, size_t align_pages, enum page_state state) MUST_USE;
 // Frees a run from pmm_alloc_contiguous (or any run of allocated pages).
 void pmm_free_contiguous(vm_page_t *first, size_t count);
@@ -78,13 +84,16 @@ const char *page_state_name(enum page_state state);
 // Frames examined so far by searches for runs (pmm_alloc_contiguous of more than one page): a
 // single-page allocation never adds to it (tests check that it is O(1)).
 size_t pmm_frames_examined(void);
+// Free pages in CPU `cpu`'s cache now (a racy look, for tests and the monitor).
+size_t pmm_cached_pages(unsigned cpu);
 
 // Failure injection for out-of-memory tests: the `n`th allocation from now (n >= 1) and every one
 // after it fail until pmm_fail_disarm(). Counts both single pages and runs.
 void pmm_fail_after(size_t n);
 void pmm_fail_disarm(void);
 
-// Checks the invariant (O(pages)); returns true if it holds.
+// Checks the invariant, the caches included (O(pages); single-page operations on other CPUs wait
+// meanwhile); returns true if it holds.
 bool pmm_check(void);
 
 #endif  // VM_PMM_H

@@ -1,6 +1,5 @@
 // Host stand-ins for the page-table layer's hardware primitives (arch/x86_64/tlb_hw.h): there is
 // no TLB and no CR3 on the host. The layer counts what it asks for in tlb_stats, so tests check that.
-#include "arch/x86_64/smp.h"
 #include "arch/x86_64/tlb.h"
 #include "arch/x86_64/tlb_hw.h"
 
@@ -14,15 +13,6 @@ void tlb_hw_flush_all(bool global) {
 
 void tlb_hw_load_root(paddr_t root_pa) {
     (void)root_pa;
-}
-
-// One CPU on the host.
-unsigned smp_cpu_num(void) {
-    return 0;
-}
-
-unsigned smp_cpus_online(void) {
-    return 1;
 }
 
 // One CPU: a batch reaches this CPU's (absent) TLB only if it holds the tree.

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "arch/x86_64/smp.h"
 #include "kernel/assert.h"
 #include "kernel/heap.h"
 #include "kernel/mutex.h"
@@ -142,6 +143,25 @@ bool spin_lock_held(const struct spinlock *lock) {
     return lock->holder == 1;
 }
 
+irqstate_t irq_save_local(void) {
+    return 0;
+}
+
+void irq_restore_local(irqstate_t state) {
+    (void)state;
+}
+
+// One CPU: a held word would never be released.
+void spin_word_acquire(uint32_t *word) {
+    ASSERT_MSG(*word == 0, "%s", "lock word already held");
+    *word = 1;
+}
+
+void spin_word_release(uint32_t *word) {
+    ASSERT_MSG(*word == 1, "%s", "lock word not held");
+    *word = 0;
+}
+
 void page_zero(void *page) {
     memset(page, 0, PAGE_SIZE);
 }
@@ -168,6 +188,16 @@ void mutex_release(struct mutex *m) {
 
 bool mutex_held(const struct mutex *m) {
     return m->state != 0;
+}
+
+// One CPU on the host (the pmm's caches, the page queues' batches, the page-table layer's CPU
+// masks).
+unsigned smp_cpu_num(void) {
+    return 0;
+}
+
+unsigned smp_cpus_online(void) {
+    return 1;
 }
 
 // Host tests run as if on a kernel thread: critical for the pmm's reserve (kernel/thread.h).

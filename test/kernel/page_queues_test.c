@@ -1,6 +1,8 @@
 // Page queues against a model: seeded random add / remove / access / write / DONT_NEED /
 // ALWAYS_NEED / failed / rotate / pick, with pq_check and every page's queue and age compared to
-// the model after each step. Runs at boot (other pages may be on the queues: the model only looks
+// the model after each step. The model knows the per-CPU batches: a page added waits in its CPU's
+// batch (newest, its place in the bucket not yet set) until a rotation, a pick, a full batch or a
+// hint moves it. Runs at boot (other pages may be on the queues: the model only looks
 // at its own) and on the host over simulated RAM.
 #include "kernel/ktest.h"
 #include "kernel/printf.h"
@@ -20,6 +22,7 @@ struct mpage {
     uint64_t t;    // enqueue order
     bool accept;   // what the pick callback answers for it
     bool hinted;   // DONT_NEED since the hint, no harvest since (pq_mark_accessed leaves it)
+    bool batched;  // LRU: in a CPU's batch (pq_add), so newest, its place in the bucket not yet set
 };
 
 static struct {
@@ -41,8 +44,42 @@ static unsigned age_of(const struct mpage *mp) {
 static void enqueue(struct mpage *mp, enum mkind kind) {
     mp->kind = kind;
     mp->hinted = false;
+    mp->batched = false;
     mp->gen = m.rot;
     mp->t = ++m.tick;
+}
+
+// The CPU whose batch holds a batched model page.
+static unsigned batch_cpu(const struct mpage *mp) {
+    return mp->p->queue - PQ_BATCHED_FIRST;
+}
+
+// Batched pages join the tail of the newest bucket, CPU by CPU, each batch in the order it was
+// filled (t holds the order of adding meanwhile). Only the pages `still_batched` says.
+static void model_flush(bool (*still_batched)(const struct mpage *mp)) {
+    for (;;) {
+        struct mpage *first = NULL;
+        for (int i = 0; i < NPAGES; i++) {
+            struct mpage *mp = &m.pages[i];
+            if (mp->batched && still_batched(mp) &&
+                (!first || batch_cpu(mp) < batch_cpu(first) ||
+                 (batch_cpu(mp) == batch_cpu(first) && mp->t < first->t)))
+                first = mp;
+        }
+        if (!first)
+            return;
+        enqueue(first, M_LRU);
+    }
+}
+
+static bool any_page(const struct mpage *mp) {
+    (void)mp;
+    return true;
+}
+
+// A full batch was flushed by pq_add: its pages are on a queue now.
+static bool flushed_meanwhile(const struct mpage *mp) {
+    return !pq_queue_is_batched(mp->p->queue);
 }
 
 static bool mine_accept(vm_page_t *p, void *ctx) {
@@ -64,6 +101,7 @@ static bool before(const struct mpage *a, const struct mpage *b) {
 
 // The page pq_pick must return, or -1.
 static int model_pick(unsigned keep) {
+    model_flush(any_page);
     int best = -1;
     for (int i = 0; i < NPAGES; i++) {
         struct mpage *mp = &m.pages[i];
@@ -100,6 +138,10 @@ static bool compare(void) {
         case M_DONT_NEED: ok = q == PQ_DONT_NEED; break;
         case M_FAILED: ok = q == PQ_FAILED; break;
         default:
+            if (mp->batched) {
+                ok = pq_queue_is_batched(q) && pq_page_age(mp->p) == 0;
+                break;
+            }
             ok = q >= (mp->pager ? PQ_PAGER_FIRST : PQ_ANON_FIRST) &&
                  q < (mp->pager ? PQ_COUNT : PQ_PAGER_FIRST) &&
                  pq_page_age(mp->p) == (int)age_of(mp);
@@ -124,14 +166,24 @@ KTEST(page_queues, model) {
     size_t mine = 0;
     for (int step = 0; step < 4000 && !ktest_failed(); step++) {
         struct mpage *mp = &m.pages[rnd(NPAGES)];
-        switch (rnd(10)) {
+        unsigned op = rnd(10);
+        // The second half mostly adds and removes and rarely rotates or picks, so that batches
+        // fill up (then pq_add flushes them) and hold stale entries (removed, added again).
+        if (step >= 2000 && op >= 7 && rnd(400))
+            op = rnd(7);
+        if (step >= 2000 && op >= 3 && rnd(2))
+            op = rnd(3);
+        switch (op) {
         case 0:
         case 1:  // add
             if (mp->kind == M_NONE) {
                 mp->pager = rnd(3) == 0;
                 bool ok = rnd(8) != 0;
                 pq_add(mp->p, mp->pager ? PQ_CLASS_PAGER : PQ_CLASS_ANON, ok);
+                if (ok && !pq_queue_is_batched(mp->p->queue))
+                    model_flush(flushed_meanwhile);  // its batch was full
                 enqueue(mp, ok ? M_LRU : M_UNRECL);
+                mp->batched = pq_queue_is_batched(mp->p->queue);
                 mine++;
             }
             break;
@@ -140,6 +192,7 @@ KTEST(page_queues, model) {
             if (mp->kind != M_NONE)
                 mine--;
             mp->kind = M_NONE;
+            mp->batched = false;
             break;
         case 3: {  // accessed (or written)
             bool harvested = rnd(2);
@@ -151,7 +204,7 @@ KTEST(page_queues, model) {
                 mp->hinted = false;  // the A bit may be from before the hint
             else if ((mp->kind == M_LRU && age_of(mp) != 0) || mp->kind == M_DONT_NEED ||
                      mp->kind == M_FAILED)
-                enqueue(mp, M_LRU);
+                enqueue(mp, M_LRU);  // (a batched page is in the newest bucket already)
             break;
         }
         case 4:
@@ -175,6 +228,7 @@ KTEST(page_queues, model) {
                 enqueue(mp, M_FAILED);
             break;
         case 7:
+            model_flush(any_page);
             pq_rotate();
             m.rot++;
             break;
@@ -206,11 +260,19 @@ KTEST(page_queues, model) {
     EXPECT_TRUE(pq_check());
 }
 
-// The checker notices a count that disagrees with the lists.
+// The checker notices a page whose queue disagrees with the lists, and a batched page with flags a
+// batched page cannot have.
 KTEST(page_queues, checker_catches_corruption) {
     vm_page_t *p = pmm_alloc_page(PAGE_STATE_VMO);
     REQUIRE_TRUE(p != NULL);
+    pq_flush();  // (a batch never used takes no page: its first pq_add sets it up)
     pq_add(p, PQ_CLASS_ANON, true);
+    EXPECT_TRUE(pq_queue_is_batched(p->queue));
+    EXPECT_TRUE(pq_check());
+    p->queue_flags |= 0x80;  // no such flag
+    EXPECT_FALSE(pq_check());
+    p->queue_flags &= 0x7f;
+    pq_flush();
     EXPECT_TRUE(pq_check());
     uint8_t q = p->queue;
     p->queue = PQ_FAILED;  // lie about the queue

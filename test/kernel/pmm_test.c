@@ -1,5 +1,7 @@
-// The pmm: exact counts, exhaustion, contiguous runs, failure injection. Runs at boot on the real
-// page array and on the host over simulated RAM.
+// The pmm: exact counts, exhaustion, contiguous runs, failure injection, and the per-CPU caches
+// under each of them. Runs at boot on the real page array and on the host over simulated RAM
+// (the caches on several CPUs: pmm_smp_test.c).
+#include "arch/x86_64/smp.h"
 #include "kernel/heap.h"
 #include "kernel/ktest.h"
 #include "kernel/string.h"
@@ -159,4 +161,158 @@ KTEST(pmm, page_contents_are_independent) {
     EXPECT_EQ(memcmp(vm_page_kva(a), vm_page_kva(b), PAGE_SIZE), 0);
     pmm_free_page(a);
     pmm_free_page(b);
+}
+
+// ---- The per-CPU caches (vm/pmm.c) ----
+
+// Cached free pages over every CPU (a racy look: exact when nothing else allocates).
+static size_t cached_pages(void) {
+    size_t n = 0;
+    for (unsigned cpu = 0; cpu < SMP_MAX_CPUS; cpu++)
+        n += pmm_cached_pages(cpu);
+    return n;
+}
+
+// A freed page goes to a cache and is still a FREE page: counts and the checker agree, and the
+// next allocation takes it back.
+KTEST(pmm, cached_pages_are_free_pages) {
+    size_t free0 = pmm_count(PAGE_STATE_FREE), heap0 = pmm_count(PAGE_STATE_HEAP);
+    enum { N = 8 };
+    vm_page_t *p[N];
+    for (int i = 0; i < N; i++) {
+        p[i] = pmm_alloc_page(PAGE_STATE_HEAP);
+        REQUIRE_TRUE(p[i] != NULL);
+    }
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0 - N);
+    EXPECT_EQ(pmm_count(PAGE_STATE_HEAP), heap0 + N);
+    EXPECT_TRUE(pmm_check());
+    for (int i = 0; i < N; i++)
+        pmm_free_page(p[i]);
+    EXPECT_GE(cached_pages(), 1);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_EQ(pmm_count(PAGE_STATE_HEAP), heap0);
+    EXPECT_EQ(p[N - 1]->state, PAGE_STATE_FREE);
+    EXPECT_TRUE(pmm_check());
+}
+
+// Pages of one test allocation: each page's first words hold the next page and a tag, so the
+// pages can be found both by walking and by frame number.
+#define HELD_TAG 0x6a61737065726361ull
+struct held {
+    void *next;
+    uint64_t tag;  // HELD_TAG ^ the page's own kva
+};
+
+static void *hold(void *head, vm_page_t *p) {
+    struct held *h = vm_page_kva(p);
+    h->next = head;
+    h->tag = HELD_TAG ^ (uint64_t)(uintptr_t)h;
+    return h;
+}
+
+static bool is_held(const vm_page_t *p) {
+    if (p->state != PAGE_STATE_WIRED)
+        return false;
+    const struct held *h = vm_page_kva(p);
+    return h->tag == (HELD_TAG ^ (uint64_t)(uintptr_t)h);
+}
+
+// A run can be made of cached pages: with every page allocated, the odd frames freed (no two
+// adjacent free frames on the list; the one before the run kept) and then four adjacent frames
+// freed into this CPU's cache, a four-page run is found there, and only there. Fails if runs are searched on the list alone (no drain).
+KTEST(pmm, a_run_takes_cached_pages) {
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    void *head = NULL;
+    vm_page_t *p;
+    while ((p = pmm_alloc_page(PAGE_STATE_WIRED)) != NULL)
+        head = hold(head, p);
+    // Four held frames in a row, the last of them odd.
+    size_t run = 0;
+    for (size_t pfn = 5; pfn < pmm_page_array_len() && !run; pfn += 2) {
+        bool all = true;
+        for (size_t i = 0; i < 4; i++)
+            all &= is_held(&pmm_page_array[pfn - 3 + i]);
+        if (all)
+            run = pfn - 3;
+    }
+    REQUIRE_TRUE(run != 0);
+    // Untag the run's pages (freed by frame below, not by the walk), then free the odd frames.
+    for (size_t i = 0; i < 4; i++)
+        ((struct held *)vm_page_kva(&pmm_page_array[run + i]))->tag = 0;
+    for (size_t pfn = 1; pfn < pmm_page_array_len(); pfn += 2) {
+        if (pfn != run - 1 && is_held(&pmm_page_array[pfn])) {  // run - 1 stays: it borders it
+            ((struct held *)vm_page_kva(&pmm_page_array[pfn]))->tag = 0;
+            pmm_free_page(&pmm_page_array[pfn]);
+        }
+    }
+    for (size_t i = 0; i < 4; i++)
+        pmm_free_page(&pmm_page_array[run + i]);
+    EXPECT_TRUE(pmm_check());
+    vm_page_t *got = pmm_alloc_contiguous(4, 1, PAGE_STATE_WIRED);
+    EXPECT_TRUE(got == &pmm_page_array[run]);
+    EXPECT_TRUE(pmm_check());
+    if (got)
+        pmm_free_contiguous(got, 4);
+    while (head) {
+        struct held *h = head;
+        head = h->next;
+        if (h->tag == (HELD_TAG ^ (uint64_t)(uintptr_t)h))
+            pmm_free_page(pmm_page_from_kva(h));
+    }
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
+}
+
+// The reserve counts cached pages: with pages sitting in the caches, a reserve just below the
+// free count lets exactly that many VMO pages out, the caches' included, and no more. Fails if
+// setting the reserve leaves the caches on (their pages go out past the floor).
+KTEST(pmm, the_reserve_sees_cached_pages) {
+    enum { BAND = 5, MAX = 16 };
+    vm_page_t *warm[MAX], *got[MAX];
+    for (int i = 0; i < MAX; i++)
+        warm[i] = pmm_alloc_page(PAGE_STATE_HEAP);
+    for (int i = 0; i < MAX; i++)
+        if (warm[i])
+            pmm_free_page(warm[i]);
+    EXPECT_GE(cached_pages(), 1);
+    size_t free0 = pmm_count(PAGE_STATE_FREE), given0 = pmm_critical_allocs();
+    size_t reserve0, critical0;
+    pmm_get_reserve(&reserve0, &critical0);
+    pmm_set_reserve(free0 - BAND, free0 - BAND);
+    size_t n = 0;
+    while (n < MAX && (got[n] = pmm_alloc_page(PAGE_STATE_VMO)) != NULL)
+        n++;
+    vm_page_t *heap = pmm_alloc_page(PAGE_STATE_HEAP);  // other states take every page
+    EXPECT_TRUE(pmm_check());
+    pmm_set_reserve(reserve0, critical0);
+    EXPECT_EQ(n, BAND);
+    EXPECT_EQ(pmm_critical_allocs(), given0);
+    EXPECT_TRUE(heap != NULL);
+    if (heap)
+        pmm_free_page(heap);
+    for (size_t i = 0; i < n; i++)
+        pmm_free_page(got[i]);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
+}
+
+// Failure injection counts every attempt, cached pages or not: armed with pages in the caches,
+// the third attempt fails.
+KTEST(pmm, injected_failures_with_cached_pages) {
+    vm_page_t *warm = pmm_alloc_page(PAGE_STATE_HEAP);
+    REQUIRE_TRUE(warm != NULL);
+    pmm_free_page(warm);
+    size_t free0 = pmm_count(PAGE_STATE_FREE);
+    pmm_fail_after(3);
+    vm_page_t *a = pmm_alloc_page(PAGE_STATE_HEAP);
+    vm_page_t *b = pmm_alloc_page(PAGE_STATE_VMO);
+    vm_page_t *c = pmm_alloc_page(PAGE_STATE_HEAP);
+    pmm_fail_disarm();
+    EXPECT_TRUE(a != NULL && b != NULL && c == NULL);
+    if (a)
+        pmm_free_page(a);
+    if (b)
+        pmm_free_page(b);
+    EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
+    EXPECT_TRUE(pmm_check());
 }
