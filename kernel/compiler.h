@@ -12,6 +12,15 @@
 #define MUST_USE __attribute__((warn_unused_result))
 #define NOINLINE __attribute__((noinline))
 #define ALWAYS_INLINE inline __attribute__((always_inline))
+// An external function a link-time-optimised kernel (meson option kernel_lto) inlines into its
+// callers in other files: the fault path's calls across layers. In other builds an ordinary
+// function. (GCC warns that such a function "might not be inlinable" when it compiles the file
+// alone; the LTO build turns that one warning off.)
+#if defined(JASPER_LTO) && JASPER_LTO
+#define LTO_INLINE __attribute__((always_inline))
+#else
+#define LTO_INLINE
+#endif
 
 #define likely(x) __builtin_expect(!!(x), 1)
 #define unlikely(x) __builtin_expect(!!(x), 0)
