@@ -425,7 +425,8 @@ static NOINLINE vm_page_t *alloc_page_slow(enum page_state state) {
     return p;
 }
 
-vm_page_t *pmm_alloc_page(enum page_state state) {
+// LTO_INLINE: the fault path's page comes from here (the slow path stays a call).
+LTO_INLINE vm_page_t *pmm_alloc_page(enum page_state state) {
     ASSERT(state != PAGE_STATE_FREE && state < PAGE_STATE_COUNT);
     irqstate_t irq;
     struct pmm_cache *c = cache_enter(&irq);
