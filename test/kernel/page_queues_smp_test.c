@@ -7,24 +7,10 @@
 #include "kernel/printf.h"
 #include "kernel/string.h"
 #include "kernel/thread.h"
+#include "test/kernel/cpu_run.h"
 #include "vm/cow_pages.h"
 #include "vm/page_queues.h"
 #include "vm/pmm.h"
-
-// Runs fn(arg) in a thread bound to CPU `cpu` (modulo the CPUs online) and waits for it; returns
-// its exit code, or -1 if the thread could not be made.
-static int run_on_cpu(unsigned cpu, thread_entry_fn fn, void *arg) {
-    struct thread *t = thread_create("pq_on_cpu", fn, arg);
-    if (!t)
-        return -1;
-    thread_set_affinity(t, 1ull << (cpu % smp_cpus_online()));
-    thread_start(t);
-    int code = -1;
-    if (thread_join(t, &code, ZX_TIME_INFINITE) != ZX_OK)
-        code = -1;
-    thread_release(t);
-    return code;
-}
 
 // A check in a thread: its exit code is the failing line (0: all held).
 #define CHECK(c)                                                       \
@@ -125,8 +111,8 @@ KTEST(page_queues, batched_pages_leave_from_other_cpus) {
         x.p[i] = pmm_alloc_page(PAGE_STATE_VMO);
         REQUIRE_TRUE(x.p[i] != NULL);
     }
-    EXPECT_EQ(run_on_cpu(x.adder, add_all, NULL), 0);
-    EXPECT_EQ(run_on_cpu(x.adder + 1, operate_from_elsewhere, NULL), 0);
+    EXPECT_EQ(ktest_run_on_cpu(x.adder, add_all, NULL), 0);
+    EXPECT_EQ(ktest_run_on_cpu(x.adder + 1, operate_from_elsewhere, NULL), 0);
     for (int i = 0; i < NPAGES; i++) {
         pq_remove(x.p[i]);
         pmm_free_page(x.p[i]);

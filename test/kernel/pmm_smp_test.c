@@ -3,6 +3,7 @@
 // allocation finds the pages another CPU has cached. Kernel only (threads).
 #include "kernel/ktest.h"
 #include "kernel/thread.h"
+#include "test/kernel/cpu_run.h"
 #include "test/kernel/page_mix.h"
 #include "vm/pmm.h"
 
@@ -123,25 +124,12 @@ static int take_everything_on_cpu0(void *arg) {
     return 0;
 }
 
-static int pinned_to(unsigned cpu, thread_entry_fn fn) {
-    struct thread *t = thread_create("pmm_smp", fn, NULL);
-    if (!t)
-        return -1;
-    thread_set_affinity(t, 1ull << cpu);
-    thread_start(t);
-    int code = -1;
-    if (thread_join(t, &code, ZX_TIME_INFINITE) != ZX_OK)
-        code = -1;
-    thread_release(t);
-    return code;
-}
-
 KTEST(pmm_smp, an_allocation_takes_pages_another_cpu_cached) {
     if (sched_cpus_online() < 2)
         return;  // one CPU: nothing to show
     size_t free0 = pmm_count(PAGE_STATE_FREE);
-    EXPECT_EQ(pinned_to(1, cache_on_cpu1), 0);
-    EXPECT_EQ(pinned_to(0, take_everything_on_cpu0), 0);
+    EXPECT_EQ(ktest_run_on_cpu(1, cache_on_cpu1, NULL), 0);
+    EXPECT_EQ(ktest_run_on_cpu(0, take_everything_on_cpu0, NULL), 0);
     EXPECT_GE(other_cached, OTHER_CPU_PAGES / 2);
     EXPECT_EQ(other_got, other_free);
     EXPECT_EQ(pmm_count(PAGE_STATE_FREE), free0);
