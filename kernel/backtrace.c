@@ -2,6 +2,7 @@
 #include "kernel/backtrace.h"
 
 #include "kernel/printf.h"
+#include "kernel/thread.h"
 
 // Layout shared with scripts/gen-ksyms.py: entries sorted by address.
 struct ksym {
@@ -49,7 +50,12 @@ void backtrace_print_from(vaddr_t pc, vaddr_t fp) {
     char sym[96];
     ksym_format(pc, sym, sizeof(sym));
     kprintf("    #0  %#018llx %s\n", (unsigned long long)pc, sym);
-    for (int depth = 1; depth < BACKTRACE_MAX_FRAMES && frame_plausible(fp); depth++) {
+    // The chain stays on the stack it starts on: the last frame of a trap or syscall from user
+    // mode links to the user's rbp (the fast entries leave it in place), which may name any
+    // address, the kernel's half included; no frame above a kernel stack's size is followed.
+    vaddr_t limit = fp + THREAD_STACK_PAGES * PAGE_SIZE;
+    for (int depth = 1; depth < BACKTRACE_MAX_FRAMES && frame_plausible(fp) && fp < limit - 16;
+         depth++) {
         const vaddr_t *frame = (const vaddr_t *)fp;
         vaddr_t ret = frame[1];
         if (ret == 0)

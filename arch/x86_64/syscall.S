@@ -29,9 +29,16 @@ syscall_entry:
     pushq %rcx                          // rip
     pushq $0                            // error code
     pushq $SYSCALL_VECTOR               // vector
-    PUSH_GPRS
+    // Only the registers C code may change, and the arguments the dispatcher reads from the
+    // frame (r12, r13: the seventh and eighth): C code preserves rbx, rbp and r12-r15 itself,
+    // so the user's are still in them when the call returns. Nothing reads a syscall frame's
+    // other slots (registers are read and written through exception frames only); the IRETQ way
+    // out below fills them first. rbp stays the user's: backtraces stop at it.
+    FRAME_ALLOC
+    SAVE_CALLER_SAVED
+    movq %r13, 2*8(%rsp)
+    movq %r12, 3*8(%rsp)
     movq %rsp, %rdi
-    xorl %ebp, %ebp                     // backtraces end at syscall_dispatch (the frame has the user rip)
     sti
     call syscall_dispatch
     cli
@@ -42,30 +49,24 @@ syscall_return:
     movq 17*8(%rsp), %rcx
     shrq $47, %rcx
     jnz trap_return_to_user
-    popq %r15
-    popq %r14
-    popq %r13
-    popq %r12
-    popq %r11                           // overwritten below
-    popq %r10
-    popq %r9
-    popq %r8
-    popq %rbp
-    popq %rdi
-    popq %rsi
-    popq %rdx
-    popq %rcx                           // overwritten below
-    popq %rbx
-    popq %rax
-    addq $16, %rsp                      // vector, error code
+    movq 5*8(%rsp), %r10                // rcx and r11 are SYSRET's (below)
+    movq 6*8(%rsp), %r9
+    movq 7*8(%rsp), %r8
+    movq 9*8(%rsp), %rdi
+    movq 10*8(%rsp), %rsi
+    movq 11*8(%rsp), %rdx
+    movq 14*8(%rsp), %rax
+    addq $15*8+16, %rsp                 // the registers, vector, error code
     movq 0(%rsp), %rcx                  // rip
     movq 16(%rsp), %r11                 // rflags
     movq 24(%rsp), %rsp                 // user rsp (the kernel stack is no longer needed)
     swapgs
     sysretq
 
-// Enters user mode through the trap-return path (iretq) with the frame at rsp.
+// Enters user mode through the trap-return path (iretq) with the frame at rsp, which restores
+// every register: the callee-saved ones (still the user's) go into the frame first.
 trap_return_to_user:
+    SAVE_CALLEE_SAVED
     jmp trap_return
 
 // arch_enter_user(frame): starts a thread in user mode with the register state in `frame`, which
