@@ -58,16 +58,21 @@
     movq %rax, 14*8(%rsp)
 .endm
 
-.macro RESTORE_CALLER_SAVED
-    movq 4*8(%rsp), %r11
+// All of them but rcx and r11, which SYSRET's way out loads with the user rip and rflags.
+.macro RESTORE_CALLER_SAVED_BUT_RCX_R11
     movq 5*8(%rsp), %r10
     movq 6*8(%rsp), %r9
     movq 7*8(%rsp), %r8
     movq 9*8(%rsp), %rdi
     movq 10*8(%rsp), %rsi
     movq 11*8(%rsp), %rdx
-    movq 12*8(%rsp), %rcx
     movq 14*8(%rsp), %rax
+.endm
+
+.macro RESTORE_CALLER_SAVED
+    RESTORE_CALLER_SAVED_BUT_RCX_R11
+    movq 4*8(%rsp), %r11
+    movq 12*8(%rsp), %rcx
 .endm
 
 .macro SAVE_CALLEE_SAVED

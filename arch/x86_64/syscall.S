@@ -49,13 +49,7 @@ syscall_return:
     movq 17*8(%rsp), %rcx
     shrq $47, %rcx
     jnz trap_return_to_user
-    movq 5*8(%rsp), %r10                // rcx and r11 are SYSRET's (below)
-    movq 6*8(%rsp), %r9
-    movq 7*8(%rsp), %r8
-    movq 9*8(%rsp), %rdi
-    movq 10*8(%rsp), %rsi
-    movq 11*8(%rsp), %rdx
-    movq 14*8(%rsp), %rax
+    RESTORE_CALLER_SAVED_BUT_RCX_R11
     addq $15*8+16, %rsp                 // the registers, vector, error code
     movq 0(%rsp), %rcx                  // rip
     movq 16(%rsp), %r11                 // rflags

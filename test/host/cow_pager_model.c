@@ -415,21 +415,18 @@ NO_THREAD_SAFETY_ANALYSIS static struct reclaim_target pick_reclaim_target(void)
 NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
     struct reclaim_target t = pick_reclaim_target();
     struct pclone *c = t.c;
-    struct cow_node *n = t.n;
-    uint64_t q = t.q;
-    bool page = t.page;
     enum cow_compress_result res = 0;
-    zx_status_t st = cow_compress_page_locked(n, q * P, &res);
-    mutex_release(&n->tree->lock);
-    zx_status_t want = !c ? ZX_ERR_NOT_SUPPORTED : page ? ZX_OK : ZX_ERR_NOT_FOUND;
+    zx_status_t st = cow_compress_page_locked(t.n, t.q * P, &res);
+    mutex_release(&t.n->tree->lock);
+    zx_status_t want = !c ? ZX_ERR_NOT_SUPPORTED : t.page ? ZX_OK : ZX_ERR_NOT_FOUND;
     if (st != want)
-        PFAIL("compress %s page %llu: %d, want %d", c ? "clone" : "root", (unsigned long long)q,
+        PFAIL("compress %s page %llu: %d, want %d", c ? "clone" : "root", (unsigned long long)t.q,
               st, want);
     if (st == ZX_OK) {
-        enum cow_compress_result r = c->byte[q] ? COW_COMPRESS_STORED : COW_COMPRESS_ZERO;
-        if (!c->own[q] || res != r)
+        enum cow_compress_result r = c->byte[t.q] ? COW_COMPRESS_STORED : COW_COMPRESS_ZERO;
+        if (!c->own[t.q] || res != r)
             PFAIL("compress clone page %llu: result %d, model %d (own %d)",
-                  (unsigned long long)q, res, r, c->own[q]);
+                  (unsigned long long)t.q, res, r, c->own[t.q]);
         pm.compressed += res == COW_COMPRESS_STORED;
         pm.zeroed += res == COW_COMPRESS_ZERO;
     }
@@ -441,19 +438,16 @@ NO_THREAD_SAFETY_ANALYSIS static void op_compress(void) {
 NO_THREAD_SAFETY_ANALYSIS static void op_dedup(void) {
     struct reclaim_target t = pick_reclaim_target();
     struct pclone *c = t.c;
-    struct cow_node *n = t.n;
-    uint64_t q = t.q;
-    bool page = t.page;
     bool deduped = false;
-    zx_status_t st = cow_dedup_zero_page_locked(n, q * P, &deduped);
-    mutex_release(&n->tree->lock);
-    zx_status_t want = !c || page ? ZX_OK : ZX_ERR_NOT_FOUND;
-    bool want_deduped = c && page && c->byte[q] == 0;
+    zx_status_t st = cow_dedup_zero_page_locked(t.n, t.q * P, &deduped);
+    mutex_release(&t.n->tree->lock);
+    zx_status_t want = !c || t.page ? ZX_OK : ZX_ERR_NOT_FOUND;
+    bool want_deduped = c && t.page && c->byte[t.q] == 0;
     if (st != want || deduped != want_deduped)
         PFAIL("dedup %s page %llu: %d (deduped %d), want %d (%d)", c ? "clone" : "root",
-              (unsigned long long)q, st, deduped, want, want_deduped);
-    if (deduped && !c->own[q])
-        PFAIL("dedup clone page %llu: not its own in the model", (unsigned long long)q);
+              (unsigned long long)t.q, st, deduped, want, want_deduped);
+    if (deduped && !c->own[t.q])
+        PFAIL("dedup clone page %llu: not its own in the model", (unsigned long long)t.q);
     pm.deduped += deduped;
 }
 
